@@ -1,0 +1,247 @@
+"""`hub`: the command line. Thin: it parses, calls the same services the API calls, prints.
+
+Heavy imports (FastAPI, uvicorn, the hub's services) happen inside the commands, so
+`import cli` and `hub --help` stay fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import click
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+if TYPE_CHECKING:
+    from hub.runtime import Hub
+
+app = typer.Typer(help="Customer-service integration hub.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+connectors_app = typer.Typer(help="Connector plugins.", no_args_is_help=True)
+db_app = typer.Typer(help="The store's schema.", no_args_is_help=True)
+config_app = typer.Typer(help="configs/hub.yaml.", no_args_is_help=True)
+mappings_app = typer.Typer(help="Field mappings in mappings/.", no_args_is_help=True)
+sync_app = typer.Typer(help="Pull jobs.", no_args_is_help=True)
+tickets_app = typer.Typer(help="Tickets, enriched with the customer's history.",
+                          no_args_is_help=True)
+audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+for sub, name in ((connectors_app, "connectors"), (db_app, "db"), (config_app, "config"),
+                  (mappings_app, "mappings"), (sync_app, "sync"), (tickets_app, "tickets"),
+                  (audit_app, "audit")):
+    app.add_typer(sub, name=name)
+
+out = Console()
+err = Console(stderr=True)
+
+
+def _hub() -> Hub:
+    from hub.runtime import Hub
+    from hub.settings import get_settings
+
+    return Hub(get_settings())
+
+
+def _run(coro: Any) -> Any:
+    import asyncio
+
+    return asyncio.run(coro)
+
+
+@connectors_app.command("list")
+def connectors_list() -> None:
+    """Connectors registered under the `hub.connectors` entry-point group."""
+    from rich.table import Table
+
+    from connectors.sdk import available_connectors, load_connector
+
+    table = Table("name", "class", "package", "title", "streams")
+    for info in available_connectors():
+        connector = load_connector(info.name)
+        table.add_row(info.name, info.target, info.distribution or "", connector.title,
+                      ", ".join(sorted(connector.streams)))
+    out.print(table)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the store's schema to the latest revision."""
+    from hub.store.migrate import current_revision
+
+    hub = _hub()
+    hub.upgrade_db()
+    out.print(f"schema at revision {current_revision(hub.engine)}")
+
+
+@config_app.command("validate")
+def config_validate() -> None:
+    """Check hub.yaml, its connections' configs and the mappings its jobs use."""
+    hub = _hub()
+    config = hub.config
+    for job in config.hub.jobs.values():
+        hub.mappings.get(job.mapping)
+    out.print(f"[green]ok[/]: {config.path} — {len(config.hub.connections)} connections, "
+              f"{len(config.hub.jobs)} jobs")
+
+
+@mappings_app.command("validate")
+def mappings_validate(names: Annotated[list[str] | None, typer.Argument()] = None) -> None:
+    """Compile mappings (all of them by default); errors name file, line and field."""
+    from hub.errors import ConfigFileError
+
+    hub = _hub()
+    problems: list[Any] = []
+    for name in names or hub.mappings.names():
+        try:
+            mapping = hub.mappings.get(name)
+        except ConfigFileError as exc:
+            problems.extend(exc.problems)
+            continue
+        out.print(f"[green]ok[/]: {name} ({len(mapping.fields)} fields)")
+    if problems:
+        raise ConfigFileError(problems)
+
+
+@sync_app.command("run")
+def sync_run(job: str) -> None:
+    """Run a pull job to the end of its stream, resuming from the last committed page."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from hub.render import run_summary
+    from hub.sync import RunSummary, run_pull
+
+    hub = _hub()
+    hub.upgrade_db()
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=err, transient=True) as bar:
+        task = bar.add_task(f"{job}: starting")
+
+        def progress(s: RunSummary) -> None:
+            bar.update(task, description=f"{job}: {s.read} read, {s.created} new, "
+                       f"{s.updated} updated, {s.rejected} rejected")
+
+        summary = _run(run_pull(hub, job, progress=progress))
+    out.print(run_summary(summary))
+
+
+@tickets_app.command("create")
+def tickets_create(
+    subject: Annotated[str, typer.Option(help="One line: what is wrong.")],
+    description: Annotated[str, typer.Option()] = "",
+    mobile: Annotated[str | None, typer.Option(help="The customer's mobile.")] = None,
+    email: Annotated[str | None, typer.Option()] = None,
+    name: Annotated[str | None, typer.Option(help="The contact's name.")] = None,
+    channel: Annotated[str, typer.Option()] = "phone",
+) -> None:
+    """Create a ticket and show it enriched with the customer's profile and history."""
+    from pydantic import ValidationError
+
+    from hub.errors import InvalidRequestError
+    from hub.render import ticket_panel
+    from hub.tickets import TicketCreate, create_ticket
+
+    try:
+        data = TicketCreate(subject=subject, description=description, mobile=mobile,
+                            email=email, contact_name=name, channel=channel)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise InvalidRequestError("; ".join(
+            f"--{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())) from None
+    hub = _hub()
+    hub.upgrade_db()
+    out.print(ticket_panel(_run(create_ticket(hub, data, actor=_cli_actor()))))
+
+
+@tickets_app.command("show")
+def tickets_show(ticket_id: int) -> None:
+    """Show one ticket with its enrichment."""
+    from hub.render import ticket_panel
+    from hub.tickets import get_ticket
+
+    out.print(ticket_panel(get_ticket(_hub(), ticket_id)))
+
+
+@tickets_app.command("list")
+def tickets_list(limit: int = 20) -> None:
+    """The newest tickets."""
+    from hub.render import tickets_table
+    from hub.tickets import list_tickets
+
+    out.print(tickets_table(list_tickets(_hub(), limit=limit)))
+
+
+@audit_app.command("tail")
+def audit_tail(n: Annotated[int, typer.Option("-n", help="How many rows.")] = 20) -> None:
+    """The newest audit rows."""
+    from hub.render import audit_table
+
+    out.print(audit_table(_hub().audit.tail(n)))
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the hash chain; exits 1 and names the first bad row if anything was altered."""
+    result = _hub().audit.verify()
+    if not result.ok:
+        err.print(f"[red]audit chain broken[/] after {result.checked} good rows:",
+                  escape(result.problem or ""))
+        raise typer.Exit(1)
+    out.print(f"[green]ok[/]: {result.checked} audit rows, chain intact")
+
+
+@app.command()
+def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Serve the REST API on the configured store."""
+    import uvicorn
+
+    from hub.api import create_app
+    from hub.settings import get_settings
+
+    uvicorn.run(create_app(get_settings()), host=host, port=port)
+
+
+@app.command()
+def demo(customers: Annotated[int, typer.Option(help="Customers in the CRM sandbox.")] = 300
+         ) -> None:
+    """Run the whole hub on embedded defaults: CRM sandbox, fresh SQLite, pull, tickets."""
+    from hub.demo import run_demo
+
+    run_demo(out, customers=customers, project_root=Path(__file__).resolve().parent)
+
+
+def _cli_actor() -> str:
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # noqa: BLE001 -- no user name on some containers
+        return "cli"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The `hub` console script: every error becomes one readable line and an exit code."""
+    from connectors.sdk import ConnectorError
+    from hub.errors import HubError
+
+    try:
+        result = app(args=argv, standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.Abort:
+        err.print("aborted")
+        return 1
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except HubError as exc:
+        err.print("[red]error:[/]", escape(str(exc)), highlight=False)
+        return exc.exit_code
+    except ConnectorError as exc:
+        err.print("[red]error:[/]", escape(str(exc)), highlight=False)
+        return 5
+    return result if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Vendor connectors: the SDK they are built on, and one package per vendor."""

@@ -1,0 +1,66 @@
+"""The generic REST CRM's protocol: paths, auth header, paging and error shapes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from connectors.sdk import HttpClient, NotFoundError
+
+__all__ = ["API_KEY_HEADER", "CrmClient"]
+
+API_KEY_HEADER = "X-API-Key"
+MAX_PAGE_SIZE = 1000
+
+
+class CrmClient:
+    """Calls of the CRM's `/api/v1` API over the connector's HttpClient."""
+
+    def __init__(self, http: HttpClient) -> None:
+        self.http = http
+
+    async def customer_pages(
+        self, *, updated_since: str | None, limit: int
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """Pages of customers ordered by (updated_at, id), following `next_cursor` to the end."""
+        params: dict[str, Any] = {"limit": min(limit, MAX_PAGE_SIZE)}
+        if updated_since:
+            params["updated_since"] = updated_since
+        while True:
+            response = await self.http.send(
+                "GET", "/api/v1/customers", operation="customers.list", params=params
+            )
+            body = response.json()
+            yield body["data"]
+            cursor = body.get("next_cursor")
+            if not cursor or not body.get("has_more", True):
+                return
+            params = {**params, "cursor": cursor}
+
+    async def search_customers(self, **filters: str) -> list[dict[str, Any]]:
+        response = await self.http.send(
+            "GET", "/api/v1/customers", operation="customers.search",
+            params={**filters, "limit": 10},
+        )
+        data: list[dict[str, Any]] = response.json()["data"]
+        return data
+
+    async def customer_history(self, customer_id: str) -> dict[str, Any]:
+        response = await self.http.send(
+            "GET", f"/api/v1/customers/{customer_id}/history", operation="customers.history"
+        )
+        history: dict[str, Any] = response.json()
+        return history
+
+    async def probe(self) -> None:
+        await self.http.send(
+            "GET", "/api/v1/customers", operation="check", params={"limit": 1}
+        )
+
+
+async def find_first(client: CrmClient, **filters: str) -> dict[str, Any] | None:
+    try:
+        found = await client.search_customers(**filters)
+    except NotFoundError:
+        return None
+    return found[0] if found else None

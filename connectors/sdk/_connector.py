@@ -1,0 +1,132 @@
+"""The Connector base class every plugin subclasses."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, Generic, Self, TypeVar
+
+import httpx
+
+from ._config import ConnectorConfig
+from ._errors import ConfigError
+from ._http import CallHook, HttpClient, ResponseCheck, RetryPolicy
+from ._redact import Redactor, secret_values
+from ._streams import Batch, Stream
+
+__all__ = ["CheckResult", "Connector"]
+
+ConfigT = TypeVar("ConfigT", bound=ConnectorConfig)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """What `check()` found: each step true or false, and how long the probe took."""
+
+    reachable: bool
+    authenticated: bool
+    latency_ms: float | None = None
+    detail: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.reachable and self.authenticated
+
+
+class Connector(ABC, Generic[ConfigT]):
+    """A client of one external system, configured for one connection.
+
+    Subclasses set `name`, `Config` and `streams`, and implement `check()`. Hooks:
+    `auth()` returns the httpx.Auth to sign every request with; `check_response()` turns a
+    2xx response that carries a vendor error into a ConnectorError.
+
+    Attributes:
+        name: the registry name (`type:` in a connection).
+        Config: the pydantic model of the connection's `config:` block.
+        streams: stream classes by name.
+    """
+
+    name: ClassVar[str]
+    title: ClassVar[str] = ""
+    Config: ClassVar[type[ConnectorConfig]]
+    streams: ClassVar[Mapping[str, type[Stream]]] = {}
+
+    def __init__(
+        self,
+        config: ConfigT,
+        *,
+        connection: str | None = None,
+        on_call: CallHook | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.config = config
+        self.connection = connection or self.name
+        self.redactor = Redactor(secret_values(config))
+        self._on_call = on_call
+        self._transport = transport
+        self._http: HttpClient | None = None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], **kwargs: Any) -> Self:
+        return cls(cls.Config.model_validate(data), **kwargs)  # type: ignore[arg-type]
+
+    @property
+    def http(self) -> HttpClient:
+        if self._http is None:
+            self._http = HttpClient(
+                base_url=self.config.base_url,
+                connector=self.name,
+                connection=self.connection,
+                auth=self.auth(),
+                timeout=self.config.timeout,
+                retry=RetryPolicy(
+                    attempts=self.config.max_attempts,
+                    max_retry_after=self.config.max_retry_after,
+                ),
+                on_call=self._on_call,
+                redactor=self.redactor,
+                check_response=self.check_response,
+                transport=self._transport,
+                max_connections=self.config.max_connections,
+            )
+        return self._http
+
+    def auth(self) -> httpx.Auth | None:
+        """Hook: the httpx.Auth that signs every request (None: no auth)."""
+        return None
+
+    check_response: ResponseCheck | None = None
+
+    @abstractmethod
+    async def check(self) -> CheckResult:
+        """Probe the system: is it reachable, and do the credentials work?"""
+
+    def stream(self, name: str) -> Stream:
+        try:
+            stream_class = self.streams[name]
+        except KeyError:
+            known = ", ".join(sorted(self.streams)) or "none"
+            raise ConfigError(
+                f"no stream '{name}'; this connector has: {known}",
+                connector=self.name, connection=self.connection,
+            ) from None
+        return stream_class(self)
+
+    def read(self, stream: str, *, state: str | None = None) -> AsyncIterator[Batch]:
+        """Batches of `stream` after `state`, oldest first."""
+        return self.stream(stream).batches(state)
+
+    async def aclose(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} connection={self.connection!r}>"

@@ -1,0 +1,268 @@
+"""The one send function every connector uses: retries, Retry-After, typed errors, audit."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from ._errors import (
+    AuthError,
+    ConnectorError,
+    NotFoundError,
+    OutcomeUnknownError,
+    RateLimitedError,
+    RejectedError,
+    TransientError,
+)
+from ._redact import Redactor
+
+__all__ = ["CallHook", "CallRecord", "HttpClient", "RetryPolicy", "parse_retry_after"]
+
+log = logging.getLogger("connectors.http")
+
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+# Transport errors raised before a single byte of the request could have been processed.
+_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How hard the send function tries before it gives up.
+
+    Attributes:
+        attempts: total tries, the first included.
+        backoff_initial: first exponential backoff wait, in seconds (jitter is added).
+        backoff_max: the longest backoff wait.
+        max_retry_after: cap on a vendor's Retry-After; a longer ask is waited only this long.
+    """
+
+    attempts: int = 4
+    backoff_initial: float = 0.2
+    backoff_max: float = 10.0
+    max_retry_after: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    """One HTTP attempt as the audit log sees it: redacted, no bodies, no headers."""
+
+    connector: str
+    connection: str
+    operation: str
+    method: str
+    url: str
+    status: int | None
+    attempt: int
+    duration_ms: float
+    outcome: str  # "ok", "retrying" or the error kind
+    error: str | None = None
+
+
+CallHook = Callable[[CallRecord], None]
+ResponseCheck = Callable[[httpx.Response], ConnectorError | None]
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header, in delta-seconds or HTTP-date form."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def _vendor_error(response: httpx.Response) -> tuple[str | None, str]:
+    """The vendor's code and message from an error body, whatever its common shape."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None, (response.reason_phrase or "error")
+    if isinstance(body, Mapping):
+        error = body.get("error", body)
+        if isinstance(error, Mapping):
+            code = error.get("code") or error.get("errcode") or error.get("error_code")
+            message = error.get("message") or error.get("errmsg") or error.get("msg")
+            return (str(code) if code is not None else None), str(message or response.reason_phrase)
+        if isinstance(error, str):
+            return error, str(body.get("error_description") or body.get("message") or error)
+    return None, response.reason_phrase or "error"
+
+
+class HttpClient:
+    """An httpx.AsyncClient with the hub's retry, error and audit policy around each call."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        connector: str,
+        connection: str,
+        auth: httpx.Auth | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+        on_call: CallHook | None = None,
+        redactor: Redactor | None = None,
+        check_response: ResponseCheck | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        max_connections: int = 20,
+    ) -> None:
+        self.connector = connector
+        self.connection = connection
+        self.retry = retry or RetryPolicy()
+        self.redactor = redactor or Redactor()
+        self._on_call = on_call
+        self._check_response = check_response
+        self._client = httpx.AsyncClient(
+            base_url=base_url,
+            auth=auth,
+            headers=dict(headers or {}),
+            timeout=timeout,
+            transport=transport,
+            limits=httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=max_connections
+            ),
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        operation: str,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        idempotency_key: str | None = None,
+    ) -> httpx.Response:
+        """Send one request, retrying what is safe to retry, and return the 2xx response.
+
+        Reads, idempotent methods and writes that carry an idempotency key are retried on
+        transport errors, 429 and 5xx. Other writes are retried only when the request provably
+        never reached the server (connection refused, 429); a lost response raises
+        OutcomeUnknownError so the caller can ask the vendor what happened.
+        """
+        method = method.upper()
+        retry_safe = method in _SAFE_METHODS or idempotency_key is not None
+        request = self._client.build_request(
+            method, path, params=params, json=json, headers=headers
+        )
+        shown_url = self.redactor.url(str(request.url))
+        context = {
+            "connector": self.connector, "connection": self.connection, "operation": operation
+        }
+
+        def should_retry(error: BaseException) -> bool:
+            if isinstance(error, RateLimitedError):
+                return True
+            if isinstance(error, TransientError):
+                return retry_safe or bool(getattr(error, "never_sent", False))
+            return False
+
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.retry.attempts),
+            wait=self._wait,
+            retry=retry_if_exception(should_retry),
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                number = attempt.retry_state.attempt_number
+                started = time.perf_counter()
+                try:
+                    response = await self._client.send(request)
+                except httpx.TransportError as exc:
+                    error = self._transport_error(exc, retry_safe=retry_safe, context=context)
+                    self._record(request.method, shown_url, operation, None, number, started, error)
+                    raise error from None
+                error = self._classify(response, context)
+                self._record(request.method, shown_url, operation, response.status_code, number,
+                             started, error)
+                if error is not None:
+                    raise error
+                return response
+        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+
+    def _wait(self, state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, RateLimitedError) and error.retry_after is not None:
+            return min(error.retry_after, self.retry.max_retry_after)
+        backoff = wait_exponential_jitter(
+            initial=self.retry.backoff_initial, max=self.retry.backoff_max
+        )
+        return float(backoff(state))
+
+    def _transport_error(
+        self, exc: httpx.TransportError, *, retry_safe: bool, context: dict[str, Any]
+    ) -> ConnectorError:
+        reason = self.redactor.text(f"{type(exc).__name__}: {exc}".rstrip(": "))
+        if isinstance(exc, _NEVER_SENT):
+            error = TransientError(f"could not connect ({reason})", **context)
+            error.never_sent = True  # type: ignore[attr-defined]
+            return error
+        if retry_safe:
+            return TransientError(f"request failed ({reason})", **context)
+        return OutcomeUnknownError(
+            f"the response to a write was lost ({reason}); it may or may not have been applied",
+            **context,
+        )
+
+    def _classify(self, response: httpx.Response, context: dict[str, Any]) -> ConnectorError | None:
+        status = response.status_code
+        if status < 400:
+            return self._check_response(response) if self._check_response else None
+        code, message = _vendor_error(response)
+        message = self.redactor.text(message)
+        if status == 429:
+            return RateLimitedError(
+                message, retry_after=parse_retry_after(response.headers.get("Retry-After")),
+                status=status, vendor_code=code, **context,
+            )
+        if status >= 500:
+            return TransientError(message, status=status, vendor_code=code, **context)
+        if status in (401, 403):
+            return AuthError(message, status=status, vendor_code=code, **context)
+        if status == 404:
+            return NotFoundError(message, status=status, vendor_code=code, **context)
+        return RejectedError(message, status=status, vendor_code=code, **context)
+
+    def _record(
+        self, method: str, url: str, operation: str, status: int | None, attempt: int,
+        started: float, error: ConnectorError | None,
+    ) -> None:
+        duration_ms = round((time.perf_counter() - started) * 1000, 2)
+        outcome = "ok" if error is None else error.kind
+        log.debug("%s %s %s -> %s in %.1f ms (attempt %d)", operation, method, url,
+                  status if status is not None else outcome, duration_ms, attempt)
+        if self._on_call is not None:
+            self._on_call(CallRecord(
+                connector=self.connector, connection=self.connection, operation=operation,
+                method=method, url=url, status=status, attempt=attempt, duration_ms=duration_ms,
+                outcome=outcome, error=None if error is None else str(error),
+            ))

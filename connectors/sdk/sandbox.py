@@ -1,0 +1,95 @@
+"""Serving a vendor sandbox (any ASGI app) on loopback, for demos and tests."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp
+    from uvicorn import Server
+
+__all__ = ["serve"]
+
+_POLL_SECONDS = 0.01
+_GRACEFUL_SHUTDOWN_SECONDS = 2
+
+
+@contextmanager
+def serve(
+    app: ASGIApp, *, host: str = "127.0.0.1", startup_timeout: float = 10.0
+) -> Iterator[str]:
+    """Run `app` with uvicorn in a background thread on a free ephemeral port.
+
+    The socket is bound here (port 0) and handed to uvicorn, so there is no window in which
+    another process could take the port. Safe to call from any thread, and several servers can
+    run at once: each gets its own thread and event loop.
+
+    Args:
+        app: The ASGI application to serve.
+        host: The address to bind; loopback by default. An IPv6 address is accepted.
+        startup_timeout: Seconds to wait for the server to accept connections.
+
+    Yields:
+        The server's base URL, e.g. ``"http://127.0.0.1:54321"``.
+
+    Raises:
+        RuntimeError: The server did not start within `startup_timeout`, or failed to start.
+    """
+    import uvicorn
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.bind((host, 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        config = uvicorn.Config(
+            app,
+            log_config=None,  # leave the process's logging configuration alone
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            ws="none",
+            timeout_graceful_shutdown=_GRACEFUL_SHUTDOWN_SECONDS,
+        )
+        server = uvicorn.Server(config)
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                server.run(sockets=[sock])
+            except BaseException as exc:  # reported to the caller by _wait_started
+                failure.append(exc)
+
+        thread = threading.Thread(target=run, name=f"sandbox-{port}", daemon=True)
+        thread.start()
+        try:
+            _wait_started(server, thread, failure, startup_timeout)
+            url_host = f"[{host}]" if family == socket.AF_INET6 else host
+            yield f"http://{url_host}:{port}"
+        finally:
+            server.should_exit = True
+            thread.join(_GRACEFUL_SHUTDOWN_SECONDS + 3)
+            if thread.is_alive():
+                server.force_exit = True
+                thread.join(5)
+    finally:
+        sock.close()
+
+
+def _wait_started(
+    server: Server, thread: threading.Thread, failure: list[BaseException], timeout: float
+) -> None:
+    deadline = time.monotonic() + timeout
+    while not server.started:
+        if failure or not thread.is_alive():
+            cause = failure[0] if failure else None
+            raise RuntimeError("sandbox server failed to start") from cause
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"sandbox server did not start within {timeout} s")
+        time.sleep(_POLL_SECONDS)

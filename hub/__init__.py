@@ -1,0 +1,1 @@
+"""The hub core: settings, store, audit, mapping, sync, tickets, API."""

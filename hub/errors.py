@@ -1,0 +1,66 @@
+"""The hub layer's errors; the CLI and the API turn them into exit codes and HTTP statuses.
+
+    HubError                  root: exit code 1, HTTP 500
+    ├── ConfigFileError       a YAML file is wrong: names file, line and field (exit 2, 422)
+    ├── NotFoundError         a ticket, job, run or mapping that does not exist (exit 3, 404)
+    ├── InvalidRequestError   the request makes no sense as given (exit 2, 422)
+    └── JobFailedError        a job ran and failed; its run row says why (exit 4, 502)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "ConfigFileError",
+    "ConfigProblem",
+    "HubError",
+    "InvalidRequestError",
+    "JobFailedError",
+    "NotFoundError",
+]
+
+
+class HubError(Exception):
+    exit_code = 1
+    http_status = 500
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigProblem:
+    """One thing wrong in a YAML file, and where."""
+
+    file: str
+    line: int | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}, line {self.line}" if self.line else self.file
+        if self.field:
+            return f"{where}, field '{self.field}': {self.message}"
+        return f"{where}: {self.message}"
+
+
+class ConfigFileError(HubError):
+    exit_code = 2
+    http_status = 422
+
+    def __init__(self, problems: list[ConfigProblem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class NotFoundError(HubError):
+    exit_code = 3
+    http_status = 404
+
+
+class InvalidRequestError(HubError):
+    exit_code = 2
+    http_status = 422
+
+
+class JobFailedError(HubError):
+    exit_code = 4
+    http_status = 502

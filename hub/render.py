@@ -1,0 +1,143 @@
+"""Rich renderings of hub objects for the terminal (CLI and demo)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rich import box
+from rich.columns import Columns
+from rich.console import Group, RenderableType
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from .sync import RunSummary
+from .tickets import TicketPublic
+
+__all__ = ["audit_table", "run_summary", "ticket_panel", "tickets_table"]
+
+_TIER_STYLE = {"vip": "bold magenta", "gold": "bold yellow", "silver": "white",
+               "standard": "dim"}
+_STATUS_STYLE = {"enriched": "green", "partial": "yellow", "not_found": "dim",
+                 "skipped": "dim", "pending": "cyan", "failed": "red"}
+
+
+def _short_time(value: str | None) -> str:
+    return value[:16].replace("T", " ") if value else "—"
+
+
+def ticket_panel(ticket: TicketPublic) -> Panel:
+    """One enriched ticket the way an agent wants to read it."""
+    head = Table.grid(padding=(0, 2))
+    head.add_column(style="bold")
+    head.add_column()
+    head.add_row("Subject", ticket.subject)
+    if ticket.description:
+        head.add_row("Description", ticket.description)
+    head.add_row("Channel", ticket.channel)
+    contact = " / ".join(x for x in (ticket.contact_name, ticket.contact_mobile,
+                                     ticket.contact_email) if x)
+    head.add_row("Contact", contact or "—")
+    status = Text(ticket.enrichment_status, style=_STATUS_STYLE.get(ticket.enrichment_status,
+                                                                      ""))
+    if ticket.enrichment_error:
+        status.append(f"  ({ticket.enrichment_error})", style="yellow")
+    head.add_row("Enrichment", status)
+    parts: list[RenderableType] = [head]
+    if ticket.customer:
+        parts.append(_customer_block(ticket.customer, ticket.summary))
+    if ticket.history:
+        parts.append(_orders_table(ticket.history.get("orders") or []))
+        parts.append(_interactions_table(ticket.history.get("interactions") or []))
+    return Panel(Group(*parts), title=f"Ticket #{ticket.id}", title_align="left",
+                 border_style="cyan")
+
+
+def _customer_block(customer: dict[str, Any], summary: dict[str, Any] | None) -> Panel:
+    tier = customer.get("tier") or "—"
+    attributes = customer.get("attributes") or {}
+    profile = Table.grid(padding=(0, 2))
+    profile.add_column(style="bold")
+    profile.add_column()
+    profile.add_row("Name", customer.get("name") or "—")
+    profile.add_row("Tier", Text(tier.upper(), style=_TIER_STYLE.get(tier, "")))
+    profile.add_row("Company", customer.get("company") or "—")
+    profile.add_row("Mobile", customer.get("mobile") or "—")
+    profile.add_row("Email", customer.get("email") or "—")
+    place = " ".join(x for x in (attributes.get("province"), attributes.get("city")) if x)
+    profile.add_row("Location", place or "—")
+    if attributes.get("tags"):
+        profile.add_row("Tags", "、".join(attributes["tags"]))
+    profile.add_row("CRM id", f"{customer.get('source')}:{customer.get('external_id')}")
+    blocks: list[RenderableType] = [profile]
+    if summary:
+        stats = Table.grid(padding=(0, 2))
+        stats.add_column(style="bold")
+        stats.add_column(justify="right")
+        stats.add_row("Orders", str(summary["orders"]))
+        stats.add_row("Spent (CNY)", f"¥{float(summary['total_spent']):,.2f}")
+        stats.add_row("Last order", _short_time(summary.get("last_order_at")))
+        stats.add_row("Past contacts", str(summary["interactions"]))
+        blocks.append(stats)
+    return Panel(Columns(blocks, padding=(0, 6)), title="Customer 360°", title_align="left",
+                 border_style="magenta")
+
+
+def _orders_table(orders: Sequence[dict[str, Any]]) -> Table:
+    table = Table(title="Orders", title_justify="left", box=box.SIMPLE_HEAD, expand=True)
+    for column in ("Order", "Date", "Status", "Items", "Total (CNY)"):
+        table.add_column(column, justify="right" if column.startswith("Total") else "left")
+    for order in orders[:8]:
+        items = ", ".join(f"{i['name']} ×{i['qty']}" for i in order.get("items") or [])
+        table.add_row(order.get("order_no", ""), _short_time(order.get("ordered_at")),
+                      order.get("status", ""), items, order.get("total", ""))
+    if not orders:
+        table.add_row("—", "", "", "no orders", "")
+    return table
+
+
+def _interactions_table(interactions: Sequence[dict[str, Any]]) -> Table:
+    table = Table(title="Past interactions", title_justify="left", box=box.SIMPLE_HEAD,
+                  expand=True)
+    for column in ("When", "Channel", "Summary", "Agent"):
+        table.add_column(column)
+    for item in interactions[:6]:
+        table.add_row(_short_time(item.get("at")), item.get("channel", ""),
+                      item.get("summary", ""), item.get("agent", ""))
+    if not interactions:
+        table.add_row("—", "", "no past interactions", "")
+    return table
+
+
+def tickets_table(tickets: Sequence[TicketPublic]) -> Table:
+    table = Table(box=box.SIMPLE_HEAD)
+    for column in ("#", "Subject", "Customer", "Tier", "Enrichment"):
+        table.add_column(column)
+    for t in tickets:
+        customer = t.customer or {}
+        table.add_row(str(t.id), t.subject, customer.get("name") or "—",
+                      customer.get("tier") or "—",
+                      Text(t.enrichment_status, style=_STATUS_STYLE.get(t.enrichment_status, "")))
+    return table
+
+
+def run_summary(summary: RunSummary) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, title=f"Run {summary.run_id} of {summary.job}: "
+                  f"{summary.status}", title_justify="left")
+    for column in ("pages", "read", "created", "updated", "unchanged", "rejected", "ms"):
+        table.add_column(column, justify="right")
+    table.add_row(*(str(x) for x in (summary.pages, summary.read, summary.created,
+                                     summary.updated, summary.unchanged, summary.rejected,
+                                     summary.duration_ms)))
+    return table
+
+
+def audit_table(rows: Sequence[Any]) -> Table:
+    table = Table(box=box.SIMPLE_HEAD)
+    for column in ("seq", "at (UTC)", "actor", "action", "target", "outcome"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(str(row.seq), row.at.strftime("%Y-%m-%d %H:%M:%S"), row.actor,
+                      row.action, row.target or "", row.outcome)
+    return table

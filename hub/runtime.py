@@ -1,0 +1,76 @@
+"""The hub's runtime: settings, config, store, audit and connector factory for one process.
+
+The CLI and the API each build one and call the same services with it.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import httpx
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from connectors.sdk import Connector, Redactor, load_connector, secret_values
+
+from .audit import AuditLog
+from .config import LoadedConfig, load_config
+from .errors import NotFoundError
+from .mappings import MappingLibrary
+from .settings import Settings
+from .store import migrate
+from .store.engine import create_engine, session_factory
+
+__all__ = ["Hub"]
+
+
+class Hub:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.mappings = MappingLibrary(settings.mappings_dir)
+        self.redactor = Redactor()
+
+    @functools.cached_property
+    def engine(self) -> Engine:
+        return create_engine(self.settings.database_url)
+
+    @functools.cached_property
+    def sessions(self) -> sessionmaker[Session]:
+        return session_factory(self.engine)
+
+    @functools.cached_property
+    def audit(self) -> AuditLog:
+        self.config  # noqa: B018 -- load it first so every configured secret is redacted
+        return AuditLog(self.sessions, self.redactor)
+
+    @functools.cached_property
+    def config(self) -> LoadedConfig:
+        loaded = load_config(self.settings.config, mappings_dir=self.settings.mappings_dir)
+        for connection_config in loaded.connection_configs.values():
+            self.redactor.add(*secret_values(connection_config))
+        return loaded
+
+    def upgrade_db(self) -> None:
+        migrate.upgrade(self.engine)
+
+    def connector(
+        self, connection: str, *, actor: str,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> Connector[Any]:
+        """A connector for a configured connection, auditing every call as `actor`."""
+        spec = self.config.hub.connections.get(connection)
+        if spec is None:
+            known = ", ".join(sorted(self.config.hub.connections)) or "none"
+            raise NotFoundError(f"no connection '{connection}'; defined: {known}")
+        connector_class = load_connector(spec.type)
+        return connector_class(
+            self.config.connection_configs[connection],
+            connection=connection,
+            on_call=self.audit.call_hook(actor),
+            transport=transport,
+        )
+
+    def close(self) -> None:
+        if "engine" in self.__dict__:
+            self.engine.dispose()

@@ -1,0 +1,240 @@
+"""Tickets: creation, enrichment with the customer's profile and history, and reading."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy import select
+
+from connectors.sdk import ConnectorError, CustomerDirectory
+
+from .audit import AuditEntry
+from .config import EnrichJob
+from .customers import customer_profile, find_by_contact, upsert_customers
+from .errors import NotFoundError
+from .mapping import RecordMappingError, normalize_mobile
+from .runtime import Hub
+from .store.models import Customer, Ticket
+
+__all__ = ["TicketCreate", "TicketPublic", "create_ticket", "get_ticket", "list_tickets"]
+
+log = logging.getLogger("hub.tickets")
+
+Channel = Literal["web", "phone", "email", "wechat", "dingtalk", "wecom", "api"]
+
+
+class TicketCreate(BaseModel):
+    """A new ticket as the service desk reports it; mobile or email finds the customer."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    subject: str = Field(min_length=1, max_length=500)
+    description: str = Field(default="", max_length=20000)
+    channel: Channel = "api"
+    contact_name: str | None = Field(default=None, max_length=200)
+    mobile: str | None = Field(default=None, max_length=40)
+    email: str | None = Field(default=None, max_length=254)
+
+    @field_validator("mobile")
+    @classmethod
+    def _mobile(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        normalized = normalize_mobile(value)
+        if normalized is None:
+            raise ValueError(f"'{value}' is not a valid mainland China mobile number")
+        return normalized
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        value = value.lower()
+        if "@" not in value or "." not in value.rsplit("@", 1)[1]:
+            raise ValueError(f"'{value}' is not an email address")
+        return value
+
+
+class TicketPublic(BaseModel):
+    id: int
+    subject: str
+    description: str
+    channel: str
+    status: str
+    contact_name: str | None
+    contact_mobile: str | None
+    contact_email: str | None
+    customer_id: int | None
+    enrichment_status: str
+    enrichment_error: str | None
+    enriched_at: datetime | None
+    created_at: datetime
+    customer: dict[str, Any] | None = None
+    history: dict[str, Any] | None = None
+    summary: dict[str, Any] | None = None
+    sources: list[dict[str, Any]] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, ticket: Ticket) -> TicketPublic:
+        enrichment = ticket.enrichment or {}
+        return cls(
+            id=ticket.id, subject=ticket.subject, description=ticket.description,
+            channel=ticket.channel, status=ticket.status, contact_name=ticket.contact_name,
+            contact_mobile=ticket.contact_mobile, contact_email=ticket.contact_email,
+            customer_id=ticket.customer_id, enrichment_status=ticket.enrichment_status,
+            enrichment_error=ticket.enrichment_error, enriched_at=ticket.enriched_at,
+            created_at=ticket.created_at, customer=enrichment.get("customer"),
+            history=enrichment.get("history"), summary=enrichment.get("summary"),
+            sources=enrichment.get("sources", []),
+        )
+
+
+def _enrich_job(hub: Hub) -> tuple[str, EnrichJob] | None:
+    for name, job in hub.config.hub.jobs.items():
+        if isinstance(job, EnrichJob):
+            return name, job
+    return None
+
+
+async def create_ticket(hub: Hub, data: TicketCreate, *, actor: str) -> TicketPublic:
+    """Store the ticket, then enrich it; a failing source never blocks the ticket."""
+    now = datetime.now(UTC)
+    with hub.sessions.begin() as session:
+        ticket = Ticket(subject=data.subject, description=data.description,
+                        channel=data.channel, contact_name=data.contact_name,
+                        contact_mobile=data.mobile, contact_email=data.email,
+                        enrichment_status="pending", created_at=now, updated_at=now)
+        session.add(ticket)
+        session.flush()
+        ticket_id = ticket.id
+        hub.audit.append(session, [AuditEntry(actor, "ticket.create", f"ticket:{ticket_id}",
+                                              detail={"channel": data.channel})])
+    await enrich_ticket(hub, ticket_id, actor=actor)
+    return get_ticket(hub, ticket_id)
+
+
+async def enrich_ticket(hub: Hub, ticket_id: int, *, actor: str) -> None:
+    found = _enrich_job(hub)
+    with hub.sessions() as session:
+        ticket = session.get(Ticket, ticket_id)
+        if ticket is None:
+            raise NotFoundError(f"no ticket {ticket_id}")
+        mobile, email = ticket.contact_mobile, ticket.contact_email
+        local = find_by_contact(session, mobile=mobile, email=email)
+    if found is None:
+        _save_enrichment(hub, ticket_id, local, None, actor, status="skipped",
+                         error="no enrich job is configured", sources=[])
+        return
+    job_name, job = found
+    connector = hub.connector(job.connection, actor=f"job:{job_name}")
+    source: dict[str, Any] = {"connection": job.connection, "status": "ok"}
+    history, error = None, None
+    customer_id = local.id if local else None
+    try:
+        async with connector:
+            if not isinstance(connector, CustomerDirectory):
+                raise ConnectorError("this connector cannot look customers up",
+                                     connection=job.connection)
+            if customer_id is None:
+                customer_id = await _find_remote(hub, connector, job, mobile, email, actor)
+            if customer_id is not None:
+                with hub.sessions() as session:
+                    external_id = session.get_one(Customer, customer_id).external_id
+                history = await connector.customer_history(external_id)
+    except (ConnectorError, RecordMappingError) as exc:
+        error = str(exc)
+        source.update(status="failed", error=error)
+    source["fetched_at"] = datetime.now(UTC).isoformat()
+    with hub.sessions() as session:
+        customer = session.get(Customer, customer_id) if customer_id else None
+    if customer is None and error is None:
+        status = "not_found"
+    elif error is not None:
+        status = "partial"
+    else:
+        status = "enriched"
+    _save_enrichment(hub, ticket_id, customer, history, actor, status=status, error=error,
+                     sources=[source])
+
+
+async def _find_remote(hub: Hub, connector: CustomerDirectory, job: EnrichJob,
+                       mobile: str | None, email: str | None, actor: str) -> int | None:
+    record = await connector.find_customer(
+        mobile=mobile if "mobile" in job.match else None,
+        email=email if "email" in job.match else None,
+    )
+    if record is None:
+        return None
+    entity = hub.mappings.get(job.mapping)(record, row=str(record.get("id", "")))
+    with hub.sessions.begin() as session:
+        result = upsert_customers(session, job.connection, [entity])
+        customer = session.scalars(select(Customer).where(
+            Customer.source == job.connection,
+            Customer.external_id == str(entity["external_id"]))).one()
+        if result.created:
+            hub.audit.append(session, [AuditEntry(
+                actor, "customer.create", f"customer:{customer.id}",
+                detail={"source": customer.source, "external_id": customer.external_id,
+                        "via": "enrichment lookup"})])
+        return customer.id
+
+
+def _summary(history: dict[str, Any] | None) -> dict[str, Any] | None:
+    if history is None:
+        return None
+    orders = history.get("orders") or []
+    spent = Decimal(0)
+    for order in orders:
+        if order.get("status") == "已退款":
+            continue
+        try:
+            spent += Decimal(str(order.get("total") or 0))
+        except InvalidOperation:
+            continue
+    return {
+        "orders": len(orders),
+        "total_spent": str(spent),
+        "last_order_at": max((o.get("ordered_at") or "" for o in orders), default=None) or None,
+        "interactions": len(history.get("interactions") or []),
+    }
+
+
+def _save_enrichment(hub: Hub, ticket_id: int, customer: Customer | None,
+                     history: dict[str, Any] | None, actor: str, *, status: str,
+                     error: str | None, sources: list[dict[str, Any]]) -> None:
+    now = datetime.now(UTC)
+    with hub.sessions.begin() as session:
+        ticket = session.get_one(Ticket, ticket_id)
+        ticket.customer_id = customer.id if customer else None
+        ticket.enrichment_status = status
+        ticket.enrichment_error = error
+        ticket.enrichment = {
+            "customer": customer_profile(customer) if customer else None,
+            "history": history,
+            "summary": _summary(history),
+            "sources": sources,
+        }
+        ticket.enriched_at = now
+        ticket.updated_at = now
+        hub.audit.append(session, [AuditEntry(
+            actor, "ticket.enrich", f"ticket:{ticket_id}", outcome=status,
+            detail={"customer_id": ticket.customer_id, "error": error})])
+
+
+def get_ticket(hub: Hub, ticket_id: int) -> TicketPublic:
+    with hub.sessions() as session:
+        ticket = session.get(Ticket, ticket_id)
+        if ticket is None:
+            raise NotFoundError(f"no ticket {ticket_id}")
+        return TicketPublic.of(ticket)
+
+
+def list_tickets(hub: Hub, *, limit: int = 50) -> list[TicketPublic]:
+    with hub.sessions() as session:
+        tickets = session.scalars(select(Ticket).order_by(Ticket.id.desc()).limit(limit))
+        return [TicketPublic.of(t) for t in tickets]
