@@ -123,7 +123,10 @@ class AuditLog:
             rows = session.scalars(
                 select(AuditRecord).order_by(AuditRecord.seq).execution_options(yield_per=2000)
             )
-            return _verify_chain(rows, head)
+            try:
+                return _verify_chain(rows, head)
+            finally:
+                rows.close()  # verification may stop early; free PostgreSQL's server cursor
 
     def _clean(self, detail: dict[str, Any]) -> dict[str, Any] | None:
         if not detail:

@@ -55,6 +55,9 @@ class YamlDocument:
         problems = []
         for item in exc.errors(include_url=False, include_input=False):
             loc = (*prefix, *item["loc"])
+            if item["type"] in ("union_tag_invalid", "union_tag_not_found"):
+                # Point at the `kind:` (or other discriminator) line itself.
+                loc = (*loc, str(item.get("ctx", {}).get("discriminator", "")).strip("'"))
             problems.append(self.problem(loc, _readable(item)))
         return ConfigFileError(problems)
 

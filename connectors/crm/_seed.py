@@ -213,11 +213,11 @@ def _tags(
     if level in ("金卡", "钻石") and rand() < 0.7:
         tags.append("高价值")
     extra = rand()
-    if extra < 0.4:
+    if extra < 0.55:
         tags.append(_pick(rand, _TAGS))
-    elif extra < 0.55:
-        tags += [_pick(rand, _TAGS), _pick(rand, _TAGS)]
-    return list(dict.fromkeys(tags))
+    if extra < 0.15 and (second := _pick(rand, _TAGS)) != tags[-1]:
+        tags.append(second)
+    return tags
 
 
 def generate_history(customer: dict[str, Any], *, seed: int) -> dict[str, Any]:
@@ -232,12 +232,14 @@ def generate_history(customer: dict[str, Any], *, seed: int) -> dict[str, Any]:
     if start >= _REF:
         return {"customer_id": cid, "orders": [], "interactions": []}
     order_times = sorted(rng.randint(start, _REF) for _ in range(rng.randint(0, 6)))
-    orders = []
+    orders, bought = [], []
     for seq, ts in enumerate(order_times, 1):
         products = rng.sample(CATALOGUE, rng.choice((1, 1, 1, 2, 2, 3)))
-        items = [{"sku": sku, "name": name, "qty": 1 if fen > 100_000 else rng.randint(1, 3),
-                  "unit_price": _yuan(fen)} for sku, name, _, fen in products]
-        total = sum(item["qty"] * fen for item, (*_, fen) in zip(items, products, strict=True))
+        bought += products
+        qtys = [1 if fen > 100_000 else rng.randint(1, 3) for *_, fen in products]
+        items = [{"sku": sku, "name": name, "qty": qty, "unit_price": _yuan(fen)}
+                 for (sku, name, _, fen), qty in zip(products, qtys, strict=True)]
+        total = sum(qty * fen for (*_, fen), qty in zip(products, qtys, strict=True))
         orders.append({
             "order_no": f"SO{datetime.fromtimestamp(ts, TZ):%Y%m%d}-{digits}-{seq}",
             "ordered_at": format_ts(ts),
@@ -246,8 +248,7 @@ def generate_history(customer: dict[str, Any], *, seed: int) -> dict[str, Any]:
             "currency": "CNY",
             "items": items,
         })
-    owned = [p[2] for p in CATALOGUE if any(p[1] == i["name"] for o in orders for i in o["items"])]
-    categories = owned or [p[2] for p in CATALOGUE]
+    categories = [p[2] for p in bought] or [p[2] for p in CATALOGUE]
     interactions = []
     for seq, ts in enumerate(sorted(rng.randint(start, _REF) for _ in range(rng.randint(0, 5))), 1):
         interactions.append({

@@ -1,9 +1,7 @@
 """A loopback sandbox of the generic REST CRM: its `/api/v1` API plus `/_sandbox` controls.
 
-The API pages customers by an opaque cursor over (updated_at, id), looks them up by mobile or
-email, and serves each customer's order and interaction history. The controls let a test read
-the request log, mutate or create customers, and inject faults (5xx, 429 with Retry-After,
-latency). `create_app()` builds the app; its state is `app.state.sandbox`, a `CrmSandbox`.
+The controls read the request log, change or add customers, and inject faults (5xx, 429 with
+Retry-After, latency). `create_app()` builds the app; its state is `app.state.sandbox`.
 """
 
 from __future__ import annotations
@@ -102,16 +100,14 @@ class CrmSandbox:
         with self._lock:
             # No id is "", so (since, "") sorts before every record updated at `since`.
             lower: _Key = max(after or (0, ""), (updated_since or 0, ""))
-            if mobile is None and email is None:
+            if not mobile and email is None:
                 start = bisect_right(self._keys, lower)
                 keys = self._keys[start : start + limit + 1]
             else:
-                ids = set(self._by_id)
-                if mobile is not None:
-                    ids &= self._by_mobile.get(normalize_mobile(mobile), set())
+                matches = [self._by_mobile.get(normalize_mobile(mobile), set())] if mobile else []
                 if email is not None:
-                    ids &= self._by_email.get(email.strip().lower(), set())
-                keys = sorted(k for k in map(self._key, ids) if k > lower)
+                    matches.append(self._by_email.get(email.strip().lower(), set()))
+                keys = sorted(k for k in map(self._key, set.intersection(*matches)) if k > lower)
             return [self._by_id[cid] for _, cid in keys[:limit]], len(keys) > limit
 
     def history(self, customer_id: str) -> dict[str, Any] | None:
@@ -123,14 +119,13 @@ class CrmSandbox:
         with self._lock:
             customer = self._by_id[customer_id]
             self._keys.pop(bisect_left(self._keys, self._key(customer_id)))
-            self._unindex(customer)
+            self._index(customer, add=False)
             customer.update({k: v for k, v in fields.items() if k not in ("id", "updated_at")})
             return self._touch(customer)
 
     def create_customer(self, fields: dict[str, Any]) -> dict[str, Any]:
         """Add a customer with the next id, sorted last like any fresh change."""
         with self._lock:
-            number = max((int(c["id"][1:]) for c in self.customers), default=0) + 1
             customer: dict[str, Any] = {
                 "name": "", "company": None, "level": "普通",
                 "contact": {"mobile": None, "email": None},
@@ -138,7 +133,7 @@ class CrmSandbox:
                 "status": "正常", "tags": [], "created_at": None,
             }
             customer.update({k: v for k, v in fields.items() if k not in ("id", "updated_at")})
-            customer["id"] = f"C{number:06d}"
+            customer["id"] = f"C{len(self.customers) + 1:06d}"  # ids are never deleted
             self.customers.append(customer)
             self._by_id[customer["id"]] = customer
             self._touch(customer)
@@ -179,21 +174,17 @@ class CrmSandbox:
         self._index(customer)
         return customer
 
-    def _indexes(self, customer: dict[str, Any]) -> list[tuple[dict[str, set[str]], str]]:
+    def _index(self, customer: dict[str, Any], *, add: bool = True) -> None:
         contact = customer.get("contact") or {}
         mobile, email = contact.get("mobile"), contact.get("email")
-        return [
-            *([(self._by_mobile, normalize_mobile(mobile))] if isinstance(mobile, str) else []),
-            *([(self._by_email, email.lower())] if isinstance(email, str) else []),
-        ]
-
-    def _index(self, customer: dict[str, Any]) -> None:
-        for index, value in self._indexes(customer):
-            index.setdefault(value, set()).add(customer["id"])
-
-    def _unindex(self, customer: dict[str, Any]) -> None:
-        for index, value in self._indexes(customer):
-            index.get(value, set()).discard(customer["id"])
+        for index, value in (
+            (self._by_mobile, normalize_mobile(mobile) if isinstance(mobile, str) else None),
+            (self._by_email, email.lower() if isinstance(email, str) else None),
+        ):
+            if value is not None and add:
+                index.setdefault(value, set()).add(customer["id"])
+            elif value is not None:
+                index.get(value, set()).discard(customer["id"])
 
 
 def create_app(

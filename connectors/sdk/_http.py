@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -16,7 +18,6 @@ from tenacity import (
     RetryCallState,
     retry_if_exception,
     stop_after_attempt,
-    wait_exponential_jitter,
 )
 
 from ._errors import (
@@ -129,6 +130,7 @@ class HttpClient:
         check_response: ResponseCheck | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         max_connections: int = 20,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.connector = connector
         self.connection = connection
@@ -136,6 +138,7 @@ class HttpClient:
         self.redactor = redactor or Redactor()
         self._on_call = on_call
         self._check_response = check_response
+        self._sleep = sleep
         self._client = httpx.AsyncClient(
             base_url=base_url,
             auth=auth,
@@ -189,6 +192,7 @@ class HttpClient:
             stop=stop_after_attempt(self.retry.attempts),
             wait=self._wait,
             retry=retry_if_exception(should_retry),
+            sleep=self._sleep,
             reraise=True,
         )
         async for attempt in retrying:
@@ -213,10 +217,9 @@ class HttpClient:
         error = state.outcome.exception() if state.outcome else None
         if isinstance(error, RateLimitedError) and error.retry_after is not None:
             return min(error.retry_after, self.retry.max_retry_after)
-        backoff = wait_exponential_jitter(
-            initial=self.retry.backoff_initial, max=self.retry.backoff_max
-        )
-        return float(backoff(state))
+        # Exponential backoff with full jitter on top, so retrying clients spread out.
+        step = self.retry.backoff_initial * 2 ** (state.attempt_number - 1)
+        return min(self.retry.backoff_max, step) + random.uniform(0, self.retry.backoff_initial)
 
     def _transport_error(
         self, exc: httpx.TransportError, *, retry_safe: bool, context: dict[str, Any]

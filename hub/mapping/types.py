@@ -4,11 +4,11 @@ There is one `coerce_<type>(value, options)` per field type, listed in `COERCERS
 the converted value, returns None for a missing value (None, or text that is blank once
 stripped), or raises ValueError with a short message that quotes the value and says what was
 expected. Full-width characters (digits, `＋`, `：`, `＠` …) are read as their ASCII forms.
+Only the date-time coercers read `options` (the field's time zone); the rest ignore it.
 """
 
 from __future__ import annotations
 
-import math
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
@@ -20,26 +20,10 @@ from zoneinfo import ZoneInfo
 from hub.mapping.errors import short_repr
 
 __all__ = [
-    "COERCERS",
-    "DEFAULT_TIMEZONE",
-    "Coercer",
-    "CoercionOptions",
-    "FieldType",
-    "coerce_any",
-    "coerce_bool",
-    "coerce_date",
-    "coerce_datetime",
-    "coerce_decimal",
-    "coerce_email",
-    "coerce_float",
-    "coerce_int",
-    "coerce_list",
-    "coerce_mobile",
-    "coerce_object",
-    "coerce_str",
-    "is_missing",
-    "map_key",
-    "normalize_mobile",
+    "COERCERS", "DEFAULT_TIMEZONE", "Coercer", "CoercionOptions", "FieldType",
+    "coerce_any", "coerce_bool", "coerce_date", "coerce_datetime", "coerce_decimal",
+    "coerce_email", "coerce_float", "coerce_int", "coerce_list", "coerce_mobile",
+    "coerce_object", "coerce_str", "is_missing", "map_key", "normalize_mobile",
 ]
 
 FieldType = Literal[
@@ -82,12 +66,10 @@ def coerce_str(value: Any, _options: CoercionOptions) -> str | None:
         return value.strip() or None
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
     if isinstance(value, Decimal):
         return format(value, "f")
     if isinstance(value, int | float):
-        return str(value)
+        return map_key(value)
     if isinstance(value, date):
         return value.isoformat()
     raise ValueError(f"expected text, got {short_repr(value)}")
@@ -141,16 +123,14 @@ def coerce_decimal(value: Any, _options: CoercionOptions) -> Decimal | None:
 def coerce_float(value: Any, _options: CoercionOptions) -> float | None:
     if is_missing(value):
         return None
-    if isinstance(value, float) and math.isfinite(value):
-        return value
     number = _decimal(value)
     if number is None:
         raise ValueError(f"{short_repr(value)} is not a number")
     return float(number)
 
 
-_TRUE = frozenset({"true", "1", "yes", "y", "是", "真"})
-_FALSE = frozenset({"false", "0", "no", "n", "否", "假"})
+_BOOLS = dict.fromkeys(("true", "1", "yes", "y", "是", "真"), True)
+_BOOLS |= dict.fromkeys(("false", "0", "no", "n", "否", "假"), False)
 
 
 def coerce_bool(value: Any, _options: CoercionOptions) -> bool | None:
@@ -162,12 +142,9 @@ def coerce_bool(value: Any, _options: CoercionOptions) -> bool | None:
         number = _decimal(value)
         if number is not None and number in (0, 1):
             return bool(number)
-    if isinstance(value, str):
-        text = _ascii(value).lower()
-        if text in _TRUE:
-            return True
-        if text in _FALSE:
-            return False
+    flag = _BOOLS.get(_ascii(value).lower()) if isinstance(value, str) else None
+    if flag is not None:
+        return flag
     raise ValueError(f"{short_repr(value)} is not a yes/no value")
 
 
@@ -229,8 +206,6 @@ def coerce_date(value: Any, _options: CoercionOptions) -> date | None:
     """A date; a date-time gives its date as written, without converting its zone."""
     if is_missing(value):
         return None
-    if isinstance(value, date) and not isinstance(value, datetime):
-        return value
     parsed = _parse_datetime(value)
     if parsed is None:
         raise ValueError(f"{short_repr(value)} is not a date")
@@ -291,12 +266,10 @@ _LIST_SEPARATORS = re.compile(r"[,，、;；]")
 
 
 def coerce_list(value: Any, _options: CoercionOptions) -> list[Any] | None:
-    """A list; text is split on commas, `、` and semicolons (ASCII or full-width)."""
+    """A list (a copy); text is split on commas, `、` and semicolons (ASCII or full-width)."""
     if is_missing(value):
         return None
-    if isinstance(value, list):
-        return value
-    if isinstance(value, tuple):
+    if isinstance(value, list | tuple):
         return list(value)
     if isinstance(value, str):
         items = [item.strip() for item in _LIST_SEPARATORS.split(value)]
@@ -307,10 +280,8 @@ def coerce_list(value: Any, _options: CoercionOptions) -> list[Any] | None:
 def coerce_object(value: Any, _options: CoercionOptions) -> dict[str, Any] | None:
     if is_missing(value):
         return None
-    if isinstance(value, dict):
-        return value
     if isinstance(value, Mapping):
-        return dict(value)
+        return value if isinstance(value, dict) else dict(value)
     raise ValueError(f"{short_repr(value)} is not an object")
 
 
@@ -319,16 +290,8 @@ def coerce_any(value: Any, _options: CoercionOptions) -> Any:
 
 
 COERCERS: Mapping[str, Coercer] = {
-    "str": coerce_str,
-    "int": coerce_int,
-    "decimal": coerce_decimal,
-    "float": coerce_float,
-    "bool": coerce_bool,
-    "date": coerce_date,
-    "datetime": coerce_datetime,
-    "mobile": coerce_mobile,
-    "email": coerce_email,
-    "list": coerce_list,
-    "object": coerce_object,
-    "any": coerce_any,
+    "str": coerce_str, "int": coerce_int, "decimal": coerce_decimal, "float": coerce_float,
+    "bool": coerce_bool, "date": coerce_date, "datetime": coerce_datetime,
+    "mobile": coerce_mobile, "email": coerce_email, "list": coerce_list,
+    "object": coerce_object, "any": coerce_any,
 }

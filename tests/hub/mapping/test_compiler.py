@@ -1,6 +1,6 @@
 import ast
 import pickle
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -68,7 +68,7 @@ def test_crm_customer_yaml__maps_the_example_record(crm: CompiledMapping) -> Non
         "city": "杭州市",
         "active": True,
         "tags": ["老客户"],
-        "source_updated_at": datetime(2024, 5, 2, 2, tzinfo=timezone.utc),
+        "source_updated_at": datetime(2024, 5, 2, 2, tzinfo=UTC),
     }
     assert customer["source_updated_at"].utcoffset() == timedelta(hours=8)
     assert crm.fields == tuple(customer)
@@ -77,7 +77,8 @@ def test_crm_customer_yaml__maps_the_example_record(crm: CompiledMapping) -> Non
 
 
 @pytest.mark.parametrize(
-    ("level", "tier"), [("普通", "standard"), (" 钻石 ", "vip"), ("黑卡", "standard"), (None, "standard")]
+    ("level", "tier"),
+    [("普通", "standard"), (" 钻石 ", "vip"), ("黑卡", "standard"), (None, "standard")],
 )
 def test_compiled_mapping__tier_is_mapped_or_defaulted(
     crm: CompiledMapping, level: str | None, tier: str
@@ -158,7 +159,8 @@ def test_compiled_mapping__missing_optional_fields_are_none(crm: CompiledMapping
 
     customer = crm(record)
 
-    assert [customer[key] for key in ("mobile", "email", "province", "city", "active")] == [None] * 5
+    missing = ("mobile", "email", "province", "city", "active")
+    assert [customer[key] for key in missing] == [None] * len(missing)
     assert (customer["tags"], customer["company"]) == (None, None)
 
 

@@ -1,4 +1,4 @@
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, get_args
 from zoneinfo import ZoneInfo
@@ -61,7 +61,7 @@ OK: list[tuple[str, Any, Any]] = [
     # datetime
     ("datetime", "2024-03-05 10:00:00", datetime(2024, 3, 5, 10, tzinfo=SHANGHAI)),
     ("datetime", "2024-03-05T10:00:00+08:00", datetime(2024, 3, 5, 10, tzinfo=PLUS8)),
-    ("datetime", "2024-03-05T02:00:00Z", datetime(2024, 3, 5, 2, tzinfo=timezone.utc)),
+    ("datetime", "2024-03-05T02:00:00Z", datetime(2024, 3, 5, 2, tzinfo=UTC)),
     ("datetime", "2024-03-05", datetime(2024, 3, 5, tzinfo=SHANGHAI)),
     ("datetime", "2024/3/5", datetime(2024, 3, 5, tzinfo=SHANGHAI)),
     ("datetime", "2024/3/5 9:05", datetime(2024, 3, 5, 9, 5, tzinfo=SHANGHAI)),
@@ -170,7 +170,7 @@ def test_coerce__long_value_is_truncated_in_message() -> None:
 def test_coerce_datetime__naive_uses_the_field_timezone() -> None:
     result = COERCERS["datetime"]("2024-03-05 10:00", UTC_FIELD)
 
-    assert result == datetime(2024, 3, 5, 10, tzinfo=timezone.utc)
+    assert result == datetime(2024, 3, 5, 10, tzinfo=UTC)
 
 
 def test_coerce_datetime__keeps_an_explicit_offset() -> None:

@@ -1,0 +1,131 @@
+"""Shared fixtures: the CRM sandbox on a loopback port, and stores on SQLite and PostgreSQL.
+
+PostgreSQL tests run when the server is reachable; with CI=true an unreachable server is a
+failure, not a skip. Each test gets its own schema, so the suite is parallel-safe.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from connectors.crm.sandbox import create_app as create_crm_sandbox
+from connectors.sdk.sandbox import serve
+from hub.runtime import Hub
+from hub.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+POSTGRES_URL = os.environ.get(
+    "HUB_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+CRM_KEY = "crm-test-key-5f1d2c9a7b"
+
+
+@dataclass
+class Sandbox:
+    url: str
+    api_key: str
+    app: Any
+
+    @property
+    def state(self) -> Any:
+        return self.app.state.sandbox
+
+
+@pytest.fixture
+def crm_sandbox() -> Iterator[Sandbox]:
+    app = create_crm_sandbox(api_key=CRM_KEY, customers=120)
+    with serve(app) as url:
+        yield Sandbox(url=url, api_key=CRM_KEY, app=app)
+
+
+def _postgres_available() -> str | None:
+    try:
+        engine = sa.create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
+        with engine.connect() as connection:
+            connection.execute(sa.text("select 1"))
+        engine.dispose()
+    except Exception as exc:  # noqa: BLE001 -- any failure means "not usable here"
+        return f"{type(exc).__name__}: {exc}".splitlines()[0]
+    return None
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    problem = _postgres_available()
+    if problem:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL is required in CI and unreachable at {POSTGRES_URL}: "
+                        f"{problem}")
+        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL} ({problem})")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'hub.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'hub.db'}"
+
+
+def _make_hub(database_url: str, *, config: Path | None = None,
+              mappings_dir: Path | None = None) -> Hub:
+    hub = Hub(Settings(database_url=database_url, config=config or ROOT / "configs/hub.yaml",
+                       mappings_dir=mappings_dir or ROOT / "mappings"))
+    hub.upgrade_db()
+    return hub
+
+
+@pytest.fixture
+def hub(database_url: str, crm_sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+        ) -> Iterator[Hub]:
+    """A hub on a fresh store (SQLite and PostgreSQL), its CRM connection on the sandbox."""
+    monkeypatch.setenv("CRM_BASE_URL", crm_sandbox.url)
+    monkeypatch.setenv("CRM_API_KEY", crm_sandbox.api_key)
+    runtime = _make_hub(database_url)
+    yield runtime
+    runtime.close()
+
+
+@pytest.fixture
+def make_hub() -> Any:
+    """Build a hub on a given store, config and mappings folder (migrated)."""
+    return _make_hub
+
+
+def _audit_text(hub: Hub) -> str:
+    from hub.store.models import AuditRecord
+
+    with hub.sessions() as session:
+        rows = session.scalars(sa.select(AuditRecord)).all()
+        return "\n".join(
+            f"{r.actor}|{r.action}|{r.target}|{r.outcome}|{r.detail}" for r in rows
+        )
+
+
+@pytest.fixture
+def audit_text() -> Any:
+    """Every audit row of a hub as one string, to search for leaked secrets."""
+    return _audit_text

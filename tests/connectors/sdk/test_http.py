@@ -1,0 +1,197 @@
+"""The send function at unit level (respx): retries, Retry-After, typed errors, redaction."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import httpx
+import pytest
+import respx
+
+from connectors.sdk import (
+    AuthError,
+    CallRecord,
+    HttpClient,
+    NotFoundError,
+    OutcomeUnknownError,
+    RateLimitedError,
+    Redactor,
+    RejectedError,
+    RetryPolicy,
+    TransientError,
+    parse_retry_after,
+)
+
+BASE = "https://crm.example.test"
+SECRET = "s3cr3t-token-value"
+
+
+def make_client(calls: list[CallRecord] | None = None, waited: list[float] | None = None,
+                **policy: float) -> HttpClient:
+    """A client whose waits are recorded instead of slept."""
+    retry = RetryPolicy(attempts=int(policy.pop("attempts", 4)), backoff_initial=0.001,
+                        backoff_max=0.01, **policy)  # type: ignore[arg-type]
+    record = waited if waited is not None else []
+
+    async def sleep(seconds: float) -> None:
+        record.append(seconds)
+
+    return HttpClient(base_url=BASE, connector="crm", connection="crm-main", retry=retry,
+                      on_call=calls.append if calls is not None else None,
+                      redactor=Redactor([SECRET]), sleep=sleep)
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [("3", 3.0), ("0", 0.0), ("1.5", 1.5), (None, None), ("soon", None), ("-4", 0.0)],
+)
+def test_parse_retry_after__delta_seconds(header: str | None, expected: float | None) -> None:
+    assert parse_retry_after(header) == expected
+
+
+def test_parse_retry_after__http_date() -> None:
+    now = datetime(2026, 11, 23, 8, 0, 0, tzinfo=UTC)
+    header = format_datetime(now + timedelta(seconds=7), usegmt=True)
+    assert parse_retry_after(header, now=now) == pytest.approx(7.0)
+
+
+@respx.mock
+async def test_send__429_honours_retry_after() -> None:
+    waited: list[float] = []
+    route = respx.get(f"{BASE}/items").mock(side_effect=[
+        httpx.Response(429, headers={"Retry-After": "2"}, json={"error": {"code": "slow"}}),
+        httpx.Response(200, json={"ok": True}),
+    ])
+    calls: list[CallRecord] = []
+    client = make_client(calls, waited)
+    response = await client.send("GET", "/items", operation="items.list")
+    assert response.json() == {"ok": True}
+    assert route.call_count == 2
+    assert waited == [2.0]
+    assert [c.outcome for c in calls] == ["rate_limited", "ok"]
+    await client.aclose()
+
+
+@respx.mock
+async def test_send__retry_after_is_capped() -> None:
+    waited: list[float] = []
+    respx.get(f"{BASE}/items").mock(side_effect=[
+        httpx.Response(429, headers={"Retry-After": "3600"}),
+        httpx.Response(200, json={}),
+    ])
+    client = make_client(waited=waited, max_retry_after=5.0)
+    await client.send("GET", "/items", operation="items.list")
+    assert waited == [5.0]
+    await client.aclose()
+
+
+@respx.mock
+async def test_send__5xx_retried_then_gives_up_with_transient_error() -> None:
+    route = respx.get(f"{BASE}/items").mock(return_value=httpx.Response(
+        503, json={"error": {"code": "unavailable", "message": "maintenance"}}))
+    client = make_client(attempts=3)
+    with pytest.raises(TransientError) as caught:
+        await client.send("GET", "/items", operation="items.list")
+    assert route.call_count == 3
+    assert caught.value.status == 503
+    assert "connection 'crm-main', items.list: maintenance (HTTP 503 unavailable)" == str(
+        caught.value)
+    await client.aclose()
+
+
+@respx.mock
+async def test_send__auth_error_is_not_retried() -> None:
+    route = respx.get(f"{BASE}/items").mock(return_value=httpx.Response(
+        401, json={"error": {"code": "invalid_api_key", "message": "API key is invalid"}}))
+    client = make_client()
+    with pytest.raises(AuthError) as caught:
+        await client.send("GET", "/items", operation="items.list")
+    assert route.call_count == 1
+    assert caught.value.vendor_code == "invalid_api_key"
+    await client.aclose()
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "error_type", "code", "message"),
+    [
+        (400, {"error": {"code": "invalid_parameter", "message": "limit too big"}},
+         RejectedError, "invalid_parameter", "limit too big"),
+        (404, {"error": {"code": "not_found", "message": "no such customer"}},
+         NotFoundError, "not_found", "no such customer"),
+        (422, {"errcode": 40014, "errmsg": "invalid access_token"},
+         RejectedError, "40014", "invalid access_token"),
+        (400, {"error": "invalid_grant", "error_description": "expired"},
+         RejectedError, "invalid_grant", "expired"),
+    ],
+)
+@respx.mock
+async def test_send__vendor_errors_are_typed(
+    status: int, body: dict[str, object], error_type: type[Exception], code: str, message: str
+) -> None:
+    respx.get(f"{BASE}/items").mock(return_value=httpx.Response(status, json=body))
+    client = make_client()
+    with pytest.raises(error_type) as caught:
+        await client.send("GET", "/items", operation="items.list")
+    assert caught.value.vendor_code == code  # type: ignore[attr-defined]
+    assert caught.value.message == message  # type: ignore[attr-defined]
+    await client.aclose()
+
+
+@respx.mock
+async def test_send__write_with_lost_response_is_outcome_unknown() -> None:
+    route = respx.post(f"{BASE}/refunds").mock(side_effect=httpx.ReadTimeout("timed out"))
+    client = make_client()
+    with pytest.raises(OutcomeUnknownError):
+        await client.send("POST", "/refunds", operation="refund.create", json={"amount": 1})
+    assert route.call_count == 1, "a write whose outcome is unknown must not be re-sent"
+    await client.aclose()
+
+
+@respx.mock
+async def test_send__write_with_5xx_is_not_retried() -> None:
+    route = respx.post(f"{BASE}/refunds").mock(return_value=httpx.Response(502))
+    client = make_client()
+    with pytest.raises(TransientError):
+        await client.send("POST", "/refunds", operation="refund.create", json={})
+    assert route.call_count == 1
+    await client.aclose()
+
+
+@respx.mock
+async def test_send__write_retried_when_never_sent() -> None:
+    route = respx.post(f"{BASE}/refunds").mock(side_effect=[
+        httpx.ConnectError("connection refused"), httpx.Response(201, json={"id": 1})])
+    client = make_client()
+    response = await client.send("POST", "/refunds", operation="refund.create", json={})
+    assert response.status_code == 201
+    assert route.call_count == 2
+    await client.aclose()
+
+
+@respx.mock
+async def test_send__write_with_idempotency_key_retried_after_lost_response() -> None:
+    route = respx.post(f"{BASE}/refunds").mock(side_effect=[
+        httpx.ReadTimeout("timed out"), httpx.Response(201, json={"id": 1})])
+    client = make_client()
+    response = await client.send("POST", "/refunds", operation="refund.create", json={},
+                                 idempotency_key="ticket-42-refund")
+    assert response.status_code == 201
+    assert route.call_count == 2
+    await client.aclose()
+
+
+@respx.mock
+async def test_send__secrets_masked_in_urls_errors_and_call_records() -> None:
+    respx.get(f"{BASE}/items").mock(return_value=httpx.Response(
+        403, json={"error": {"code": "denied", "message": f"token {SECRET} lacks scope"}}))
+    calls: list[CallRecord] = []
+    client = make_client(calls)
+    with pytest.raises(AuthError) as caught:
+        await client.send("GET", "/items", operation="items.list",
+                          params={"access_token": SECRET, "page": 2})
+    assert SECRET not in str(caught.value)
+    assert SECRET not in repr(caught.value)
+    assert "access_token=%2A%2A%2A" in calls[0].url or "access_token=***" in calls[0].url
+    assert all(SECRET not in repr(call) for call in calls)
+    await client.aclose()

@@ -1,0 +1,43 @@
+"""Redaction of secrets in text, URLs and nested values."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, SecretStr
+
+from connectors.sdk import MASK, Redactor, secret_values
+
+
+class Nested(BaseModel):
+    password: SecretStr
+
+
+class Config(BaseModel):
+    api_key: SecretStr
+    name: str
+    inner: Nested
+
+
+def test_secret_values__finds_nested_secretstr() -> None:
+    config = Config(api_key=SecretStr("k-123456"), name="crm", inner=Nested(password="pw-98765"))
+    assert sorted(secret_values(config)) == ["k-123456", "pw-98765"]
+
+
+def test_redactor__masks_known_values_anywhere_in_text() -> None:
+    redactor = Redactor(["abcd-secret", "abcd-secret-longer"])
+    assert redactor.text("x abcd-secret-longer y abcd-secret") == f"x {MASK} y {MASK}"
+
+
+def test_redactor__ignores_values_too_short_to_mask_safely() -> None:
+    assert Redactor(["ab"]).text("about") == "about"
+
+
+def test_redactor__masks_sensitive_query_parameters_and_userinfo() -> None:
+    url = Redactor().url("https://user:pw@api.test/x?access_token=abc&sign=zz&page=2")
+    assert "abc" not in url and "zz" not in url and "pw" not in url
+    assert "page=2" in url
+
+
+def test_redactor__masks_sensitive_keys_in_mappings() -> None:
+    value = Redactor(["topsecret1"]).mapping(
+        {"Authorization": "Bearer x", "items": [{"note": "has topsecret1"}], "n": 3})
+    assert value == {"Authorization": MASK, "items": [{"note": f"has {MASK}"}], "n": 3}

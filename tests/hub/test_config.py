@@ -1,0 +1,127 @@
+"""hub.yaml parsing: every mistake names the file, the line and the field."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from hub.config import EnrichJob, PullJob, load_config
+from hub.errors import ConfigFileError
+
+ROOT = Path(__file__).resolve().parents[2]
+MAPPINGS = ROOT / "mappings"
+
+VALID = """\
+version: 1
+connections:
+  crm:
+    type: crm
+    config:
+      base_url: ${TEST_CRM_URL:-http://127.0.0.1:9}
+      api_key: ${TEST_CRM_KEY}
+jobs:
+  pull_customers:
+    kind: pull
+    connection: crm
+    stream: customers
+    mapping: crm_customer
+  enrich:
+    kind: enrich
+    connection: crm
+    mapping: crm_customer
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "hub.yaml"
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def test_load_config__valid_file_with_env_interpolation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_CRM_KEY", "key-from-env-1234")
+    loaded = load_config(write(tmp_path, VALID), mappings_dir=MAPPINGS)
+    config = loaded.connection_configs["crm"]
+    assert config.base_url == "http://127.0.0.1:9"  # the ${VAR:-default} fallback
+    assert config.api_key.get_secret_value() == "key-from-env-1234"  # type: ignore[attr-defined]
+    assert "key-from-env-1234" not in repr(config)
+    assert isinstance(loaded.hub.jobs["pull_customers"], PullJob)
+    assert isinstance(loaded.hub.jobs["enrich"], EnrichJob)
+
+
+INVALID = [
+    pytest.param(VALID.replace("    kind: pull\n", "    kind: pul\n"), 10, "jobs.pull_customers.kind",
+                 "does not match any of the expected tags", id="unknown-job-kind"),
+    pytest.param(VALID.replace("    stream: customers\n", "    steam: customers\n"), 12,
+                 "jobs.pull_customers.pull.steam", "unknown field", id="misspelled-job-key"),
+    pytest.param(VALID.replace("    type: crm\n", "    type: crn\n"), 4,
+                 "connections.crm.type", "unknown connector type 'crn'", id="unknown-connector"),
+    pytest.param(VALID.replace("      api_key:", "      apikey:"), 7,
+                 "connections.crm.config.apikey", "unknown field", id="connector-config-typo"),
+    pytest.param(VALID.replace("http://127.0.0.1:9", "127.0.0.1:9"), 6,
+                 "connections.crm.config.base_url", "must start with http", id="bad-base-url"),
+    pytest.param(VALID.replace("    connection: crm\n    stream", "    connection: erp\n    stream"),
+                 11, "jobs.pull_customers.connection", "unknown connection 'erp'; defined: crm",
+                 id="unknown-connection"),
+    pytest.param(VALID.replace("mapping: crm_customer\n  enrich", "mapping: crm_custmer\n  enrich"),
+                 13, "jobs.pull_customers.mapping", "no mapping 'crm_custmer'",
+                 id="unknown-mapping"),
+    pytest.param(VALID.replace("version: 1", "version: 2"), 1, "version", "Input should be 1",
+                 id="wrong-version"),
+    pytest.param("connections: [\n", 2, "", "not valid YAML", id="yaml-syntax"),
+]
+
+
+@pytest.mark.parametrize(("text", "line", "field", "message"), INVALID)
+def test_load_config__errors_name_file_line_and_field(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, line: int, field: str,
+    message: str,
+) -> None:
+    monkeypatch.setenv("TEST_CRM_KEY", "key-from-env-1234")
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigFileError) as caught:
+        load_config(path, mappings_dir=MAPPINGS)
+    found = {p.field: p for p in caught.value.problems}
+    assert field in found, f"no problem on {field}: {caught.value}"
+    problem = found[field]
+    assert (problem.file, problem.line) == (str(path), line)
+    assert message in problem.message
+    assert f"{path}, line {line}" in str(caught.value)
+
+
+def test_load_config__missing_env_var_is_named_with_its_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TEST_CRM_KEY", raising=False)
+    path = write(tmp_path, VALID)
+    with pytest.raises(ConfigFileError) as caught:
+        load_config(path, mappings_dir=MAPPINGS)
+    assert str(caught.value) == (f"{path}, line 7, field 'connections.crm.config.api_key': "
+                                 "environment variable TEST_CRM_KEY is not set")
+
+
+def test_load_config__reports_every_problem_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_CRM_KEY", "key-from-env-1234")
+    text = VALID.replace("      api_key:", "      apikey:").replace(
+        "mapping: crm_customer\n  enrich", "mapping: nope\n  enrich")
+    with pytest.raises(ConfigFileError) as caught:
+        load_config(write(tmp_path, text), mappings_dir=MAPPINGS)
+    fields = {p.field for p in caught.value.problems}
+    assert {"connections.crm.config.apikey", "jobs.pull_customers.mapping"} <= fields
+
+
+def test_load_config__missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigFileError, match="file not found"):
+        load_config(tmp_path / "absent.yaml", mappings_dir=MAPPINGS)
+
+
+def test_shipped_config__is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CRM_API_KEY", "any-key-1234")
+    loaded = load_config(ROOT / "configs/hub.yaml", mappings_dir=MAPPINGS)
+    assert set(loaded.hub.jobs) == {"crm_customers", "ticket_enrichment"}
