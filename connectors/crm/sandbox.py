@@ -58,8 +58,10 @@ class _ApiError(Exception):
         return {"error": error | {"field": self.field} if self.field else error}
 
 
-def _not_found(customer_id: str) -> _ApiError:
-    return _ApiError(404, "not_found", f"customer {customer_id} not found")
+def _found(customer_id: str, value: dict[str, Any] | None) -> dict[str, Any]:
+    if value is None:
+        raise _ApiError(404, "not_found", f"customer {customer_id} not found")
+    return value
 
 
 def _invalid(field: str, message: str) -> _ApiError:
@@ -218,17 +220,11 @@ def create_app(
 
     @app.get(_API + "/customers/{customer_id}")
     async def get_customer(customer_id: str) -> Response:
-        customer = sandbox.find_customer(customer_id)
-        if customer is None:
-            raise _not_found(customer_id)
-        return _json(customer)
+        return _json(_found(customer_id, sandbox.find_customer(customer_id)))
 
     @app.get(_API + "/customers/{customer_id}/history")
     async def get_history(customer_id: str) -> Response:
-        history = sandbox.history(customer_id)
-        if history is None:
-            raise _not_found(customer_id)
-        return _json(history)
+        return _json(_found(customer_id, sandbox.history(customer_id)))
 
     @app.get("/_sandbox/requests")
     async def read_requests() -> Response:
@@ -240,8 +236,7 @@ def create_app(
 
     @app.post("/_sandbox/customers/{customer_id}")
     async def update_customer(customer_id: str, request: Request) -> Response:
-        if sandbox.find_customer(customer_id) is None:
-            raise _not_found(customer_id)
+        _found(customer_id, sandbox.find_customer(customer_id))
         return _json(sandbox.update_customer(customer_id, await _body(request)))
 
     @app.post("/_sandbox/customers")
@@ -331,7 +326,7 @@ async def _body(request: Request) -> dict[str, Any]:
 def _parse_limit(raw: str | None) -> int:
     if raw is None:
         return 100
-    if not raw.strip().isdigit() or not 1 <= int(raw) <= 1000:
+    if not re.fullmatch(r"[0-9]{1,4}", raw) or not 1 <= int(raw) <= 1000:
         raise _invalid("limit", "limit must be between 1 and 1000")
     return int(raw)
 

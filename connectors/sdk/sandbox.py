@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
@@ -21,7 +21,8 @@ _GRACEFUL_SHUTDOWN_SECONDS = 2
 
 @contextmanager
 def serve(
-    app: ASGIApp, *, host: str = "127.0.0.1", startup_timeout: float = 10.0
+    app: ASGIApp, *, host: str = "127.0.0.1", startup_timeout: float = 10.0,
+    lifespan: Literal["on", "off"] = "off",
 ) -> Iterator[str]:
     """Run `app` with uvicorn in a background thread on a free ephemeral port.
 
@@ -33,6 +34,7 @@ def serve(
         app: The ASGI application to serve.
         host: The address to bind; loopback by default. An IPv6 address is accepted.
         startup_timeout: Seconds to wait for the server to accept connections.
+        lifespan: "on" runs the app's start-up and shut-down events (the hub API needs them).
 
     Yields:
         The server's base URL, e.g. ``"http://127.0.0.1:54321"``.
@@ -55,7 +57,7 @@ def serve(
             log_config=None,  # leave the process's logging configuration alone
             log_level="warning",
             access_log=False,
-            lifespan="off",
+            lifespan=lifespan,
             ws="none",
             timeout_graceful_shutdown=_GRACEFUL_SHUTDOWN_SECONDS,
         )

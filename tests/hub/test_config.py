@@ -54,7 +54,8 @@ def test_load_config__valid_file_with_env_interpolation(
 
 
 INVALID = [
-    pytest.param(VALID.replace("    kind: pull\n", "    kind: pul\n"), 10, "jobs.pull_customers.kind",
+    pytest.param(VALID.replace("    kind: pull\n", "    kind: pul\n"), 10,
+                 "jobs.pull_customers.kind",
                  "does not match any of the expected tags", id="unknown-job-kind"),
     pytest.param(VALID.replace("    stream: customers\n", "    steam: customers\n"), 12,
                  "jobs.pull_customers.pull.steam", "unknown field", id="misspelled-job-key"),
@@ -64,10 +65,12 @@ INVALID = [
                  "connections.crm.config.apikey", "unknown field", id="connector-config-typo"),
     pytest.param(VALID.replace("http://127.0.0.1:9", "127.0.0.1:9"), 6,
                  "connections.crm.config.base_url", "must start with http", id="bad-base-url"),
-    pytest.param(VALID.replace("    connection: crm\n    stream", "    connection: erp\n    stream"),
+    pytest.param(VALID.replace("    connection: crm\n    stream",
+                               "    connection: erp\n    stream"),
                  11, "jobs.pull_customers.connection", "unknown connection 'erp'; defined: crm",
                  id="unknown-connection"),
-    pytest.param(VALID.replace("mapping: crm_customer\n  enrich", "mapping: crm_custmer\n  enrich"),
+    pytest.param(VALID.replace("mapping: crm_customer\n  enrich",
+                               "mapping: crm_custmer\n  enrich"),
                  13, "jobs.pull_customers.mapping", "no mapping 'crm_custmer'",
                  id="unknown-mapping"),
     pytest.param(VALID.replace("version: 1", "version: 2"), 1, "version", "Input should be 1",

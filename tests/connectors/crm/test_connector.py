@@ -64,7 +64,7 @@ async def test_read__pages_to_the_end_without_duplicates_or_gaps(crm_sandbox: An
         records, state = await read_all(crm)
     ids = [r["id"] for r in records]
     assert len(ids) == len(set(ids)) == len(crm_sandbox.state.customers)
-    assert state == max((r["updated_at"] for r in records))
+    assert state == max(r["updated_at"] for r in records)
     assert len(requests_seen(crm_sandbox)) == 5  # 120 customers in pages of 25
 
 

@@ -15,7 +15,6 @@ from connectors.sdk import (
     HttpClient,
     NotFoundError,
     OutcomeUnknownError,
-    RateLimitedError,
     Redactor,
     RejectedError,
     RetryPolicy,
