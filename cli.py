@@ -185,7 +185,7 @@ def audit_verify() -> None:
     result = _hub().audit.verify()
     if not result.ok:
         err.print(f"[red]audit chain broken[/] after {result.checked} good rows:",
-                  escape(result.problem or ""))
+                  escape(result.problem or ""), soft_wrap=True)
         raise typer.Exit(1)
     out.print(f"[green]ok[/]: {result.checked} audit rows, chain intact")
 
@@ -235,10 +235,10 @@ def main(argv: list[str] | None = None) -> int:
         exc.show()
         return exc.exit_code
     except HubError as exc:
-        err.print("[red]error:[/]", escape(str(exc)), highlight=False)
+        err.print("[red]error:[/]", escape(str(exc)), highlight=False, soft_wrap=True)
         return exc.exit_code
     except ConnectorError as exc:
-        err.print("[red]error:[/]", escape(str(exc)), highlight=False)
+        err.print("[red]error:[/]", escape(str(exc)), highlight=False, soft_wrap=True)
         return 5
     return result if isinstance(result, int) else 0
 

@@ -45,8 +45,16 @@ class YamlDocument:
     def problem(self, loc: Sequence[str | int], message: str) -> ConfigProblem:
         return ConfigProblem(
             file=str(self.path), line=self.line_for(loc),
-            field=".".join(str(p) for p in loc), message=message,
+            field=".".join(str(p) for p in self._shown(loc)), message=message,
         )
+
+    def _shown(self, loc: Sequence[str | int]) -> Loc:
+        """`loc` as the admin wrote it: without the union tags pydantic inserts."""
+        shown: Loc = ()
+        for index, part in enumerate(loc):
+            if (*shown, part) in self.lines or index == len(loc) - 1:
+                shown = (*shown, part)
+        return shown
 
     def error(self, loc: Sequence[str | int], message: str) -> ConfigFileError:
         return ConfigFileError([self.problem(loc, message)])

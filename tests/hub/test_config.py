@@ -58,7 +58,7 @@ INVALID = [
                  "jobs.pull_customers.kind",
                  "does not match any of the expected tags", id="unknown-job-kind"),
     pytest.param(VALID.replace("    stream: customers\n", "    steam: customers\n"), 12,
-                 "jobs.pull_customers.pull.steam", "unknown field", id="misspelled-job-key"),
+                 "jobs.pull_customers.steam", "unknown field", id="misspelled-job-key"),
     pytest.param(VALID.replace("    type: crm\n", "    type: crn\n"), 4,
                  "connections.crm.type", "unknown connector type 'crn'", id="unknown-connector"),
     pytest.param(VALID.replace("      api_key:", "      apikey:"), 7,
