@@ -39,18 +39,21 @@ def _environment(**values: str) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def _pick(customers: list[dict[str, Any]], level: str, *, messy: bool = False
-          ) -> dict[str, Any]:
-    for customer in customers:
-        mobile = customer["contact"]["mobile"] or ""
-        if customer["level"] == level and (not messy or not mobile.isdigit()):
-            return customer
-    return next(c for c in customers if c["level"] == level)
+def _showcase_vip(sandbox: Any) -> dict[str, Any]:
+    """A 钻石 customer with a rich history, preferring one whose mobile is written messily."""
+    vips = [c for c in sandbox.customers if c["level"] == "钻石"]
+
+    def richness(customer: dict[str, Any]) -> tuple[bool, bool, int]:
+        history = sandbox.history(customer["id"])
+        return (bool(history["orders"]) and bool(history["interactions"]),
+                not customer["contact"]["mobile"].isdigit(), len(history["orders"]))
+
+    return max(vips, key=richness)
 
 
-def _demo_tickets(customers: list[dict[str, Any]]) -> list[TicketCreate]:
-    vip = _pick(customers, "钻石", messy=True)
-    gold = next(c for c in customers if c["level"] == "金卡" and c["contact"]["email"])
+def _demo_tickets(sandbox: Any) -> list[TicketCreate]:
+    vip = _showcase_vip(sandbox)
+    gold = next(c for c in sandbox.customers if c["level"] == "金卡" and c["contact"]["email"])
     return [
         TicketCreate(subject="扫地机器人无法回充，已重启两次", channel="phone",
                      description="客户反映 X10 回不到充电座，指示灯闪红。要求上门或换新。",
@@ -82,7 +85,7 @@ def run_demo(console: Console, *, customers: int, project_root: Path) -> list[Ti
             console.rule("1 · Pull customers from the CRM")
             console.print(run_summary(asyncio.run(run_pull(hub, "crm_customers",
                                                             trigger="demo"))))
-            changed = sandbox.customers[0]
+            changed = next(c for c in sandbox.customers if c["level"] == "普通")
             sandbox.update_customer(changed["id"], {"level": "钻石"})
             console.print(f"{changed['name']} was upgraded to 钻石 in the CRM; the next run "
                           "pulls only what changed:")
@@ -90,7 +93,7 @@ def run_demo(console: Console, *, customers: int, project_root: Path) -> list[Ti
                                                             trigger="demo"))))
             console.rule("2 · Tickets arrive and are enriched")
             tickets = [asyncio.run(create_ticket(hub, data, actor="demo"))
-                       for data in _demo_tickets(sandbox.customers)]
+                       for data in _demo_tickets(sandbox)]
             console.print(tickets_table(tickets))
             console.rule("3 · What the agent sees")
             console.print(ticket_panel(tickets[0]))

@@ -86,11 +86,14 @@ def _customer_block(customer: dict[str, Any], summary: dict[str, Any] | None) ->
 
 def _orders_table(orders: Sequence[dict[str, Any]]) -> Table:
     table = Table(title="Orders", title_justify="left", box=box.SIMPLE_HEAD, expand=True)
-    for column in ("Order", "Date", "Status", "Items", "Total (CNY)"):
-        table.add_column(column, justify="right" if column.startswith("Total") else "left")
+    table.add_column("Order", no_wrap=True)
+    table.add_column("Date", no_wrap=True)
+    table.add_column("Status", no_wrap=True)
+    table.add_column("Items")
+    table.add_column("Total (CNY)", justify="right", no_wrap=True)
     for order in orders[:8]:
-        items = ", ".join(f"{i['name']} ×{i['qty']}" for i in order.get("items") or [])
-        table.add_row(order.get("order_no", ""), _short_time(order.get("ordered_at")),
+        items = "，".join(f"{i['name']} ×{i['qty']}" for i in order.get("items") or [])
+        table.add_row(order.get("order_no", ""), (order.get("ordered_at") or "—")[:10],
                       order.get("status", ""), items, order.get("total", ""))
     if not orders:
         table.add_row("—", "", "", "no orders", "")
@@ -100,10 +103,12 @@ def _orders_table(orders: Sequence[dict[str, Any]]) -> Table:
 def _interactions_table(interactions: Sequence[dict[str, Any]]) -> Table:
     table = Table(title="Past interactions", title_justify="left", box=box.SIMPLE_HEAD,
                   expand=True)
-    for column in ("When", "Channel", "Summary", "Agent"):
-        table.add_column(column)
+    table.add_column("When", no_wrap=True)
+    table.add_column("Channel", no_wrap=True)
+    table.add_column("Summary")
+    table.add_column("Agent", no_wrap=True)
     for item in interactions[:6]:
-        table.add_row(_short_time(item.get("at")), item.get("channel", ""),
+        table.add_row((item.get("at") or "—")[:10], item.get("channel", ""),
                       item.get("summary", ""), item.get("agent", ""))
     if not interactions:
         table.add_row("—", "", "no past interactions", "")

@@ -102,7 +102,14 @@ class RateLimitedError(RetriableError):
 
 
 class TransientError(RetriableError):
+    """A failure that may pass; `never_sent` means the request provably never reached the
+    server (connection refused), so even a non-idempotent write may be sent again."""
+
     kind = "transient"
+
+    def __init__(self, message: str, *, never_sent: bool = False, **context: object) -> None:
+        super().__init__(message, **context)  # type: ignore[arg-type]
+        self.never_sent = never_sent
 
 
 class RejectedError(ConnectorError):

@@ -185,7 +185,7 @@ class HttpClient:
             if isinstance(error, RateLimitedError):
                 return True
             if isinstance(error, TransientError):
-                return retry_safe or bool(getattr(error, "never_sent", False))
+                return retry_safe or error.never_sent
             return False
 
         retrying = AsyncRetrying(
@@ -202,23 +202,23 @@ class HttpClient:
                 try:
                     response = await self._client.send(request)
                 except httpx.TransportError as exc:
-                    error = self._transport_error(exc, retry_safe=retry_safe, context=context)
-                    self._record(request.method, shown_url, operation, None, number, started, error)
-                    raise error from None
-                error = self._classify(response, context)
+                    lost = self._transport_error(exc, retry_safe=retry_safe, context=context)
+                    self._record(request.method, shown_url, operation, None, number, started, lost)
+                    raise lost from None
+                refused = self._classify(response, context)
                 self._record(request.method, shown_url, operation, response.status_code, number,
-                             started, error)
-                if error is not None:
-                    raise error
+                             started, refused)
+                if refused is not None:
+                    raise refused
                 return response
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
     def _wait(self, state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
         if isinstance(error, RateLimitedError) and error.retry_after is not None:
-            return min(error.retry_after, self.retry.max_retry_after)
+            return float(min(error.retry_after, self.retry.max_retry_after))
         # Exponential backoff with full jitter on top, so retrying clients spread out.
-        step = self.retry.backoff_initial * 2 ** (state.attempt_number - 1)
+        step = self.retry.backoff_initial * float(2 ** (state.attempt_number - 1))
         return min(self.retry.backoff_max, step) + random.uniform(0, self.retry.backoff_initial)
 
     def _transport_error(
@@ -226,9 +226,7 @@ class HttpClient:
     ) -> ConnectorError:
         reason = self.redactor.text(f"{type(exc).__name__}: {exc}".rstrip(": "))
         if isinstance(exc, _NEVER_SENT):
-            error = TransientError(f"could not connect ({reason})", **context)
-            error.never_sent = True  # type: ignore[attr-defined]
-            return error
+            return TransientError(f"could not connect ({reason})", never_sent=True, **context)
         if retry_safe:
             return TransientError(f"request failed ({reason})", **context)
         return OutcomeUnknownError(
