@@ -14,7 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from connectors.sdk import ConfigError, ConnectorConfig, load_connector
 
-from .errors import ConfigFileError, ConfigProblem
+from .errors import ConfigFileError, ConfigProblem, NotFoundError
+from .mappings import MappingLibrary
 from .yamlfile import YamlDocument, load_yaml
 
 __all__ = ["ConnectionSpec", "EnrichJob", "HubConfig", "JobSpec", "LoadedConfig", "PullJob",
@@ -73,7 +74,7 @@ class LoadedConfig:
     connection_configs: dict[str, ConnectorConfig]
 
 
-def load_config(path: Path, *, mappings_dir: Path) -> LoadedConfig:
+def load_config(path: Path, *, mappings: MappingLibrary) -> LoadedConfig:
     """Parse and check hub.yaml; raises ConfigFileError listing every problem found."""
     doc = load_yaml(path, interpolate=True)
     try:
@@ -82,7 +83,7 @@ def load_config(path: Path, *, mappings_dir: Path) -> LoadedConfig:
         raise doc.validation_error(exc) from None
     problems: list[ConfigProblem] = []
     configs = _connection_configs(doc, hub, problems)
-    _check_jobs(doc, hub, mappings_dir, problems)
+    _check_jobs(doc, hub, mappings, problems)
     if problems:
         raise ConfigFileError(problems)
     return LoadedConfig(path=path, hub=hub, connection_configs=configs)
@@ -108,18 +109,47 @@ def _connection_configs(
 
 
 def _check_jobs(
-    doc: YamlDocument, hub: HubConfig, mappings_dir: Path, problems: list[ConfigProblem]
+    doc: YamlDocument, hub: HubConfig, mappings: MappingLibrary, problems: list[ConfigProblem]
 ) -> None:
     known_connections = ", ".join(sorted(hub.connections)) or "none"
     for name, job in hub.jobs.items():
-        if job.connection not in hub.connections:
+        connection = hub.connections.get(job.connection)
+        if connection is None:
             problems.append(doc.problem(
                 ("jobs", name, "connection"),
                 f"unknown connection '{job.connection}'; defined: {known_connections}",
             ))
-        if not (mappings_dir / f"{job.mapping}.yaml").is_file():
-            available = ", ".join(sorted(p.stem for p in mappings_dir.glob("*.yaml"))) or "none"
-            problems.append(doc.problem(
-                ("jobs", name, "mapping"),
-                f"no mapping '{job.mapping}' in {mappings_dir}; available: {available}",
-            ))
+        elif isinstance(job, PullJob):
+            _check_stream(doc, name, job, connection, problems)
+        _check_mapping(doc, name, job, mappings, problems)
+
+
+def _check_stream(doc: YamlDocument, name: str, job: PullJob, connection: ConnectionSpec,
+                  problems: list[ConfigProblem]) -> None:
+    try:
+        streams = load_connector(connection.type).streams
+    except ConfigError:
+        return  # reported on the connection already
+    if job.stream not in streams:
+        known = ", ".join(sorted(streams)) or "none"
+        problems.append(doc.problem(
+            ("jobs", name, "stream"),
+            f"connector '{connection.type}' has no stream '{job.stream}'; it has: {known}",
+        ))
+
+
+def _check_mapping(doc: YamlDocument, name: str, job: PullJob | EnrichJob,
+                   mappings: MappingLibrary, problems: list[ConfigProblem]) -> None:
+    loc = ("jobs", name, "mapping")
+    try:
+        mapping = mappings.get(job.mapping)
+    except NotFoundError as exc:
+        problems.append(doc.problem(loc, str(exc)))
+        return
+    except ConfigFileError as exc:
+        problems.extend(exc.problems)
+        return
+    if "external_id" not in mapping.fields:
+        problems.append(doc.problem(
+            loc, f"mapping '{job.mapping}' must define an 'external_id' field: customers "
+                 "are matched on it"))

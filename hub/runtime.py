@@ -41,12 +41,13 @@ class Hub:
 
     @functools.cached_property
     def audit(self) -> AuditLog:
-        self.config  # noqa: B018 -- load it first so every configured secret is redacted
+        # Shares self.redactor, which learns each connection's secrets when the config
+        # loads; reading the log (tail, verify) needs no config at all.
         return AuditLog(self.sessions, self.redactor)
 
     @functools.cached_property
     def config(self) -> LoadedConfig:
-        loaded = load_config(self.settings.config, mappings_dir=self.settings.mappings_dir)
+        loaded = load_config(self.settings.config, mappings=self.mappings)
         for connection_config in loaded.connection_configs.values():
             self.redactor.add(*secret_values(connection_config))
         return loaded

@@ -115,3 +115,12 @@ def test_tickets_create__bad_mobile_names_the_option(env: str,
                                                      capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "tickets", "create", "--subject", "x", "--mobile", "123")
     assert code == 2 and "--mobile" in err
+
+
+def test_audit_verify__needs_no_connection_secrets(env: str, capsys: pytest.CaptureFixture[str],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    assert run(capsys, "db", "upgrade")[0] == 0
+    monkeypatch.delenv("CRM_API_KEY")
+    code, out, err = run(capsys, "audit", "verify")
+    assert code == 0, err
+    assert run(capsys, "tickets", "list")[0] == 0

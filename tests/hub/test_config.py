@@ -9,6 +9,7 @@ import pytest
 
 from hub.config import EnrichJob, PullJob, load_config
 from hub.errors import ConfigFileError
+from hub.mappings import MappingLibrary
 
 ROOT = Path(__file__).resolve().parents[2]
 MAPPINGS = ROOT / "mappings"
@@ -44,7 +45,7 @@ def test_load_config__valid_file_with_env_interpolation(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TEST_CRM_KEY", "key-from-env-1234")
-    loaded = load_config(write(tmp_path, VALID), mappings_dir=MAPPINGS)
+    loaded = load_config(write(tmp_path, VALID), mappings=MappingLibrary(MAPPINGS))
     config = loaded.connection_configs["crm"]
     assert config.base_url == "http://127.0.0.1:9"  # the ${VAR:-default} fallback
     assert config.api_key.get_secret_value() == "key-from-env-1234"  # type: ignore[attr-defined]
@@ -73,6 +74,9 @@ INVALID = [
                                "mapping: crm_custmer\n  enrich"),
                  13, "jobs.pull_customers.mapping", "no mapping 'crm_custmer'",
                  id="unknown-mapping"),
+    pytest.param(VALID.replace("stream: customers", "stream: orders"), 12,
+                 "jobs.pull_customers.stream",
+                 "connector 'crm' has no stream 'orders'; it has: customers", id="unknown-stream"),
     pytest.param(VALID.replace("version: 1", "version: 2"), 1, "version", "Input should be 1",
                  id="wrong-version"),
     pytest.param("connections: [\n", 2, "", "not valid YAML", id="yaml-syntax"),
@@ -87,7 +91,7 @@ def test_load_config__errors_name_file_line_and_field(
     monkeypatch.setenv("TEST_CRM_KEY", "key-from-env-1234")
     path = write(tmp_path, text)
     with pytest.raises(ConfigFileError) as caught:
-        load_config(path, mappings_dir=MAPPINGS)
+        load_config(path, mappings=MappingLibrary(MAPPINGS))
     found = {p.field: p for p in caught.value.problems}
     assert field in found, f"no problem on {field}: {caught.value}"
     problem = found[field]
@@ -102,7 +106,7 @@ def test_load_config__missing_env_var_is_named_with_its_line(
     monkeypatch.delenv("TEST_CRM_KEY", raising=False)
     path = write(tmp_path, VALID)
     with pytest.raises(ConfigFileError) as caught:
-        load_config(path, mappings_dir=MAPPINGS)
+        load_config(path, mappings=MappingLibrary(MAPPINGS))
     assert str(caught.value) == (f"{path}, line 7, field 'connections.crm.config.api_key': "
                                  "environment variable TEST_CRM_KEY is not set")
 
@@ -114,17 +118,29 @@ def test_load_config__reports_every_problem_at_once(
     text = VALID.replace("      api_key:", "      apikey:").replace(
         "mapping: crm_customer\n  enrich", "mapping: nope\n  enrich")
     with pytest.raises(ConfigFileError) as caught:
-        load_config(write(tmp_path, text), mappings_dir=MAPPINGS)
+        load_config(write(tmp_path, text), mappings=MappingLibrary(MAPPINGS))
     fields = {p.field for p in caught.value.problems}
     assert {"connections.crm.config.apikey", "jobs.pull_customers.mapping"} <= fields
 
 
 def test_load_config__missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigFileError, match="file not found"):
-        load_config(tmp_path / "absent.yaml", mappings_dir=MAPPINGS)
+        load_config(tmp_path / "absent.yaml", mappings=MappingLibrary(MAPPINGS))
 
 
 def test_shipped_config__is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CRM_API_KEY", "any-key-1234")
-    loaded = load_config(ROOT / "configs/hub.yaml", mappings_dir=MAPPINGS)
+    loaded = load_config(ROOT / "configs/hub.yaml", mappings=MappingLibrary(MAPPINGS))
     assert set(loaded.hub.jobs) == {"crm_customers", "ticket_enrichment"}
+
+
+def test_load_config__job_mapping_without_external_id(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_CRM_KEY", "key-from-env-1234")
+    folder = tmp_path / "mappings"
+    folder.mkdir()
+    (folder / "crm_customer.yaml").write_text("fields:\n  name: {path: name}\n",
+                                              encoding="utf-8")
+    with pytest.raises(ConfigFileError, match="must define an 'external_id' field"):
+        load_config(write(tmp_path, VALID), mappings=MappingLibrary(folder))
