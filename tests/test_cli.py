@@ -124,3 +124,37 @@ def test_audit_verify__needs_no_connection_secrets(env: str, capsys: pytest.Capt
     code, out, err = run(capsys, "audit", "verify")
     assert code == 0, err
     assert run(capsys, "tickets", "list")[0] == 0
+
+
+@pytest.mark.slow
+def test_serve__answers_on_its_port(env: str, tmp_path: Path) -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "cli", "serve", "--port", str(port)]
+    with subprocess.Popen(command, cwd=ROOT, env=dict(os.environ), stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL) as process:
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
+                    break
+                except httpx.TransportError:
+                    assert process.poll() is None, "hub serve exited"
+                    assert time.monotonic() < deadline, "hub serve did not come up"
+                    time.sleep(0.1)
+            assert health.json()["status"] == "ok"
+            created = httpx.post(f"http://127.0.0.1:{port}/tickets", timeout=30,
+                                 json={"subject": "屏幕碎了", "mobile": "13900000000"})
+            assert created.status_code == 201
+        finally:
+            process.terminate()
