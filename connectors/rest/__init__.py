@@ -1,0 +1,1 @@
+"""Declarative REST connector: streams and actions described in YAML, no Python."""
