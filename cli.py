@@ -119,8 +119,10 @@ def sync_run(job: str) -> None:
         task = bar.add_task(f"{job}: starting")
 
         def progress(s: RunSummary) -> None:
+            waited = f", {s.budget_wait_ms / 1000:.1f}s waiting on the rate budget" \
+                if s.budget_wait_ms else ""
             bar.update(task, description=f"{job}: {s.read} read, {s.created} new, "
-                       f"{s.updated} updated, {s.rejected} rejected")
+                       f"{s.updated} updated, {s.rejected} rejected{waited}")
 
         summary = _run(run_pull(hub, job, progress=progress))
     out.print(run_summary(summary))

@@ -130,10 +130,12 @@ def tickets_table(tickets: Sequence[TicketPublic]) -> Table:
 def run_summary(summary: RunSummary) -> Table:
     table = Table(box=box.SIMPLE_HEAD, title=f"Run {summary.run_id} of {summary.job}: "
                   f"{summary.status}", title_justify="left")
-    for column in ("pages", "read", "created", "updated", "unchanged", "rejected", "ms"):
+    for column in ("pages", "read", "created", "updated", "unchanged", "rejected", "retries",
+                   "budget wait ms", "ms"):
         table.add_column(column, justify="right")
     table.add_row(*(str(x) for x in (summary.pages, summary.read, summary.created,
                                      summary.updated, summary.unchanged, summary.rejected,
+                                     summary.retries, summary.budget_wait_ms,
                                      summary.duration_ms)))
     return table
 

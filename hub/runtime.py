@@ -13,8 +13,10 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.sdk import Connector, Redactor, load_connector, secret_values
+from connectors.sdk._budget import PROCESS_BUDGETS, BudgetStore
 
 from .audit import AuditLog
+from .budget_store import RedisBudgetStore, SqlBudgetStore
 from .config import LoadedConfig, load_config
 from .errors import NotFoundError
 from .mappings import MappingLibrary
@@ -52,6 +54,15 @@ class Hub:
             self.redactor.add(*secret_values(connection_config))
         return loaded
 
+    @functools.cached_property
+    def budget_store(self) -> BudgetStore:
+        kind = self.settings.rate_budget_store
+        if kind == "redis":
+            return RedisBudgetStore(self.settings.redis_url)
+        if kind == "memory":
+            return PROCESS_BUDGETS
+        return SqlBudgetStore(self.sessions)
+
     def upgrade_db(self) -> None:
         migrate.upgrade(self.engine)
 
@@ -70,6 +81,7 @@ class Hub:
             connection=connection,
             on_call=self.audit.call_hook(actor),
             transport=transport,
+            budget_store=self.budget_store,
         )
 
     def close(self) -> None:

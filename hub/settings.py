@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -18,6 +19,10 @@ class Settings(BaseSettings):
             production: `postgresql+psycopg://user@host/db`).
         config: the hub.yaml with connections and jobs.
         mappings_dir: the folder of mapping YAML files.
+        rate_budget_store: where connections' rate budgets are kept: `database` (shared by
+            every process on the store; the default), `redis` (shared through `redis_url`)
+            or `memory` (this process only).
+        redis_url: Redis for `rate_budget_store: redis`.
     """
 
     model_config = SettingsConfigDict(env_prefix="HUB_", extra="ignore")
@@ -26,6 +31,8 @@ class Settings(BaseSettings):
     config: Path = Path("configs/hub.yaml")
     mappings_dir: Path = Path("mappings")
     log_level: str = Field(default="WARNING")
+    rate_budget_store: Literal["database", "redis", "memory"] = "database"
+    redis_url: str = "redis://127.0.0.1:6379/0"
 
 
 def get_settings(**overrides: object) -> Settings:

@@ -39,6 +39,8 @@ class RunSummary:
     updated: int = 0
     unchanged: int = 0
     rejected: int = 0
+    retries: int = 0
+    budget_wait_ms: int = 0
     duration_ms: int | None = None
     error: str | None = None
 
@@ -46,8 +48,9 @@ class RunSummary:
     def of(cls, run: Run) -> RunSummary:
         return cls(run_id=run.id, job=run.job, status=run.status, pages=run.pages,
                    read=run.read, created=run.created, updated=run.updated,
-                   unchanged=run.unchanged, rejected=run.rejected,
-                   duration_ms=run.duration_ms, error=run.error)
+                   unchanged=run.unchanged, rejected=run.rejected, retries=run.retries,
+                   budget_wait_ms=run.budget_wait_ms, duration_ms=run.duration_ms,
+                   error=run.error)
 
 
 def _pull_job(hub: Hub, name: str) -> PullJob:
@@ -81,6 +84,8 @@ async def run_pull(hub: Hub, name: str, *, trigger: str = "manual",
                     run = session.get_one(Run, run_id)
                     _store_batch(hub, session, job, mapping, run, batch.records,
                                  key=stream.primary_key, actor=actor)
+                    run.retries = connector.http.stats.retries
+                    run.budget_wait_ms = int(connector.http.stats.budget_wait_s * 1000)
                     _save_state(session, name, batch.state)
                     summary = RunSummary.of(run)
                 if progress:

@@ -9,6 +9,7 @@ from typing import Any, ClassVar, Generic, Self, TypeVar
 
 import httpx
 
+from ._budget import PROCESS_BUDGETS, BudgetStore, RateBudget, RateLimit
 from ._config import ConnectorConfig
 from ._errors import ConfigError
 from ._http import CallHook, HttpClient, ResponseCheck, RetryPolicy
@@ -45,12 +46,15 @@ class Connector(ABC, Generic[ConfigT]):
         name: the registry name (`type:` in a connection).
         Config: the pydantic model of the connection's `config:` block.
         streams: stream classes by name.
+        default_rate_limit: the vendor's documented limit, used when the connection's config
+            sets no `rate_limit`.
     """
 
     name: ClassVar[str]
     title: ClassVar[str] = ""
     Config: ClassVar[type[ConnectorConfig]]
     streams: ClassVar[Mapping[str, type[Stream]]] = {}
+    default_rate_limit: ClassVar[RateLimit | None] = None
 
     def __init__(
         self,
@@ -59,12 +63,14 @@ class Connector(ABC, Generic[ConfigT]):
         connection: str | None = None,
         on_call: CallHook | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        budget_store: BudgetStore | None = None,
     ) -> None:
         self.config = config
         self.connection = connection or self.name
         self.redactor = Redactor(secret_values(config))
         self._on_call = on_call
         self._transport = transport
+        self._budget_store = budget_store or PROCESS_BUDGETS
         self._http: HttpClient | None = None
 
     @classmethod
@@ -89,8 +95,16 @@ class Connector(ABC, Generic[ConfigT]):
                 check_response=self.check_response,
                 transport=self._transport,
                 max_connections=self.config.max_connections,
+                budget=self.budget(),
             )
         return self._http
+
+    def budget(self) -> RateBudget | None:
+        """The connection's rate budget, or None when neither config nor vendor sets one."""
+        limit = self.config.rate_limit or self.default_rate_limit
+        if limit is None:
+            return None
+        return RateBudget(f"{self.name}:{self.connection}", limit, self._budget_store)
 
     def auth(self) -> httpx.Auth | None:
         """Hook: the httpx.Auth that signs every request (None: no auth)."""

@@ -20,6 +20,7 @@ from tenacity import (
     stop_after_attempt,
 )
 
+from ._budget import RateBudget
 from ._errors import (
     AuthError,
     ConnectorError,
@@ -31,7 +32,8 @@ from ._errors import (
 )
 from ._redact import Redactor
 
-__all__ = ["CallHook", "CallRecord", "HttpClient", "RetryPolicy", "parse_retry_after"]
+__all__ = ["CallHook", "CallRecord", "HttpClient", "RetryPolicy", "SendStats",
+           "parse_retry_after"]
 
 log = logging.getLogger("connectors.http")
 
@@ -71,6 +73,15 @@ class CallRecord:
     duration_ms: float
     outcome: str  # "ok", "retrying" or the error kind
     error: str | None = None
+
+
+@dataclass(slots=True)
+class SendStats:
+    """What a client has done so far: the run's status reads it after each page."""
+
+    attempts: int = 0
+    retries: int = 0
+    budget_wait_s: float = 0.0
 
 
 CallHook = Callable[[CallRecord], None]
@@ -131,6 +142,7 @@ class HttpClient:
         transport: httpx.AsyncBaseTransport | None = None,
         max_connections: int = 20,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        budget: RateBudget | None = None,
     ) -> None:
         self.connector = connector
         self.connection = connection
@@ -139,6 +151,8 @@ class HttpClient:
         self._on_call = on_call
         self._check_response = check_response
         self._sleep = sleep
+        self._budget = budget
+        self.stats = SendStats()
         self._client = httpx.AsyncClient(
             base_url=base_url,
             auth=auth,
@@ -198,6 +212,10 @@ class HttpClient:
         async for attempt in retrying:
             with attempt:
                 number = attempt.retry_state.attempt_number
+                if self._budget is not None:
+                    self.stats.budget_wait_s += await self._budget.acquire()
+                self.stats.attempts += 1
+                self.stats.retries += number > 1
                 started = time.perf_counter()
                 try:
                     response = await self._client.send(request)

@@ -1,0 +1,105 @@
+"""Rate budgets: a connection's request allowance, shared by every job that uses it.
+
+A budget spaces calls evenly: with limits of 20 per second and 600 per minute, calls start at
+least max(1/20, 60/600) = 0.1 s apart, which keeps every declared window under its limit. The
+schedule is kept as GCRA state — one number per budget, the earliest time the next call may
+start — in a `BudgetStore`: in memory for one process, in the hub's store or Redis for many,
+so N workers together stay under the vendor's limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = [
+    "PROCESS_BUDGETS",
+    "BudgetStore",
+    "MemoryBudgetStore",
+    "RateBudget",
+    "RateLimit",
+]
+
+
+class RateLimit(BaseModel):
+    """Requests allowed per window, as the vendor documents or the admin configures.
+
+    Attributes:
+        per_second: calls per second.
+        per_minute: calls per minute.
+        per_hour: calls per hour.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    per_second: float | None = Field(default=None, gt=0)
+    per_minute: float | None = Field(default=None, gt=0)
+    per_hour: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _at_least_one(self) -> RateLimit:
+        if self.per_second is None and self.per_minute is None and self.per_hour is None:
+            raise ValueError("give at least one of per_second, per_minute, per_hour")
+        return self
+
+    @property
+    def interval(self) -> float:
+        """Seconds between call starts that satisfies every window."""
+        spacings = [
+            period / calls
+            for calls, period in ((self.per_second, 1.0), (self.per_minute, 60.0),
+                                  (self.per_hour, 3600.0))
+            if calls is not None
+        ]
+        return max(spacings)
+
+
+class BudgetStore(Protocol):
+    """Where budget schedules live; `reserve` must be atomic across its users."""
+
+    async def reserve(self, key: str, interval: float) -> float:
+        """Book the next call slot of `key`; return seconds to wait until it (0: go now)."""
+        ...
+
+
+class MemoryBudgetStore:
+    """Schedules for the threads and event loops of one process."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._next: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._clock = clock
+
+    async def reserve(self, key: str, interval: float) -> float:
+        with self._lock:
+            now = self._clock()
+            slot = max(self._next.get(key, now), now)
+            self._next[key] = slot + interval
+            return slot - now
+
+
+PROCESS_BUDGETS = MemoryBudgetStore()
+
+
+@dataclass
+class RateBudget:
+    """One connection's budget: `acquire()` before each request attempt."""
+
+    key: str
+    limit: RateLimit
+    store: BudgetStore = PROCESS_BUDGETS
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    waited: float = 0.0  # total seconds this budget made its caller wait
+
+    async def acquire(self) -> float:
+        wait = await self.store.reserve(self.key, self.limit.interval)
+        if wait > 0:
+            self.waited += wait
+            await self.sleep(wait)
+        return wait

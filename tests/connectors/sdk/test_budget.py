@@ -1,0 +1,103 @@
+"""Rate budgets: spacing, and four concurrent jobs staying inside one budget."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import ValidationError
+
+from connectors.crm.connector import CrmConnector
+from connectors.sdk._budget import MemoryBudgetStore, RateBudget, RateLimit
+
+
+@pytest.mark.parametrize(
+    ("limit", "interval"),
+    [({"per_second": 20}, 0.05), ({"per_minute": 20}, 3.0),
+     ({"per_second": 20, "per_minute": 600}, 0.1), ({"per_hour": 7200}, 0.5)],
+)
+def test_rate_limit__interval_satisfies_every_window(limit: dict[str, float],
+                                                     interval: float) -> None:
+    assert RateLimit(**limit).interval == pytest.approx(interval)
+
+
+@pytest.mark.parametrize("limit", [{}, {"per_second": 0}, {"per_day": 5}])
+def test_rate_limit__invalid(limit: dict[str, float]) -> None:
+    with pytest.raises(ValidationError):
+        RateLimit(**limit)
+
+
+async def test_memory_store__books_consecutive_slots() -> None:
+    now = [1000.0]
+    store = MemoryBudgetStore(clock=lambda: now[0])
+    waits = [await store.reserve("k", 0.5) for _ in range(4)]
+    assert waits == [0.0, 0.5, 1.0, 1.5]
+    now[0] += 10
+    assert await store.reserve("k", 0.5) == 0.0
+    assert await store.reserve("other", 0.5) == 0.0
+
+
+async def test_budget__sleeps_the_booked_wait_and_counts_it() -> None:
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    now = [0.0]
+    budget = RateBudget("k", RateLimit(per_second=4), MemoryBudgetStore(clock=lambda: now[0]),
+                        sleep=sleep)
+    for _ in range(3):
+        await budget.acquire()
+    assert slept == [0.25, 0.5]
+    assert budget.waited == pytest.approx(0.75)
+
+
+def max_in_window(times: list[float], window: float) -> int:
+    times = sorted(times)
+    best, start = 0, 0
+    for end, t in enumerate(times):
+        while t - times[start] >= window:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+async def pull_concurrently(sandbox: Any, rate_limit: dict[str, float] | None,
+                            store: MemoryBudgetStore) -> float:
+    """Four jobs reading the same connection at once; returns their total budget wait."""
+    config = {"base_url": sandbox.url, "api_key": sandbox.api_key, "page_size": 20,
+              "rate_limit": rate_limit}
+    connectors = [CrmConnector.from_dict(config, connection="crm", budget_store=store)
+                  for _ in range(4)]
+
+    async def job(crm: CrmConnector) -> tuple[int, float]:
+        count = 0
+        async with crm:
+            async for batch in crm.read("customers"):
+                count += len(batch.records)
+            return count, crm.http.stats.budget_wait_s
+
+    results = await asyncio.gather(*(job(c) for c in connectors))
+    assert [count for count, _ in results] == [120] * 4
+    return sum(wait for _, wait in results)
+
+
+def api_request_times(sandbox: Any) -> list[float]:
+    return [r["at"] for r in httpx.get(f"{sandbox.url}/_sandbox/requests").json()
+            if r["path"].startswith("/api/v1/")]
+
+
+async def test_budget__four_concurrent_jobs_stay_within_one_budget(crm_sandbox: Any) -> None:
+    waited = await pull_concurrently(crm_sandbox, {"per_second": 10}, MemoryBudgetStore())
+    times = api_request_times(crm_sandbox)
+    assert len(times) == 24  # 4 jobs × 6 pages
+    # 10/s spaced evenly: a one-second window holds 10 starts, 11 at its closed edges.
+    assert max_in_window(times, 1.0) <= 11
+    assert waited > 1.0  # the wait is counted, for the run's status
+
+
+async def test_budget__without_a_limit_the_same_jobs_burst(crm_sandbox: Any) -> None:
+    await pull_concurrently(crm_sandbox, None, MemoryBudgetStore())
+    assert max_in_window(api_request_times(crm_sandbox), 1.0) > 11  # the check above can fail

@@ -1,0 +1,122 @@
+"""Rate budgets shared across processes: through the store (SQLite, PostgreSQL) and Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import textwrap
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from hub.budget_store import RedisBudgetStore, SqlBudgetStore
+from hub.store import migrate
+from hub.store.engine import create_engine, session_factory
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def assert_spaced(waits: list[float], interval: float) -> None:
+    """Each reservation got its own slot, `interval` after the previous one."""
+    waits = sorted(waits)
+    gaps = [b - a for a, b in zip(waits, waits[1:], strict=False)]
+    assert all(interval - 0.5 < gap < interval + 0.5 for gap in gaps), gaps
+
+
+async def test_sql_store__concurrent_reservations_get_distinct_slots(database_url: str) -> None:
+    engine = create_engine(database_url)
+    migrate.upgrade(engine)
+    store = SqlBudgetStore(session_factory(engine))
+    waits = await asyncio.gather(*(store.reserve("crm:main", 10.0) for _ in range(8)))
+    engine.dispose()
+    assert_spaced(list(waits), 10.0)
+
+
+@pytest.fixture
+def redis_url() -> str:
+    url = os.environ.get("HUB_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Redis is required in CI and unreachable at {url}: {exc}")
+        pytest.skip(f"Redis not reachable at {url} ({exc})")
+    finally:
+        client.close()
+    return url
+
+
+async def test_redis_store__concurrent_reservations_get_distinct_slots(redis_url: str) -> None:
+    store = RedisBudgetStore(redis_url, prefix=f"test:{uuid.uuid4().hex}:")
+    try:
+        waits = await asyncio.gather(*(store.reserve("crm:main", 10.0) for _ in range(8)))
+    finally:
+        await store.aclose()
+    assert_spaced(list(waits), 10.0)
+
+
+READER = textwrap.dedent("""
+    import asyncio
+    from hub.runtime import Hub
+    from hub.settings import Settings
+
+    async def main():
+        hub = Hub(Settings())
+        crm = hub.connector("crm", actor="test")
+        count = 0
+        async with crm:
+            async for batch in crm.read("customers"):
+                count += len(batch.records)
+        assert count == 120, count
+        close = getattr(hub.budget_store, "aclose", None)
+        if close:
+            await close()
+        hub.close()
+
+    asyncio.run(main())
+""")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["database", "redis"])
+def test_budget__three_processes_share_one_budget(
+    kind: str, tmp_path: Path, crm_sandbox: Any, request: pytest.FixtureRequest,
+) -> None:
+    env = dict(os.environ)
+    if kind == "redis":
+        env["HUB_REDIS_URL"] = request.getfixturevalue("redis_url")
+    database = f"sqlite:///{tmp_path / 'hub.db'}"
+    migrate.upgrade(engine := create_engine(database))
+    engine.dispose()
+    config = tmp_path / "hub.yaml"
+    config.write_text(
+        (ROOT / "configs/hub.yaml").read_text(encoding="utf-8").replace(
+            "page_size: 200", "page_size: 20\n      rate_limit: {per_second: 10}"),
+        encoding="utf-8")
+    budget_key = f"crm-{uuid.uuid4().hex[:6]}"  # a fresh Redis key per run
+    env.update({"HUB_DATABASE_URL": database, "HUB_CONFIG": str(config),
+                "HUB_MAPPINGS_DIR": str(ROOT / "mappings"), "HUB_RATE_BUDGET_STORE": kind,
+                "CRM_BASE_URL": crm_sandbox.url, "CRM_API_KEY": crm_sandbox.api_key})
+    config.write_text(config.read_text(encoding="utf-8").replace("\n  crm:\n",
+                                                                 f"\n  {budget_key}:\n")
+                      .replace("connection: crm", f"connection: {budget_key}"),
+                      encoding="utf-8")
+    script = READER.replace('"crm"', repr(budget_key))
+    processes = [subprocess.Popen([sys.executable, "-c", script], env=env, cwd=ROOT,
+                                  stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    for process in processes:
+        _, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err
+    times = sorted(r["at"] for r in httpx.get(f"{crm_sandbox.url}/_sandbox/requests").json()
+                   if r["path"].startswith("/api/v1/"))
+    assert len(times) == 18  # 3 processes × 6 pages
+    in_window = max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
+    assert in_window <= 11
