@@ -65,6 +65,53 @@ def connectors_list() -> None:
     out.print(table)
 
 
+@connectors_app.command("spec")
+def connectors_spec(name: str) -> None:
+    """The JSON Schema of a connector's connection config (secrets marked writeOnly)."""
+    import json
+
+    from connectors.sdk import load_connector
+
+    schema = load_connector(name).Config.model_json_schema()
+    out.print_json(json.dumps(schema, ensure_ascii=False))
+
+
+@connectors_app.command("check")
+def connectors_check(
+    connection: str,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Probe a configured connection: reachable, authenticated, permitted, latency."""
+    import json
+    from dataclasses import asdict
+
+    from rich.table import Table
+
+    hub = _hub()
+    hub.upgrade_db()  # the probe's calls are audited
+
+    async def probe() -> Any:
+        async with hub.connector(connection, actor=_cli_actor()) as connector:
+            return await connector.check()
+
+    result = _run(probe())
+    if as_json:
+        out.print_json(json.dumps({"connection": connection, "ok": result.ok,
+                                   **asdict(result)}, ensure_ascii=False))
+    else:
+        table = Table("check", "result", title=f"connection {connection}",
+                      title_justify="left")
+        for step in ("reachable", "authenticated", "permitted"):
+            good = getattr(result, step)
+            table.add_row(step, "[green]yes[/]" if good else "[red]no[/]")
+        table.add_row("latency", f"{result.latency_ms} ms" if result.latency_ms else "—")
+        if result.detail:
+            table.add_row("detail", escape(result.detail))
+        out.print(table)
+    if not result.ok:
+        raise typer.Exit(5)
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the store's schema to the latest revision."""

@@ -158,3 +158,30 @@ def test_serve__answers_on_its_port(env: str, tmp_path: Path) -> None:
             assert created.status_code == 201
         finally:
             process.terminate()
+
+
+def test_connectors_spec__json_schema_marks_secrets(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    code, out, _ = run(capsys, "connectors", "spec", "crm")
+    schema = json.loads(out)
+    assert code == 0
+    assert "base_url" in schema["required"] and "api_key" in schema["required"]
+    assert schema["properties"]["api_key"]["writeOnly"] is True
+
+
+def test_connectors_check__structured(env: str, capsys: pytest.CaptureFixture[str],
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    code, out, _ = run(capsys, "connectors", "check", "crm", "--json")
+    result = json.loads(out)
+    assert code == 0
+    assert (result["reachable"], result["authenticated"], result["permitted"]) == (True,) * 3
+    assert result["latency_ms"] > 0
+    monkeypatch.setenv("CRM_API_KEY", "bad-key-888888")
+    code, out, _ = run(capsys, "connectors", "check", "crm", "--json")
+    result = json.loads(out)
+    assert code == 5
+    assert (result["reachable"], result["authenticated"]) == (True, False)
+    assert "bad-key-888888" not in out

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any, ClassVar
@@ -12,12 +11,10 @@ from pydantic import Field, SecretStr
 
 from connectors.sdk import (
     ApiKeyAuth,
-    AuthError,
     Batch,
     CheckResult,
     Connector,
     ConnectorConfig,
-    ConnectorError,
     Stream,
 )
 
@@ -83,15 +80,7 @@ class CrmConnector(Connector[CrmConfig]):
         return ApiKeyAuth(self.config.api_key, header=API_KEY_HEADER)
 
     async def check(self) -> CheckResult:
-        started = time.perf_counter()
-        try:
-            await self.client.probe()
-        except AuthError as exc:
-            return CheckResult(reachable=True, authenticated=False, detail=str(exc))
-        except ConnectorError as exc:
-            return CheckResult(reachable=False, authenticated=False, detail=str(exc))
-        latency = round((time.perf_counter() - started) * 1000, 1)
-        return CheckResult(reachable=True, authenticated=True, latency_ms=latency)
+        return await CheckResult.probe(self.client.probe)
 
     async def find_customer(
         self, *, mobile: str | None = None, email: str | None = None

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, Self, TypeVar
 
@@ -11,7 +12,7 @@ import httpx
 
 from ._budget import PROCESS_BUDGETS, BudgetStore, RateBudget, RateLimit
 from ._config import ConnectorConfig
-from ._errors import ConfigError
+from ._errors import AuthError, ConfigError, ConnectorError
 from ._http import CallHook, HttpClient, ResponseCheck, RetryPolicy
 from ._redact import Redactor, secret_values
 from ._streams import Batch, Stream
@@ -23,16 +24,42 @@ ConfigT = TypeVar("ConfigT", bound=ConnectorConfig)
 
 @dataclass(frozen=True, slots=True)
 class CheckResult:
-    """What `check()` found: each step true or false, and how long the probe took."""
+    """What `check()` found, step by step, and how long the probe took.
+
+    Attributes:
+        reachable: the system answered at all.
+        authenticated: it accepted the credentials.
+        permitted: the credentials may do what the connection is configured for.
+        latency_ms: the probe's round trip.
+        detail: why a step failed, redacted.
+    """
 
     reachable: bool
     authenticated: bool
+    permitted: bool = True
     latency_ms: float | None = None
     detail: str | None = None
 
     @property
     def ok(self) -> bool:
-        return self.reachable and self.authenticated
+        return self.reachable and self.authenticated and self.permitted
+
+    @classmethod
+    async def probe(cls, call: Callable[[], Awaitable[object]]) -> CheckResult:
+        """Run one representative call and classify its outcome."""
+        started = time.perf_counter()
+        try:
+            await call()
+        except AuthError as exc:
+            forbidden = exc.status == 403
+            return cls(reachable=True, authenticated=forbidden, permitted=False,
+                       detail=str(exc))
+        except ConnectorError as exc:
+            reached = exc.status is not None
+            return cls(reachable=reached, authenticated=False, permitted=False,
+                       detail=str(exc))
+        latency = round((time.perf_counter() - started) * 1000, 1)
+        return cls(reachable=True, authenticated=True, latency_ms=latency)
 
 
 class Connector(ABC, Generic[ConfigT]):

@@ -15,6 +15,7 @@ from connectors.sdk import (
     HttpClient,
     NotFoundError,
     OutcomeUnknownError,
+    RateLimitedError,
     Redactor,
     RejectedError,
     RetryPolicy,
@@ -194,3 +195,36 @@ async def test_send__secrets_masked_in_urls_errors_and_call_records() -> None:
     assert "access_token=%2A%2A%2A" in calls[0].url or "access_token=***" in calls[0].url
     assert all(SECRET not in repr(call) for call in calls)
     await client.aclose()
+
+
+def errcode_check(response: httpx.Response) -> TransientError | RateLimitedError | None:
+    """DingTalk/WeCom style: HTTP 200 with an errcode; -1 busy, 90018 rate-limited."""
+    body = response.json()
+    code = body.get("errcode", 0)
+    if code == -1:
+        return TransientError("system busy", vendor_code="-1")
+    if code == 90018:
+        return RateLimitedError("too many calls", vendor_code="90018")
+    return None
+
+
+@respx.mock
+async def test_send__vendor_retriable_body_codes_are_retried() -> None:
+    route = respx.get(f"{BASE}/topapi/x").mock(side_effect=[
+        httpx.Response(200, json={"errcode": -1, "errmsg": "系统繁忙"}),
+        httpx.Response(200, json={"errcode": 90018, "errmsg": "调用太频繁"}),
+        httpx.Response(200, json={"errcode": 0, "errmsg": "ok", "result": 1}),
+    ])
+    waited: list[float] = []
+    client = HttpClient(base_url=BASE, connector="dingtalk", connection="dt",
+                        retry=RetryPolicy(backoff_initial=0.001), check_response=errcode_check,
+                        sleep=lambda s: _record(waited, s))
+    response = await client.send("GET", "/topapi/x", operation="x")
+    assert response.json()["result"] == 1
+    assert route.call_count == 3
+    assert client.stats.retries == 2
+    await client.aclose()
+
+
+async def _record(waited: list[float], seconds: float) -> None:
+    waited.append(seconds)
