@@ -16,7 +16,7 @@ from ._errors import (
     TransientError,
 )
 from ._http import CallHook, CallRecord, HttpClient, RetryPolicy, parse_retry_after
-from ._redact import MASK, Redactor, is_sensitive_name, secret_values
+from ._redact import MASK, Redactor, install_log_redaction, is_sensitive_name, secret_values
 from ._registry import ENTRY_POINT_GROUP, ConnectorInfo, available_connectors, load_connector
 from ._streams import Batch, Stream
 
@@ -47,6 +47,7 @@ __all__ = [
     "Stream",
     "TransientError",
     "available_connectors",
+    "install_log_redaction",
     "is_sensitive_name",
     "load_connector",
     "parse_retry_after",

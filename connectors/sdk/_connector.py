@@ -14,7 +14,7 @@ from ._budget import PROCESS_BUDGETS, BudgetStore, RateBudget, RateLimit
 from ._config import ConnectorConfig
 from ._errors import AuthError, ConfigError, ConnectorError
 from ._http import CallHook, HttpClient, ResponseCheck, RetryPolicy
-from ._redact import Redactor, secret_values
+from ._redact import Redactor, install_log_redaction, secret_values
 from ._streams import Batch, Stream
 
 __all__ = ["CheckResult", "Connector"]
@@ -94,7 +94,9 @@ class Connector(ABC, Generic[ConfigT]):
     ) -> None:
         self.config = config
         self.connection = connection or self.name
-        self.redactor = Redactor(secret_values(config))
+        secrets = secret_values(config)
+        self.redactor = Redactor(secrets)
+        install_log_redaction(*secrets)
         self._on_call = on_call
         self._transport = transport
         self._budget_store = budget_store or PROCESS_BUDGETS

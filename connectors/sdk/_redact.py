@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -9,7 +10,14 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pydantic import BaseModel, SecretStr
 
-__all__ = ["MASK", "SENSITIVE_NAMES", "Redactor", "is_sensitive_name", "secret_values"]
+__all__ = [
+    "MASK",
+    "SENSITIVE_NAMES",
+    "Redactor",
+    "install_log_redaction",
+    "is_sensitive_name",
+    "secret_values",
+]
 
 MASK = "***"
 
@@ -26,6 +34,13 @@ SENSITIVE_NAMES = frozenset(
 )
 
 _MIN_SECRET_LENGTH = 4  # shorter values would mask ordinary words
+# `name=value` and `name: value` pairs of sensitive names inside free text (URLs in log lines,
+# echoed headers); the name is kept, the value masked.
+_NAMED_VALUE = re.compile(
+    r"(?i)(?<![\w-])(" + "|".join(re.escape(n) for n in sorted(SENSITIVE_NAMES, key=len,
+                                                                  reverse=True))
+    + r")(\s*[=:]\s*)(?:bearer\s+|basic\s+)?([^\s&\"',;]+)"
+)
 
 
 def is_sensitive_name(name: str) -> bool:
@@ -71,9 +86,9 @@ class Redactor:
         self._pattern = re.compile("|".join(re.escape(s) for s in ordered))
 
     def text(self, value: str) -> str:
-        if self._pattern is None:
-            return value
-        return self._pattern.sub(MASK, value)
+        if self._pattern is not None:
+            value = self._pattern.sub(MASK, value)
+        return _NAMED_VALUE.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", value)
 
     def url(self, url: str) -> str:
         parts = urlsplit(url)
@@ -98,3 +113,31 @@ class Redactor:
         if isinstance(value, str):
             return self.text(value)
         return value
+
+
+# Every secret any connector in this process was configured with, for the log filter below.
+PROCESS_REDACTOR = Redactor()
+
+
+class _RedactingFilter(logging.Filter):
+    """Masks secrets in records of loggers we do not own (httpx logs every URL it calls)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = PROCESS_REDACTOR.text(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+_FILTER = _RedactingFilter()
+_LOGGERS = ("httpx", "httpcore", "connectors", "hub", "uvicorn.error", "authlib")
+
+
+def install_log_redaction(*secrets: str) -> None:
+    """Register secrets and make sure the usual loggers mask them (idempotent)."""
+    PROCESS_REDACTOR.add(*secrets)
+    for name in _LOGGERS:
+        logger = logging.getLogger(name)
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)

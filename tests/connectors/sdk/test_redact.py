@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+
+import pytest
 from pydantic import BaseModel, SecretStr
 
-from connectors.sdk import MASK, Redactor, secret_values
+from connectors.sdk import MASK, Redactor, install_log_redaction, secret_values
 
 
 class Nested(BaseModel):
@@ -41,3 +44,21 @@ def test_redactor__masks_sensitive_keys_in_mappings() -> None:
     value = Redactor(["topsecret1"]).mapping(
         {"Authorization": "Bearer x", "items": [{"note": "has topsecret1"}], "n": 3})
     assert value == {"Authorization": MASK, "items": [{"note": f"has {MASK}"}], "n": 3}
+
+
+def test_redactor__masks_sensitive_name_value_pairs_in_free_text() -> None:
+    text = Redactor().text('GET /x?access_token=abc123&page=2 "Authorization: Bearer tok-9" '
+                           "x-api-key=kkk sign=s1g")
+    assert "abc123" not in text and "tok-9" not in text and "kkk" not in text
+    assert "s1g" not in text and "page=2" in text
+
+
+def test_log_redaction__masks_secrets_in_third_party_loggers(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    install_log_redaction("very-secret-app-key")
+    caplog.set_level(logging.DEBUG)
+    logging.getLogger("httpx").info("HTTP Request: GET %s",
+                                    "https://v.test/t?appkey=very-secret-app-key")
+    logging.getLogger("httpx").info("HTTP Request: GET https://v.test/t?access_token=zzz999")
+    assert "very-secret-app-key" not in caplog.text and "zzz999" not in caplog.text
