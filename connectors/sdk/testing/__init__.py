@@ -1,0 +1,1 @@
+"""The connector test kit (conformance suite, fault injection, record/replay) and sandboxes."""
