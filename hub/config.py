@@ -83,7 +83,7 @@ def load_config(path: Path, *, mappings: MappingLibrary) -> LoadedConfig:
         raise doc.validation_error(exc) from None
     problems: list[ConfigProblem] = []
     configs = _connection_configs(doc, hub, problems)
-    _check_jobs(doc, hub, mappings, problems)
+    _check_jobs(doc, hub, configs, mappings, problems)
     if problems:
         raise ConfigFileError(problems)
     return LoadedConfig(path=path, hub=hub, connection_configs=configs)
@@ -109,7 +109,8 @@ def _connection_configs(
 
 
 def _check_jobs(
-    doc: YamlDocument, hub: HubConfig, mappings: MappingLibrary, problems: list[ConfigProblem]
+    doc: YamlDocument, hub: HubConfig, configs: dict[str, ConnectorConfig],
+    mappings: MappingLibrary, problems: list[ConfigProblem],
 ) -> None:
     known_connections = ", ".join(sorted(hub.connections)) or "none"
     for name, job in hub.jobs.items():
@@ -119,17 +120,14 @@ def _check_jobs(
                 ("jobs", name, "connection"),
                 f"unknown connection '{job.connection}'; defined: {known_connections}",
             ))
-        elif isinstance(job, PullJob):
-            _check_stream(doc, name, job, connection, problems)
+        elif isinstance(job, PullJob) and job.connection in configs:
+            _check_stream(doc, name, job, connection, configs[job.connection], problems)
         _check_mapping(doc, name, job, mappings, problems)
 
 
 def _check_stream(doc: YamlDocument, name: str, job: PullJob, connection: ConnectionSpec,
-                  problems: list[ConfigProblem]) -> None:
-    try:
-        streams = load_connector(connection.type).streams
-    except ConfigError:
-        return  # reported on the connection already
+                  config: ConnectorConfig, problems: list[ConfigProblem]) -> None:
+    streams = load_connector(connection.type).stream_names(config)
     if job.stream not in streams:
         known = ", ".join(sorted(streams)) or "none"
         problems.append(doc.problem(

@@ -20,7 +20,9 @@ def top(names: set[str]) -> set[str]:
     return {n.split(".")[0] for n in names}
 
 
-@pytest.mark.parametrize("package", ["connectors.sdk", "connectors.crm.connector"])
+@pytest.mark.parametrize(
+    "package", ["connectors.sdk", "connectors.crm.connector", "connectors.rest.connector"]
+)
 def test_connectors__never_import_hub(package: str) -> None:
     assert "hub" not in top(modules_after(f"import {package}"))
 

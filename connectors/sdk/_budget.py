@@ -85,6 +85,7 @@ class MemoryBudgetStore:
 
 
 PROCESS_BUDGETS = MemoryBudgetStore()
+_MAX_REBOOKINGS = 8
 
 
 @dataclass
@@ -98,8 +99,24 @@ class RateBudget:
     waited: float = 0.0  # total seconds this budget made its caller wait
 
     async def acquire(self) -> float:
-        wait = await self.store.reserve(self.key, self.limit.interval)
-        if wait > 0:
-            self.waited += wait
+        """Wait for this caller's slot; returns the seconds waited.
+
+        A caller that wakes up well after its slot (the process stalled) books a fresh one
+        instead of going at once: otherwise every caller whose slot passed during the stall
+        would fire together, a burst the vendor counts against us. A stale slot is simply
+        left unused, which can only lower the rate.
+        """
+        interval = self.limit.interval
+        waited = 0.0
+        for _ in range(_MAX_REBOOKINGS):
+            wait = await self.store.reserve(self.key, interval)
+            if wait <= 0:
+                break
+            started = time.monotonic()
             await self.sleep(wait)
-        return wait
+            slept = time.monotonic() - started
+            waited += max(wait, slept)
+            if slept - wait <= interval / 2:
+                break
+        self.waited += waited
+        return waited

@@ -145,6 +145,12 @@ class Connector(ABC, Generic[ConfigT]):
     async def check(self) -> CheckResult:
         """Probe the system: is it reachable, and do the credentials work?"""
 
+    @classmethod
+    def stream_names(cls, config: ConfigT) -> list[str]:  # noqa: ARG003 -- a hook's signature
+        """Hook: the streams a connection with `config` offers (declarative connectors
+        build theirs from the config)."""
+        return sorted(cls.streams)
+
     def stream(self, name: str) -> Stream:
         try:
             stream_class = self.streams[name]

@@ -102,7 +102,8 @@ class SyncState(Base):
     __tablename__ = "sync_state"
 
     job: Mapped[str] = mapped_column(String(100), primary_key=True)
-    state: Mapped[str | None] = mapped_column(String(500))
+    # Text: incremental state may carry the keys seen inside a lookback window.
+    state: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime]
 
 

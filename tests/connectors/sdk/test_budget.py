@@ -101,3 +101,22 @@ async def test_budget__four_concurrent_jobs_stay_within_one_budget(crm_sandbox: 
 async def test_budget__without_a_limit_the_same_jobs_burst(crm_sandbox: Any) -> None:
     await pull_concurrently(crm_sandbox, None, MemoryBudgetStore())
     assert max_in_window(api_request_times(crm_sandbox), 1.0) > 12  # the check above can fail
+
+
+async def test_budget__caller_waking_late_books_a_fresh_slot() -> None:
+    """A stall must not turn every overdue slot into a burst."""
+    now = [0.0]
+    store = MemoryBudgetStore(clock=lambda: now[0])
+
+    async def stalled_sleep(seconds: float) -> None:
+        import time as real_time
+
+        real_time.sleep(seconds + 0.3)  # woke 0.3 s late: longer than half the interval
+        now[0] += seconds + 0.3
+
+    budget = RateBudget("k", RateLimit(per_second=5), store, sleep=stalled_sleep)
+    await store.reserve("k", 0.2)  # someone else holds the current slot
+    await budget.acquire()
+    # First booking (0.2) was stale on waking; the second was booked from the new "now".
+    assert await store.reserve("k", 0.2) > 0.0
+    assert budget.waited >= 0.4
