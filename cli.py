@@ -65,6 +65,18 @@ def connectors_list() -> None:
     out.print(table)
 
 
+@connectors_app.command("new")
+def connectors_new(
+    name: str,
+    dest: Annotated[Path, typer.Option(help="Folder to create the plugin in.")] = Path("."),
+) -> None:
+    """Scaffold a connector plugin package that installs and passes its own tests."""
+    from hub.scaffold import create_plugin
+
+    path = create_plugin(name, dest)
+    out.print(f"created {path}\n  pip install -e {path} && pytest {path}")
+
+
 @connectors_app.command("spec")
 def connectors_spec(name: str) -> None:
     """The JSON Schema of a connector's connection config (secrets marked writeOnly)."""

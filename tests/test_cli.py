@@ -185,3 +185,14 @@ def test_connectors_check__structured(env: str, capsys: pytest.CaptureFixture[st
     assert code == 5
     assert (result["reachable"], result["authenticated"]) == (True, False)
     assert "bad-key-888888" not in out
+
+
+def test_connectors_new__scaffolds_a_plugin(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "connectors", "new", "acme_crm", "--dest", str(tmp_path))
+    assert code == 0
+    plugin = tmp_path / "hub-connector-acme-crm"
+    assert (plugin / "pyproject.toml").is_file()
+    assert 'acme_crm = "' in (plugin / "pyproject.toml").read_text(encoding="utf-8")
+    code, _, err = run(capsys, "connectors", "new", "Bad Name", "--dest", str(tmp_path))
+    assert code == 2 and "Bad Name" in err

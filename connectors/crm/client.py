@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from connectors.sdk import HttpClient, NotFoundError
+from connectors.sdk import CursorPaginator, HttpClient, NotFoundError, paginate
 
 __all__ = ["API_KEY_HEADER", "CrmClient"]
 
 API_KEY_HEADER = "X-API-Key"
 MAX_PAGE_SIZE = 1000
+_CURSOR = CursorPaginator(cursor_path="next_cursor", cursor_param="cursor",
+                          has_more_path="has_more")
 
 
 class CrmClient:
@@ -26,16 +28,11 @@ class CrmClient:
         params: dict[str, Any] = {"limit": min(limit, MAX_PAGE_SIZE)}
         if updated_since:
             params["updated_since"] = updated_since
-        while True:
-            response = await self.http.send(
-                "GET", "/api/v1/customers", operation="customers.list", params=params
-            )
-            body = response.json()
-            yield body["data"]
-            cursor = body.get("next_cursor")
-            if not cursor or not body.get("has_more", True):
-                return
-            params = {**params, "cursor": cursor}
+        async for records, _response in paginate(
+            self.http, _CURSOR, path="/api/v1/customers", operation="customers.list",
+            params=params, records_path="data",
+        ):
+            yield records
 
     async def search_customers(self, **filters: str) -> list[dict[str, Any]]:
         response = await self.http.send(
