@@ -1,7 +1,8 @@
 """Rate budgets: a connection's request allowance, shared by every job that uses it.
 
 A budget spaces calls evenly: with limits of 20 per second and 600 per minute, calls start at
-least max(1/20, 60/600) = 0.1 s apart, which keeps every declared window under its limit. The
+least max(1/20, 60/600) = 0.1 s apart — divided by the headroom (0.9 by default, so 0.111 s)
+to absorb network jitter — which keeps every declared window under its limit. The
 schedule is kept as GCRA state — one number per budget, the earliest time the next call may
 start — in a `BudgetStore`: in memory for one process, in the hub's store or Redis for many,
 so N workers together stay under the vendor's limit.
@@ -34,6 +35,9 @@ class RateLimit(BaseModel):
         per_second: calls per second.
         per_minute: calls per minute.
         per_hour: calls per hour.
+        headroom: the share of the limit the budget uses (default 0.9). The budget spaces
+            the starts of calls on this machine; the vendor counts their arrivals, which
+            network and scheduling jitter can bunch up. 1.0 uses the whole limit.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -41,6 +45,7 @@ class RateLimit(BaseModel):
     per_second: float | None = Field(default=None, gt=0)
     per_minute: float | None = Field(default=None, gt=0)
     per_hour: float | None = Field(default=None, gt=0)
+    headroom: float = Field(default=0.9, gt=0, le=1)
 
     @model_validator(mode="after")
     def _at_least_one(self) -> RateLimit:
@@ -50,14 +55,14 @@ class RateLimit(BaseModel):
 
     @property
     def interval(self) -> float:
-        """Seconds between call starts that satisfies every window."""
+        """Seconds between call starts that satisfies every window, with headroom."""
         spacings = [
             period / calls
             for calls, period in ((self.per_second, 1.0), (self.per_minute, 60.0),
                                   (self.per_hour, 3600.0))
             if calls is not None
         ]
-        return max(spacings)
+        return max(spacings) / self.headroom
 
 
 class BudgetStore(Protocol):

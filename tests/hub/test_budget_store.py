@@ -64,13 +64,21 @@ async def test_redis_store__concurrent_reservations_get_distinct_slots(redis_url
 
 
 READER = textwrap.dedent("""
-    import asyncio
+    import asyncio, sys
+    import httpx
     from hub.runtime import Hub
     from hub.settings import Settings
 
     async def main():
         hub = Hub(Settings())
         crm = hub.connector("crm", actor="test")
+        # Warm up (imports, thread pool, HTTP stack) outside the budget, then start together:
+        # three interpreters importing at once on two cores would say nothing about sharing.
+        await asyncio.to_thread(lambda: None)
+        async with httpx.AsyncClient() as warm:
+            await warm.get(hub.config.connection_configs["crm"].base_url + "/_sandbox/requests")
+        print("ready", flush=True)
+        await asyncio.to_thread(sys.stdin.readline)
         count = 0
         async with crm:
             async for batch in crm.read("customers"):
@@ -111,12 +119,15 @@ def test_budget__three_processes_share_one_budget(
                       encoding="utf-8")
     script = READER.replace('"crm"', repr(budget_key))
     processes = [subprocess.Popen([sys.executable, "-c", script], env=env, cwd=ROOT,
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True) for _ in range(3)]
     for process in processes:
-        _, err = process.communicate(timeout=120)
+        assert process.stdout is not None and process.stdout.readline().strip() == "ready"
+    for process in processes:
+        _, err = process.communicate("go\n", timeout=120)
         assert process.returncode == 0, err
     times = sorted(r["at"] for r in httpx.get(f"{crm_sandbox.url}/_sandbox/requests").json()
                    if r["path"].startswith("/api/v1/"))
     assert len(times) == 18  # 3 processes × 6 pages
     in_window = max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
-    assert in_window <= 12  # 10/s, +1 at the closed edges, +1 for arrival jitter
+    assert in_window <= 10  # the vendor's limit, judged on arrivals in any one-second window
