@@ -42,7 +42,8 @@ def _instant(value: str) -> datetime:
 class CustomersStream(Stream):
     """Customers, oldest change first; incremental on `updated_at`.
 
-    The state is the `updated_at` of the last stored record. A resumed read asks for
+    The state is the `updated_at` of the last stored record — the last of each page, since
+    the CRM lists in (updated_at, id) order, as its cursor paging requires. A resumed read asks for
     `updated_since` that value (inclusive), so records sharing the boundary second are read
     again rather than skipped; the hub's content hashes make the repeats no-ops.
     """
@@ -58,7 +59,7 @@ class CustomersStream(Stream):
             updated_since=state, limit=connector.config.page_size
         ):
             if page:
-                newest = max((r["updated_at"] for r in page), key=_instant)
+                newest = page[-1]["updated_at"]
                 if state is None or _instant(newest) > _instant(state):
                     state = newest
             yield Batch(records=page, state=state)

@@ -72,6 +72,8 @@ def select_records(body: Any, records_path: str) -> list[dict[str, Any]]:
     if not isinstance(found, list) or not all(isinstance(r, Mapping) for r in found):
         where = f"records_path '{records_path}'" if records_path else "the response body"
         raise ConfigError(f"{where} must hold a list of objects")
+    if all(type(r) is dict for r in found):
+        return found  # parsed JSON: already plain dicts, and ours alone
     return [dict(r) for r in found]
 
 
