@@ -233,6 +233,10 @@ class HttpClient:
                     lost = self._transport_error(exc, retry_safe=retry_safe, context=context)
                     self._record(request.method, shown_url, operation, None, number, started, lost)
                     raise lost from None
+                except ConnectorError as exc:  # raised by the auth flow, e.g. a token fetch
+                    self._record(request.method, shown_url, operation, exc.status, number,
+                                 started, exc)
+                    raise
                 refused = self._classify(response, context)
                 self._record(request.method, shown_url, operation, response.status_code, number,
                              started, refused)

@@ -228,3 +228,25 @@ async def test_send__vendor_retriable_body_codes_are_retried() -> None:
 
 async def _record(waited: list[float], seconds: float) -> None:
     waited.append(seconds)
+
+
+class _RefusingAuth(httpx.Auth):
+    """An auth flow whose token fetch is refused, as a vendor token provider's would be."""
+
+    async def async_auth_flow(self, request: httpx.Request):  # type: ignore[no-untyped-def]
+        raise AuthError("token endpoint refused the app secret", vendor_code="40096")
+        yield request  # pragma: no cover
+
+
+@respx.mock
+async def test_send__auth_flow_errors_are_recorded_too() -> None:
+    route = respx.get(f"{BASE}/items").mock(return_value=httpx.Response(200, json={}))
+    calls: list[CallRecord] = []
+    client = HttpClient(base_url=BASE, connector="dingtalk", connection="dt",
+                        auth=_RefusingAuth(), on_call=calls.append)
+    with pytest.raises(AuthError):
+        await client.send("GET", "/items", operation="items.list")
+    assert route.call_count == 0
+    assert [(c.outcome, c.status) for c in calls] == [("auth", None)]
+    assert "40096" in (calls[0].error or "")
+    await client.aclose()
