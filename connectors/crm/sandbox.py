@@ -270,9 +270,11 @@ class _Gate:
             return
         api = path == _API or path.startswith(_API + "/")
         query = dict(QueryParams(scope["query_string"]))
-        entry = {"method": scope["method"], "path": path, "query": query, "at": time.time()}
-        if api and self.sandbox.latency_ms:
-            await asyncio.sleep(self.sandbox.latency_ms / 1000)
+        delay_ms = self.sandbox.latency_ms if api else 0
+        entry = {"method": scope["method"], "path": path, "query": query, "at": time.time(),
+                 "delayed_ms": delay_ms}
+        if delay_ms:
+            await asyncio.sleep(delay_ms / 1000)
         early = None
         if fault := self.sandbox.take_fault(path):
             early = _fault_response(fault)

@@ -24,6 +24,7 @@ class LoggedRequest:
             (closed before the app saw it) or "lost" (processed, then closed).
         fault: which fault acted ("status 503", "rate limit", "error rate", "drop", "lose").
         at: arrival, in seconds of `time.monotonic()` (subtract two to get a gap).
+        delayed: the latency the injector added before answering, in seconds.
     """
 
     method: str
@@ -33,6 +34,7 @@ class LoggedRequest:
     outcome: Outcome
     fault: str | None
     at: float
+    delayed: float = 0.0
 
     @property
     def result(self) -> int | str:

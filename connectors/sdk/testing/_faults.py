@@ -201,7 +201,7 @@ class FaultInjector:
         query = _query(scope)
 
         def log(status: int | None, outcome: Outcome, what: str | None) -> None:
-            entry = LoggedRequest(method, path, query, status, outcome, what, arrived)
+            entry = LoggedRequest(method, path, query, status, outcome, what, arrived, delay)
             with self._lock:
                 self._log.append(entry)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -159,9 +158,9 @@ def test_error_rate__the_same_seed_gives_the_same_failures() -> None:
 
 def test_latency__delays_every_request(served: Served) -> None:
     served.faults.latency(0.2)
-    started = time.perf_counter()
     assert served.client.get("/items").status_code == 200
-    assert time.perf_counter() - started >= 0.19  # a lower bound: load only adds to it
+    assert served.client.get("/items").status_code == 200
+    assert [r.delayed for r in served.faults.requests()] == [0.2, 0.2]
 
 
 def test_rate_limit__refuses_beyond_the_limit_with_retry_after(served: Served) -> None:
