@@ -24,6 +24,7 @@ from starlette.datastructures import Headers, QueryParams
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from connectors.crm._seed import format_ts, generate_customers, generate_history, parse_ts
+from connectors.sdk.sandbox import add_request_log_routes
 
 __all__ = ["CrmSandbox", "Fault", "create_app", "normalize_mobile"]
 
@@ -226,13 +227,7 @@ def create_app(
     async def get_history(customer_id: str) -> Response:
         return _json(_found(customer_id, sandbox.history(customer_id)))
 
-    @app.get("/_sandbox/requests")
-    async def read_requests() -> Response:
-        return _json(list(sandbox.requests))
-
-    @app.delete("/_sandbox/requests", status_code=204)
-    async def clear_requests() -> None:
-        sandbox.requests.clear()
+    add_request_log_routes(app, sandbox.requests)
 
     @app.post("/_sandbox/customers/{customer_id}")
     async def update_customer(customer_id: str, request: Request) -> Response:

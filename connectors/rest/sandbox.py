@@ -23,6 +23,8 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 
+from connectors.sdk.sandbox import add_request_log_routes
+
 from ._seed import format_ts, generate_articles, parse_ts
 
 __all__ = ["API_KEY_HEADER", "STYLES", "RestSandbox", "create_app"]
@@ -153,13 +155,7 @@ def create_app(*, api_key: str = "sandbox-rest-key", records: int = 60,
         article = sandbox.update_article(article_id, await _json_body(request))
         return _json({"code": 0, "message": "ok", "data": article})
 
-    @app.get("/_sandbox/requests")
-    async def read_requests() -> Response:
-        return _json(list(sandbox.requests))
-
-    @app.delete("/_sandbox/requests", status_code=204)
-    async def clear_requests() -> None:
-        sandbox.requests.clear()
+    add_request_log_routes(app, sandbox.requests)
 
     @app.post("/_sandbox/articles/{article_id}")
     async def touch_article(article_id: str, request: Request) -> Response:

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
     from starlette.types import ASGIApp
     from uvicorn import Server
 
-__all__ = ["serve"]
+__all__ = ["add_request_log_routes", "serve"]
 
 _POLL_SECONDS = 0.01
 _GRACEFUL_SHUTDOWN_SECONDS = 2
@@ -97,3 +99,21 @@ def _wait_started(
         if time.monotonic() > deadline:
             raise RuntimeError(f"sandbox server did not start within {timeout} s")
         time.sleep(_POLL_SECONDS)
+
+
+def add_request_log_routes(app: FastAPI, log: list[dict[str, Any]]) -> None:
+    """Serve a sandbox's request log: `GET /_sandbox/requests` reads it, `DELETE` clears it.
+
+    Tests judge the client by what the vendor side saw — statuses, timing, retries — so every
+    sandbox keeps such a log (entries are the sandbox's own dicts; never headers).
+    """
+    from fastapi import Response
+
+    @app.get("/_sandbox/requests")
+    async def read_requests() -> Response:
+        body = json.dumps(list(log), ensure_ascii=False, separators=(",", ":"))
+        return Response(body, media_type="application/json; charset=utf-8")
+
+    @app.delete("/_sandbox/requests", status_code=204)
+    async def clear_requests() -> None:
+        log.clear()
