@@ -12,8 +12,14 @@ import httpx
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from connectors.sdk import Connector, Redactor, load_connector, secret_values
-from connectors.sdk._budget import PROCESS_BUDGETS, BudgetStore
+from connectors.sdk import (
+    PROCESS_BUDGETS,
+    BudgetStore,
+    Connector,
+    Redactor,
+    load_connector,
+    secret_values,
+)
 
 from .audit import AuditLog
 from .budget_store import RedisBudgetStore, SqlBudgetStore

@@ -144,12 +144,10 @@ def _save_state(session: Session, job: str, state: str | None) -> None:
 
 
 def _finish(hub: Hub, run_id: int, status: str, error: str | None, actor: str) -> RunSummary:
-    if status == "succeeded":
-        with hub.sessions() as session:
-            if (session.get_one(Run, run_id).rejected or 0) > 0:
-                status = "partial"
     with hub.sessions.begin() as session:
         run = session.get_one(Run, run_id)
+        if status == "succeeded" and run.rejected:
+            status = "partial"
         finish_run(run, status=status, error=error)
         hub.audit.append(session, [AuditEntry(
             actor, "job.run", f"run:{run_id}", outcome=status,
