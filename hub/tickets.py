@@ -134,24 +134,20 @@ async def enrich_ticket(hub: Hub, ticket_id: int, *, actor: str) -> None:
     connector = hub.connector(job.connection, actor=f"job:{job_name}")
     source: dict[str, Any] = {"connection": job.connection, "status": "ok"}
     history, error = None, None
-    customer_id = local.id if local else None
+    customer = local
     try:
         async with connector:
             if not isinstance(connector, CustomerDirectory):
                 raise ConnectorError("this connector cannot look customers up",
                                      connection=job.connection)
-            if customer_id is None:
-                customer_id = await _find_remote(hub, connector, job, mobile, email, actor)
-            if customer_id is not None:
-                with hub.sessions() as session:
-                    external_id = session.get_one(Customer, customer_id).external_id
-                history = await connector.customer_history(external_id)
+            if customer is None:
+                customer = await _find_remote(hub, connector, job, mobile, email, actor)
+            if customer is not None:
+                history = await connector.customer_history(customer.external_id)
     except (ConnectorError, RecordMappingError) as exc:
         error = str(exc)
         source.update(status="failed", error=error)
     source["fetched_at"] = datetime.now(UTC).isoformat()
-    with hub.sessions() as session:
-        customer = session.get(Customer, customer_id) if customer_id else None
     if customer is None and error is None:
         status = "not_found"
     elif error is not None:
@@ -163,7 +159,7 @@ async def enrich_ticket(hub: Hub, ticket_id: int, *, actor: str) -> None:
 
 
 async def _find_remote(hub: Hub, connector: CustomerDirectory, job: EnrichJob,
-                       mobile: str | None, email: str | None, actor: str) -> int | None:
+                       mobile: str | None, email: str | None, actor: str) -> Customer | None:
     record = await connector.find_customer(
         mobile=mobile if "mobile" in job.match else None,
         email=email if "email" in job.match else None,
@@ -181,7 +177,7 @@ async def _find_remote(hub: Hub, connector: CustomerDirectory, job: EnrichJob,
                 actor, "customer.create", f"customer:{customer.id}",
                 detail={"source": customer.source, "external_id": customer.external_id,
                         "via": "enrichment lookup"})])
-        return customer.id
+        return customer
 
 
 def _summary(history: dict[str, Any] | None) -> dict[str, Any] | None:
