@@ -42,6 +42,16 @@ class CrmClient:
         data: list[dict[str, Any]] = response.json()["data"]
         return data
 
+    async def get_customer(self, customer_id: str) -> dict[str, Any] | None:
+        try:
+            response = await self.http.send(
+                "GET", f"/api/v1/customers/{customer_id}", operation="customers.get"
+            )
+        except NotFoundError:
+            return None
+        customer: dict[str, Any] = response.json()
+        return customer
+
     async def customer_history(self, customer_id: str) -> dict[str, Any]:
         response = await self.http.send(
             "GET", f"/api/v1/customers/{customer_id}/history", operation="customers.history"

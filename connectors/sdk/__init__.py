@@ -2,7 +2,18 @@
 
 from ._auth import ApiKeyAuth, BasicAuth, BearerAuth, TokenAuth
 from ._budget import PROCESS_BUDGETS, BudgetStore, MemoryBudgetStore, RateBudget, RateLimit
-from ._capabilities import CustomerDirectory
+from ._callback_crypto import (
+    CallbackCrypto,
+    CallbackCryptoError,
+    CallbackSignatureError,
+    MemoryNonceStore,
+    NonceStore,
+    ReplayedCallbackError,
+    StaleCallbackError,
+    check_fresh,
+    check_not_replayed,
+)
+from ._capabilities import CustomerDirectory, ReferenceData
 from ._config import ConnectorConfig
 from ._connector import CheckResult, Connector
 from ._errors import (
@@ -18,6 +29,16 @@ from ._errors import (
 )
 from ._http import CallHook, CallRecord, HttpClient, RetryPolicy, SendStats, parse_retry_after
 from ._incremental import CursorFormat, IncrementalCursor, IncrementalState
+from ._messages import (
+    Delivery,
+    InboundEvent,
+    Message,
+    Notifier,
+    Recipient,
+    RobotPoster,
+    WebhookReceiver,
+    WebhookReply,
+)
 from ._oauth import (
     ClientAuthMethod,
     OAuth2ClientCredentials,
@@ -77,6 +98,9 @@ __all__ = [
     "CachedToken",
     "CallHook",
     "CallRecord",
+    "CallbackCrypto",
+    "CallbackCryptoError",
+    "CallbackSignatureError",
     "CheckResult",
     "ClientAuthMethod",
     "ConfigError",
@@ -87,16 +111,23 @@ __all__ = [
     "CursorFormat",
     "CursorPaginator",
     "CustomerDirectory",
+    "ReferenceData",
+    "Delivery",
     "DingTalkRobotSigner",
     "HeaderCursorPaginator",
     "HttpClient",
+    "InboundEvent",
     "IncrementalCursor",
     "IncrementalState",
     "LinkPaginator",
     "MemoryBudgetStore",
+    "MemoryNonceStore",
     "MemoryTokenCache",
+    "Message",
     "NextUrlPaginator",
+    "NonceStore",
     "NotFoundError",
+    "Notifier",
     "OAuth2ClientCredentials",
     "OAuth2Provider",
     "OAuth2RefreshToken",
@@ -111,20 +142,28 @@ __all__ = [
     "RateBudget",
     "RateLimit",
     "RateLimitedError",
+    "Recipient",
     "Redactor",
     "RejectedError",
+    "ReplayedCallbackError",
     "RequestSigner",
     "RetriableError",
     "RetryPolicy",
+    "RobotPoster",
     "SendStats",
     "SinglePagePaginator",
+    "StaleCallbackError",
     "Stream",
     "TokenAuth",
     "TokenCache",
     "TokenLease",
     "TokenProvider",
     "TransientError",
+    "WebhookReceiver",
+    "WebhookReply",
     "available_connectors",
+    "check_fresh",
+    "check_not_replayed",
     "find_path",
     "get_paginator",
     "hmac_sha256_base64",

@@ -15,6 +15,7 @@ from typing import Any
 from .._config import ConnectorConfig
 from .._errors import AuthError, ConnectorError
 from .._redact import is_sensitive_name
+from .._streams import Batch
 from ._fault_types import LoggedRequest
 from ._harness import SandboxHarness, SuiteSpec
 
@@ -60,7 +61,9 @@ def check_spec(spec: SuiteSpec) -> None:
     require(isinstance(getattr(cls, "Config", None), type)
             and issubclass(cls.Config, ConnectorConfig),
             f"{cls.__name__}.Config must subclass connectors.sdk.ConnectorConfig")
-    require(spec.stream in cls.streams,
+    require((spec.stream is None) != (spec.operation is None),
+            "give the suite either a stream or an operation (for a connector without streams)")
+    require(spec.stream is None or spec.stream in cls.streams,
             f"{cls.__name__} has no stream {spec.stream!r}; it has: {sorted(cls.streams)}")
     schema = cls.Config.model_json_schema()
     json.dumps(schema)  # the hub serves it as JSON: it must serialise
@@ -109,6 +112,7 @@ async def check_check_ok(h: SandboxHarness) -> None:
 
 async def check_paging(h: SandboxHarness) -> None:
     """Reading to the end gives every record once, over more than one request."""
+    assert h.spec.stream is not None
     async with h.connector() as connector:
         read = await h.read_all(connector)
     key = h.primary_key
@@ -154,7 +158,7 @@ async def check_bad_credentials(h: SandboxHarness) -> None:
     """Refused credentials raise AuthError naming where, never showing the secret."""
     async with h.connector(bad=True) as connector:
         try:
-            await h.read_all(connector)
+            await (h.read_all(connector) if h.spec.stream is not None else h.exercise(connector))
         except AuthError as exc:
             error: ConnectorError = exc
         except ConnectorError as exc:
@@ -177,8 +181,9 @@ async def check_bad_credentials(h: SandboxHarness) -> None:
 async def _retried(h: SandboxHarness, **overrides: Any) -> list[LoggedRequest]:
     mark = len(h.faults.requests())
     async with h.connector(**overrides) as connector:
-        batch = await h.first_batch(connector)
-    require(batch.records, "the first batch after the retries is empty")
+        result = await h.exercise(connector)
+    require(not isinstance(result, Batch) or result.records,
+            "the first batch after the retries is empty")
     return h.stream_requests(mark)
 
 
@@ -226,12 +231,13 @@ async def check_token_refresh(h: SandboxHarness) -> None:
     """After the sandbox expires every token, concurrent reads cause exactly one token fetch."""
     assert h.spec.expire_tokens is not None and h.spec.token_path is not None
     async with h.connector() as connector:
-        await h.first_batch(connector)
+        await h.exercise(connector)
         h.spec.expire_tokens(h.app)
         mark = len(h.faults.requests())
-        batches = await asyncio.gather(
-            *(h.first_batch(connector) for _ in range(_CONCURRENT_READS)))
-    require(all(b.records for b in batches), "a read after the token refresh came back empty")
+        results = await asyncio.gather(
+            *(h.exercise(connector) for _ in range(_CONCURRENT_READS)))
+    require(all(not isinstance(b, Batch) or b.records for b in results),
+            "a read after the token refresh came back empty")
     fetches = [r for r in h.requests(mark) if r.path.startswith(h.spec.token_path)]
     require(len(fetches) == 1,
             f"{_CONCURRENT_READS} concurrent reads after expiry caused {len(fetches)} token "

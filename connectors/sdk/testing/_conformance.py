@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator, Mapping
 from typing import Any, ClassVar, Literal
 
 import pytest
@@ -58,11 +58,15 @@ class ConformanceTests:
     def test_read__pages_to_the_end_without_duplicates_or_gaps(
         self, conformance: SandboxHarness
     ) -> None:
+        if self.spec.stream is None:
+            pytest.skip("no stream: the suite exercises the connector's operation instead")
         _run(check_paging(conformance))
 
     def test_read__resumes_from_state_with_the_change_only(
         self, conformance: SandboxHarness
     ) -> None:
+        if self.spec.stream is None:
+            pytest.skip("no stream: the suite exercises the connector's operation instead")
         if self.spec.mutate is None:
             pytest.skip("no mutate= given: the suite cannot change a record in the sandbox")
         if not self.spec.connector.streams[self.spec.stream].replication_key:
@@ -111,7 +115,9 @@ class ConnectorSuite:
         connector: type[Connector[Any]],
         sandbox: Callable[[], ASGIApp],
         config: ConfigFactory,
-        stream: str,
+        stream: str | None = None,
+        operation: Callable[[Connector[Any]], Awaitable[object]] | None = None,
+        operation_path: str | None = None,
         bad_config: ConfigFactory | None = None,
         mutate: Callable[[Any, str], object] | None = None,
         expected_keys: Callable[[Any], Iterable[str]] | None = None,
@@ -129,6 +135,12 @@ class ConnectorSuite:
             config: the connection's config dict for a base URL; its page size must be small
                 enough that the stream takes several requests.
             stream: the stream the read tests use.
+            operation: for a connector without streams (a messenger), instead of `stream`:
+                `await operation(connector)` makes one representative request, which the
+                retry, auth and secrets tests use; the paging tests are skipped. A POST
+                operation must be safe to retry (a read, or sent with an idempotency key).
+            operation_path: the URL path (after base_url's) of the operation's request, at
+                which faults are aimed.
             bad_config: a config whose credentials the sandbox refuses (skipped if None).
             mutate: `mutate(app, record_key)` changes that record in the sandbox so the next
                 incremental read must return it (skipped if None).
@@ -142,6 +154,8 @@ class ConnectorSuite:
             lifespan: "on" runs the sandbox app's start-up and shut-down events.
             name: the class name (default `Test<Connector>Conformance`).
         """
+        if (stream is None) == (operation is None):
+            raise TypeError("give either stream= or operation= (a connector without streams)")
         if expire_tokens is not None and token_path is None:
             raise TypeError("expire_tokens needs token_path: the token fetches are counted "
                             "from the sandbox's request log by that path")
@@ -149,9 +163,10 @@ class ConnectorSuite:
             connector=connector, sandbox=sandbox, config=config, stream=stream,
             bad_config=bad_config, mutate=mutate, expected_keys=expected_keys,
             expire_tokens=expire_tokens, token_path=token_path, sandbox_secrets=sandbox_secrets,
-            lifespan=lifespan,
+            lifespan=lifespan, operation=operation, operation_path=operation_path,
         )
         class_name = name or f"Test{connector.__name__}Conformance"
         built = type(class_name, (ConformanceTests,), {"spec": spec, "__doc__": (
-            f"Conformance of {connector.__name__} on its sandbox, stream {stream!r}.")})
+            f"Conformance of {connector.__name__} on its sandbox, "
+            + (f"stream {stream!r}." if stream is not None else "an operation."))})
         return built

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -32,7 +32,7 @@ class SuiteSpec:
     connector: type[Connector[Any]]
     sandbox: Callable[[], ASGIApp]
     config: ConfigFactory
-    stream: str
+    stream: str | None = None
     bad_config: ConfigFactory | None = None
     mutate: Callable[[Any, str], object] | None = None
     expected_keys: Callable[[Any], Iterable[str]] | None = None
@@ -40,6 +40,8 @@ class SuiteSpec:
     token_path: str | None = None
     sandbox_secrets: Callable[[Any], Iterable[str]] | None = None
     lifespan: Literal["on", "off"] = "off"
+    operation: Callable[[Connector[Any]], Awaitable[object]] | None = None
+    operation_path: str | None = None
 
 
 @dataclass(slots=True)
@@ -99,6 +101,8 @@ class SandboxHarness:
     def stream_path(self) -> str:
         """The URL path prefix of the stream's requests, for aiming faults at them."""
         base = urlsplit(str(self.config()["base_url"])).path.rstrip("/")
+        if self.spec.stream is None:  # a connector without streams: its operation's path
+            return base + (self.spec.operation_path or "")
         path = getattr(self.spec.connector.streams[self.spec.stream], "path", "") or ""
         if "{" in path:  # a templated path: aim at everything under the base
             path = ""
@@ -106,6 +110,7 @@ class SandboxHarness:
 
     @property
     def primary_key(self) -> str:
+        assert self.spec.stream is not None
         return self.spec.connector.streams[self.spec.stream].primary_key
 
     def config_model(self, **overrides: Any) -> ConnectorConfig:
@@ -128,8 +133,17 @@ class SandboxHarness:
     def stream_requests(self, since: int = 0) -> list[LoggedRequest]:
         return [r for r in self.requests(since) if r.path.startswith(self.stream_path)]
 
+    async def exercise(self, connector: Connector[Any]) -> object:
+        """One representative call: the stream's first batch, or the suite's `operation`
+        for a connector without streams."""
+        if self.spec.stream is None:
+            assert self.spec.operation is not None
+            return await self.spec.operation(connector)
+        return await self.first_batch(connector)
+
     async def read_all(self, connector: Connector[Any], state: str | None = None) -> ReadResult:
         """Read the suite's stream to the end from `state`."""
+        assert self.spec.stream is not None
         result = ReadResult(state=state)
         async for batch in connector.read(self.spec.stream, state=state):
             result.records.extend(batch.records)
@@ -139,6 +153,7 @@ class SandboxHarness:
 
     async def first_batch(self, connector: Connector[Any], state: str | None = None) -> Batch:
         """The stream's first batch only (the rest is never requested)."""
+        assert self.spec.stream is not None
         batches = connector.read(self.spec.stream, state=state)
         try:
             async for batch in batches:

@@ -29,18 +29,18 @@ async def check_no_secrets(h: SandboxHarness) -> None:
             shown.append(("check() result", repr(await connector.check())))
             h.faults.fail_next(1, status=503, path_prefix=h.stream_path)
             h.faults.fail_next(1, status=429, retry_after=0, path_prefix=h.stream_path)
-            await h.first_batch(connector)
+            await h.exercise(connector)
             if h.spec.expire_tokens is not None:
                 h.spec.expire_tokens(h.app)
-                await h.first_batch(connector)
+                await h.exercise(connector)
         async with h.connector(calls=calls, max_attempts=2) as connector:
             h.faults.fail_next(2, status=503, path_prefix=h.stream_path)
-            shown += await _error(h, "error after 503s", h.first_batch(connector))
+            shown += await _error(h, "error after 503s", h.exercise(connector))
             h.faults.drop_next(2, path_prefix=h.stream_path)
-            shown += await _error(h, "error after dropped connections", h.first_batch(connector))
+            shown += await _error(h, "error after dropped connections", h.exercise(connector))
         if h.spec.bad_config is not None:
             async with h.connector(bad=True, calls=calls) as connector:
-                shown += await _error(h, "bad-credentials error", h.first_batch(connector))
+                shown += await _error(h, "bad-credentials error", h.exercise(connector))
                 shown.append(("bad-credentials check()", repr(await connector.check())))
     shown += [(f"CallRecord {n}", repr(call)) for n, call in enumerate(calls)]
     shown += [(f"log record of {r.name!r}", _format(r)) for r in records]
@@ -58,8 +58,8 @@ async def _error(h: SandboxHarness, where: str, read: Awaitable[Any]) -> list[tu
     except ConnectorError as exc:
         chain = "".join(traceback.format_exception(exc))  # causes and contexts included
         return [(where, str(exc)), (where, repr(exc)), (f"{where} traceback", chain)]
-    raise AssertionError(f"expected the read of {h.spec.stream!r} to fail ({where}), "
-                         "but it succeeded")
+    what = f"the read of {h.spec.stream!r}" if h.spec.stream else "the operation"
+    raise AssertionError(f"expected {what} to fail ({where}), but it succeeded")
 
 
 def _format(record: logging.LogRecord) -> str:

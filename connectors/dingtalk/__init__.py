@@ -1,0 +1,1 @@
+"""DingTalk (钉钉): work notifications, custom group robots and encrypted event pushes."""
