@@ -28,9 +28,10 @@ sync_app = typer.Typer(help="Pull jobs.", no_args_is_help=True)
 tickets_app = typer.Typer(help="Tickets, enriched with the customer's history.",
                           no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+notify_app = typer.Typer(help="Notify rules (DingTalk, WeCom).", no_args_is_help=True)
 for sub, name in ((connectors_app, "connectors"), (db_app, "db"), (config_app, "config"),
                   (mappings_app, "mappings"), (sync_app, "sync"), (tickets_app, "tickets"),
-                  (audit_app, "audit")):
+                  (audit_app, "audit"), (notify_app, "notify")):
     app.add_typer(sub, name=name)
 
 out = Console()
@@ -142,7 +143,8 @@ def config_validate() -> None:
     for job in config.hub.jobs.values():
         hub.mappings.get(job.mapping)
     out.print(f"[green]ok[/]: {config.path} — {len(config.hub.connections)} connections, "
-              f"{len(config.hub.jobs)} jobs")
+              f"{len(config.hub.jobs)} jobs, {len(config.hub.webhooks)} webhooks, "
+              f"{len(config.hub.rules)} rules")
 
 
 @mappings_app.command("validate")
@@ -158,9 +160,52 @@ def mappings_validate(names: Annotated[list[str] | None, typer.Argument()] = Non
         except ConfigFileError as exc:
             problems.extend(exc.problems)
             continue
-        out.print(f"[green]ok[/]: {name} ({len(mapping.fields)} fields)")
+        out.print(f"[green]ok[/]: {name} v{mapping.version} ({len(mapping.fields)} fields)")
     if problems:
         raise ConfigFileError(problems)
+
+
+@mappings_app.command("preview")
+def mappings_preview(
+    name: str,
+    sample: Annotated[Path | None, typer.Option(
+        "--sample", help="A JSON, JSON Lines, CSV or YAML file of records.")] = None,
+    source: Annotated[str | None, typer.Option(
+        "--from", help="CONNECTION:STREAM, read live through the connector.")] = None,
+    limit: Annotated[int, typer.Option(help="How many records.")] = 20,
+) -> None:
+    """Map sample records and show input beside output, errors highlighted. Writes nothing."""
+    from hub.errors import InvalidRequestError
+    from hub.preview import load_sample, preview, read_connection_sample
+    from hub.render_mapping import preview_view
+
+    if (sample is None) == (source is None):
+        raise InvalidRequestError("give one of --sample FILE or --from CONNECTION:STREAM")
+    hub = _hub()
+    mapping = hub.mappings.get(name)
+    hub.upgrade_db()  # live reads and lookups are audited and read the store
+    if sample is not None:
+        records = load_sample(sample, limit=limit)
+    else:
+        assert source is not None
+        records = _run(read_connection_sample(hub, source, limit=limit, actor=_cli_actor()))
+    rows = _run(preview(hub, mapping, records, actor=_cli_actor()))
+    out.print(preview_view(mapping, rows))
+
+
+@mappings_app.command("explain")
+def mappings_explain(name: str, field: str) -> None:
+    """How MAPPING produces FIELD (nested fields as `lines.qty`), step by step."""
+    from hub.errors import NotFoundError
+    from hub.mapping.explain import explain_field
+    from hub.render_mapping import explain_view
+
+    mapping = _hub().mappings.get(name)
+    try:
+        steps = explain_field(mapping.spec, field)
+    except KeyError as exc:
+        raise NotFoundError(f"mapping '{name}': {exc.args[0]}") from None
+    out.print(explain_view(mapping, field, steps))
 
 
 @sync_app.command("run")
@@ -249,6 +294,20 @@ def audit_verify() -> None:
                   escape(result.problem or ""), soft_wrap=True)
         raise typer.Exit(1)
     out.print(f"[green]ok[/]: {result.checked} audit rows, chain intact")
+
+
+@notify_app.command("check-overdue")
+def notify_check_overdue() -> None:
+    """Follow pending sends up, then fire the SLA rules (age_hours …) on open tickets."""
+    from hub.notify.engine import check_overdue
+    from hub.render import notify_summary
+
+    hub = _hub()
+    try:
+        hub.upgrade_db()
+        out.print(notify_summary(_run(check_overdue(hub, actor=_cli_actor()))))
+    finally:
+        hub.close()
 
 
 @app.command()

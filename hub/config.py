@@ -1,4 +1,4 @@
-"""`configs/hub.yaml`: connections and jobs, parsed into typed models.
+"""`configs/hub.yaml`: connections, jobs, inbound webhooks and notify rules, as typed models.
 
 A mistake anywhere — a misspelled key, a job naming a missing connection or mapping, a
 connector config the connector refuses — is reported with the file, line and field.
@@ -10,16 +10,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from connectors.sdk import ConfigError, ConnectorConfig, load_connector
+from connectors.sdk import ConfigError, ConnectorConfig, WebhookReceiver, load_connector
 
 from .errors import ConfigFileError, ConfigProblem, NotFoundError
 from .mappings import MappingLibrary
+from .notify.spec import RuleSpec, check_rules
 from .yamlfile import YamlDocument, load_yaml
 
 __all__ = ["ConnectionSpec", "EnrichJob", "HubConfig", "JobSpec", "LoadedConfig", "PullJob",
-           "load_config"]
+           "WebhookSpec", "load_config"]
 
 
 class _Model(BaseModel):
@@ -59,10 +60,35 @@ class EnrichJob(_Model):
 JobSpec = Annotated[PullJob | EnrichJob, Field(discriminator="kind")]
 
 
+class WebhookSpec(_Model):
+    """Inbound callbacks of a connection, at ``/webhooks/<connection>``: verified and
+    decrypted by its connector; events of a type in `events` open a ticket through `mapping`
+    (or, with `update_open`, update the open ticket of the same `external_ref`); any other
+    type is audited and acknowledged."""
+
+    mapping: str
+    events: list[str] = Field(min_length=1)
+    update_open: bool = True
+    enabled: bool = True
+    description: str | None = None
+
+
 class HubConfig(_Model):
     version: Literal[1] = 1
+    public_url: str | None = None
     connections: dict[str, ConnectionSpec] = Field(default_factory=dict)
     jobs: dict[str, JobSpec] = Field(default_factory=dict)
+    webhooks: dict[str, WebhookSpec] = Field(default_factory=dict)
+    rules: dict[str, RuleSpec] = Field(default_factory=dict)
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("public_url must start with http:// or https://")
+        return value.strip().rstrip("/")
 
 
 @dataclass(frozen=True)
@@ -84,6 +110,9 @@ def load_config(path: Path, *, mappings: MappingLibrary) -> LoadedConfig:
     problems: list[ConfigProblem] = []
     configs = _connection_configs(doc, hub, problems)
     _check_jobs(doc, hub, configs, mappings, problems)
+    _check_webhooks(doc, hub, mappings, problems)
+    check_rules(doc, hub.rules, connections={n: c.type for n, c in hub.connections.items()},
+                configs=configs, public_url=hub.public_url, problems=problems)
     if problems:
         raise ConfigFileError(problems)
     return LoadedConfig(path=path, hub=hub, connection_configs=configs)
@@ -151,3 +180,41 @@ def _check_mapping(doc: YamlDocument, name: str, job: PullJob | EnrichJob,
         problems.append(doc.problem(
             loc, f"mapping '{job.mapping}' must define an 'external_id' field: customers "
                  "are matched on it"))
+    for lookup in mapping.lookups.values():
+        if lookup.connection is not None and lookup.connection not in doc.data.get(
+                "connections", {}):
+            problems.append(doc.problem(
+                loc, f"mapping '{job.mapping}': lookup '{lookup.name}' reads connection "
+                     f"'{lookup.connection}', which is not defined"))
+
+
+def _check_webhooks(doc: YamlDocument, hub: HubConfig, mappings: MappingLibrary,
+                    problems: list[ConfigProblem]) -> None:
+    known_connections = ", ".join(sorted(hub.connections)) or "none"
+    for name, webhook in hub.webhooks.items():
+        connection = hub.connections.get(name)
+        if connection is None:
+            problems.append(doc.problem(("webhooks", name), f"webhooks are keyed by connection; "
+                                        f"no connection '{name}' (defined: {known_connections})",
+                                        at_key=True))
+        else:
+            try:
+                connector = load_connector(connection.type)
+            except ConfigError:
+                connector = None  # reported under connections already
+            if connector is not None and not issubclass(connector, WebhookReceiver):
+                problems.append(doc.problem(("webhooks", name), f"connector "
+                                            f"'{connection.type}' does not receive webhooks",
+                                            at_key=True))
+        loc = ("webhooks", name, "mapping")
+        try:
+            mapping = mappings.get(webhook.mapping)
+        except NotFoundError as exc:
+            problems.append(doc.problem(loc, str(exc)))
+            continue
+        except ConfigFileError as exc:
+            problems.extend(exc.problems)
+            continue
+        if "subject" not in mapping.fields:
+            problems.append(doc.problem(loc, f"mapping '{webhook.mapping}' must define a "
+                                             "'subject' field: it makes tickets"))

@@ -32,9 +32,12 @@ def _split(entity: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     return columns, to_jsonable(attributes)
 
 
-def upsert_customers(session: Session, source: str, entities: Sequence[dict[str, Any]]
-                     ) -> UpsertResult:
-    """Insert new customers, update changed ones, skip identical ones (by content hash)."""
+def upsert_customers(session: Session, source: str, entities: Sequence[dict[str, Any]], *,
+                     mapping: str | None = None) -> UpsertResult:
+    """Insert new customers, update changed ones, skip identical ones (by content hash).
+
+    `mapping` (`name@version`) is recorded on every row written.
+    """
     result = UpsertResult()
     latest = {str(e["external_id"]): e for e in entities}  # a page may repeat a record
     existing = {
@@ -49,19 +52,23 @@ def upsert_customers(session: Session, source: str, entities: Sequence[dict[str,
         current = existing.get(external_id)
         if current is None:
             customer = Customer(source=source, external_id=external_id, attributes=attributes,
-                                content_hash=digest, created_at=now, updated_at=now, **columns)
+                                content_hash=digest, created_at=now, updated_at=now,
+                                mapping=mapping, **columns)
             session.add(customer)
             result.created.append(customer)
-        elif current.content_hash == digest:
+        elif current.content_hash == digest and current.mapping == mapping:
             result.unchanged += 1
         else:
             changed = [k for k, v in columns.items() if getattr(current, k) != v]
             changed += sorted(k for k in set(attributes) | set(current.attributes or {})
                               if (current.attributes or {}).get(k) != attributes.get(k))
+            if current.mapping != mapping:
+                changed.append("mapping")
             for name, value in columns.items():
                 setattr(current, name, value)
             current.attributes = attributes
             current.content_hash = digest
+            current.mapping = mapping
             current.updated_at = now
             result.updated.append((current, changed))
     session.flush()
@@ -117,5 +124,6 @@ def customer_profile(customer: Customer) -> dict[str, Any]:
         "mobile": customer.mobile,
         "email": customer.email,
         "tier": customer.tier,
+        "mapping": customer.mapping,
         "attributes": customer.attributes or {},
     }

@@ -1,26 +1,35 @@
-"""`hub demo`: the whole hub on embedded defaults — the CRM sandbox, a fresh SQLite store."""
+"""`hub demo`: the whole hub on embedded defaults — the CRM, DingTalk and WeCom sandboxes, a
+fresh SQLite store."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import secrets
+import string
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from connectors.crm.sandbox import create_app as create_crm_sandbox
+from connectors.dingtalk.sandbox import create_app as create_dingtalk_sandbox
 from connectors.sdk.sandbox import serve
+from connectors.wecom.sandbox import create_app as create_wecom_sandbox
 
-from .render import run_summary, ticket_panel, tickets_table
+from .notify.engine import check_overdue, recent_firings
+from .render import firings_table, notify_summary, run_summary, ticket_panel, tickets_table
 from .runtime import Hub
 from .settings import Settings
 from .sync import run_pull
-from .tickets import TicketCreate, TicketPublic, create_ticket
+from .tickets import TicketCreate, TicketPublic, create_ticket, get_ticket
+from .webhooks import WebhookRejectedError, receive_webhook
 
 __all__ = ["run_demo"]
 
@@ -66,8 +75,82 @@ def _demo_tickets(sandbox: Any) -> list[TicketCreate]:
     ]
 
 
+def _key(length: int) -> str:
+    return "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(length))
+
+
+@dataclass
+class _Messengers:
+    """The DingTalk and WeCom sandboxes of one demo run, and the environment hub.yaml reads."""
+
+    dingtalk: Any
+    wecom: Any
+    robot_token: str
+    env: dict[str, str]
+
+
+def _messengers(stack: ExitStack) -> _Messengers:
+    """Serve both messengers' sandboxes with fresh credentials (hub.yaml reads them from the
+    environment, like the CRM's)."""
+    dt_key, dt_secret, robot_token = _key(16), _key(24), _key(32)
+    robot_secret, dt_token, dt_aes = "SEC" + _key(40), _key(16), _key(43)
+    dingtalk = create_dingtalk_sandbox(
+        app_key=dt_key, app_secret=dt_secret, robots={robot_token: robot_secret},
+        callback={"token": dt_token, "aes_key": dt_aes, "owner_key": dt_key})
+    wc_secret, wc_robot, wc_token, wc_aes = _key(24), _key(24), _key(16), _key(43)
+    wecom = create_wecom_sandbox(corp_secret=wc_secret, robots={"ops": wc_robot},
+                                 callback_token=wc_token, callback_aes_key=wc_aes)
+    dingtalk_url, wecom_url = stack.enter_context(serve(dingtalk)), stack.enter_context(
+        serve(wecom))
+    env = {
+        "HUB_MESSAGING": "on",
+        "DINGTALK_BASE_URL": dingtalk_url, "DINGTALK_APP_KEY": dt_key,
+        "DINGTALK_APP_SECRET": dt_secret, "DINGTALK_AGENT_ID": str(
+            dingtalk.state.sandbox.agent_id),
+        "DINGTALK_OPS_ROBOT_TOKEN": robot_token, "DINGTALK_OPS_ROBOT_SECRET": robot_secret,
+        "DINGTALK_CALLBACK_TOKEN": dt_token, "DINGTALK_CALLBACK_AES_KEY": dt_aes,
+        "WECOM_BASE_URL": wecom_url, "WECOM_CORP_ID": wecom.state.sandbox.corp_id,
+        "WECOM_CORP_SECRET": wc_secret, "WECOM_AGENT_ID": str(wecom.state.sandbox.agent_id),
+        "WECOM_OPS_ROBOT_KEY": wc_robot, "WECOM_CALLBACK_TOKEN": wc_token,
+        "WECOM_CALLBACK_AES_KEY": wc_aes,
+    }
+    return _Messengers(dingtalk=dingtalk, wecom=wecom, robot_token=robot_token, env=env)
+
+
+def _show_notifications(console: Console, hub: Hub, messengers: _Messengers) -> None:
+    console.print(firings_table(list(reversed(recent_firings(hub)))))
+    for post in messengers.dingtalk.state.sandbox.robots[messengers.robot_token].posted:
+        card = post.get("actionCard") or {}
+        console.print(f"DingTalk group robot 'ops' received a card: "
+                      f"[bold]{escape(str(card.get('title')))}[/] → "
+                      f"{escape(str(card.get('singleURL')))}")
+
+
+async def _inbound(console: Console, hub: Hub, messengers: _Messengers) -> TicketPublic | None:
+    """A WeCom member's urgent message, pushed encrypted as WeCom does, becomes a ticket."""
+    callback = messengers.wecom.state.callbacks.text(
+        sender="wangwu", content="紧急：净水器漏水，厨房地面全湿了，请尽快派人上门")
+    result = await receive_webhook(hub, "wecom", method=callback.method, query=callback.query,
+                                   body=callback.body)
+    if result.after is not None:
+        await result.after()  # the API runs this after answering WeCom
+    console.print(f"POST /webhooks/wecom (signed, AES-encrypted) → {result.reply.status_code}, "
+                  f"{result.outcome}: ticket #{result.ticket_id}")
+    try:
+        await receive_webhook(hub, "wecom", method=callback.method, query=callback.query,
+                              body=callback.body)
+    except WebhookRejectedError as exc:
+        console.print(f"The same callback replayed → {exc.http_status} ({exc.reason}), audited.")
+    for message in messengers.wecom.state.sandbox.inbox("zhangsan"):
+        console.print(f"WeCom app message to zhangsan ({message.msgtype}): "
+                      f"[bold]{escape(str(message.content.get('title')))}[/] → "
+                      f"{escape(str(message.content.get('url')))}")
+    return get_ticket(hub, result.ticket_id) if result.ticket_id is not None else None
+
+
 def run_demo(console: Console, *, customers: int, project_root: Path) -> list[TicketPublic]:
-    """Pull the CRM, open tickets, show one enriched; returns the tickets for tests."""
+    """Pull the CRM, open tickets, show one enriched, then the notify rules and an inbound
+    WeCom message at work; returns the first tickets for tests."""
     workdir = Path(tempfile.mkdtemp(prefix="hub-demo-"))
     api_key = secrets.token_urlsafe(24)
     sandbox_app = create_crm_sandbox(api_key=api_key, customers=customers)
@@ -75,8 +158,11 @@ def run_demo(console: Console, *, customers: int, project_root: Path) -> list[Ti
     settings = Settings(database_url=f"sqlite:///{workdir / 'hub.db'}",
                         config=project_root / "configs" / "hub.yaml",
                         mappings_dir=project_root / "mappings")
-    with serve(sandbox_app) as base_url, _environment(CRM_BASE_URL=base_url,
-                                                      CRM_API_KEY=api_key):
+    with ExitStack() as stack:
+        base_url = stack.enter_context(serve(sandbox_app))
+        messengers = _messengers(stack)
+        stack.enter_context(_environment(CRM_BASE_URL=base_url, CRM_API_KEY=api_key,
+                                         **messengers.env))
         hub = Hub(settings)
         try:
             hub.upgrade_db()
@@ -97,7 +183,15 @@ def run_demo(console: Console, *, customers: int, project_root: Path) -> list[Ti
             console.print(tickets_table(tickets))
             console.rule("3 · What the agent sees")
             console.print(ticket_panel(tickets[0]))
-            console.rule("4 · Audit trail")
+            console.rule("4 · Notify rules: the VIP ticket and the refund")
+            _show_notifications(console, hub, messengers)
+            console.rule("5 · An urgent WeCom message becomes a ticket")
+            asyncio.run(_inbound(console, hub, messengers))
+            console.rule("6 · Two hours later: the SLA check (hub notify check-overdue)")
+            later = datetime.now(UTC) + timedelta(hours=2, minutes=5)
+            console.print(notify_summary(asyncio.run(check_overdue(hub, now=later,
+                                                                   actor="demo"))))
+            console.rule("7 · Audit trail")
             verdict = hub.audit.verify()
             console.print(f"{verdict.checked} audit rows, hash chain "
                           f"{'[green]intact[/]' if verdict.ok else '[red]BROKEN[/]'} "

@@ -34,9 +34,12 @@ class ConfigProblem:
     line: int | None
     field: str
     message: str
+    column: int | None = None
 
     def __str__(self) -> str:
         where = f"{self.file}, line {self.line}" if self.line else self.file
+        if self.line and self.column:
+            where += f", column {self.column}"
         if self.field:
             return f"{where}, field '{self.field}': {self.message}"
         return f"{where}: {self.message}"

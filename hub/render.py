@@ -12,10 +12,13 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from .notify.engine import Firing, NotifySummary
+from .notify.send import DeliveryRecord
 from .sync import RunSummary
 from .tickets import TicketPublic
 
-__all__ = ["audit_table", "run_summary", "ticket_panel", "tickets_table"]
+__all__ = ["audit_table", "firings_table", "notify_summary", "run_summary", "ticket_panel",
+           "tickets_table"]
 
 _TIER_STYLE = {"vip": "bold magenta", "gold": "bold yellow", "silver": "white",
                "standard": "dim"}
@@ -147,4 +150,44 @@ def audit_table(rows: Sequence[Any]) -> Table:
     for row in rows:
         table.add_row(str(row.seq), row.at.strftime("%Y-%m-%d %H:%M:%S"), row.actor,
                       row.action, row.target or "", row.outcome)
+    return table
+
+
+_DELIVERY_STYLE = {"sent": "green", "pending": "cyan", "partial": "yellow", "failed": "red"}
+
+
+def notify_summary(summary: NotifySummary) -> RenderableType:
+    """A notify pass: its counts, then each rule that fired and where its message went."""
+    title = (f"Run {summary.run_id} of notify ({summary.trigger}): {summary.status}"
+             if summary.run_id is not None else f"notify ({summary.trigger}): nothing fired")
+    counts = Table(box=box.SIMPLE_HEAD, title=title, title_justify="left")
+    for column in ("tickets", "fired", "sent", "failed", "followed up", "retries"):
+        counts.add_column(column, justify="right")
+    counts.add_row(*(str(x) for x in (summary.tickets, len(summary.firings), summary.sent,
+                                      summary.failed, summary.followed_up, summary.retries)))
+    parts: list[RenderableType] = [counts]
+    if summary.firings:
+        parts.append(firings_table(summary.firings))
+    if summary.error:
+        parts.append(Text(summary.error, style="yellow"))
+    return Group(*parts)
+
+
+def firings_table(firings: Sequence[Firing]) -> Table:
+    """Each rule that fired, for which ticket, and where each of its sends went."""
+    table = Table(box=box.SIMPLE_HEAD)
+    table.add_column("rule", overflow="fold")
+    table.add_column("ticket", no_wrap=True)
+    table.add_column("to", overflow="fold")
+    table.add_column("status", no_wrap=True)
+    table.add_column("detail", overflow="fold")
+    for firing in firings:
+        records: list[DeliveryRecord | None] = [*firing.deliveries] or [None]
+        for record in records:
+            status = record.status if record else firing.status
+            # Text, not markup: "dingtalk:robot:ops" must not become an emoji.
+            table.add_row(Text(firing.rule), f"#{firing.ticket_id} ({firing.state})",
+                          Text(", ".join(record.targets) if record else "—"),
+                          Text(status, style=_DELIVERY_STYLE.get(status, "")),
+                          Text((record.detail if record else firing.error) or ""))
     return table

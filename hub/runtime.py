@@ -6,6 +6,7 @@ The CLI and the API each build one and call the same services with it.
 from __future__ import annotations
 
 import functools
+import inspect
 from typing import Any
 
 import httpx
@@ -15,6 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from connectors.sdk import (
     PROCESS_BUDGETS,
     BudgetStore,
+    CallHook,
+    CallRecord,
     Connector,
     Redactor,
     load_connector,
@@ -26,9 +29,11 @@ from .budget_store import RedisBudgetStore, SqlBudgetStore
 from .config import LoadedConfig, load_config
 from .errors import NotFoundError
 from .mappings import MappingLibrary
+from .nonce_store import SqlNonceStore
 from .settings import Settings
 from .store import migrate
 from .store.engine import create_engine, session_factory
+from .token_cache import SqlTokenCache
 
 __all__ = ["Hub"]
 
@@ -69,27 +74,63 @@ class Hub:
             return PROCESS_BUDGETS
         return SqlBudgetStore(self.sessions)
 
+    @functools.cached_property
+    def token_cache(self) -> SqlTokenCache:
+        """Vendor tokens shared by every process on the store (one fetch, one refresh)."""
+        return SqlTokenCache(self.sessions)
+
+    @functools.cached_property
+    def nonce_store(self) -> SqlNonceStore:
+        """Callback nonces shared by every process on the store (replays are refused)."""
+        return SqlNonceStore(self.sessions)
+
     def upgrade_db(self) -> None:
         migrate.upgrade(self.engine)
 
     def connector(
         self, connection: str, *, actor: str,
         transport: httpx.AsyncBaseTransport | None = None,
+        observe: CallHook | None = None,
     ) -> Connector[Any]:
-        """A connector for a configured connection, auditing every call as `actor`."""
+        """A connector for a configured connection, auditing every call as `actor` (and
+        passing each call record to `observe` too, e.g. to count a run's retries)."""
         spec = self.config.hub.connections.get(connection)
         if spec is None:
             known = ", ".join(sorted(self.config.hub.connections)) or "none"
             raise NotFoundError(f"no connection '{connection}'; defined: {known}")
         connector_class = load_connector(spec.type)
+        extra: dict[str, Any] = {}
+        if _accepts(connector_class, "token_cache"):
+            extra["token_cache"] = self.token_cache  # app tokens shared through the store
         return connector_class(
             self.config.connection_configs[connection],
             connection=connection,
-            on_call=self.audit.call_hook(actor),
+            on_call=_both(self.audit.call_hook(actor), observe),
             transport=transport,
             budget_store=self.budget_store,
+            **extra,
         )
 
     def close(self) -> None:
         if "engine" in self.__dict__:
             self.engine.dispose()
+
+
+@functools.cache
+def _accepts(connector_class: type, name: str) -> bool:
+    """Whether the connector's constructor takes keyword `name` (not merely **kwargs)."""
+    parameters = inspect.signature(connector_class).parameters
+    parameter = parameters.get(name)
+    return parameter is not None and parameter.kind in (
+        inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+
+
+def _both(audit: CallHook, observe: CallHook | None) -> CallHook:
+    if observe is None:
+        return audit
+
+    def on_call(call: CallRecord) -> None:
+        audit(call)
+        observe(call)
+
+    return on_call

@@ -16,7 +16,8 @@ from .audit import AuditEntry
 from .config import PullJob
 from .customers import upsert_customers, upsert_external_records
 from .errors import InvalidRequestError, JobFailedError, NotFoundError
-from .mapping import CompiledMapping, RecordMappingError
+from .lookups import resolve_lookups
+from .mapping import CompiledMapping, LookupTables, RecordMappingError
 from .runs import MAX_RECORDED_ERRORS, finish_run, mark_dead_runs, start_run
 from .runtime import Hub
 from .store.models import Run, SyncState
@@ -39,6 +40,7 @@ class RunSummary:
     updated: int = 0
     unchanged: int = 0
     rejected: int = 0
+    skipped: int = 0
     retries: int = 0
     budget_wait_ms: int = 0
     duration_ms: int | None = None
@@ -48,7 +50,8 @@ class RunSummary:
     def of(cls, run: Run) -> RunSummary:
         return cls(run_id=run.id, job=run.job, status=run.status, pages=run.pages,
                    read=run.read, created=run.created, updated=run.updated,
-                   unchanged=run.unchanged, rejected=run.rejected, retries=run.retries,
+                   unchanged=run.unchanged, rejected=run.rejected, skipped=run.skipped,
+                   retries=run.retries,
                    budget_wait_ms=run.budget_wait_ms, duration_ms=run.duration_ms,
                    error=run.error)
 
@@ -71,7 +74,10 @@ async def run_pull(hub: Hub, name: str, *, trigger: str = "manual",
     actor = f"job:{name}"
     with hub.sessions.begin() as session:
         mark_dead_runs(session, name)
-        run_id = start_run(session, job=name, kind="pull", trigger=trigger).id
+        run = start_run(session, job=name, kind="pull", trigger=trigger)
+        run.mapping = mapping.label
+        session.flush()
+        run_id = run.id
         state_row = session.get(SyncState, name)
         state = state_row.state if state_row else None
     connector = hub.connector(job.connection, actor=actor)
@@ -80,10 +86,11 @@ async def run_pull(hub: Hub, name: str, *, trigger: str = "manual",
     try:
         async with connector:
             async for batch in stream.batches(state):
+                lookups = await resolve_lookups(hub, mapping, batch.records, actor=actor)
                 with hub.sessions.begin() as session:
                     run = session.get_one(Run, run_id)
                     _store_batch(hub, session, job, mapping, run, batch.records,
-                                 key=stream.primary_key, actor=actor)
+                                 key=stream.primary_key, actor=actor, lookups=lookups)
                     run.retries = connector.http.stats.retries
                     run.budget_wait_ms = int(connector.http.stats.budget_wait_s * 1000)
                     _save_state(session, name, batch.state)
@@ -103,26 +110,32 @@ async def run_pull(hub: Hub, name: str, *, trigger: str = "manual",
 
 
 def _store_batch(hub: Hub, session: Session, job: PullJob, mapping: CompiledMapping, run: Run,
-                 records: list[dict[str, Any]], *, key: str, actor: str) -> None:
+                 records: list[dict[str, Any]], *, key: str, actor: str,
+                 lookups: LookupTables | None) -> None:
     entities, errors = [], list((run.errors or {}).get("records", []))
     for index, record in enumerate(records):
         row = record.get(key, f"#{run.read + index + 1}")
         try:
-            entities.append(mapping(record, row=row))
+            entity = mapping(record, row=row, lookups=lookups)
+            if entity is None:
+                run.skipped += 1
+            else:
+                entities.append(entity)
         except RecordMappingError as exc:
             run.rejected += 1
             if len(errors) < MAX_RECORDED_ERRORS:
                 errors.append({"record": str(row), "error": str(exc)})
     upsert_external_records(session, source=job.connection, stream=job.stream, key=key,
                             records=records)
-    result = upsert_customers(session, job.connection, entities)
+    result = upsert_customers(session, job.connection, entities, mapping=mapping.label)
     hub.audit.append(session, [
         *(AuditEntry(actor, "customer.create", f"customer:{c.id}",
-                     detail={"source": c.source, "external_id": c.external_id})
+                     detail={"source": c.source, "external_id": c.external_id,
+                             "mapping": mapping.label})
           for c in result.created),
         *(AuditEntry(actor, "customer.update", f"customer:{c.id}",
                      detail={"source": c.source, "external_id": c.external_id,
-                             "fields": changed})
+                             "fields": changed, "mapping": mapping.label})
           for c, changed in result.updated),
     ])
     run.pages += 1
@@ -152,7 +165,8 @@ def _finish(hub: Hub, run_id: int, status: str, error: str | None, actor: str) -
         hub.audit.append(session, [AuditEntry(
             actor, "job.run", f"run:{run_id}", outcome=status,
             detail={"read": run.read, "created": run.created, "updated": run.updated,
-                    "unchanged": run.unchanged, "rejected": run.rejected, "pages": run.pages,
+                    "unchanged": run.unchanged, "rejected": run.rejected,
+                    "skipped": run.skipped, "pages": run.pages, "mapping": run.mapping,
                     "error": error},
         )])
         return RunSummary.of(run)

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from connectors.sdk import ConnectorError, CustomerDirectory
 
@@ -16,15 +17,19 @@ from .audit import AuditEntry
 from .config import EnrichJob
 from .customers import customer_profile, find_by_contact, upsert_customers
 from .errors import NotFoundError
+from .lookups import resolve_lookups
 from .mapping import RecordMappingError, normalize_mobile
+from .notify.engine import evaluate_ticket
 from .runtime import Hub
 from .store.models import Customer, Ticket
 
-__all__ = ["TicketCreate", "TicketPublic", "create_ticket", "get_ticket", "list_tickets"]
+__all__ = ["TicketCreate", "TicketPublic", "create_ticket", "get_ticket", "insert_ticket",
+           "list_tickets", "ticket_created"]
 
 log = logging.getLogger("hub.tickets")
 
 Channel = Literal["web", "phone", "email", "wechat", "dingtalk", "wecom", "api"]
+Priority = Literal["low", "normal", "high", "urgent"]
 
 
 class TicketCreate(BaseModel):
@@ -38,6 +43,9 @@ class TicketCreate(BaseModel):
     contact_name: str | None = Field(default=None, max_length=200)
     mobile: str | None = Field(default=None, max_length=40)
     email: str | None = Field(default=None, max_length=254)
+    category: str | None = Field(default=None, max_length=64)
+    priority: Priority = "normal"
+    external_ref: str | None = Field(default=None, max_length=200)
 
     @field_validator("mobile")
     @classmethod
@@ -74,6 +82,9 @@ class TicketPublic(BaseModel):
     enrichment_error: str | None
     enriched_at: datetime | None
     created_at: datetime
+    category: str | None = None
+    priority: str = "normal"
+    external_ref: str | None = None
     customer: dict[str, Any] | None = None
     history: dict[str, Any] | None = None
     summary: dict[str, Any] | None = None
@@ -88,7 +99,9 @@ class TicketPublic(BaseModel):
             contact_mobile=ticket.contact_mobile, contact_email=ticket.contact_email,
             customer_id=ticket.customer_id, enrichment_status=ticket.enrichment_status,
             enrichment_error=ticket.enrichment_error, enriched_at=ticket.enriched_at,
-            created_at=ticket.created_at, customer=enrichment.get("customer"),
+            created_at=ticket.created_at, category=ticket.category,
+            priority=ticket.priority or "normal", external_ref=ticket.external_ref,
+            customer=enrichment.get("customer"),
             history=enrichment.get("history"), summary=enrichment.get("summary"),
             sources=enrichment.get("sources", []),
         )
@@ -102,20 +115,35 @@ def _enrich_job(hub: Hub) -> tuple[str, EnrichJob] | None:
 
 
 async def create_ticket(hub: Hub, data: TicketCreate, *, actor: str) -> TicketPublic:
-    """Store the ticket, then enrich it; a failing source never blocks the ticket."""
-    now = datetime.now(UTC)
+    """Store the ticket, enrich it, then run the notify rules; a failing source or messenger
+    never blocks the ticket."""
     with hub.sessions.begin() as session:
-        ticket = Ticket(subject=data.subject, description=data.description,
-                        channel=data.channel, contact_name=data.contact_name,
-                        contact_mobile=data.mobile, contact_email=data.email,
-                        enrichment_status="pending", created_at=now, updated_at=now)
-        session.add(ticket)
-        session.flush()
-        ticket_id = ticket.id
-        hub.audit.append(session, [AuditEntry(actor, "ticket.create", f"ticket:{ticket_id}",
-                                              detail={"channel": data.channel})])
-    await enrich_ticket(hub, ticket_id, actor=actor)
+        ticket_id = insert_ticket(hub, session, data, actor=actor).id
+    await ticket_created(hub, ticket_id, actor=actor)
     return get_ticket(hub, ticket_id)
+
+
+def insert_ticket(hub: Hub, session: Session, data: TicketCreate, *, actor: str) -> Ticket:
+    """Add a ticket and its audit row inside the caller's transaction (call `ticket_created`
+    once it commits)."""
+    now = datetime.now(UTC)
+    ticket = Ticket(subject=data.subject, description=data.description,
+                    channel=data.channel, contact_name=data.contact_name,
+                    contact_mobile=data.mobile, contact_email=data.email,
+                    category=data.category, priority=data.priority,
+                    external_ref=data.external_ref,
+                    enrichment_status="pending", created_at=now, updated_at=now)
+    session.add(ticket)
+    session.flush()
+    hub.audit.append(session, [AuditEntry(actor, "ticket.create", f"ticket:{ticket.id}",
+                                          detail={"channel": data.channel})])
+    return ticket
+
+
+async def ticket_created(hub: Hub, ticket_id: int, *, actor: str) -> None:
+    """What follows a committed new ticket: enrichment, then the notify rules."""
+    await enrich_ticket(hub, ticket_id, actor=actor)
+    await evaluate_ticket(hub, ticket_id, trigger="ticket.create", actor=actor)
 
 
 async def enrich_ticket(hub: Hub, ticket_id: int, *, actor: str) -> None:
@@ -166,9 +194,13 @@ async def _find_remote(hub: Hub, connector: CustomerDirectory, job: EnrichJob,
     )
     if record is None:
         return None
-    entity = hub.mappings.get(job.mapping)(record, row=str(record.get("id", "")))
+    mapping = hub.mappings.get(job.mapping)
+    lookups = await resolve_lookups(hub, mapping, [record], actor=actor)
+    entity = mapping(record, row=str(record.get("id", "")), lookups=lookups)
+    if entity is None:
+        return None  # the mapping's filter does not take this customer
     with hub.sessions.begin() as session:
-        result = upsert_customers(session, job.connection, [entity])
+        result = upsert_customers(session, job.connection, [entity], mapping=mapping.label)
         customer = session.scalars(select(Customer).where(
             Customer.source == job.connection,
             Customer.external_id == str(entity["external_id"]))).one()
@@ -176,7 +208,7 @@ async def _find_remote(hub: Hub, connector: CustomerDirectory, job: EnrichJob,
             hub.audit.append(session, [AuditEntry(
                 actor, "customer.create", f"customer:{customer.id}",
                 detail={"source": customer.source, "external_id": customer.external_id,
-                        "via": "enrichment lookup"})])
+                        "via": "enrichment lookup", "mapping": mapping.label})])
         return customer
 
 

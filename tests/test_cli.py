@@ -89,7 +89,8 @@ def test_config_error__names_file_line_field_and_exits_2(
     monkeypatch.setenv("HUB_CONFIG", str(broken))
     code, _, err = run(capsys, "config", "validate")
     assert code == 2
-    assert f"{broken}, line 20, field 'jobs.crm_customers.strem': unknown field" in " ".join(
+    line = broken.read_text(encoding="utf-8").splitlines().index("    strem: x") + 1
+    assert f"{broken}, line {line}, field 'jobs.crm_customers.strem': unknown field" in " ".join(
         err.split())
 
 
@@ -102,7 +103,8 @@ def test_mappings_validate__ok_and_broken(env: str, tmp_path: Path,
                                        encoding="utf-8")
     monkeypatch.setenv("HUB_MAPPINGS_DIR", str(tmp_path))
     code, _, err = run(capsys, "mappings", "validate", "bad")
-    assert code == 2 and "line 4, field 'fields.a.requried'" in err
+    assert code == 2 and "line 4, column 5, field 'fields.a.requried'" in err
+    assert "did you mean 'required'" in err
 
 
 def test_tickets_show__missing_exits_3(env: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -269,7 +269,12 @@ class HttpClient:
     def _classify(self, response: httpx.Response, context: dict[str, Any]) -> ConnectorError | None:
         status = response.status_code
         if status < 400:
-            return self._check_response(response) if self._check_response else None
+            error = self._check_response(response) if self._check_response else None
+            if error is not None:  # a vendor check knows the code, the client knows the call
+                error.connector = error.connector or context["connector"]
+                error.connection = error.connection or context["connection"]
+                error.operation = error.operation or context["operation"]
+            return error
         code, message = _vendor_error(response)
         message = self.redactor.text(message)
         if status == 429:

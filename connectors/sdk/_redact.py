@@ -29,7 +29,7 @@ SENSITIVE_NAMES = frozenset(
         "appsecret", "app_secret", "client_secret", "secret", "password", "passwd", "pwd",
         "sign", "signature", "authorization", "proxy-authorization", "cookie", "set-cookie",
         "x-api-signature", "x-kd-signature", "x-kd-appsecret", "x-acs-dingtalk-access-token",
-        "corpsecret", "suitesecret", "encodingaeskey", "aeskey", "key",
+        "corpsecret", "suitesecret", "encodingaeskey", "aeskey", "key", "msg_signature",
     )
 )
 
@@ -131,7 +131,8 @@ class _RedactingFilter(logging.Filter):
 
 
 _FILTER = _RedactingFilter()
-_LOGGERS = ("httpx", "httpcore", "connectors", "hub", "uvicorn.error", "authlib")
+_LOGGERS = ("httpx", "httpcore", "connectors", "hub", "uvicorn.error", "uvicorn.access",
+            "authlib")
 
 
 def install_log_redaction(*secrets: str) -> None:

@@ -11,7 +11,7 @@ from hub.runtime import Hub
 from hub.settings import Settings
 
 from .errors import install_error_handlers
-from .routes import health, tickets
+from .routes import health, tickets, webhooks
 
 __all__ = ["create_app"]
 
@@ -32,4 +32,5 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(tickets.router)
+    app.include_router(webhooks.router)
     return app

@@ -2,33 +2,69 @@
 
 There is one `coerce_<type>(value, options)` per field type, listed in `COERCERS`. Each returns
 the converted value, returns None for a missing value (None, or text that is blank once
-stripped), or raises ValueError with a short message that quotes the value and says what was
-expected. Full-width characters (digits, `＋`, `：`, `＠` …) are read as their ASCII forms.
-Only the date-time coercers read `options` (the field's time zone); the rest ignore it.
+stripped, U+3000 included), or raises ValueError with a short message that quotes the value
+and says what was expected. Values that are ambiguous are errors, never guesses.
+
+Text: full-width digits and letters (`１２３`, `ＡＢＣ`) read as ASCII everywhere. A `str`
+field keeps every other character as written (a ticket body's `，。：` survive); the numeric,
+date, bool, mobile and email coercers also read full-width punctuation (`＋`, `：`, `＠`, `（`).
+
+Numbers (`int`, `decimal`, `float`): plain numbers, and amounts as Chinese business data writes
+them: `¥1,234.50`, `￥1,234.50`, `RMB 1,234`, `1,234.50元`, `-¥12`, a unit `千` `万` `百万`
+`千万` `亿` `万亿` (`1.2万` → 12000, `3亿` → 300000000), and accounting negatives `(500.00)` /
+`（500.00）` → -500.00. Thousands separators must group by three (`12,34` is an error).
+`int` rejects a fraction (`1.5`), but not a unit that makes it whole (`1.2万`).
+
+Dates and times (`date`, `datetime`): ISO 8601 (`2024-03-05`, `2024-03-05T14:30:00+08:00`,
+`20240305`), `2024/3/5`, `2024.3.5`, `2024年3月5日`, each with an optional time: `14:30`,
+`14:30:15.5`, `14时30分`, `14点30分15秒`, and an optional offset (`Z`, `+08:00`, `+0800`).
+A 12-hour time (`下午3点`, `3:00 PM`) and day-first or month-first dates (`5/3/2024`) are
+errors. Numbers and all-digit text are read by these rules:
+
+    Excel serial   a number 1 ≤ n < 2958466, or 5-digit text: days in Excel's 1900 date
+                   system (serial 1 is 1900-01-01, 45356 is 2024-03-05; base 1899-12-30 past
+                   Excel's fake 1900-02-29, so serial 60 is an error); a fraction is the time
+                   of day, to the millisecond. A wall-clock time, like any naive one.
+    epoch seconds  a number 1e9 ≤ n < 1e11 (2001-09-09 to 5138), or 10-digit text.
+    epoch millis   a number n ≥ 1e11, or 13-digit text.
+    YYYYMMDD       8-digit text (a valid date); as a number, 20240305 is an error.
+
+Any other number (0, 60, 20240305, 999999999) or all-digit text (6 digits, a leading 0) is an
+error.
+
+Epochs are UTC instants, converted to the field's time zone. A date-time written without an
+offset (Excel serials included) is in the field's zone (`options.timezone`, default
+Asia/Shanghai); one written with an offset keeps it. A `date` field takes the date as written
+(`2024-03-05T23:30:00+00:00` → 2024-03-05); only an epoch is first converted to the field's zone.
+
+Only the date-time coercers read `options.timezone`, and only `enum` reads `options.values`.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
-from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
-from decimal import Decimal, InvalidOperation
+from datetime import date
+from decimal import Decimal
 from typing import Any, Literal, Protocol
-from zoneinfo import ZoneInfo
 
+from hub.mapping._dates import coerce_date, coerce_datetime
+from hub.mapping._numbers import coerce_decimal, coerce_float, coerce_int, is_finite_number
+from hub.mapping._text import ascii_text, is_missing
 from hub.mapping.errors import short_repr
 
 __all__ = [
     "COERCERS", "DEFAULT_TIMEZONE", "Coercer", "CoercionOptions", "FieldType",
     "coerce_any", "coerce_bool", "coerce_date", "coerce_datetime", "coerce_decimal",
-    "coerce_email", "coerce_float", "coerce_int", "coerce_list", "coerce_mobile",
-    "coerce_object", "coerce_str", "is_missing", "map_key", "normalize_mobile",
+    "coerce_email", "coerce_enum", "coerce_float", "coerce_int", "coerce_list",
+    "coerce_mobile", "coerce_object", "coerce_str", "is_missing", "map_key", "normalize_mobile",
 ]
 
 FieldType = Literal[
     "str", "int", "decimal", "float", "bool", "date", "datetime",
-    "mobile", "email", "list", "object", "any",
+    "mobile", "email", "enum", "list", "object", "any",
 ]
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 
@@ -39,13 +75,11 @@ class CoercionOptions(Protocol):
     @property
     def timezone(self) -> str: ...
 
+    @property
+    def values(self) -> tuple[str, ...] | None: ...
+
 
 Coercer = Callable[[Any, CoercionOptions], Any]
-
-
-def is_missing(value: object) -> bool:
-    """True for None and for text that is empty once stripped."""
-    return value is None or (isinstance(value, str) and not value.strip())
 
 
 def map_key(value: object) -> str:
@@ -55,15 +89,28 @@ def map_key(value: object) -> str:
     return str(value).strip()
 
 
-def _ascii(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).strip()
+# ---------------------------------------------------------------- text
+
+_FULLWIDTH_ALNUM = re.compile("[０-９Ａ-Ｚａ-ｚ]")
+_find_fullwidth_alnum = _FULLWIDTH_ALNUM.search
+_FULLWIDTH_OFFSET = ord("０") - ord("0")
+
+
+def _halfwidth_alnum(match: re.Match[str]) -> str:
+    return chr(ord(match[0]) - _FULLWIDTH_OFFSET)
 
 
 def coerce_str(value: Any, _options: CoercionOptions) -> str | None:
+    if type(value) is str:
+        if value.isascii() or _find_fullwidth_alnum(value) is None:
+            return value.strip() or None
+        return _FULLWIDTH_ALNUM.sub(_halfwidth_alnum, value).strip() or None
     if value is None:
         return None
+    if type(value) is int:
+        return str(value)
     if isinstance(value, str):
-        return value.strip() or None
+        return coerce_str(str(value), _options)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, Decimal):
@@ -75,149 +122,83 @@ def coerce_str(value: Any, _options: CoercionOptions) -> str | None:
     raise ValueError(f"expected text, got {short_repr(value)}")
 
 
-_CURRENCY = re.compile(r"^([+-]?)\s*(?:[¥$€£]|RMB|CNY)\s*|\s*元$", re.IGNORECASE)
-_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
+_MAX_CHOICES = 10
 
 
-def _decimal(value: Any) -> Decimal | None:
-    """The finite Decimal a number or numeric text stands for, else None."""
-    if isinstance(value, bool):
+def coerce_enum(value: Any, options: CoercionOptions) -> str | None:
+    """One of `options.values`: exactly, else ignoring case (giving the value as declared)."""
+    text = coerce_str(value, options)
+    if text is None:
         return None
-    if isinstance(value, Decimal):
-        number = value
-    elif isinstance(value, int):
-        number = Decimal(value)
-    elif isinstance(value, float):
-        number = Decimal(repr(value))
-    elif isinstance(value, str):
-        text = _THOUSANDS.sub("", _CURRENCY.sub(r"\1", _ascii(value)))
-        try:
-            number = Decimal(text)
-        except InvalidOperation:
-            return None
-    else:
-        return None
-    return number if number.is_finite() else None
+    values = options.values or ()
+    if text in values:
+        return text
+    folded = text.casefold()
+    for choice in values:
+        if choice.casefold() == folded:
+            return choice
+    if not values:
+        raise ValueError(f"{short_repr(value)} is not allowed: the field lists no values")
+    shown = ", ".join(values[:_MAX_CHOICES])
+    if len(values) > _MAX_CHOICES:
+        shown += f", … ({len(values)} in all)"
+    message = f"{short_repr(value)} is not one of: {shown}"
+    by_fold = {choice.casefold(): choice for choice in values}
+    close = difflib.get_close_matches(folded, list(by_fold), n=1)
+    if close:
+        message += f" (did you mean '{by_fold[close[0]]}'?)"
+    raise ValueError(message)
 
 
-def coerce_int(value: Any, _options: CoercionOptions) -> int | None:
-    if is_missing(value):
-        return None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    number = _decimal(value)
-    if number is None or number != number.to_integral_value():
-        raise ValueError(f"{short_repr(value)} is not a whole number")
-    return int(number)
+# ---------------------------------------------------------------- bool
 
-
-def coerce_decimal(value: Any, _options: CoercionOptions) -> Decimal | None:
-    if is_missing(value):
-        return None
-    number = _decimal(value)
-    if number is None:
-        raise ValueError(f"{short_repr(value)} is not a number")
-    return number
-
-
-def coerce_float(value: Any, _options: CoercionOptions) -> float | None:
-    if is_missing(value):
-        return None
-    number = _decimal(value)
-    if number is None:
-        raise ValueError(f"{short_repr(value)} is not a number")
-    return float(number)
-
-
-_BOOLS = dict.fromkeys(("true", "1", "yes", "y", "是", "真"), True)
-_BOOLS |= dict.fromkeys(("false", "0", "no", "n", "否", "假"), False)
+_TRUE = ("true", "1", "yes", "y", "t", "on", "是", "真", "对", "有", "√", "✓", "✔", "启用", "开")
+_FALSE = ("false", "0", "no", "n", "f", "off", "否", "假", "错", "无", "×", "✗", "✘", "停用", "关")
+_BOOLS = dict.fromkeys(_TRUE, True) | dict.fromkeys(_FALSE, False)
+_BOOLS |= {key.upper(): flag for key, flag in _BOOLS.items()}
+_BOOLS |= {key.title(): flag for key, flag in _BOOLS.items()}
 
 
 def coerce_bool(value: Any, _options: CoercionOptions) -> bool | None:
-    if is_missing(value):
-        return None
-    if isinstance(value, bool):
+    if value is True or value is False:
         return value
-    if isinstance(value, int | float | Decimal):
-        number = _decimal(value)
-        if number is not None and number in (0, 1):
-            return bool(number)
-    flag = _BOOLS.get(_ascii(value).lower()) if isinstance(value, str) else None
-    if flag is not None:
-        return flag
+    if isinstance(value, str):
+        flag = _BOOLS.get(value)
+        if flag is None:
+            text = ascii_text(value)
+            if not text:
+                return None
+            flag = _BOOLS.get(text.lower())
+        if flag is not None:
+            return flag
+    elif value is None:
+        return None
+    elif is_finite_number(value) and value in (0, 1):
+        return bool(value)
     raise ValueError(f"{short_repr(value)} is not a yes/no value")
 
 
-_DATE_TIME = re.compile(
-    r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?"
-    r"(?:(?:\s+|T|(?<=日)\s*)(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?)?"
-    r"\s*(Z|[+-]\d{2}:?\d{2})?",
-    re.ASCII,
-)
+# ---------------------------------------------------------------- contacts
 
-
-def _offset(text: str) -> tzinfo:
-    if text == "Z":
-        return UTC
-    sign = -1 if text[0] == "-" else 1
-    digits = text[1:].replace(":", "")
-    return timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
-
-
-def _parse_datetime(value: Any) -> datetime | None:
-    """The datetime a date or date-time (text or object) stands for; naive if it had no zone."""
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, date):
-        return datetime.combine(value, time())
-    if not isinstance(value, str):
-        return None
-    text = _ascii(value)
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        pass
-    match = _DATE_TIME.fullmatch(text)
-    if match is None:
-        return None
-    year, month, day, hour, minute, second, fraction, offset = match.groups()
-    try:
-        return datetime(
-            int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0),
-            int((fraction or "0").ljust(6, "0")), tzinfo=_offset(offset) if offset else None,
-        )
-    except ValueError:
-        return None
-
-
-def coerce_datetime(value: Any, options: CoercionOptions) -> datetime | None:
-    """An aware datetime; a naive one (or a bare date, at midnight) is in `options.timezone`."""
-    if is_missing(value):
-        return None
-    parsed = _parse_datetime(value)
-    if parsed is None:
-        raise ValueError(f"{short_repr(value)} is not a date and time")
-    if parsed.utcoffset() is None:
-        parsed = parsed.replace(tzinfo=ZoneInfo(options.timezone))
-    return parsed
-
-
-def coerce_date(value: Any, _options: CoercionOptions) -> date | None:
-    """A date; a date-time gives its date as written, without converting its zone."""
-    if is_missing(value):
-        return None
-    parsed = _parse_datetime(value)
-    if parsed is None:
-        raise ValueError(f"{short_repr(value)} is not a date")
-    return parsed.date()
-
-
-_MOBILE = re.compile(r"1[3-9][0-9]{9}")
 _MOBILE_NOISE = re.compile(r"[\s\-–—()]")
+_MOBILE_SECOND_DIGITS = frozenset("3456789")
+
+
+def _is_plain_mobile(text: str) -> bool:
+    """`13812345678` exactly: the common case, checked without a regex."""
+    return (
+        len(text) == 11 and text.isdigit() and text.isascii()
+        and text[0] == "1" and text[1] in _MOBILE_SECOND_DIGITS
+    )
 
 
 def _mobile_digits(text: str) -> str:
-    digits = _MOBILE_NOISE.sub("", unicodedata.normalize("NFKC", text))
+    if text.isascii():  # two replace() calls are 5x faster than the regex
+        digits = text.replace(" ", "").replace("-", "")
+    else:
+        digits = unicodedata.normalize("NFKC", text)
+    if not digits.lstrip("+").isdigit():
+        digits = _MOBILE_NOISE.sub("", digits)
     for prefix in ("+86", "0086", "86"):
         if digits.startswith(prefix) and len(digits) - len(prefix) == 11:
             return digits[len(prefix) :]
@@ -230,37 +211,62 @@ def normalize_mobile(value: str) -> str | None:
     Spaces, dashes and parentheses are dropped, full-width digits read as ASCII, and a leading
     `+86`, `0086` or `86` removed when 11 digits remain. None if the result is not a mobile.
     """
+    if _is_plain_mobile(value):
+        return value
+    if value.isascii():  # the usual `+86 138-1234-5678`, twice as fast as the general path
+        digits = value.replace(" ", "").replace("-", "")
+        size = len(digits)
+        if size == 14 and digits[:3] == "+86":
+            digits = digits[3:]
+        elif size == 13 and digits[:2] == "86":
+            digits = digits[2:]
+        elif size == 15 and digits[:4] == "0086":
+            digits = digits[4:]
+        if _is_plain_mobile(digits):
+            return digits
     digits = _mobile_digits(value)
-    return digits if _MOBILE.fullmatch(digits) else None
+    return digits if _is_plain_mobile(digits) else None
 
 
 def coerce_mobile(value: Any, _options: CoercionOptions) -> str | None:
-    if is_missing(value):
+    if isinstance(value, str):
+        mobile = normalize_mobile(value)
+        if mobile is not None:
+            return mobile
+        if not value.strip():
+            return None
+        text = value
+    elif value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        text = map_key(value)
+        mobile = normalize_mobile(text)
+        if mobile is not None:
+            return mobile
+    else:
         raise ValueError(f"{short_repr(value)} is not a mobile number")
-    text = value if isinstance(value, str) else map_key(value)
-    mobile = normalize_mobile(text)
-    if mobile is not None:
-        return mobile
     digits = _mobile_digits(text)
     if len(digits) == 11 and digits.isdigit():
         raise ValueError(f"{short_repr(value)} is not a mobile number (those start with 13 to 19)")
     raise ValueError(f"{short_repr(value)} is not an 11-digit mobile number")
 
 
-_EMAIL = re.compile(r"[^@\s]+@(?:[^@\s.]+\.)+[^@\s.]{2,}")
+_is_email = re.compile(r"[^@\s]++@(?:[^@\s.]++\.)++[^@\s.]{2,}+").fullmatch
 
 
 def coerce_email(value: Any, _options: CoercionOptions) -> str | None:
-    if is_missing(value):
-        return None
     if isinstance(value, str):
-        email = _ascii(value).lower()
-        if _EMAIL.fullmatch(email):
+        email = (value.strip() if value.isascii() else ascii_text(value)).lower()
+        if _is_email(email):
             return email
+        if not email:
+            return None
+    elif value is None:
+        return None
     raise ValueError(f"{short_repr(value)} is not an email address")
 
+
+# ---------------------------------------------------------------- containers
 
 _LIST_SEPARATORS = re.compile(r"[,，、;；]")
 
@@ -292,6 +298,6 @@ def coerce_any(value: Any, _options: CoercionOptions) -> Any:
 COERCERS: Mapping[str, Coercer] = {
     "str": coerce_str, "int": coerce_int, "decimal": coerce_decimal, "float": coerce_float,
     "bool": coerce_bool, "date": coerce_date, "datetime": coerce_datetime,
-    "mobile": coerce_mobile, "email": coerce_email, "list": coerce_list,
+    "mobile": coerce_mobile, "email": coerce_email, "enum": coerce_enum, "list": coerce_list,
     "object": coerce_object, "any": coerce_any,
 }

@@ -21,7 +21,10 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
     "AuditHead",
+    "CallbackNonce",
     "ConnectorToken",
+    "NotifyFiring",
+    "WebhookEvent",
     "RateBudget",
     "AuditRecord",
     "Base",
@@ -55,6 +58,7 @@ class Customer(Base):
     tier: Mapped[str | None] = mapped_column(String(32))
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     content_hash: Mapped[str] = mapped_column(String(64))
+    mapping: Mapped[str | None] = mapped_column(String(120))  # name@version that wrote it
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -92,6 +96,11 @@ class Ticket(Base):
     enrichment: Mapped[dict[str, Any] | None]
     enrichment_error: Mapped[str | None] = mapped_column(Text)
     enriched_at: Mapped[datetime | None]
+    category: Mapped[str | None] = mapped_column(String(64))
+    priority: Mapped[str] = mapped_column(String(16), default="normal", server_default="normal")
+    # The conversation or device a ticket came from (e.g. "wecom:zhangsan"): later messages
+    # of it update the open ticket instead of opening another.
+    external_ref: Mapped[str | None] = mapped_column(String(200), index=True)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -127,6 +136,8 @@ class Run(Base):
     rejected: Mapped[int] = mapped_column(Integer, default=0)
     retries: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     budget_wait_ms: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    skipped: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    mapping: Mapped[str | None] = mapped_column(String(120))  # name@version it mapped with
     error: Mapped[str | None] = mapped_column(Text)
     errors: Mapped[dict[str, Any] | None]
     host: Mapped[str | None] = mapped_column(String(255))
@@ -180,3 +191,54 @@ class RateBudget(Base):
 
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     tat: Mapped[float] = mapped_column(Float)  # Unix seconds
+
+
+class CallbackNonce(Base):
+    """A vendor callback's nonce, remembered until it expires: seen again, it is a replay."""
+
+    __tablename__ = "callback_nonces"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    expires_at: Mapped[float] = mapped_column(Float, index=True)  # Unix seconds
+
+
+class WebhookEvent(Base):
+    """An accepted inbound callback, once per (connection, vendor event id): retries dedupe."""
+
+    __tablename__ = "webhook_events"
+    __table_args__ = (
+        UniqueConstraint("connection", "event_id", name="uq_webhook_events_key"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    connection: Mapped[str] = mapped_column(String(100))
+    event_id: Mapped[str] = mapped_column(String(200))
+    event_type: Mapped[str] = mapped_column(String(100))
+    sender: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16))  # ticket, ignored, skipped, failed
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    payload: Mapped[dict[str, Any]]  # the decrypted event (never the ciphertext)
+    error: Mapped[str | None] = mapped_column(Text)
+    deliveries: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    received_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class NotifyFiring(Base):
+    """A notify rule fired for a ticket in one state: at most once, by the unique key."""
+
+    __tablename__ = "notify_firings"
+    __table_args__ = (
+        UniqueConstraint("rule", "ticket_id", "state", name="uq_notify_firings_key"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rule: Mapped[str] = mapped_column(String(100))
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    state: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))  # claimed, pending, sent, partial, failed
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"))
+    deliveries: Mapped[dict[str, Any] | None]  # {"deliveries": [...]}, secret-free
+    error: Mapped[str | None] = mapped_column(Text)
+    fired_at: Mapped[datetime]
+    updated_at: Mapped[datetime]

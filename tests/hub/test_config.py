@@ -107,7 +107,8 @@ def test_load_config__missing_env_var_is_named_with_its_line(
     path = write(tmp_path, VALID)
     with pytest.raises(ConfigFileError) as caught:
         load_config(path, mappings=MappingLibrary(MAPPINGS))
-    assert str(caught.value) == (f"{path}, line 7, field 'connections.crm.config.api_key': "
+    assert str(caught.value) == (f"{path}, line 7, column 16, "
+                                 "field 'connections.crm.config.api_key': "
                                  "environment variable TEST_CRM_KEY is not set")
 
 

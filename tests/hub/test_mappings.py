@@ -21,23 +21,23 @@ def test_library__compiles_shipped_mappings() -> None:
 
 
 @pytest.mark.parametrize(
-    ("body", "line", "field"),
+    ("body", "line", "column", "field"),
     [
-        ("fields:\n  name:\n    path: name\n    tpye: str\n", 4, "fields.name.tpye"),
-        ("fields:\n  id: {path: id}\n  tier:\n    path: level\n    type: strr\n", 5,
+        ("fields:\n  name:\n    path: name\n    tpye: str\n", 4, 5, "fields.name.tpye"),
+        ("fields:\n  id: {path: id}\n  tier:\n    path: level\n    type: strr\n", 5, 11,
          "fields.tier.type"),
-        ("target: customer\nfeilds:\n  id: {path: id}\n", 2, "feilds"),
+        ("target: customer\nfeilds:\n  id: {path: id}\n", 2, 1, "feilds"),
     ],
 )
 def test_library__typo_named_by_file_line_and_field(
-    tmp_path: Path, body: str, line: int, field: str
+    tmp_path: Path, body: str, line: int, column: int, field: str
 ) -> None:
     (tmp_path / "broken.yaml").write_text(body, encoding="utf-8")
     with pytest.raises(ConfigFileError) as caught:
         MappingLibrary(tmp_path).get("broken")
-    problems = {(p.line, p.field) for p in caught.value.problems}
-    assert (line, field) in problems
-    assert f"broken.yaml, line {line}, field '{field}'" in str(caught.value)
+    problems = {(p.line, p.column, p.field) for p in caught.value.problems}
+    assert (line, column, field) in problems
+    assert f"broken.yaml, line {line}, column {column}, field '{field}'" in str(caught.value)
 
 
 def test_library__unknown_mapping_lists_available(tmp_path: Path) -> None:

@@ -94,7 +94,7 @@ async def test_create__audited_without_secrets(
     [({"subject": ""}, "at least 1 character"),
      ({"subject": "x", "mobile": "12345"}, "not a valid mainland China mobile"),
      ({"subject": "x", "email": "nobody"}, "not an email address"),
-     ({"subject": "x", "priority": "high"}, "Extra inputs are not permitted")],
+     ({"subject": "x", "severity": "high"}, "Extra inputs are not permitted")],
 )
 def test_ticket_create__rejects_bad_input(fields: dict[str, str], message: str) -> None:
     with pytest.raises(ValueError, match=message):

@@ -250,3 +250,31 @@ async def test_send__auth_flow_errors_are_recorded_too() -> None:
     assert [(c.outcome, c.status) for c in calls] == [("auth", None)]
     assert "40096" in (calls[0].error or "")
     await client.aclose()
+
+
+@respx.mock
+async def test_send__vendor_body_errors_carry_the_call_context() -> None:
+    respx.get(f"{BASE}/topapi/x").mock(return_value=httpx.Response(
+        200, json={"errcode": 90018, "errmsg": "调用太频繁"}))
+    client = HttpClient(base_url=BASE, connector="dingtalk", connection="dt",
+                        retry=RetryPolicy(attempts=1), check_response=errcode_check)
+    with pytest.raises(RateLimitedError) as caught:
+        await client.send("GET", "/topapi/x", operation="x.read")
+    error = caught.value
+    assert (error.connector, error.connection, error.operation) == ("dingtalk", "dt", "x.read")
+    assert str(error).startswith("connection 'dt', x.read: too many calls")
+    await client.aclose()
+
+
+@respx.mock
+async def test_send__vendor_body_errors_keep_their_own_operation() -> None:
+    def check(_response: httpx.Response) -> RejectedError:
+        return RejectedError("refused", operation="finer.op", vendor_code="1")
+
+    respx.get(f"{BASE}/y").mock(return_value=httpx.Response(200, json={}))
+    client = HttpClient(base_url=BASE, connector="dingtalk", connection="dt",
+                        check_response=check)
+    with pytest.raises(RejectedError) as caught:
+        await client.send("GET", "/y", operation="y.read")
+    assert (caught.value.connection, caught.value.operation) == ("dt", "finer.op")
+    await client.aclose()

@@ -62,3 +62,16 @@ def test_log_redaction__masks_secrets_in_third_party_loggers(
                                     "https://v.test/t?appkey=very-secret-app-key")
     logging.getLogger("httpx").info("HTTP Request: GET https://v.test/t?access_token=zzz999")
     assert "very-secret-app-key" not in caplog.text and "zzz999" not in caplog.text
+
+
+def test_log_redaction__masks_callback_signatures_in_access_logs(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    install_log_redaction()
+    caplog.set_level(logging.DEBUG, logger="uvicorn.access")  # uvicorn may have raised it
+    logging.getLogger("uvicorn.access").info(
+        '%s - "%s %s HTTP/%s" %d', "127.0.0.1:5", "POST",
+        "/webhooks/wecom?msg_signature=5c45ff5e21c57e6ad56bac8758b79b1d9ac89fd3&nonce=1", "1.1",
+        200)
+    assert "5c45ff5e21c57e6ad56bac8758b79b1d9ac89fd3" not in caplog.text
+    assert "msg_signature=***" in caplog.text and "nonce=1" in caplog.text

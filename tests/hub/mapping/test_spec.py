@@ -57,23 +57,24 @@ INVALID: list[tuple[str, Any, tuple[str | int, ...], str]] = [
      ("fields", "name", "requried"), "not permitted"),
     ("unknown_type", _spec(n={"path": "n", "type": "phone"}), ("fields", "n", "type"), "'mobile'"),
     ("field_not_identifier", _spec(**{"first-name": {"path": "n"}}),
-     ("fields", "first-name", "[key]"), "not an identifier"),
+     ("fields", "first-name", "[key]"), "must be identifiers joined by dots"),
     ("field_spec_not_mapping", _spec(n="name"), ("fields", "n"), "valid dictionary"),
     ("empty_segment", _spec(m={"path": "contact..mobile"}), ("fields", "m", "path"),
      "empty segment"),
-    ("empty_path", _spec(m={"path": ""}), ("fields", "m", "path"), "empty segment"),
+    ("empty_path", _spec(m={"path": ""}), ("fields", "m", "path"), "the path is empty"),
     ("spaced_segment", _spec(m={"path": "contact. mobile"}), ("fields", "m", "path"), "spaces"),
     ("path_and_const", _spec(s={"path": "s", "const": "x"}), ("fields", "s", "const"),
      "path or const"),
     ("const_and_default", _spec(s={"const": "x", "default": "y"}), ("fields", "s", "default"),
      "const or default"),
     ("const_and_map", _spec(s={"const": "x", "map": {"a": "b"}}), ("fields", "s", "map"),
-     "no use for a map"),
+     "a map needs a value read from a path"),
     ("required_and_default", _spec(s={"path": "s", "required": True, "default": "x"}),
      ("fields", "s", "default"), "cannot have a default"),
     ("required_without_path", _spec(s={"const": "x", "required": True}),
      ("fields", "s", "required"), "needs a path"),
-    ("no_source", _spec(s={"type": "int"}), ("fields", "s"), "path, a const or a default"),
+    ("no_source", _spec(s={"type": "int"}), ("fields", "s"),
+     "needs a path, const, template, expr or default"),
     ("bad_default", _spec(n={"path": "n", "type": "int", "default": "abc"}),
      ("fields", "n", "default"), "'abc' is not a whole number"),
     ("bad_const", _spec(m={"type": "mobile", "const": "12345"}), ("fields", "m", "const"),
@@ -119,7 +120,8 @@ def test_parse_spec__reports_every_bad_field_at_once() -> None:
 def test_field_spec__defaults() -> None:
     field = FieldSpec(path="name")
 
-    assert (field.type, field.required, field.default, field.const) == ("str", False, None, None)
+    assert (field.resolved_type, field.required, field.default, field.const) == \
+        ("str", False, None, None)
     assert (field.map, field.strict, field.timezone) == (None, False, "Asia/Shanghai")
 
 

@@ -1,0 +1,364 @@
+"""Evaluating notify rules: on ticket changes (`evaluate_ticket`) and on the SLA clock
+(`check_overdue`, which the scheduler calls and `hub notify check-overdue` runs).
+
+A rule fires at most once per ticket **state** (its status): the decision is a row in
+`notify_firings`, unique on (rule, ticket, state), inserted in the same transaction that
+evaluated the rule. Re-evaluating a ticket — another update, the next overdue check, a
+second process — finds the row and sends nothing. The sends happen after that commit,
+through the connectors; every outcome lands on the firing row, on a run (`runs`, job
+``notify``) and in the audit log. A crash between the two leaves the firing `claimed`: a
+message is never sent twice by the hub, at the price of one that may need a manual resend.
+A firing whose asynchronous send (DingTalk) had no result yet is `pending` until
+`check_overdue` asks again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from connectors.sdk import Message
+from hub.audit import AuditEntry
+from hub.errors import JobFailedError
+from hub.mapping.expr import EvaluationError
+from hub.runs import MAX_RECORDED_ERRORS, finish_run, start_run
+from hub.runtime import Hub
+from hub.store.models import NotifyFiring, Run, Ticket
+
+from .scope import render_message, ticket_scope
+from .send import ConnectorPool, DeliveryRecord, FollowUp, deliver, follow_up
+from .spec import RuleSpec, condition
+
+__all__ = ["JOB", "TERMINAL_STATUSES", "Firing", "NotifySummary", "check_overdue",
+           "evaluate_ticket", "recent_firings"]
+
+JOB = "notify"
+TERMINAL_STATUSES = ("resolved", "closed")  # the overdue check skips these tickets
+_BATCH = 500
+_CONCURRENCY = 8  # firings sent at once in a pass
+
+
+@dataclass
+class Firing:
+    """One rule fired for one ticket in one state, and what its sends did."""
+
+    rule: str
+    ticket_id: int
+    state: str
+    status: str = "claimed"
+    deliveries: list[DeliveryRecord] = field(default_factory=list)
+    error: str | None = None
+
+
+@dataclass
+class NotifySummary:
+    """What one notify pass did; `run_id` is its run (None when nothing fired)."""
+
+    trigger: str
+    run_id: int | None = None
+    status: str = "succeeded"
+    tickets: int = 0
+    firings: list[Firing] = field(default_factory=list)
+    followed_up: int = 0
+    retries: int = 0
+    error: str | None = None
+
+    @property
+    def sent(self) -> int:
+        return sum(d.status in ("sent", "pending", "partial")
+                   for f in self.firings for d in f.deliveries)
+
+    @property
+    def failed(self) -> int:
+        return sum(d.status == "failed" for f in self.firings for d in f.deliveries) + sum(
+            f.error is not None for f in self.firings)
+
+
+@dataclass
+class _Decision:
+    firing: Firing
+    firing_id: int
+    rule: RuleSpec
+    message: Message | None
+
+
+def _enabled_rules(hub: Hub, *, clock_only: bool = False) -> dict[str, RuleSpec]:
+    return {name: rule for name, rule in sorted(hub.config.hub.rules.items())
+            if rule.enabled and (rule.reads_clock or not clock_only)}
+
+
+async def evaluate_ticket(hub: Hub, ticket_id: int, *, trigger: str = "ticket.update",
+                          actor: str = "notify", now: datetime | None = None,
+                          follow: FollowUp | None = None) -> NotifySummary | None:
+    """Run every enabled rule on one ticket and send what newly fires.
+
+    Args:
+        hub: the runtime.
+        ticket_id: the ticket that was created or changed.
+        trigger: why (``ticket.create``, ``ticket.update``), recorded on the run.
+        actor: who caused it, for the audit log.
+        now: the SLA clock's time (default: now).
+        follow: how long to wait on asynchronous sends.
+
+    Returns:
+        The pass's summary, or None when no rule is enabled. A send that fails does not
+        raise: it is in the summary, on the run and in the audit log.
+    """
+    rules = _enabled_rules(hub)
+    if not rules:
+        return None
+    notify_pass = _Pass(hub, trigger=trigger, actor=actor, now=now, follow=follow)
+    with hub.sessions.begin() as session:
+        ticket = session.get(Ticket, ticket_id)
+        tickets = [] if ticket is None else [ticket]
+        decisions = notify_pass.decide(session, rules, tickets)
+    try:
+        await notify_pass.send(decisions)
+    except BaseException:
+        notify_pass.finish(interrupted=True)
+        raise
+    finally:
+        await notify_pass.aclose()
+    return notify_pass.finish()
+
+
+async def check_overdue(hub: Hub, *, now: datetime | None = None, actor: str = "scheduler",
+                        follow: FollowUp | None = None) -> NotifySummary:
+    """Follow pending asynchronous sends up, then run the rules that read the SLA clock
+    (`age_minutes`, `age_hours`, `now`) on every ticket not resolved or closed.
+
+    Always records a run (job ``notify``, trigger ``overdue``).
+
+    Raises:
+        JobFailedError: every send of the pass failed (the run says why).
+    """
+    notify_pass = _Pass(hub, trigger="overdue", actor=actor, now=now, follow=follow)
+    with hub.sessions.begin() as session:
+        notify_pass.start(session)
+    try:
+        await notify_pass.follow_pending()
+        rules = _enabled_rules(hub, clock_only=True)
+        after = 0
+        while rules:
+            with hub.sessions.begin() as session:
+                tickets = list(session.scalars(
+                    select(Ticket).where(Ticket.status.not_in(TERMINAL_STATUSES),
+                                         Ticket.id > after)
+                    .order_by(Ticket.id).limit(_BATCH)))
+                if not tickets:
+                    break
+                after = tickets[-1].id
+                decisions = notify_pass.decide(session, rules, tickets)
+            await notify_pass.send(decisions)
+    except BaseException:
+        notify_pass.finish(interrupted=True)
+        raise
+    finally:
+        await notify_pass.aclose()
+    summary = notify_pass.finish()
+    if summary.status == "failed":
+        raise JobFailedError(f"notify check failed (run {summary.run_id}): {summary.error}")
+    return summary
+
+
+def recent_firings(hub: Hub, *, limit: int = 50) -> list[Firing]:
+    """The newest firings first, with their deliveries as recorded."""
+    with hub.sessions() as session:
+        found = session.scalars(select(NotifyFiring).order_by(NotifyFiring.id.desc())
+                                .limit(limit))
+        return [Firing(rule=f.rule, ticket_id=f.ticket_id, state=f.state, status=f.status,
+                       deliveries=[DeliveryRecord.from_json(d)
+                                   for d in (f.deliveries or {}).get("deliveries", [])],
+                       error=f.error)
+                for f in found]
+
+
+class _Pass:
+    """One notify pass: decisions in the store, sends through one pool, one run."""
+
+    def __init__(self, hub: Hub, *, trigger: str, actor: str, now: datetime | None,
+                 follow: FollowUp | None) -> None:
+        self.hub = hub
+        self.actor = actor
+        self.now = now or datetime.now(UTC)
+        self.follow = follow or FollowUp()
+        self.summary = NotifySummary(trigger=trigger)
+        self.errors: list[dict[str, Any]] = []
+        self.pool = ConnectorPool(hub, actor=JOB)
+
+    def start(self, session: Session) -> int:
+        if self.summary.run_id is None:
+            run = start_run(session, job=JOB, kind="notify", trigger=self.summary.trigger)
+            self.summary.run_id = run.id
+        return self.summary.run_id
+
+    def decide(self, session: Session, rules: Mapping[str, RuleSpec],
+               tickets: Iterable[Ticket]) -> list[_Decision]:
+        """Evaluate, and claim each newly true (rule, ticket, state) in this transaction."""
+        public_url = self.hub.config.hub.public_url
+        decisions: list[_Decision] = []
+        for ticket in tickets:
+            self.summary.tickets += 1
+            scope = ticket_scope(ticket, now=self.now, public_url=public_url)
+            for name, rule in rules.items():
+                try:
+                    matched = condition(rule.when)(scope)
+                except EvaluationError as exc:
+                    self._error({"rule": name, "ticket": ticket.id,
+                                 "error": f"condition: {exc}"})
+                    continue
+                if not matched:
+                    continue
+                firing_id = _claim(session, name, ticket.id, ticket.status, self.now)
+                if firing_id is None:
+                    continue  # fired before in this state
+                firing = Firing(rule=name, ticket_id=ticket.id, state=ticket.status)
+                message = None
+                try:
+                    message = render_message(rule.message, scope)
+                except ValueError as exc:  # EvaluationError, or a card without a link
+                    firing.error = f"message: {exc}"
+                decisions.append(_Decision(firing, firing_id, rule, message))
+        if decisions or self.errors:
+            run_id = self.start(session)
+            session.execute(update(NotifyFiring)
+                            .where(NotifyFiring.id.in_([d.firing_id for d in decisions]))
+                            .values(run_id=run_id))
+            self.hub.audit.append(session, [
+                AuditEntry(self.actor, "notify.fire", f"ticket:{d.firing.ticket_id}",
+                           detail={"rule": d.firing.rule, "state": d.firing.state,
+                                   "run": run_id})
+                for d in decisions])
+        return decisions
+
+    def _error(self, error: dict[str, Any]) -> None:
+        if len(self.errors) < MAX_RECORDED_ERRORS:
+            self.errors.append(error)
+
+    async def send(self, decisions: Sequence[_Decision]) -> None:
+        """Send the decided firings, a few at a time (the budgets pace them per vendor)."""
+        gate = asyncio.Semaphore(_CONCURRENCY)
+
+        async def one(decision: _Decision) -> None:
+            firing = decision.firing
+            if decision.message is not None:
+                async with gate:
+                    firing.deliveries = await deliver(self.pool, decision.rule.notify,
+                                                      decision.message, follow=self.follow)
+            firing.status = _status(firing)
+            self._record(decision.firing_id, firing)
+
+        async with asyncio.TaskGroup() as group:
+            for decision in decisions:
+                group.create_task(one(decision))
+        self.summary.firings.extend(d.firing for d in decisions)
+
+    async def follow_pending(self) -> None:
+        with self.hub.sessions() as session:
+            pending = [(row.id, row.rule, row.ticket_id, row.state,
+                        [DeliveryRecord.from_json(d) for d in
+                         (row.deliveries or {}).get("deliveries", [])])
+                       for row in session.scalars(select(NotifyFiring)
+                                                  .where(NotifyFiring.status == "pending")
+                                                  .order_by(NotifyFiring.id).limit(_BATCH))]
+        for firing_id, rule, ticket_id, state, records in pending:
+            firing = Firing(rule=rule, ticket_id=ticket_id, state=state,
+                            deliveries=[await follow_up(self.pool, r) for r in records])
+            firing.status = _status(firing)
+            self.summary.followed_up += firing.status != "pending"
+            self._record(firing_id, firing, followed_up=True)
+
+    def _record(self, firing_id: int, firing: Firing, *, followed_up: bool = False) -> None:
+        """The outcome on the firing row, plus one audit row per delivery."""
+        for record in firing.deliveries:
+            if record.status in ("failed", "partial"):
+                self._error({"rule": firing.rule, "ticket": firing.ticket_id,
+                             "connection": record.connection, "targets": list(record.targets),
+                             "status": record.status, "failed": list(record.failed),
+                             "error": record.detail})
+        if firing.error:
+            self._error({"rule": firing.rule, "ticket": firing.ticket_id, "error": firing.error})
+        with self.hub.sessions.begin() as session:
+            row = session.get_one(NotifyFiring, firing_id)
+            row.status, row.error = firing.status, firing.error
+            row.deliveries = {"deliveries": [d.as_json() for d in firing.deliveries]}
+            row.updated_at = datetime.now(UTC)
+            action = "notify.follow_up" if followed_up else "notify.send"
+            entries = [AuditEntry(self.actor, action, f"ticket:{firing.ticket_id}",
+                                  outcome=d.status,
+                                  detail={"rule": firing.rule, "state": firing.state,
+                                          "run": self.summary.run_id, **d.as_json()})
+                       for d in firing.deliveries]
+            if firing.error:
+                entries.append(AuditEntry(self.actor, action, f"ticket:{firing.ticket_id}",
+                                          outcome="failed",
+                                          detail={"rule": firing.rule, "error": firing.error}))
+            self.hub.audit.append(session, entries)
+
+    def finish(self, *, interrupted: bool = False) -> NotifySummary:
+        summary = self.summary
+        summary.retries = self.pool.retries
+        if summary.run_id is None:
+            return summary
+        failed, sent = summary.failed, summary.sent
+        if interrupted:
+            status = "interrupted"
+        elif failed and not sent:
+            status = "failed"
+        elif failed or self.errors:
+            status = "partial"
+        else:
+            status = "succeeded"
+        error = None
+        if self.errors:
+            first = self.errors[0]
+            error = (f"{failed} of {failed + sent} sends failed; first: rule "
+                     f"'{first['rule']}', ticket {first['ticket']}: {first.get('error')}")
+        summary.status, summary.error = status, error
+        with self.hub.sessions.begin() as session:
+            run = session.get_one(Run, summary.run_id)
+            run.read, run.created, run.rejected = summary.tickets, sent, failed
+            run.updated, run.retries = summary.followed_up, summary.retries
+            run.errors = {"notify": self.errors} if self.errors else None
+            finish_run(run, status=status, error=error)
+            self.hub.audit.append(session, [AuditEntry(
+                self.actor, "job.run", f"run:{summary.run_id}", outcome=status,
+                detail={"job": JOB, "trigger": summary.trigger, "tickets": summary.tickets,
+                        "fired": len(summary.firings), "sent": sent, "failed": failed,
+                        "followed_up": summary.followed_up, "error": error})])
+        return summary
+
+    async def aclose(self) -> None:
+        await self.pool.aclose()
+
+
+def _claim(session: Session, rule: str, ticket_id: int, state: str,
+           now: datetime) -> int | None:
+    """Insert the firing row unless (rule, ticket, state) fired before; its id, or None."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(NotifyFiring).values(
+        rule=rule, ticket_id=ticket_id, state=state, status="claimed", fired_at=now,
+        updated_at=now,
+    ).on_conflict_do_nothing(index_elements=["rule", "ticket_id", "state"]
+                             ).returning(NotifyFiring.id)
+    found: int | None = session.execute(statement).scalar()
+    return found
+
+
+def _status(firing: Firing) -> str:
+    statuses = {d.status for d in firing.deliveries}
+    if firing.error or not statuses or statuses == {"failed"}:
+        return "failed"
+    if statuses <= {"sent"}:
+        return "sent"
+    if statuses <= {"sent", "pending"}:
+        return "pending"
+    return "partial"
