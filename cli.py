@@ -14,6 +14,7 @@ import click
 import typer
 from rich.console import Console
 from rich.markup import escape
+from typer.core import TyperGroup
 
 if TYPE_CHECKING:
     from hub.runtime import Hub
@@ -29,9 +30,23 @@ tickets_app = typer.Typer(help="Tickets, enriched with the customer's history.",
                           no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
 notify_app = typer.Typer(help="Notify rules (DingTalk, WeCom).", no_args_is_help=True)
+
+
+class _ImportGroup(TyperGroup):
+    """`hub import FILE …` runs an import; `hub import resume|show|list` look after them."""
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
+        if args and args[0] not in self.commands:
+            args = ["run", *args]
+        return super().resolve_command(ctx, args)
+
+
+import_app = typer.Typer(cls=_ImportGroup, no_args_is_help=True,
+                         help="Import Excel/CSV files through a mapping: "
+                              "`hub import FILE --mapping NAME`.")
 for sub, name in ((connectors_app, "connectors"), (db_app, "db"), (config_app, "config"),
                   (mappings_app, "mappings"), (sync_app, "sync"), (tickets_app, "tickets"),
-                  (audit_app, "audit"), (notify_app, "notify")):
+                  (audit_app, "audit"), (notify_app, "notify"), (import_app, "import")):
     app.add_typer(sub, name=name)
 
 out = Console()
@@ -294,6 +309,94 @@ def audit_verify() -> None:
                   escape(result.problem or ""), soft_wrap=True)
         raise typer.Exit(1)
     out.print(f"[green]ok[/]: {result.checked} audit rows, chain intact")
+
+
+@import_app.command("run")
+def import_run(
+    file: Annotated[Path, typer.Argument(help="An .xlsx or .csv file.")],
+    mapping: Annotated[str, typer.Option("--mapping", "-m", help="A mapping in mappings/.")],
+    sheet: Annotated[str | None, typer.Option(help="Sheet name, or its 0-based index.")] = None,
+    header_row: Annotated[int | None, typer.Option(help="1-based; found if left out.")] = None,
+    encoding: Annotated[str | None, typer.Option(help="CSV encoding; detected.")] = None,
+    delimiter: Annotated[str | None, typer.Option(help="CSV delimiter; sniffed.")] = None,
+    source: Annotated[str, typer.Option(help="The imported customers' source.")] = "import",
+    force: Annotated[bool, typer.Option(help="Import even if this file was imported.")] = False,
+) -> None:
+    """Import FILE through MAPPING; re-running it resumes an interrupted import."""
+    from hub.importer.pipeline import ImportOptions, run_import
+
+    hub = _hub()
+    hub.upgrade_db()
+    sheet_choice: str | int | None = int(sheet) if sheet and sheet.isdigit() else sheet
+    options = ImportOptions(sheet=sheet_choice, header_row=header_row, encoding=encoding,
+                            delimiter=delimiter, source=source)
+    with _import_progress(file.name) as progress:
+        summary = _run(run_import(hub, file, mapping=mapping, options=options, force=force,
+                                  actor=_cli_actor(), progress=progress))
+    _print_import(summary)
+
+
+@import_app.command("resume")
+def import_resume(import_id: int) -> None:
+    """Finish an interrupted import from its last committed batch."""
+    from hub.importer.pipeline import get_import, resume_import
+
+    hub = _hub()
+    hub.upgrade_db()
+    with _import_progress(get_import(hub, import_id).file_name) as progress:
+        summary = _run(resume_import(hub, import_id, actor=_cli_actor(), progress=progress))
+    _print_import(summary)
+
+
+@import_app.command("show")
+def import_show(import_id: int) -> None:
+    """An import's status, counts and report paths."""
+    from hub.importer.pipeline import get_import
+
+    hub = _hub()
+    hub.upgrade_db()
+    _print_import(get_import(hub, import_id))
+
+
+@import_app.command("list")
+def import_list(limit: int = 20) -> None:
+    """The latest imports."""
+    from hub.importer.pipeline import list_imports
+    from hub.render import imports_table
+
+    hub = _hub()
+    hub.upgrade_db()
+    out.print(imports_table(list_imports(hub, limit=limit)))
+
+
+def _import_progress(name: str) -> Any:
+    import contextlib
+
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    @contextlib.contextmanager
+    def bar() -> Any:
+        columns = (TextColumn("{task.description}"), BarColumn(),
+                   TextColumn("{task.completed:,.0f} rows"),
+                   TextColumn("{task.fields[rate]}"), TimeRemainingColumn())
+        with Progress(*columns, console=err, transient=True) as progress:
+            task = progress.add_task(name, total=None, rate="")
+
+            def update(summary: Any) -> None:
+                speed = progress.tasks[0].speed
+                progress.update(task, completed=summary.read,
+                                total=summary.estimated_rows or None,
+                                rate=f"{speed:,.0f} rows/s" if speed else "")
+
+            yield update
+
+    return bar()
+
+
+def _print_import(summary: Any) -> None:
+    from hub.render import import_summary
+
+    out.print(import_summary(summary))
 
 
 @notify_app.command("check-overdue")

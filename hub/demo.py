@@ -23,6 +23,7 @@ from connectors.dingtalk.sandbox import create_app as create_dingtalk_sandbox
 from connectors.sdk.sandbox import serve
 from connectors.wecom.sandbox import create_app as create_wecom_sandbox
 
+from .demo_import import import_sample
 from .notify.engine import check_overdue, recent_firings
 from .render import firings_table, notify_summary, run_summary, ticket_panel, tickets_table
 from .runtime import Hub
@@ -157,7 +158,8 @@ def run_demo(console: Console, *, customers: int, project_root: Path) -> list[Ti
     sandbox = sandbox_app.state.sandbox
     settings = Settings(database_url=f"sqlite:///{workdir / 'hub.db'}",
                         config=project_root / "configs" / "hub.yaml",
-                        mappings_dir=project_root / "mappings")
+                        mappings_dir=project_root / "mappings",
+                        imports_dir=workdir / "imports")
     with ExitStack() as stack:
         base_url = stack.enter_context(serve(sandbox_app))
         messengers = _messengers(stack)
@@ -191,7 +193,9 @@ def run_demo(console: Console, *, customers: int, project_root: Path) -> list[Ti
             later = datetime.now(UTC) + timedelta(hours=2, minutes=5)
             console.print(notify_summary(asyncio.run(check_overdue(hub, now=later,
                                                                    actor="demo"))))
-            console.rule("7 · Audit trail")
+            console.rule("7 · Import a spreadsheet from the old system")
+            import_sample(console, hub, workdir)
+            console.rule("8 · Audit trail")
             verdict = hub.audit.verify()
             console.print(f"{verdict.checked} audit rows, hash chain "
                           f"{'[green]intact[/]' if verdict.ok else '[red]BROKEN[/]'} "

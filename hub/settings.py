@@ -23,6 +23,8 @@ class Settings(BaseSettings):
             every process on the store; the default), `redis` (shared through `redis_url`)
             or `memory` (this process only).
         redis_url: Redis for `rate_budget_store: redis`.
+        imports_dir: where uploaded import files and error reports are kept.
+        import_max_bytes: the largest file an import (or upload) accepts.
     """
 
     model_config = SettingsConfigDict(env_prefix="HUB_", extra="ignore")
@@ -33,6 +35,8 @@ class Settings(BaseSettings):
     log_level: str = Field(default="WARNING")
     rate_budget_store: Literal["database", "redis", "memory"] = "database"
     redis_url: str = "redis://127.0.0.1:6379/0"
+    imports_dir: Path = Path(".hub/imports")
+    import_max_bytes: int = 1024 * 1024 * 1024
 
 
 def get_settings(**overrides: object) -> Settings:

@@ -158,6 +158,7 @@ class CsvSource:
     """Records of a CSV file as `(record number, fields)`, every pass a fresh read."""
 
     kind = "csv"
+    engine = "csv"
     sheet: str | None = None
     first_column = 0
 
@@ -212,6 +213,11 @@ class CsvSource:
                                   f"(limit {max_columns:,})", row=number)
                     yield number, row
             except csv.Error as exc:
+                if "field larger than field limit" in str(exc):
+                    raise ImportFileError(
+                        path, f"row {number + 1:,}: a cell has more than "
+                              f"{csv.field_size_limit():,} characters (limit {max_cell:,})",
+                        row=number + 1) from None
                 raise ImportFileError(path, f"row {number + 1:,} (line {reader.line_num:,}) "
                                             f"is not valid CSV: {exc}", row=number + 1) from None
             except UnicodeDecodeError as exc:  # the file changed since it was checked

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import re
 import zipfile
-from collections.abc import Callable, Iterator
+import zlib
+from collections.abc import Callable, Generator, Iterator
+from contextlib import closing
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -103,7 +105,7 @@ def _parser(path: Path, part: str) -> expat.XMLParserType:
 
 
 def _feed(path: Path, zf: zipfile.ZipFile, member: str, parser: expat.XMLParserType,
-          ) -> Iterator[None]:
+          ) -> Generator[None, None, None]:
     """Feed a zip member to `parser` chunk by chunk, yielding after each chunk."""
     try:
         with zf.open(member) as f:
@@ -116,22 +118,22 @@ def _feed(path: Path, zf: zipfile.ZipFile, member: str, parser: expat.XMLParserT
         raise ImportFileError(path, f"the workbook is damaged: {member} is not well-formed XML "
                                     f"({expat.ErrorString(exc.code)} at line {exc.lineno})"
                               ) from None
-    except (zipfile.BadZipFile, EOFError, OSError) as exc:
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
         raise ImportFileError(path, f"the workbook is damaged: cannot inflate {member} ({exc})"
                               ) from None
 
 
-def shared_strings(path: Path, zf: zipfile.ZipFile, member: str | None, prefix: str = ""
-                   ) -> list[str]:
+def shared_strings(path: Path, zf: zipfile.ZipFile, member: str | None) -> list[str]:
     """The shared-strings table: each item's text runs joined, phonetic runs left out."""
     strings: list[str] = []
     if member is None:
         return strings
     parts: list[str] = []
     depth = {"t": False, "rPh": False}
-    si, t, rph = prefix + "si", prefix + "t", prefix + "rPh"
+    si, t, rph = "si", "t", "rPh"
 
     def start(name: str, _: dict[str, str]) -> None:
+        name = name.rpartition(":")[2]
         if name == t:
             depth["t"] = True
         elif name == rph:
@@ -140,6 +142,7 @@ def shared_strings(path: Path, zf: zipfile.ZipFile, member: str | None, prefix: 
             parts.clear()
 
     def end(name: str) -> None:
+        name = name.rpartition(":")[2]
         if name == t:
             depth["t"] = False
         elif name == rph:
@@ -155,31 +158,39 @@ def shared_strings(path: Path, zf: zipfile.ZipFile, member: str | None, prefix: 
     parser.StartElementHandler = start
     parser.EndElementHandler = end
     parser.CharacterDataHandler = text
-    for _ in _feed(path, zf, member, parser):
-        pass
+    with closing(_feed(path, zf, member, parser)) as chunks:
+        for _ in chunks:
+            pass
     return strings
 
 
-def date_styles(styles_xml: bytes | None) -> dict[str, int]:
+def date_styles(path: Path, styles_xml: bytes | None) -> dict[str, int]:
     """Cell style index (the `s` attribute, as text) -> DATETIME or TIMEDELTA, for the styles
     whose number format shows a date or a duration."""
     if not styles_xml:
         return {}
     import xml.etree.ElementTree as ET  # a small part, parsed whole
 
-    root = ET.fromstring(styles_xml)
+    try:
+        root = ET.fromstring(styles_xml)
+    except ET.ParseError as exc:
+        raise ImportFileError(path, f"the workbook is damaged: its styles are not well-formed "
+                                    f"XML ({exc})") from None
     custom: dict[int, int] = {}
     kinds: dict[str, int] = {}
     for element in root.iter():
         tag = element.tag.rsplit("}", 1)[-1]
-        if tag == "numFmt" and element.get("numFmtId", "").isdigit():
-            custom[int(element.get("numFmtId", "0"))] = format_kind(element.get("formatCode", ""))
+        number_format = element.get("numFmtId", "")
+        if tag == "numFmt" and number_format.isascii() and number_format.isdigit():
+            custom[int(number_format)] = format_kind(element.get("formatCode", ""))
     for element in root:
         if element.tag.rsplit("}", 1)[-1] != "cellXfs":
             continue
         for index, xf in enumerate(element):
-            number_format = int(xf.get("numFmtId", "0") or 0)
-            kind = custom.get(number_format, _BUILTIN_KINDS.get(number_format, OTHER))
+            number_format = xf.get("numFmtId", "0")
+            if not (number_format.isascii() and number_format.isdigit()):
+                continue
+            kind = custom.get(int(number_format), _BUILTIN_KINDS.get(int(number_format), OTHER))
             if kind:
                 kinds[str(index)] = kind
     return kinds
@@ -202,6 +213,7 @@ class StreamSource:
     ReadLimits.max_shared_strings_bytes)."""
 
     kind = "xlsx"
+    engine = "stream"
     first_column = 0
 
     def __init__(self, path: Path, zf: zipfile.ZipFile, member: str, *, sheet: str,
@@ -222,10 +234,11 @@ class StreamSource:
 
     def raw_rows(self) -> Iterator[tuple[int, list[Any]]]:
         parser, pending = self._row_parser()
-        for _ in _feed(self.path, self._zf, self._member, parser):
-            if pending:
-                yield from pending
-                pending.clear()
+        with closing(_feed(self.path, self._zf, self._member, parser)) as chunks:
+            for _ in chunks:
+                if pending:
+                    yield from pending
+                    pending.clear()
 
     def close(self) -> None:
         self._zf.close()

@@ -20,6 +20,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
+    "Import",
+    "ImportReject",
     "AuditHead",
     "CallbackNonce",
     "ConnectorToken",
@@ -242,3 +244,52 @@ class NotifyFiring(Base):
     error: Mapped[str | None] = mapped_column(Text)
     fired_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class Import(Base):
+    """One import of a file through a mapping: progress, counts, and where to resume."""
+
+    __tablename__ = "imports"
+    __table_args__ = (Index("ix_imports_hash_mapping", "content_hash", "mapping"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    file_name: Mapped[str] = mapped_column(String(500))
+    file_path: Mapped[str] = mapped_column(Text)  # where the file is read from (resume)
+    content_hash: Mapped[str] = mapped_column(String(64))  # sha256 of the file's bytes
+    size: Mapped[int] = mapped_column(Integer)
+    mapping: Mapped[str] = mapped_column(String(120))  # name@version
+    target: Mapped[str] = mapped_column(String(32))  # customer | ticket
+    source: Mapped[str] = mapped_column(String(64))  # customers' source, e.g. "import"
+    options: Mapped[dict[str, Any]]  # sheet, header_row, encoding, delimiter
+    status: Mapped[str] = mapped_column(String(16))  # queued, running, succeeded, partial,
+    #                                                  failed, interrupted
+    sheet: Mapped[str | None] = mapped_column(String(200))
+    headers: Mapped[dict[str, Any] | None]  # {"columns": [...]} as read
+    estimated_rows: Mapped[int | None] = mapped_column(Integer)
+    checkpoint_row: Mapped[int] = mapped_column(Integer, default=0)  # last source row done
+    batches: Mapped[int] = mapped_column(Integer, default=0)
+    read: Mapped[int] = mapped_column(Integer, default=0)
+    created: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+    report_xlsx: Mapped[str | None] = mapped_column(Text)
+    report_csv: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(200))
+    host: Mapped[str | None] = mapped_column(String(255))
+    pid: Mapped[int | None] = mapped_column(Integer)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+
+
+class ImportReject(Base):
+    """A row an import could not take, with its values and every error, for the report."""
+
+    __tablename__ = "import_rejects"
+
+    import_id: Mapped[int] = mapped_column(ForeignKey("imports.id"), primary_key=True)
+    row_number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    values: Mapped[dict[str, Any]]  # {"values": [...]} in the file's column order
+    errors: Mapped[dict[str, Any]]  # {"errors": [{"column": ..., "message": ...}]}

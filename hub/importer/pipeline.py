@@ -1,0 +1,407 @@
+"""Importing a file: read → map → upsert in batches, checkpointed, with an error report.
+
+    summary = await run_import(hub, Path("客户.xlsx"), mapping="import_customers", actor="cli")
+
+Each batch's rows, its rejected rows, the import's counters and its checkpoint (the last
+source row done) commit in one transaction, with one audit row. After a crash, running the
+same import again (or `resume_import`) skips what was committed and goes on: no row is lost
+or written twice. A file already imported through the same mapping version is not imported
+again unless `force`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert, select
+
+from ..audit import AuditEntry
+from ..errors import InvalidRequestError, NotFoundError
+from ..jsonable import to_jsonable
+from ..lookups import resolve_lookups
+from ..mapping import CompiledMapping, RecordMappingError
+from ..mapping.paths import Key, parse_path
+from ..runtime import Hub
+from ..store.models import Import, ImportReject
+from .report import ERRORS_COLUMN
+from .targets import Target, target_for
+
+__all__ = ["ImportOptions", "ImportSummary", "get_import", "list_imports", "resume_import",
+           "run_import", "start_import"]
+
+_HOST = socket.gethostname()
+FINISHED = ("succeeded", "partial")
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """How to read the file (all optional: detected when left out)."""
+
+    sheet: str | int | None = None
+    header_row: int | None = None
+    encoding: str | None = None
+    delimiter: str | None = None
+    source: str = "import"  # customers' `source`; tickets' default channel
+    batch_size: int = 2000
+
+    def reader_options(self) -> dict[str, Any]:
+        return {"sheet": self.sheet, "header_row": self.header_row, "encoding": self.encoding,
+                "delimiter": self.delimiter}
+
+
+@dataclass
+class ImportSummary:
+    id: int
+    file_name: str
+    mapping: str
+    status: str
+    read: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    skipped: int = 0
+    batches: int = 0
+    estimated_rows: int | None = None
+    checkpoint_row: int = 0
+    report_xlsx: str | None = None
+    report_csv: str | None = None
+    error: str | None = None
+    duplicate_of: int | None = None  # set when the file was already imported: a no-op
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, row: Import, **changes: Any) -> ImportSummary:
+        summary = cls(id=row.id, file_name=row.file_name, mapping=row.mapping,
+                      status=row.status, read=row.read, created=row.created,
+                      updated=row.updated, unchanged=row.unchanged, rejected=row.rejected,
+                      skipped=row.skipped, batches=row.batches,
+                      estimated_rows=row.estimated_rows, checkpoint_row=row.checkpoint_row,
+                      report_xlsx=row.report_xlsx, report_csv=row.report_csv, error=row.error,
+                      started_at=row.started_at, finished_at=row.finished_at)
+        for name, value in changes.items():
+            setattr(summary, name, value)
+        return summary
+
+
+Progress = Callable[[ImportSummary], None]
+
+
+def file_digest(path: Path) -> tuple[str, int]:
+    """sha256 of the file's bytes, and its size."""
+    digest, size = hashlib.sha256(), 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def _alive(pid: int | None, host: str | None) -> bool:
+    if pid is None or host != _HOST:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _mapping_for_import(hub: Hub, name: str) -> tuple[CompiledMapping, type[Target]]:
+    mapping = hub.mappings.get(name)
+    target = target_for(mapping.spec.target)
+    if target is None:
+        raise InvalidRequestError(f"mapping '{name}' produces '{mapping.spec.target}'; imports "
+                                  f"write customer or ticket (set `target:` in the mapping)")
+    missing = [f for f in target.required_fields if f not in mapping.fields]
+    if missing:
+        raise InvalidRequestError(f"mapping '{name}' must define {', '.join(missing)}: "
+                                  f"imported {target.name}s are matched on it")
+    return mapping, target
+
+
+async def run_import(hub: Hub, path: Path, *, mapping: str,
+                     options: ImportOptions = ImportOptions(), force: bool = False,
+                     actor: str, progress: Progress | None = None) -> ImportSummary:
+    """Import `path` through `mapping`; resumes an unfinished import of the same file."""
+    started = start_import(hub, path, mapping=mapping, options=options, force=force,
+                           actor=actor)
+    if started.duplicate_of is not None:
+        return started
+    compiled, target = _mapping_for_import(hub, mapping)
+    return await _run(hub, started.id, path, compiled, target, options, actor, progress)
+
+
+def start_import(hub: Hub, path: Path, *, mapping: str,
+                 options: ImportOptions = ImportOptions(), force: bool = False,
+                 actor: str) -> ImportSummary:
+    """Register an import of `path` (or find the unfinished one of the same file) without
+    reading it; `duplicate_of` is set when the file was already imported (a no-op)."""
+    compiled, target = _mapping_for_import(hub, mapping)
+    if not path.is_file():
+        raise NotFoundError(f"no file {path}")
+    digest, size = file_digest(path)
+    with hub.sessions.begin() as session:
+        wanted = {"sheet": options.sheet, "header_row": options.header_row}
+        previous = next((candidate for candidate in session.scalars(
+            select(Import).where(Import.content_hash == digest,
+                                 Import.mapping == compiled.label)
+            .order_by(Import.id.desc()))
+            if {name: candidate.options.get(name) for name in wanted} == wanted), None)
+        if previous is not None and previous.status in FINISHED and not force:
+            hub.audit.append(session, [AuditEntry(
+                actor, "import.skip", f"import:{previous.id}",
+                detail={"file": path.name, "sha256": digest, "reason": "already imported"})])
+            return ImportSummary.of(previous, duplicate_of=previous.id)
+        if previous is not None and previous.status not in FINISHED:
+            if previous.status == "running" and _alive(previous.pid, previous.host):
+                raise InvalidRequestError(f"import {previous.id} of this file is running "
+                                          f"(pid {previous.pid})")
+            import_id = previous.id  # an interrupted import of the same file: go on with it
+        else:
+            row = Import(file_name=path.name, file_path=str(path.resolve()),
+                         content_hash=digest, size=size, mapping=compiled.label,
+                         target=target.name, source=options.source,
+                         options={**options.reader_options(), "source": options.source,
+                                  "batch_size": options.batch_size},
+                         status="queued", checkpoint_row=0, batches=0, read=0, created=0,
+                         updated=0, unchanged=0, rejected=0, skipped=0, actor=actor,
+                         host=_HOST, pid=None, started_at=datetime.now(UTC))
+            session.add(row)
+            session.flush()
+            import_id = row.id
+            hub.audit.append(session, [AuditEntry(
+                actor, "import.start", f"import:{import_id}",
+                detail={"file": path.name, "sha256": digest, "bytes": size,
+                        "mapping": compiled.label, "target": target.name})])
+        return ImportSummary.of(session.get_one(Import, import_id))
+
+
+async def resume_import(hub: Hub, import_id: int, *, actor: str,
+                        progress: Progress | None = None) -> ImportSummary:
+    """Finish import `import_id` from its checkpoint (the file must be unchanged)."""
+    with hub.sessions() as session:
+        row = session.get(Import, import_id)
+        if row is None:
+            raise NotFoundError(f"no import {import_id}")
+        if row.status in FINISHED:
+            return ImportSummary.of(row)
+        if row.status == "running" and _alive(row.pid, row.host):
+            raise InvalidRequestError(f"import {import_id} is running (pid {row.pid})")
+        path, label, stored = Path(row.file_path), row.mapping, dict(row.options)
+    name, _, _version = label.rpartition("@")
+    compiled, target = _mapping_for_import(hub, name)
+    if compiled.label != label:
+        raise InvalidRequestError(f"import {import_id} ran with {label}; the mapping is now "
+                                  f"{compiled.label}. Start a new import (--force) instead")
+    if not path.is_file() or file_digest(path)[0] != _stored_hash(hub, import_id):
+        raise InvalidRequestError(f"import {import_id}: {path} is missing or has changed")
+    options = ImportOptions(sheet=stored.get("sheet"), header_row=stored.get("header_row"),
+                            encoding=stored.get("encoding"), delimiter=stored.get("delimiter"),
+                            source=stored.get("source", "import"),
+                            batch_size=int(stored.get("batch_size", 2000)))
+    return await _run(hub, import_id, path, compiled, target, options, actor, progress)
+
+
+def _stored_hash(hub: Hub, import_id: int) -> str:
+    with hub.sessions() as session:
+        return session.get_one(Import, import_id).content_hash
+
+
+def get_import(hub: Hub, import_id: int) -> ImportSummary:
+    with hub.sessions() as session:
+        row = session.get(Import, import_id)
+        if row is None:
+            raise NotFoundError(f"no import {import_id}")
+        return ImportSummary.of(row)
+
+
+def list_imports(hub: Hub, *, limit: int = 20) -> list[ImportSummary]:
+    with hub.sessions() as session:
+        rows = session.scalars(select(Import).order_by(Import.id.desc()).limit(limit))
+        return [ImportSummary.of(row) for row in rows]
+
+
+def _required_columns(mapping: CompiledMapping) -> list[str]:
+    """The source columns the mapping cannot do without (required fields read by path)."""
+    columns = []
+    for spec in mapping.spec.fields.values():
+        if spec.required and spec.path is not None:
+            first = parse_path(spec.path)[0]
+            if isinstance(first, Key) and first.name not in columns:
+                columns.append(first.name)
+    return columns
+
+
+async def _run(hub: Hub, import_id: int, path: Path, mapping: CompiledMapping,
+               target: type[Target], options: ImportOptions, actor: str,
+               progress: Progress | None) -> ImportSummary:
+    from .readers import ImportFileError, open_table
+
+    with hub.sessions.begin() as session:
+        row = session.get_one(Import, import_id)
+        row.status, row.pid, row.host, row.error = "running", os.getpid(), _HOST, None
+        checkpoint = row.checkpoint_row
+    try:
+        with open_table(path, **options.reader_options()) as table:
+            missing = [c for c in _required_columns(mapping) if c not in table.headers]
+            if missing:
+                found = ", ".join(table.headers) or "none"
+                raise ImportFileError(path, f"missing required column(s) {', '.join(missing)} "
+                                            f"(mapping '{mapping.name}'); the header row "
+                                            f"{table.header_row} has: {found}")
+            with hub.sessions.begin() as session:
+                row = session.get_one(Import, import_id)
+                row.sheet = table.sheet
+                row.headers = {"columns": list(table.headers)}
+                row.estimated_rows = table.estimated_rows
+            headers = list(table.headers)
+            batch: list[tuple[int, list[Any]]] = []
+            for row_number, values in table.rows():
+                if row_number <= checkpoint:
+                    continue
+                batch.append((row_number, values))
+                if len(batch) >= options.batch_size:
+                    summary = await _batch(hub, import_id, batch, headers, mapping, target,
+                                           options, actor)
+                    batch = []
+                    if progress:
+                        progress(summary)
+            if batch:
+                summary = await _batch(hub, import_id, batch, headers, mapping, target,
+                                       options, actor)
+                if progress:
+                    progress(summary)
+    except ImportFileError as exc:
+        _finish(hub, import_id, "failed", str(exc), actor)
+        raise
+    except BaseException:
+        _finish(hub, import_id, "interrupted", "stopped before the end of the file", actor)
+        raise
+    _write_reports(hub, import_id)
+    return _finish(hub, import_id, None, None, actor)
+
+
+_NEUTRALISED = ("'=", "'+", "'-", "'@", "'\t", "'\r")
+
+
+def _restored(value: Any) -> Any:
+    """A report cell as the user first wrote it: reports prefix risky text with `'`."""
+    if isinstance(value, str) and value.startswith(_NEUTRALISED):
+        return value[1:]
+    return value
+
+
+def _reject_errors(errors: list[Any], headers: list[str]) -> list[dict[str, Any]]:
+    found = []
+    for error in errors:
+        column = None
+        if error.path:
+            first = parse_path(error.path)[0]
+            if isinstance(first, Key) and first.name in headers:
+                column = first.name
+        found.append({"column": column, "message": f"{error.field}: {error.message}"
+                      if column is None or error.field != column else error.message})
+    return found
+
+
+async def _batch(hub: Hub, import_id: int, batch: list[tuple[int, list[Any]]],
+                 headers: list[str], mapping: CompiledMapping, target: type[Target],
+                 options: ImportOptions, actor: str) -> ImportSummary:
+    if ERRORS_COLUMN in headers:  # our own error report, fixed and imported again
+        batch = [(number, [_restored(value) for value in values]) for number, values in batch]
+    records = [dict(zip(headers, values, strict=False)) for _, values in batch]
+    lookups = await resolve_lookups(hub, mapping, records, actor=actor)
+    entities, rejects, skipped = [], [], 0
+    for (row_number, values), record in zip(batch, records, strict=True):
+        try:
+            entity = mapping.function(record, row_number, lookups)
+        except RecordMappingError as exc:
+            rejects.append({"import_id": import_id, "row_number": row_number,
+                            "values": {"values": to_jsonable(values)},
+                            "errors": {"errors": _reject_errors(exc.errors, headers)}})
+            continue
+        if entity is None:
+            skipped += 1
+        else:
+            entities.append(entity)
+    now = datetime.now(UTC)
+    with hub.sessions.begin() as session:
+        counts = target(session.connection()).write(entities, source=options.source,
+                                                    mapping=mapping.label, now=now)
+        if rejects:
+            session.execute(insert(ImportReject), rejects)
+        row = session.get_one(Import, import_id)
+        row.read += len(batch)
+        row.created += counts.created
+        row.updated += counts.updated
+        row.unchanged += counts.unchanged
+        row.rejected += len(rejects)
+        row.skipped += skipped
+        row.batches += 1
+        row.checkpoint_row = batch[-1][0]
+        hub.audit.append(session, [AuditEntry(
+            actor, "import.batch", f"import:{import_id}",
+            outcome="partial" if rejects else "ok",
+            detail={"rows": [batch[0][0], batch[-1][0]], "read": len(batch),
+                    "created": counts.created, "updated": counts.updated,
+                    "unchanged": counts.unchanged, "rejected": len(rejects),
+                    "skipped": skipped, "mapping": mapping.label})])
+        return ImportSummary.of(row)
+
+
+def _write_reports(hub: Hub, import_id: int) -> None:
+    from .report import CellError, RejectedRow, write_report
+
+    with hub.sessions() as session:
+        row = session.get_one(Import, import_id)
+        if not row.rejected:
+            return
+        headers = list((row.headers or {}).get("columns", []))
+        folder = hub.settings.imports_dir / str(import_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        stem = Path(row.file_name).stem
+        paths = {}
+        for kind in ("xlsx", "csv"):
+            rejects = session.scalars(select(ImportReject)
+                                      .where(ImportReject.import_id == import_id)
+                                      .order_by(ImportReject.row_number)
+                                      .execution_options(yield_per=1000))
+            rows = (RejectedRow(reject.row_number, list(reject.values["values"]),
+                                [CellError(e["column"], e["message"])
+                                 for e in reject.errors["errors"]])
+                    for reject in rejects)
+            path = folder / f"{stem}.errors.{kind}"
+            write_report(path, headers=headers, rows=rows, kind=kind)
+            paths[kind] = str(path)
+    with hub.sessions.begin() as session:
+        row = session.get_one(Import, import_id)
+        row.report_xlsx, row.report_csv = paths["xlsx"], paths["csv"]
+
+
+def _finish(hub: Hub, import_id: int, status: str | None, error: str | None,
+            actor: str) -> ImportSummary:
+    with hub.sessions.begin() as session:
+        row = session.get_one(Import, import_id)
+        row.status = status or ("partial" if row.rejected else "succeeded")
+        row.error = error
+        row.finished_at = datetime.now(UTC)
+        row.pid = None
+        hub.audit.append(session, [AuditEntry(
+            actor, "import.finish", f"import:{import_id}", outcome=row.status,
+            detail={"file": row.file_name, "mapping": row.mapping, "read": row.read,
+                    "created": row.created, "updated": row.updated,
+                    "unchanged": row.unchanged, "rejected": row.rejected,
+                    "skipped": row.skipped, "report": row.report_xlsx, "error": error})])
+        return ImportSummary.of(row)
