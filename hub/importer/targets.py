@@ -12,7 +12,8 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from sqlalchemy import Connection, Table, bindparam, insert, select, update
@@ -22,7 +23,7 @@ from ..store.models import Customer, Ticket
 
 __all__ = ["TARGETS", "BatchCounts", "CustomerTarget", "Target", "TicketTarget", "target_for"]
 
-_CHUNK = 500
+_CHUNK = 1000
 
 
 @dataclass
@@ -34,6 +35,15 @@ class BatchCounts:
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # built once: fast
 _JSON_NATIVE = frozenset({str, int, float, bool, type(None)})
+_CUSTOMER_SKIP = frozenset({"external_id", "name", "company", "mobile", "email", "tier"})
+
+
+def _jsonable(value: Any) -> Any:
+    if type(value) is Decimal:
+        return str(value)
+    if type(value) is date or type(value) is datetime:
+        return value.isoformat()
+    return to_jsonable(value)
 
 
 class Target(ABC):
@@ -136,18 +146,21 @@ class CustomerTarget(Target):
 
     def row(self, entity: dict[str, Any], *, source: str, mapping: str,
             now: datetime) -> dict[str, Any]:
-        attributes = {key: value for key, value in entity.items()
-                      if key not in self._COLUMNS and key != "external_id"}
+        # The hot path of an import: written for speed (no helper calls per value).
+        get = entity.get
+        name, company, mobile = get("name"), get("company"), get("mobile")
+        email, tier = get("email"), get("tier")
         # JSON text written once: it is both the stored document and what the digest reads.
-        document = _ENCODER.encode({key: value if type(value) in _JSON_NATIVE
-                                    else to_jsonable(value) for key, value in attributes.items()})
-        row = {name: entity.get(name) for name in self._COLUMNS}
+        document = _ENCODER.encode({
+            key: value if type(value) in _JSON_NATIVE else _jsonable(value)
+            for key, value in entity.items() if key not in _CUSTOMER_SKIP})
         digest = hashlib.blake2b(
-            "\x1f".join((*(str(row[name]) for name in self._COLUMNS), document)).encode(),
+            f"{name}\x1f{company}\x1f{mobile}\x1f{email}\x1f{tier}\x1f{document}".encode(),
             digest_size=16).hexdigest()
-        row.update(source=source, external_id=str(entity["external_id"]), attributes=document,
-                   content_hash=digest, mapping=mapping, created_at=now, updated_at=now)
-        return row
+        return {"source": source, "external_id": str(entity["external_id"]), "name": name,
+                "company": company, "mobile": mobile, "email": email, "tier": tier,
+                "attributes": document, "content_hash": digest, "mapping": mapping,
+                "created_at": now, "updated_at": now}
 
     def fingerprint(self, row: dict[str, Any]) -> str:
         return f"{row['content_hash']}|{row['mapping']}"
