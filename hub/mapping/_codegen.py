@@ -29,7 +29,9 @@ __all__ = ["FieldInfo", "ObjectCode", "generate"]
 # Stages of a field's pipeline, so an error names the rule broken. A field whose pipeline can
 # fail at more than one stage records the current one in the local `st`; the rest are told
 # apart by the exception's class (below), which costs nothing on the happy path.
-ST_READ, ST_TRANSFORM, ST_MAP, ST_TYPE, ST_REQUIRED, ST_LOOKUP, ST_WHEN, ST_NESTED = range(8)
+# Transform steps come after the fixed stages: the i-th transform is stage FIRST_TRANSFORM + i.
+ST_READ, ST_MAP, ST_TYPE, ST_REQUIRED, ST_LOOKUP, ST_WHEN, ST_NESTED = range(7)
+FIRST_TRANSFORM = 8
 
 
 class RequiredError(ValueError):
@@ -56,7 +58,7 @@ class FieldInfo:
     name: str
     path: str | None
     personal: bool
-    rules: tuple[str | None, ...]  # indexed by stage; transforms are numbered from ST_TRANSFORM
+    rules: tuple[str | None, ...]  # indexed by stage
 
 
 @dataclass
@@ -114,7 +116,7 @@ def generate(fields: Mapping[str, FieldSpec], *, filter_source: str | None,
     code.emit(1, "out = {}")
     if filter_source is not None:
         condition = code.bind(compile_condition(filter_source, functions=functions), "_f")
-        info = code.bind(FieldInfo("filter", None, False, ("filter",) * 8), "_i")
+        info = code.bind(FieldInfo("filter", None, False, ("filter",) * FIRST_TRANSFORM), "_i")
         code.emit(1, "try:")
         code.emit(2, f"if not {condition}(scope):")
         code.emit(3, "return None")
@@ -140,7 +142,7 @@ def _needs_root(fields: Mapping[str, FieldSpec], filter_source: str | None) -> b
 def _field(code: ObjectCode, output: str, spec: FieldSpec, *, registry: TransformRegistry,
            functions: Mapping[str, Callable[..., Any]], lookups: Mapping[str, Any]) -> None:
     field_type: FieldType = spec.resolved_type
-    rules: list[str | None] = [None] * 8
+    rules: list[str | None] = [None] * FIRST_TRANSFORM
     rules[ST_READ] = "template" if spec.template else "expr" if spec.expr else "read"
     rules[ST_MAP] = "map (strict)" if spec.strict else "map"
     rules[ST_TYPE] = f"type {field_type}"
@@ -175,7 +177,7 @@ def _field(code: ObjectCode, output: str, spec: FieldSpec, *, registry: Transfor
         _emit_read(code, depth, spec, functions)
         for position, (name, args) in enumerate(transforms):
             step = code.bind(registry.build(name, args), "_t")
-            stage(depth, 8 + position)
+            stage(depth, FIRST_TRANSFORM + position)
             code.emit(depth, f"v = {step}(v)")
         if spec.fields is not None:
             stage(depth, ST_NESTED)
@@ -205,7 +207,7 @@ def _failing_stages(spec: FieldSpec, transforms: int) -> list[int]:
     stages = [ST_WHEN] if spec.when is not None else []
     if spec.template is not None or spec.expr is not None:
         stages.append(ST_READ)
-    stages += [8 + position for position in range(transforms)]
+    stages += [FIRST_TRANSFORM + position for position in range(transforms)]
     if spec.const is None:
         stages.append(ST_NESTED if spec.fields is not None else ST_TYPE)
     return stages

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hub.mapping._codegen import (
+    FIRST_TRANSFORM,
     STAGE_OF_ERROR,
     FieldInfo,
     NoMatchError,
@@ -39,7 +40,7 @@ from hub.mapping.types import map_key
 __all__ = ["CompiledMapping", "LookupInfo", "LookupTables", "compile_mapping"]
 
 _MISSING = object()
-_ITEM_INFO = FieldInfo("", None, False, ("object",) * 8)
+_ITEM_INFO = FieldInfo("", None, False, ("object",) * FIRST_TRANSFORM)
 
 
 @dataclass(frozen=True, slots=True)
