@@ -42,7 +42,7 @@ class PullJob(_Model):
     connection: str
     stream: str
     mapping: str
-    target: Literal["customers"] = "customers"
+    target: Literal["customers", "articles"] = "customers"
     description: str | None = None
 
 

@@ -16,6 +16,7 @@ from .audit import AuditEntry
 from .config import PullJob
 from .customers import upsert_customers, upsert_external_records
 from .errors import InvalidRequestError, JobFailedError, NotFoundError
+from .kb.store import upsert_articles
 from .lookups import resolve_lookups
 from .mapping import CompiledMapping, LookupTables, RecordMappingError
 from .runs import MAX_RECORDED_ERRORS, finish_run, mark_dead_runs, start_run
@@ -127,6 +128,18 @@ def _store_batch(hub: Hub, session: Session, job: PullJob, mapping: CompiledMapp
                 errors.append({"record": str(row), "error": str(exc)})
     upsert_external_records(session, source=job.connection, stream=job.stream, key=key,
                             records=records)
+    if job.target == "articles":
+        _store_articles(hub, session, job, mapping, run, entities, actor=actor)
+    else:
+        _store_customers(hub, session, job, mapping, run, entities, actor=actor)
+    run.pages += 1
+    run.read += len(records)
+    if errors:
+        run.errors = {"records": errors}
+
+
+def _store_customers(hub: Hub, session: Session, job: PullJob, mapping: CompiledMapping,
+                     run: Run, entities: list[dict[str, Any]], *, actor: str) -> None:
     result = upsert_customers(session, job.connection, entities, mapping=mapping.label)
     hub.audit.append(session, [
         *(AuditEntry(actor, "customer.create", f"customer:{c.id}",
@@ -138,13 +151,27 @@ def _store_batch(hub: Hub, session: Session, job: PullJob, mapping: CompiledMapp
                              "fields": changed, "mapping": mapping.label})
           for c, changed in result.updated),
     ])
-    run.pages += 1
-    run.read += len(records)
     run.created += len(result.created)
     run.updated += len(result.updated)
     run.unchanged += result.unchanged
-    if errors:
-        run.errors = {"records": errors}
+
+
+def _store_articles(hub: Hub, session: Session, job: PullJob, mapping: CompiledMapping,
+                    run: Run, entities: list[dict[str, Any]], *, actor: str) -> None:
+    result = upsert_articles(session, job.connection, entities, mapping=mapping.label)
+    hub.audit.append(session, [
+        *(AuditEntry(actor, "article.create", f"article:{a.id}",
+                     detail={"source": a.source, "external_id": a.external_id,
+                             "mapping": mapping.label})
+          for a in result.created),
+        *(AuditEntry(actor, "article.update", f"article:{a.id}",
+                     detail={"source": a.source, "external_id": a.external_id,
+                             "fields": changed, "mapping": mapping.label})
+          for a, changed in result.updated),
+    ])
+    run.created += len(result.created)
+    run.updated += len(result.updated)
+    run.unchanged += result.unchanged
 
 
 def _save_state(session: Session, job: str, state: str | None) -> None:

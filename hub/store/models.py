@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
+    "Article",
     "Import",
     "ImportReject",
     "AuditHead",
@@ -35,6 +36,7 @@ __all__ = [
     "Run",
     "SyncState",
     "Ticket",
+    "include_name",
 ]
 
 # JSONB on PostgreSQL (indexable, compact); plain JSON text elsewhere.
@@ -293,3 +295,36 @@ class ImportReject(Base):
     row_number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     values: Mapped[dict[str, Any]]  # {"values": [...]} in the file's column order
     errors: Mapped[dict[str, Any]]  # {"errors": [{"column": ..., "message": ...}]}
+
+
+class Article(Base):
+    """A knowledge-base article pulled from a source, its body kept as plain text."""
+
+    __tablename__ = "articles"
+    __table_args__ = (UniqueConstraint("source", "external_id", name="uq_articles_source_extid"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(64))
+    external_id: Mapped[str] = mapped_column(String(128))
+    title: Mapped[str] = mapped_column(String(500))
+    body_text: Mapped[str] = mapped_column(Text, default="")
+    labels: Mapped[list[str]] = mapped_column(JsonDoc, default=list)
+    url: Mapped[str | None] = mapped_column(String(1000))
+    source_updated_at: Mapped[datetime | None]
+    content_hash: Mapped[str] = mapped_column(String(64))
+    mapping: Mapped[str | None] = mapped_column(String(120))  # name@version that wrote it
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+# Search structures migration 0007 manages by hand (SQLite's FTS5 table and its shadow
+# tables, PostgreSQL's trigram indexes): not models, so autogenerate must leave them alone.
+_HAND_MADE_TABLES = "articles_fts"
+_HAND_MADE_INDEXES = frozenset({"ix_articles_title_trgm", "ix_articles_body_trgm"})
+
+
+def include_name(name: str | None, type_: str, _parent_names: Any) -> bool:
+    """Alembic's `include_name` hook: skip what the migrations manage outside the models."""
+    if type_ == "table" and name and name.startswith(_HAND_MADE_TABLES):
+        return False
+    return not (type_ == "index" and name in _HAND_MADE_INDEXES)

@@ -7,7 +7,7 @@ from alembic.runtime.migration import MigrationContext
 
 from hub.store import migrate
 from hub.store.engine import create_engine
-from hub.store.models import Base
+from hub.store.models import Base, include_name
 
 
 def test_upgrade__empty_store_to_head_and_models_match(database_url: str) -> None:
@@ -15,7 +15,8 @@ def test_upgrade__empty_store_to_head_and_models_match(database_url: str) -> Non
     migrate.upgrade(engine)
     assert migrate.current_revision(engine) == migrate.head_revision()
     with engine.connect() as connection:
-        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        diff = compare_metadata(MigrationContext.configure(
+            connection, opts={"include_name": include_name}), Base.metadata)
     engine.dispose()
     assert diff == []
 

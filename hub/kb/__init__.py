@@ -1,0 +1,15 @@
+"""The knowledge base in the hub: articles kept in the store, and Chinese-aware search."""
+
+from .search import ArticleHit, search_articles, search_in_session, suggest_for_ticket
+from .store import ArticleUpsertResult, upsert_articles
+from .text import storage_to_text
+
+__all__ = [
+    "ArticleHit",
+    "ArticleUpsertResult",
+    "search_articles",
+    "search_in_session",
+    "storage_to_text",
+    "suggest_for_ticket",
+    "upsert_articles",
+]
