@@ -18,6 +18,7 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
+from connectors.confluence.sandbox import create_app as create_confluence_sandbox
 from connectors.crm.sandbox import create_app as create_crm_sandbox
 from connectors.dingtalk.sandbox import create_app as create_dingtalk_sandbox
 from connectors.sdk.sandbox import serve
@@ -149,6 +150,18 @@ async def _inbound(console: Console, hub: Hub, messengers: _Messengers) -> Ticke
     return get_ticket(hub, result.ticket_id) if result.ticket_id is not None else None
 
 
+def _show_suggestions(console: Console, hub: Hub, ticket: TicketPublic) -> None:
+    """Pull the knowledge base from the Confluence sandbox, then what `?expand=kb` shows."""
+    console.print(run_summary(asyncio.run(run_pull(hub, "kb_articles", trigger="demo"))))
+    expanded = get_ticket(hub, ticket.id, expand=["kb"])
+    console.print(f"GET /tickets/{ticket.id}?expand=kb — 「{escape(ticket.subject)}」:")
+    for article in expanded.kb or []:
+        console.print(f"  {article['score']:.2f}  [bold]{escape(article['title'])}[/]  "
+                      f"[dim]{escape(' '.join(article['snippet'].split())[:60])}[/]")
+    if not expanded.kb:
+        console.print("  (no article matches)")
+
+
 def run_demo(console: Console, *, customers: int, project_root: Path) -> list[TicketPublic]:
     """Pull the CRM, open tickets, show one enriched, then the notify rules and an inbound
     WeCom message at work; returns the first tickets for tests."""
@@ -163,7 +176,11 @@ def run_demo(console: Console, *, customers: int, project_root: Path) -> list[Ti
     with ExitStack() as stack:
         base_url = stack.enter_context(serve(sandbox_app))
         messengers = _messengers(stack)
+        kb_url = stack.enter_context(serve(create_confluence_sandbox(
+            email="kb-bot@example.com", api_token=api_key, space_key="KB")))
         stack.enter_context(_environment(CRM_BASE_URL=base_url, CRM_API_KEY=api_key,
+                                         KB_BASE_URL=kb_url, KB_EMAIL="kb-bot@example.com",
+                                         KB_API_TOKEN=api_key, KB_SPACE_KEY="KB",
                                          **messengers.env))
         hub = Hub(settings)
         try:
@@ -185,17 +202,19 @@ def run_demo(console: Console, *, customers: int, project_root: Path) -> list[Ti
             console.print(tickets_table(tickets))
             console.rule("3 · What the agent sees")
             console.print(ticket_panel(tickets[0]))
-            console.rule("4 · Notify rules: the VIP ticket and the refund")
+            console.rule("4 · Knowledge base: articles suggested for the ticket")
+            _show_suggestions(console, hub, tickets[0])
+            console.rule("5 · Notify rules: the VIP ticket and the refund")
             _show_notifications(console, hub, messengers)
-            console.rule("5 · An urgent WeCom message becomes a ticket")
+            console.rule("6 · An urgent WeCom message becomes a ticket")
             asyncio.run(_inbound(console, hub, messengers))
-            console.rule("6 · Two hours later: the SLA check (hub notify check-overdue)")
+            console.rule("7 · Two hours later: the SLA check (hub notify check-overdue)")
             later = datetime.now(UTC) + timedelta(hours=2, minutes=5)
             console.print(notify_summary(asyncio.run(check_overdue(hub, now=later,
                                                                    actor="demo"))))
-            console.rule("7 · Import a spreadsheet from the old system")
+            console.rule("8 · Import a spreadsheet from the old system")
             import_sample(console, hub, workdir)
-            console.rule("8 · Audit trail")
+            console.rule("9 · Audit trail")
             verdict = hub.audit.verify()
             console.print(f"{verdict.checked} audit rows, hash chain "
                           f"{'[green]intact[/]' if verdict.ok else '[red]BROKEN[/]'} "

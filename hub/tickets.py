@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
@@ -16,7 +17,7 @@ from connectors.sdk import ConnectorError, CustomerDirectory
 from .audit import AuditEntry
 from .config import EnrichJob
 from .customers import customer_profile, find_by_contact, upsert_customers
-from .errors import NotFoundError
+from .errors import InvalidRequestError, NotFoundError
 from .lookups import resolve_lookups
 from .mapping import RecordMappingError, normalize_mobile
 from .notify.engine import evaluate_ticket
@@ -89,6 +90,9 @@ class TicketPublic(BaseModel):
     history: dict[str, Any] | None = None
     summary: dict[str, Any] | None = None
     sources: list[dict[str, Any]] = Field(default_factory=list)
+    kb: list[dict[str, Any]] | None = Field(
+        default=None, description="With ?expand=kb: the knowledge-base articles best matching "
+        "the ticket (id, title, url, score 0..1, snippet with matches in 【】, labels).")
 
     @classmethod
     def of(cls, ticket: Ticket) -> TicketPublic:
@@ -254,12 +258,28 @@ def _save_enrichment(hub: Hub, ticket_id: int, customer: Customer | None,
             detail={"customer_id": ticket.customer_id, "error": error})])
 
 
-def get_ticket(hub: Hub, ticket_id: int) -> TicketPublic:
+EXPANDABLE = ("customer", "orders", "history", "kb")  # customer/orders/history: always there
+
+
+def get_ticket(hub: Hub, ticket_id: int, *, expand: Collection[str] = ()) -> TicketPublic:
+    """The ticket, enriched; with `expand` containing "kb", the best-matching articles too."""
+    unknown = sorted(set(expand) - set(EXPANDABLE))
+    if unknown:
+        raise InvalidRequestError(f"cannot expand {', '.join(unknown)}; "
+                                  f"expandable: {', '.join(EXPANDABLE)}")
     with hub.sessions() as session:
         ticket = session.get(Ticket, ticket_id)
         if ticket is None:
             raise NotFoundError(f"no ticket {ticket_id}")
-        return TicketPublic.of(ticket)
+        public = TicketPublic.of(ticket)
+    if "kb" in expand:
+        from .kb import suggest_for_ticket
+
+        hits = suggest_for_ticket(hub, public.subject, public.description, public.category)
+        public.kb = [{"id": hit.id, "title": hit.title, "url": hit.url,
+                      "score": hit.score, "snippet": hit.snippet, "labels": hit.labels}
+                     for hit in hits]
+    return public
 
 
 def list_tickets(hub: Hub, *, limit: int = 50) -> list[TicketPublic]:

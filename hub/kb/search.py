@@ -1,9 +1,9 @@
 """Chinese-aware article search: SQLite FTS5 trigrams or PostgreSQL pg_trgm, one ranking.
 
-Both backends work in two stages. The database finds the articles that contain any of the
-query's 3-grams (through the trigram index) and keeps the `_POOL` best by how much of the
-query their title covers, the backend's own relevance (FTS5 bm25, title weighted; pg_trgm
-word similarity to the title) breaking ties. Python then scores that pool on every gram,
+Both backends work in two stages. First a pool of the `_POOL` articles whose titles cover most
+of the query: on SQLite, among those holding the query's rarest parts in the FTS5 trigram index
+(see `_fts`); on PostgreSQL, among those holding any of its 3-grams (pg_trgm indexes), word
+similarity to the title breaking ties. Python then scores that pool on every gram,
 2-grams included, in title and labels (x3) and body (x1), and builds the highlighted snippet.
 The score is the share of the query's weighted grams found, so it reads the same on both.
 """
@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from hub.errors import InvalidRequestError
 from hub.runtime import Hub
 
+from ._fts import sqlite_pool
 from ._query import QueryGrams, normalize, query_grams
 
 __all__ = ["ArticleHit", "search_articles", "search_in_session", "suggest_for_ticket"]
@@ -80,7 +81,7 @@ def search_in_session(session: Session, query: str, *, limit: int = 5) -> list[A
     if session.get_bind().dialect.name == "postgresql":
         pool = _pool_postgresql(session, query, grams)
     else:
-        pool = _pool_sqlite(session, grams)
+        pool = sqlite_pool(session, grams, _POOL)
     return _rank(pool, grams, limit)
 
 
@@ -90,32 +91,6 @@ def _title_cover_sql(grams: QueryGrams, column: str, func: str) -> tuple[str, di
         params[f"g{i}"] = gram.text
         parts.append(f"(CASE WHEN {func}({column}, :g{i}) > 0 THEN {gram.weight} ELSE 0 END)")
     return " + ".join(parts), params
-
-
-def _pool_sqlite(session: Session, grams: QueryGrams) -> list[Any]:
-    cover, params = _title_cover_sql(grams, "lower(a.title)", "instr")
-    if grams.indexed:
-        params["match"] = " OR ".join('"' + g.replace('"', '""') + '"' for g in grams.indexed)
-        sql = (f"SELECT a.id, a.title, a.body_text, a.labels, a.url, {cover} AS cover "
-               "FROM (SELECT rowid, bm25(articles_fts, 10.0, 1.0, 5.0) AS rank "
-               "      FROM articles_fts WHERE articles_fts MATCH :match) f "
-               "JOIN articles a ON a.id = f.rowid "
-               "ORDER BY cover DESC, length(a.title), f.rank LIMIT :pool")
-        params["pool"] = _POOL
-        found = list(session.execute(text(sql), params))
-        if found:
-            return found
-    # Only 2-character words, or no 3-gram of the query occurs anywhere: the trigram index
-    # cannot help, so scan.
-    like = "LIKE :p{i} ESCAPE '\\'"
-    likes = " OR ".join(f"a.title {like.format(i=i)} OR a.body_text {like.format(i=i)}"
-                        for i in range(len(grams.grams)))
-    params.update({f"p{i}": f"%{_like_escape(g)}%" for i, g in enumerate(grams.texts)})
-    sql = (f"SELECT a.id, a.title, a.body_text, a.labels, a.url, {cover} AS cover "
-           f"FROM articles a WHERE {likes} "
-           "ORDER BY cover DESC, length(a.title) LIMIT :pool")
-    params["pool"] = _POOL
-    return list(session.execute(text(sql), params))
 
 
 def _like_escape(value: str) -> str:

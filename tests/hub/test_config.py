@@ -132,7 +132,7 @@ def test_load_config__missing_file(tmp_path: Path) -> None:
 def test_shipped_config__is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CRM_API_KEY", "any-key-1234")
     loaded = load_config(ROOT / "configs/hub.yaml", mappings=MappingLibrary(MAPPINGS))
-    assert set(loaded.hub.jobs) == {"crm_customers", "ticket_enrichment"}
+    assert set(loaded.hub.jobs) == {"crm_customers", "kb_articles", "ticket_enrichment"}
 
 
 def test_load_config__job_mapping_without_external_id(

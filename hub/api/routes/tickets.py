@@ -23,5 +23,10 @@ def list_(hub: HubDep, limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[
 
 
 @router.get("/{ticket_id}")
-def get(ticket_id: int, hub: HubDep) -> TicketPublic:
-    return get_ticket(hub, ticket_id)
+def get(ticket_id: int, hub: HubDep,
+        expand: Annotated[str | None, Query(
+            description="Comma-separated: customer, orders, history (always included), kb "
+                        "(the best-matching knowledge-base articles)",
+            examples=["customer,orders,kb"])] = None) -> TicketPublic:
+    parts = [part.strip() for part in (expand or "").split(",") if part.strip()]
+    return get_ticket(hub, ticket_id, expand=parts)

@@ -94,7 +94,7 @@ def test_upsert_articles__idempotent_and_incremental(database_url: str, make_hub
     ("路由器老是断网", "路由器频繁断网的排查步骤"),
     ("m1136 驱动装不上", "HP LaserJet M1136 驱动安装失败"),
     ("ＨＰ　Ｍ１１３６", "HP LaserJet M1136 驱动安装失败"),  # full-width
-    ("硒鼓坏了", "打印机打印出来有黑线"),  # no 3-gram of the query occurs: 2-grams scan
+    ("硒鼓坏了", "打印机打印出来有黑线"),  # no 3-gram of the query occurs: 2-grams only
 ])
 def test_search_articles__chinese_queries_rank_the_right_article_first(
         kb_hub: Hub, query: str, first: str) -> None:
@@ -111,10 +111,40 @@ def test_search_articles__score_snippet_and_fields(kb_hub: Hub) -> None:
     assert len(hits) <= 3
 
 
-def test_search_articles__two_characters_scan_without_the_index(kb_hub: Hub) -> None:
-    # "卡纸" has no 3-gram for the trigram index to look up: it is found by a scan.
+def test_search_articles__two_characters_widen_to_indexed_trigrams(kb_hub: Hub) -> None:
+    # "卡纸" has no 3-gram of its own: on SQLite it is widened to the indexed 3-grams that
+    # begin with it ("卡纸的", "卡纸后", "卡纸，"); PostgreSQL scans.
     assert set(_titles(kb_hub, "卡纸", limit=2)) == {"打印机频繁卡纸的处理方法",
                                                     "复印机卡纸后无法复印"}
+
+
+def test_search_articles__common_words_still_find_the_specific_article(
+        database_url: str, make_hub: Any) -> None:
+    # 打印机 and 卡纸 are each in over a thousand articles, so SQLite asks the index for
+    # the articles holding both; the generic article (shortest title) must still come first.
+    brands = ["惠普", "佳能", "兄弟", "得力"]
+    symptoms = ["频繁卡纸", "严重卡纸", "偶尔卡纸"]
+    many = [{"external_id": f"m-{i}", "title": f"{brands[i % 4]}P{1000 + i}打印机"
+             f"{symptoms[i % 3]}的处理方法", "body_text": f"用户反馈打印机{symptoms[i % 3]}。"}
+            for i in range(1_500)]
+    generic = {"external_id": "generic", "title": "打印机频繁卡纸的处理方法",
+               "body_text": "用户反馈打印机频繁卡纸。"}
+    hub: Hub = make_hub(database_url)
+    try:
+        with hub.sessions.begin() as session:
+            upsert_articles(session, "bulk", [*many, generic])
+        assert _titles(hub, "打印机卡纸", limit=1) == ["打印机频繁卡纸的处理方法"]
+        assert _titles(hub, "惠普P1000打印机卡纸", limit=1) == ["惠普P1000打印机频繁卡纸的处理方法"]
+    finally:
+        hub.close()
+
+
+def test_search_articles__finds_an_article_written_after_a_search(kb_hub: Hub) -> None:
+    assert search_articles(kb_hub, "喷墨头堵塞") == []
+    with kb_hub.sessions.begin() as session:
+        upsert_articles(session, "confluence", [
+            {"external_id": "kb-6", "title": "喷墨头堵塞怎么清洗", "body_text": "运行清洗程序。"}])
+    assert _titles(kb_hub, "喷墨头堵塞") == ["喷墨头堵塞怎么清洗"]
 
 
 @pytest.mark.parametrize("query", ["怎么办", "区块链量子计算"])

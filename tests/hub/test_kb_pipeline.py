@@ -1,0 +1,63 @@
+"""Knowledge base end to end: Confluence sandbox → pull job → index → suggestions on tickets."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from connectors.confluence.sandbox import create_app as create_confluence_sandbox
+from connectors.sdk.sandbox import serve
+from hub.api import create_app
+from hub.kb import search_articles
+from hub.runtime import Hub
+from hub.sync import run_pull
+from hub.tickets import TicketCreate, create_ticket, get_ticket
+
+
+@pytest.fixture
+def kb_hub(hub: Hub, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Hub, Any]]:
+    app = create_confluence_sandbox(email="kb@example.com", api_token="kb-token",
+                                    space_key="KB")
+    with serve(app) as url:
+        monkeypatch.setenv("KB_BASE_URL", url)
+        monkeypatch.setenv("KB_EMAIL", "kb@example.com")
+        monkeypatch.setenv("KB_API_TOKEN", "kb-token")
+        yield hub, app.state.sandbox
+
+
+async def test_kb__pulled_articles_answer_chinese_queries(kb_hub: tuple[Hub, Any],
+                                                          audit_text: Any) -> None:
+    hub, sandbox = kb_hub
+
+    summary = await run_pull(hub, "kb_articles")
+    again = await run_pull(hub, "kb_articles")
+
+    assert summary.status == "succeeded" and summary.created == len(sandbox.store.pages()) > 40
+    assert again.created == 0
+    hits = search_articles(hub, "打印机卡纸", limit=3)
+    assert hits and hits[0].title == "打印机频繁卡纸的处理方法"
+    assert "【" in hits[0].snippet
+    assert "kb-token" not in audit_text(hub)
+
+
+async def test_kb__ticket_expand_kb_over_the_api(kb_hub: tuple[Hub, Any]) -> None:
+    hub, _sandbox = kb_hub
+    await run_pull(hub, "kb_articles")
+    ticket = await create_ticket(hub, TicketCreate(subject="我家打印机老是卡纸怎么办",
+                                                   channel="web"), actor="test")
+
+    with serve(create_app(hub=hub), lifespan="on") as url, \
+            httpx.Client(base_url=url, timeout=30) as api:
+        plain = api.get(f"/tickets/{ticket.id}").json()
+        expanded = api.get(f"/tickets/{ticket.id}", params={"expand": "customer,kb"}).json()
+        wrong = api.get(f"/tickets/{ticket.id}", params={"expand": "kb,shoes"})
+
+    assert plain["kb"] is None
+    assert expanded["kb"][0]["title"] == "打印机频繁卡纸的处理方法"
+    assert set(expanded["kb"][0]) == {"id", "title", "url", "score", "snippet", "labels"}
+    assert wrong.status_code in (400, 422)
+    assert "expandable: customer, orders, history, kb" in wrong.json()["detail"]
+    assert get_ticket(hub, ticket.id).kb is None
