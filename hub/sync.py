@@ -128,46 +128,33 @@ def _store_batch(hub: Hub, session: Session, job: PullJob, mapping: CompiledMapp
                 errors.append({"record": str(row), "error": str(exc)})
     upsert_external_records(session, source=job.connection, stream=job.stream, key=key,
                             records=records)
-    if job.target == "articles":
-        _store_articles(hub, session, job, mapping, run, entities, actor=actor)
-    else:
-        _store_customers(hub, session, job, mapping, run, entities, actor=actor)
+    _store_entities(hub, session, job, mapping, run, entities, actor=actor)
     run.pages += 1
     run.read += len(records)
     if errors:
         run.errors = {"records": errors}
 
 
-def _store_customers(hub: Hub, session: Session, job: PullJob, mapping: CompiledMapping,
-                     run: Run, entities: list[dict[str, Any]], *, actor: str) -> None:
-    result = upsert_customers(session, job.connection, entities, mapping=mapping.label)
-    hub.audit.append(session, [
-        *(AuditEntry(actor, "customer.create", f"customer:{c.id}",
-                     detail={"source": c.source, "external_id": c.external_id,
-                             "mapping": mapping.label})
-          for c in result.created),
-        *(AuditEntry(actor, "customer.update", f"customer:{c.id}",
-                     detail={"source": c.source, "external_id": c.external_id,
-                             "fields": changed, "mapping": mapping.label})
-          for c, changed in result.updated),
-    ])
-    run.created += len(result.created)
-    run.updated += len(result.updated)
-    run.unchanged += result.unchanged
+# Pull-job target → its upsert and the entity name its audit rows use.
+_TARGETS: dict[str, tuple[Callable[..., Any], str]] = {
+    "customers": (upsert_customers, "customer"),
+    "articles": (upsert_articles, "article"),
+}
 
 
-def _store_articles(hub: Hub, session: Session, job: PullJob, mapping: CompiledMapping,
+def _store_entities(hub: Hub, session: Session, job: PullJob, mapping: CompiledMapping,
                     run: Run, entities: list[dict[str, Any]], *, actor: str) -> None:
-    result = upsert_articles(session, job.connection, entities, mapping=mapping.label)
+    upsert, entity = _TARGETS[job.target]
+    result = upsert(session, job.connection, entities, mapping=mapping.label)
     hub.audit.append(session, [
-        *(AuditEntry(actor, "article.create", f"article:{a.id}",
-                     detail={"source": a.source, "external_id": a.external_id,
+        *(AuditEntry(actor, f"{entity}.create", f"{entity}:{row.id}",
+                     detail={"source": row.source, "external_id": row.external_id,
                              "mapping": mapping.label})
-          for a in result.created),
-        *(AuditEntry(actor, "article.update", f"article:{a.id}",
-                     detail={"source": a.source, "external_id": a.external_id,
+          for row in result.created),
+        *(AuditEntry(actor, f"{entity}.update", f"{entity}:{row.id}",
+                     detail={"source": row.source, "external_id": row.external_id,
                              "fields": changed, "mapping": mapping.label})
-          for a, changed in result.updated),
+          for row, changed in result.updated),
     ])
     run.created += len(result.created)
     run.updated += len(result.updated)
