@@ -11,10 +11,19 @@ from sqlalchemy.orm import Session
 
 from .store.models import Run
 
-__all__ = ["MAX_RECORDED_ERRORS", "finish_run", "mark_dead_runs", "start_run"]
+__all__ = ["HOST", "MAX_RECORDED_ERRORS", "finish_run", "mark_dead_runs", "process_alive",
+           "start_run"]
 
 MAX_RECORDED_ERRORS = 100
-_HOST = socket.gethostname()
+HOST = socket.gethostname()
+
+
+def process_alive(pid: int | None, host: str | None = HOST) -> bool:
+    """Whether process `pid` on `host` still runs (only this host's processes can be asked;
+    another host's are assumed gone)."""
+    if pid is None or host != HOST:
+        return False
+    return _alive(pid)
 
 
 def _alive(pid: int) -> bool:
@@ -31,7 +40,7 @@ def mark_dead_runs(session: Session, job: str) -> int:
     """Mark this host's `running` runs of `job` whose process is gone as `interrupted`."""
     count = 0
     for run in session.scalars(select(Run).where(Run.job == job, Run.status == "running",
-                                                 Run.host == _HOST)):
+                                                 Run.host == HOST)):
         if run.pid is not None and run.pid != os.getpid() and not _alive(run.pid):
             run.status = "interrupted"
             run.error = "the process running this job stopped before it finished"
@@ -41,7 +50,7 @@ def mark_dead_runs(session: Session, job: str) -> int:
 
 def start_run(session: Session, *, job: str, kind: str, trigger: str) -> Run:
     run = Run(job=job, kind=kind, trigger=trigger, status="running",
-              started_at=datetime.now(UTC), host=_HOST, pid=os.getpid(), errors=None)
+              started_at=datetime.now(UTC), host=HOST, pid=os.getpid(), errors=None)
     session.add(run)
     session.flush()
     return run

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,6 +27,7 @@ from ..jsonable import to_jsonable
 from ..lookups import resolve_lookups
 from ..mapping import CompiledMapping, RecordMappingError
 from ..mapping.paths import Key, parse_path
+from ..runs import HOST, process_alive
 from ..runtime import Hub
 from ..store.models import Import, ImportReject
 from .report import ERRORS_COLUMN
@@ -36,7 +36,6 @@ from .targets import Target, target_for
 __all__ = ["ImportOptions", "ImportSummary", "get_import", "list_imports", "resume_import",
            "run_import", "start_import"]
 
-_HOST = socket.gethostname()
 FINISHED = ("succeeded", "partial")
 
 
@@ -106,18 +105,6 @@ def file_digest(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def _alive(pid: int | None, host: str | None) -> bool:
-    if pid is None or host != _HOST:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _mapping_for_import(hub: Hub, name: str) -> tuple[CompiledMapping, type[Target]]:
     mapping = hub.mappings.get(name)
     target = target_for(mapping.spec.target)
@@ -165,7 +152,7 @@ def start_import(hub: Hub, path: Path, *, mapping: str,
                 detail={"file": path.name, "sha256": digest, "reason": "already imported"})])
             return ImportSummary.of(previous, duplicate_of=previous.id)
         if previous is not None and previous.status not in FINISHED:
-            if previous.status == "running" and _alive(previous.pid, previous.host):
+            if previous.status == "running" and process_alive(previous.pid, previous.host):
                 raise InvalidRequestError(f"import {previous.id} of this file is running "
                                           f"(pid {previous.pid})")
             import_id = previous.id  # an interrupted import of the same file: go on with it
@@ -177,7 +164,7 @@ def start_import(hub: Hub, path: Path, *, mapping: str,
                                   "batch_size": options.batch_size},
                          status="queued", checkpoint_row=0, batches=0, read=0, created=0,
                          updated=0, unchanged=0, rejected=0, skipped=0, actor=actor,
-                         host=_HOST, pid=None, started_at=datetime.now(UTC))
+                         host=HOST, pid=None, started_at=datetime.now(UTC))
             session.add(row)
             session.flush()
             import_id = row.id
@@ -197,7 +184,7 @@ async def resume_import(hub: Hub, import_id: int, *, actor: str,
             raise NotFoundError(f"no import {import_id}")
         if row.status in FINISHED:
             return ImportSummary.of(row)
-        if row.status == "running" and _alive(row.pid, row.host):
+        if row.status == "running" and process_alive(row.pid, row.host):
             raise InvalidRequestError(f"import {import_id} is running (pid {row.pid})")
         path, label, stored = Path(row.file_path), row.mapping, dict(row.options)
     name, _, _version = label.rpartition("@")
@@ -251,7 +238,7 @@ async def _run(hub: Hub, import_id: int, path: Path, mapping: CompiledMapping,
 
     with hub.sessions.begin() as session:
         row = session.get_one(Import, import_id)
-        row.status, row.pid, row.host, row.error = "running", os.getpid(), _HOST, None
+        row.status, row.pid, row.host, row.error = "running", os.getpid(), HOST, None
         checkpoint = row.checkpoint_row
     try:
         with open_table(path, **options.reader_options()) as table:
