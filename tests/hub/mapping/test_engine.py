@@ -382,3 +382,11 @@ def test_engine__compiled_mapping_pickles_by_recompiling() -> None:
     record = {"id": "C1", "name": "王芳", "updated_at": "2024-05-02", "level": "金卡"}
     assert copy(record) == mapping(record)
     assert copy.label == "crm_customer@1"
+
+
+def test_engine__nested_fields_over_a_flattening_wildcard() -> None:
+    mapping = _fields(items={"path": "orders[*].lines[*]", "type": "list",
+                             "fields": {"sku": {"path": "sku"}}})
+
+    record = {"orders": [{"lines": [{"sku": "A"}, {"sku": "B"}]}, {"lines": [{"sku": "C"}]}]}
+    assert mapping(record) == {"items": [{"sku": "A"}, {"sku": "B"}, {"sku": "C"}]}
