@@ -13,34 +13,34 @@ import sys
 import time
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Self
 
-__all__ = ["SandboxProcess", "SandboxThread"]
+__all__ = ["ChildServer", "SandboxProcess", "SandboxThread"]
 
 
-class SandboxProcess(AbstractContextManager["SandboxProcess"]):
-    """The sandbox in a child process, so that client and server each have a core."""
+class ChildServer(AbstractContextManager["ChildServer"]):
+    """A sandbox script in a child process: it prints its base URL, answers one line on stdin
+    with one line on stdout, and exits when stdin closes."""
 
-    def __init__(self, *, customers: int, api_key: str) -> None:
-        self._args = [sys.executable, str(Path(__file__).resolve()),
-                      "--customers", str(customers), "--api-key", api_key]
+    def __init__(self, command: list[str]) -> None:
+        self._command = command
         self._proc: subprocess.Popen[str] | None = None
         self.url = ""
         self.startup_seconds = 0.0
 
-    def __enter__(self) -> SandboxProcess:
+    def __enter__(self) -> Self:
         started = time.perf_counter()
-        self._proc = subprocess.Popen(self._args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                      text=True, bufsize=1)
+        self._proc = subprocess.Popen(self._command, stdin=subprocess.PIPE,
+                                      stdout=subprocess.PIPE, text=True, bufsize=1)
         self.url = self._readline()
         self.startup_seconds = time.perf_counter() - started
         return self
 
-    def cpu_seconds(self) -> float | None:
-        """The server process's CPU time so far (user + system, all its threads)."""
+    def ask(self, question: str) -> str:
+        """Send one line to the server; its one-line answer."""
         assert self._proc is not None and self._proc.stdin is not None
-        self._proc.stdin.write("cpu\n")
-        return float(self._readline())
+        self._proc.stdin.write(question + "\n")
+        return self._readline()
 
     def _readline(self) -> str:
         assert self._proc is not None
@@ -52,14 +52,25 @@ class SandboxProcess(AbstractContextManager["SandboxProcess"]):
         return line.strip()
 
     def __exit__(self, *exc_info: Any) -> None:
-        if self._proc is not None:
-            assert self._proc.stdin is not None
+        if self._proc is not None and self._proc.stdin is not None:
             self._proc.stdin.close()
             try:
                 self._proc.wait(10)
             except subprocess.TimeoutExpired:
                 self._proc.kill()
                 self._proc.wait()
+
+
+class SandboxProcess(ChildServer):
+    """The CRM sandbox in a child process, so that client and server each have a core."""
+
+    def __init__(self, *, customers: int, api_key: str) -> None:
+        super().__init__([sys.executable, str(Path(__file__).resolve()),
+                          "--customers", str(customers), "--api-key", api_key])
+
+    def cpu_seconds(self) -> float | None:
+        """The server process's CPU time so far (user + system, all its threads)."""
+        return float(self.ask("cpu"))
 
 
 class SandboxThread(AbstractContextManager["SandboxThread"]):

@@ -16,15 +16,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the _helpers beside this file
+
+from _server import ChildServer  # noqa: E402
 
 TARGET = 0.95
 CORP_ID, SECRET, AGENT_ID = "wwbench00000000001", "bench-wecom-app-secret-4f1c", 1000002
@@ -76,45 +78,17 @@ def _serve(args: argparse.Namespace) -> None:
                                   "cpu": time.process_time()}), flush=True)
 
 
-class SandboxProcess:
+class SandboxProcess(ChildServer):
     """The WeCom sandbox in a child process, so that client and server each have a core."""
 
     def __init__(self, args: argparse.Namespace) -> None:
-        self._command = [sys.executable, str(Path(__file__).resolve()), "--serve",
-                         "--limit", str(args.limit), "--users", str(args.users),
-                         "--token-lifetime", str(args.token_lifetime)]
-        self._proc: subprocess.Popen[str] | None = None
-        self.url = ""
-
-    def __enter__(self) -> SandboxProcess:
-        self._proc = subprocess.Popen(self._command, stdin=subprocess.PIPE,
-                                      stdout=subprocess.PIPE, text=True, bufsize=1)
-        self.url = self._readline()
-        return self
+        super().__init__([sys.executable, str(Path(__file__).resolve()), "--serve",
+                          "--limit", str(args.limit), "--users", str(args.users),
+                          "--token-lifetime", str(args.token_lifetime)])
 
     def stats(self) -> dict[str, Any]:
-        assert self._proc is not None and self._proc.stdin is not None
-        self._proc.stdin.write("stats\n")
-        stats: dict[str, Any] = json.loads(self._readline())
+        stats: dict[str, Any] = json.loads(self.ask("stats"))
         return stats
-
-    def _readline(self) -> str:
-        assert self._proc is not None
-        stdout: IO[str] | None = self._proc.stdout
-        assert stdout is not None
-        line = stdout.readline()
-        if not line:
-            raise RuntimeError(f"the sandbox process exited (code {self._proc.wait()})")
-        return line.strip()
-
-    def __exit__(self, *exc_info: Any) -> None:
-        if self._proc is not None and self._proc.stdin is not None:
-            self._proc.stdin.close()
-            try:
-                self._proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
 
 
 # -- the hub's side -----------------------------------------------------------------------------
