@@ -13,7 +13,14 @@ from ._callback_crypto import (
     check_fresh,
     check_not_replayed,
 )
-from ._capabilities import CustomerDirectory, ReferenceData
+from ._capabilities import (
+    CustomerDirectory,
+    ReferenceData,
+    Writer,
+    WriteResult,
+    WriteStep,
+    WrittenLister,
+)
 from ._config import ConnectorConfig
 from ._connector import CheckResult, Connector
 from ._errors import (
@@ -112,6 +119,10 @@ __all__ = [
     "CursorPaginator",
     "CustomerDirectory",
     "ReferenceData",
+    "WriteResult",
+    "WriteStep",
+    "Writer",
+    "WrittenLister",
     "Delivery",
     "DingTalkRobotSigner",
     "HeaderCursorPaginator",

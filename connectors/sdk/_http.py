@@ -187,6 +187,7 @@ class HttpClient:
         json: Any = None,
         headers: Mapping[str, str] | None = None,
         idempotency_key: str | None = None,
+        retry_safe: bool | None = None,
     ) -> httpx.Response:
         """Send one request, retrying what is safe to retry, and return the 2xx response.
 
@@ -194,9 +195,13 @@ class HttpClient:
         transport errors, 429 and 5xx. Other writes are retried only when the request provably
         never reached the server (connection refused, 429); a lost response raises
         OutcomeUnknownError so the caller can ask the vendor what happened.
+
+        `retry_safe` overrides that judgement for APIs that read through POST (Kingdee's
+        ExecuteBillQuery: True) or whose GET changes state (False).
         """
         method = method.upper()
-        retry_safe = method in _SAFE_METHODS or idempotency_key is not None
+        if retry_safe is None:
+            retry_safe = method in _SAFE_METHODS or idempotency_key is not None
         request = self._client.build_request(
             method, path, params=params, json=json, headers=headers
         )

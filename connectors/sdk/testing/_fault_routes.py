@@ -8,6 +8,8 @@
                                {"kind": "latency", "seconds": 0.2}
                                {"kind": "error_rate", "probability": 0.3, "status": 503, "seed": 1}
                                {"kind": "rate_limit", "limit": 5, "per": 1}
+                               {"kind": "chaos", "error": 0.1, "timeout": 0.05, "lose": 0.05,
+                                "hang": 3, "seed": 1}
     DELETE /_faults            remove every fault
     GET    /_faults/requests   the request log
     DELETE /_faults/requests   clear the log
@@ -66,6 +68,7 @@ def _add(injector: FaultInjector, spec: dict[str, Any]) -> None:
         "latency": injector.latency,
         "error_rate": injector.error_rate,
         "rate_limit": injector.rate_limit,
+        "chaos": injector.chaos,
     }
     if kind not in adders:
         known = ", ".join(adders)

@@ -49,7 +49,7 @@ class LoggedRequest:
 
 @dataclass(slots=True)
 class QueuedFault:
-    action: Literal["status", "drop", "lose"]
+    action: Literal["status", "drop", "lose", "hang"]
     remaining: int
     status: int = 503
     retry_after: str | None = None
@@ -58,6 +58,7 @@ class QueuedFault:
     method: str | None = None
     reset: bool = True
     label: str | None = None
+    hang: float = 0.0
 
     def applies(self, method: str, path: str) -> bool:
         return path.startswith(self.path_prefix) and self.method in (None, method)

@@ -9,6 +9,7 @@
         faults.error_rate(0.2)    # 20 % of requests get 503, from a seeded RNG
         faults.latency(0.05)      # every request waits 50 ms first
         faults.rate_limit(10)     # beyond 10 requests a second: 429 with Retry-After
+        faults.chaos(error=0.1, timeout=0.05, lose=0.05, hang=3.0)  # seeded mix per request
         faults.requests()         # what each request met, in order of arrival
 
 The same controls are HTTP routes under `/_faults` (see `_fault_routes.py`), so a sandbox
@@ -26,6 +27,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -72,6 +74,7 @@ class FaultInjector:
         self._latency = 0.0
         self._error_rate: tuple[float, int] | None = None
         self._rate_limit: tuple[int, float] | None = None
+        self._chaos: _Chaos | None = None
         self._accepted: deque[float] = deque()
 
     # -- controls -------------------------------------------------------------------------
@@ -131,6 +134,29 @@ class FaultInjector:
                 self._rng.seed(seed)
             self._error_rate = (probability, status) if probability else None
 
+    def chaos(
+        self, *, error: float = 0.0, timeout: float = 0.0, lose: float = 0.0,
+        hang: float = 5.0, status: int = 500, path_prefix: str = "", seed: int | None = None,
+    ) -> None:
+        """A seeded mix of failures, each request meeting at most one (all 0: off).
+
+        - `error`: answered `status` before the app sees it (nothing happened);
+        - `timeout`: held `hang` seconds, then passed to the app: a client that gave up
+          earlier never learns that the request still took effect, late;
+        - `lose`: processed by the app, then the connection is dropped (outcome unknown).
+        """
+        for name, value in (("error", error), ("timeout", timeout), ("lose", lose)):
+            if not 0 <= value <= 1:
+                raise ValueError(f"{name} must be between 0 and 1")
+        if error + timeout + lose > 1:
+            raise ValueError("error + timeout + lose must not exceed 1")
+        with self._lock:
+            if seed is not None:
+                self._rng.seed(seed)
+            active = error or timeout or lose
+            self._chaos = _Chaos(error, timeout, lose, hang, status, path_prefix) if active \
+                else None
+
     def rate_limit(self, limit: int | None, *, per: float = 1.0) -> None:
         """Accept at most `limit` requests in any `per` seconds; answer the rest 429.
 
@@ -149,6 +175,7 @@ class FaultInjector:
             self._latency = 0.0
             self._error_rate = None
             self._rate_limit = None
+            self._chaos = None
             self._accepted.clear()
 
     def requests(self) -> list[LoggedRequest]:
@@ -175,6 +202,7 @@ class FaultInjector:
                     "probability": self._error_rate[0], "status": self._error_rate[1]},
                 "rate_limit": None if self._rate_limit is None else {
                     "limit": self._rate_limit[0], "per": self._rate_limit[1]},
+                "chaos": None if self._chaos is None else self._chaos.describe(),
             }
 
     def _enqueue(self, fault: QueuedFault) -> None:
@@ -218,6 +246,9 @@ class FaultInjector:
         elif fault.action == "drop":
             log(None, "dropped", "drop")
             await _drop(send, receive, reset=fault.reset)
+        elif fault.action == "hang":
+            await asyncio.sleep(fault.hang)
+            await self._pass(scope, receive, send, log, label=fault.describe())
         else:
             await self._lose(scope, receive, send, log, reset=fault.reset)
 
@@ -243,23 +274,32 @@ class FaultInjector:
             if self._error_rate is not None and self._rng.random() < self._error_rate[0]:
                 return self._latency, QueuedFault(
                     "status", 1, self._error_rate[1], label="error rate"), None
+            if self._chaos is not None and path.startswith(self._chaos.path_prefix):
+                return self._chaos.pick(self._rng.random(), self._latency)
             return self._latency, None, None
 
-    async def _pass(self, scope: Scope, receive: Receive, send: Send, log: _Log) -> None:
+    async def _pass(
+        self, scope: Scope, receive: Receive, send: Send, log: _Log, *,
+        label: str | None = None,
+    ) -> None:
         started = False
 
         async def logging_send(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start" and not started:
                 started = True
-                log(message["status"], "passed", None)  # logged before the client can see it
-            await send(message)
+                log(message["status"], "passed", label)  # logged before the client can see it
+            try:
+                await send(message)
+            except OSError:  # the client gave up on a held request; the work is done
+                if label is None:
+                    raise
 
         try:
             await self.app(scope, receive, logging_send)
         except Exception:
             if not started:
-                log(500, "passed", None)
+                log(500, "passed", label)
             raise
 
     async def _lose(
@@ -277,6 +317,29 @@ class FaultInjector:
         finally:
             log(status, "lost", "lose")
         await _drop(send, receive, reset=reset)
+
+
+@dataclass(frozen=True, slots=True)
+class _Chaos:
+    error: float
+    timeout: float
+    lose: float
+    hang: float
+    status: int
+    path_prefix: str
+
+    def pick(self, draw: float, latency: float) -> tuple[float, QueuedFault | None, None]:
+        if draw < self.error:
+            return latency, QueuedFault("status", 1, self.status, label="chaos error"), None
+        if draw < self.error + self.timeout:
+            return latency, QueuedFault("hang", 1, hang=self.hang, label="chaos timeout"), None
+        if draw < self.error + self.timeout + self.lose:
+            return latency, QueuedFault("lose", 1, label="chaos lose"), None
+        return latency, None, None
+
+    def describe(self) -> dict[str, Any]:
+        return {"error": self.error, "timeout": self.timeout, "lose": self.lose,
+                "hang": self.hang, "status": self.status, "path_prefix": self.path_prefix}
 
 
 def _retry_after_text(value: str | float) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -233,3 +234,35 @@ def test_lifespan__passes_through_to_the_wrapped_app() -> None:
 
     with serve(FaultInjector(app), lifespan="on") as url:
         assert httpx.get(f"{url}/started").json() == {"started": "yes"}
+
+
+def test_chaos__mixes_errors_timeouts_and_lost_responses_from_a_seed() -> None:
+    app = Counter()
+    faults = FaultInjector(app, seed=5)
+    faults.chaos(error=0.3, timeout=0.2, lose=0.2, hang=0.3, status=500)
+    outcomes: list[str] = []
+    with serve(faults) as url, httpx.Client(base_url=url, timeout=0.1) as client:
+        for _ in range(40):
+            try:
+                outcomes.append(str(client.post("/bills", json={}).status_code))
+            except httpx.TimeoutException:
+                outcomes.append("timeout")
+            except httpx.TransportError:
+                outcomes.append("lost")
+        faults.chaos()  # all zero: off
+        assert client.post("/bills", json={}).status_code == 201
+        time.sleep(0.5)  # the held requests reach the app after the client gave up
+    assert {"500", "201", "timeout", "lost"} <= set(outcomes)
+    labels = [r.fault for r in faults.requests()]
+    assert labels.count("chaos timeout") == outcomes.count("timeout")
+    # Errors never reach the app; held and lost requests do, so the app saw every other one.
+    assert len(app.hits) == 41 - outcomes.count("500")
+    assert faults.state()["chaos"] is None
+
+
+def test_chaos__is_driven_over_http_and_refuses_rates_above_one(served: Served) -> None:
+    response = served.client.post("/_faults", json={"kind": "chaos", "error": 0.5,
+                                                    "lose": 0.5, "seed": 2})
+    assert response.json()["chaos"]["lose"] == 0.5
+    bad = served.client.post("/_faults", json={"kind": "chaos", "error": 0.7, "lose": 0.5})
+    assert bad.status_code == 400 and "exceed 1" in bad.json()["error"]["message"]
