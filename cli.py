@@ -30,6 +30,12 @@ tickets_app = typer.Typer(help="Tickets, enriched with the customer's history.",
                           no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
 notify_app = typer.Typer(help="Notify rules (DingTalk, WeCom).", no_args_is_help=True)
+outbox_app = typer.Typer(help="Write-backs owed to the ERP and the KB, sent exactly once.",
+                         no_args_is_help=True)
+dlq_app = typer.Typer(help="Dead letters: write-backs that failed for good; replayable.",
+                      no_args_is_help=True)
+reconcile_app = typer.Typer(help="Compare the hub's write-backs with the vendor systems.",
+                            no_args_is_help=True)
 
 
 class _ImportGroup(TyperGroup):
@@ -46,7 +52,8 @@ import_app = typer.Typer(cls=_ImportGroup, no_args_is_help=True,
                               "`hub import FILE --mapping NAME`.")
 for sub, name in ((connectors_app, "connectors"), (db_app, "db"), (config_app, "config"),
                   (mappings_app, "mappings"), (sync_app, "sync"), (tickets_app, "tickets"),
-                  (audit_app, "audit"), (notify_app, "notify"), (import_app, "import")):
+                  (audit_app, "audit"), (notify_app, "notify"), (import_app, "import"),
+                  (outbox_app, "outbox"), (dlq_app, "dlq"), (reconcile_app, "reconcile")):
     app.add_typer(sub, name=name)
 
 out = Console()
@@ -290,6 +297,166 @@ def tickets_list(limit: int = 20) -> None:
     from hub.tickets import list_tickets
 
     out.print(tickets_table(list_tickets(_hub(), limit=limit)))
+
+
+@tickets_app.command("resolve")
+def tickets_resolve(
+    ticket_id: int,
+    note: Annotated[str | None, typer.Option(help="What was done.")] = None,
+    refund: Annotated[str | None, typer.Option(help="Refund amount, e.g. 88.50.")] = None,
+    method: Annotated[str, typer.Option(help="Refund method: wire or cash.")] = "wire",
+    part: Annotated[list[str] | None, typer.Option(
+        help="A spare part used, MATERIAL:QTY (repeatable).")] = None,
+    customer_number: Annotated[str | None, typer.Option(
+        help="The customer's number in the ERP.")] = None,
+    file: Annotated[Path | None, typer.Option(
+        help="A JSON resolution (note, refund, parts, solution) instead of the flags.")] = None,
+) -> None:
+    """Resolve a ticket; its refund, parts and reusable solution go to the outbox."""
+    import json
+
+    from pydantic import ValidationError
+
+    from hub.errors import InvalidRequestError
+    from hub.outbox import Resolution
+    from hub.render import ticket_panel
+    from hub.resolutions import resolve_ticket
+    from hub.tickets import get_ticket
+
+    data: dict[str, Any] = json.loads(file.read_text("utf-8")) if file else {}
+    if note:
+        data["note"] = note
+    if customer_number:
+        data["customer_number"] = customer_number
+    if refund:
+        data["refund"] = {"amount": refund, "method": method}
+    for item in part or []:
+        material, _, qty = item.rpartition(":")
+        if not material:
+            raise InvalidRequestError(f"--part '{item}': give MATERIAL:QTY, e.g. P-1001:2")
+        data.setdefault("parts", []).append({"material": material, "qty": qty})
+    try:
+        resolution = Resolution.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidRequestError("; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'resolution'}: {e['msg']}"
+            for e in exc.errors())) from None
+    hub = _hub()
+    hub.upgrade_db()
+    resolve_ticket(hub, ticket_id, resolution, actor=_cli_actor())
+    out.print(ticket_panel(get_ticket(hub, ticket_id)))
+
+
+@outbox_app.command("list")
+def outbox_list(
+    status: Annotated[str | None, typer.Option(help="pending, done or dead.")] = None,
+    ticket: Annotated[int | None, typer.Option(help="Only this ticket's rows.")] = None,
+    limit: int = 50,
+) -> None:
+    """The newest outbox rows: what is owed, what was written (with the vendor's number)."""
+    from hub.outbox.views import list_rows, outbox_depth
+    from hub.render_outbox import outbox_table
+
+    hub = _hub()
+    hub.upgrade_db()
+    depth = outbox_depth(hub)
+    out.print(outbox_table(list_rows(hub, status=status, ticket_id=ticket, limit=limit),
+                           title="Outbox — " + ", ".join(f"{n} {k}" for k, n in depth.items())))
+
+
+@outbox_app.command("dispatch")
+def outbox_dispatch(
+    concurrency: Annotated[int, typer.Option(min=1, max=256,
+                                             help="Writes in flight at once.")] = 8,
+    mode: Annotated[str, typer.Option(
+        help="drain: until nothing is pending (waits out backoffs); due: only what is due "
+             "now; forever: keep polling (stop with Ctrl-C, which finishes what is in "
+             "flight).")] = "drain",
+    lease: Annotated[float, typer.Option(help="Lease seconds per claimed row.")] = 60.0,
+) -> None:
+    """Send due outbox rows through their connections, exactly once."""
+    import asyncio
+    import signal
+
+    from hub.errors import InvalidRequestError
+    from hub.outbox import Dispatcher, DispatchOptions
+    from hub.render_outbox import dispatch_summary
+
+    if mode not in ("drain", "due", "forever"):
+        raise InvalidRequestError(f"--mode {mode}: choose drain, due or forever")
+    hub = _hub()
+    hub.upgrade_db()
+    dispatcher = Dispatcher(hub, options=DispatchOptions(
+        concurrency=concurrency, mode=mode, lease_seconds=lease))
+
+    async def main() -> Any:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, dispatcher.stop)
+        return await dispatcher.run()
+
+    summary = asyncio.run(main())
+    out.print(dispatch_summary(summary))
+    if summary.dead:
+        raise typer.Exit(4)
+
+
+@dlq_app.command("list")
+def dlq_list(limit: int = 50) -> None:
+    """Dead letters, with the reason each failed (the vendor's field and message)."""
+    from hub.outbox.views import list_rows
+    from hub.render_outbox import outbox_table
+
+    hub = _hub()
+    hub.upgrade_db()
+    out.print(outbox_table(list_rows(hub, status="dead", limit=limit), title="Dead letters"))
+
+
+@dlq_app.command("replay")
+def dlq_replay(
+    ids: Annotated[list[int] | None, typer.Argument(help="Dead letter ids.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every dead letter.")] = False,
+) -> None:
+    """Put dead letters back in the outbox (after fixing the cause); the next dispatch
+    completes each once, resuming at the step that failed."""
+    from hub.errors import InvalidRequestError
+    from hub.outbox.views import replay_dead_letters
+
+    if bool(ids) == all_:
+        raise InvalidRequestError("give dead letter ids or --all")
+    hub = _hub()
+    hub.upgrade_db()
+    replayed = replay_dead_letters(hub, None if all_ else ids, actor=_cli_actor())
+    out.print(f"replayed {len(replayed)} dead letters"
+              + (f": {', '.join(map(str, replayed))}" if replayed else "")
+              + ("; run `hub outbox dispatch` to send them" if replayed else ""))
+
+
+@reconcile_app.command("erp")
+def reconcile_erp(
+    since: Annotated[str, typer.Option(help="A date (2026-11-01) or ISO date-time.")],
+    connection: Annotated[str | None, typer.Option(help="Only this connection.")] = None,
+) -> None:
+    """Compare resolved tickets' write-backs with the ERP's bills; exits 1 on any finding
+    (missing, duplicate, mismatched, unexpected, not written)."""
+    from datetime import UTC, datetime
+
+    from hub.errors import InvalidRequestError
+    from hub.outbox.reconcile import reconcile
+    from hub.render_outbox import reconcile_view
+
+    try:
+        start = datetime.fromisoformat(since)
+    except ValueError:
+        raise InvalidRequestError(f"--since {since}: not a date or ISO date-time") from None
+    if start.tzinfo is None:
+        start = start.replace(tzinfo=UTC)
+    hub = _hub()
+    hub.upgrade_db()
+    report = _run(reconcile(hub, since=start, connection=connection))
+    out.print(reconcile_view(report))
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 @audit_app.command("tail")

@@ -21,7 +21,7 @@ from connectors.sdk import CallRecord, Redactor
 
 from .store.models import AuditHead, AuditRecord
 
-__all__ = ["GENESIS", "AuditEntry", "AuditLog", "VerifyResult"]
+__all__ = ["GENESIS", "AuditEntry", "AuditLog", "VerifyResult", "call_entry"]
 
 GENESIS = "0" * 64
 
@@ -41,6 +41,19 @@ class VerifyResult:
     checked: int
     problem: str | None = None
     seq: int | None = None
+
+
+def call_entry(actor: str, call: CallRecord) -> AuditEntry:
+    """The audit entry of one HTTP attempt (redacted by the CallRecord already)."""
+    return AuditEntry(
+        actor=actor,
+        action="http.call",
+        target=f"{call.connection}:{call.operation}",
+        outcome=call.outcome,
+        detail={"method": call.method, "url": call.url, "status": call.status,
+                "attempt": call.attempt, "duration_ms": call.duration_ms,
+                "error": call.error},
+    )
 
 
 def _utc(at: datetime) -> datetime:
@@ -99,15 +112,7 @@ class AuditLog:
         """A connector `on_call` hook that audits each HTTP attempt as it happens."""
 
         def on_call(call: CallRecord) -> None:
-            self.record([AuditEntry(
-                actor=actor,
-                action="http.call",
-                target=f"{call.connection}:{call.operation}",
-                outcome=call.outcome,
-                detail={"method": call.method, "url": call.url, "status": call.status,
-                        "attempt": call.attempt, "duration_ms": call.duration_ms,
-                        "error": call.error},
-            )])
+            self.record([call_entry(actor, call)])
 
         return on_call
 

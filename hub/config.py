@@ -12,7 +12,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from connectors.sdk import ConfigError, ConnectorConfig, WebhookReceiver, load_connector
+from connectors.sdk import (
+    ConfigError,
+    ConnectorConfig,
+    WebhookReceiver,
+    Writer,
+    load_connector,
+)
 
 from .errors import ConfigFileError, ConfigProblem, NotFoundError
 from .mappings import MappingLibrary
@@ -20,7 +26,7 @@ from .notify.spec import RuleSpec, check_rules
 from .yamlfile import YamlDocument, load_yaml
 
 __all__ = ["ConnectionSpec", "EnrichJob", "HubConfig", "JobSpec", "LoadedConfig", "PullJob",
-           "WebhookSpec", "load_config"]
+           "RetrySpec", "WebhookSpec", "WritebackJob", "load_config"]
 
 
 class _Model(BaseModel):
@@ -57,7 +63,47 @@ class EnrichJob(_Model):
     description: str | None = None
 
 
-JobSpec = Annotated[PullJob | EnrichJob, Field(discriminator="kind")]
+class RetrySpec(_Model):
+    """How long the outbox keeps trying one write before it becomes a dead letter."""
+
+    attempts: int = Field(default=10, ge=1, le=1000)
+    backoff_initial: float = Field(default=2.0, gt=0, description="seconds")
+    backoff_max: float = Field(default=600.0, gt=0, description="seconds")
+
+
+# A short code per well-known action; it goes into the idempotency key (TK000123-RF1).
+ACTION_CODES = {"refund.create": "RF", "parts.consume": "PT", "article.publish": "KB"}
+
+
+class WritebackJob(_Model):
+    """On resolution: map the ticket's refund, parts or solution and write it through the
+    outbox with `action` of `connection`, exactly once.
+
+    Attributes:
+        on: which part of the resolution triggers it.
+        code: the action's code in idempotency keys (default: RF, PT, KB by action).
+        once_per: "resolution" (each resolve writes anew: bills) or "ticket" (re-resolving
+            updates the same document: KB pages).
+        org: passed to the mapping as `org` (the ERP organisation number).
+    """
+
+    kind: Literal["writeback"]
+    connection: str
+    action: str
+    mapping: str
+    on: Literal["refund", "parts", "solution"]
+    code: str | None = Field(default=None, pattern=r"^[A-Z]{2,4}$")
+    once_per: Literal["resolution", "ticket"] = "resolution"
+    org: str | None = None
+    retry: RetrySpec = Field(default_factory=RetrySpec)
+    description: str | None = None
+
+    @property
+    def key_code(self) -> str:
+        return self.code or ACTION_CODES.get(self.action) or self.action[:2].upper()
+
+
+JobSpec = Annotated[PullJob | EnrichJob | WritebackJob, Field(discriminator="kind")]
 
 
 class WebhookSpec(_Model):
@@ -151,7 +197,34 @@ def _check_jobs(
             ))
         elif isinstance(job, PullJob) and job.connection in configs:
             _check_stream(doc, name, job, connection, configs[job.connection], problems)
-        _check_mapping(doc, name, job, mappings, problems)
+        elif isinstance(job, WritebackJob):
+            _check_writer(doc, name, connection, problems)
+        if isinstance(job, WritebackJob):
+            _check_writeback_mapping(doc, name, job, mappings, problems)
+        else:
+            _check_mapping(doc, name, job, mappings, problems)
+
+
+def _check_writer(doc: YamlDocument, name: str, connection: ConnectionSpec,
+                  problems: list[ConfigProblem]) -> None:
+    try:
+        connector = load_connector(connection.type)
+    except ConfigError:
+        return  # reported under connections already
+    if not issubclass(connector, Writer):
+        problems.append(doc.problem(
+            ("jobs", name, "connection"),
+            f"connector '{connection.type}' cannot write documents (no Writer capability)"))
+
+
+def _check_writeback_mapping(doc: YamlDocument, name: str, job: WritebackJob,
+                             mappings: MappingLibrary, problems: list[ConfigProblem]) -> None:
+    try:
+        mappings.get(job.mapping)
+    except NotFoundError as exc:
+        problems.append(doc.problem(("jobs", name, "mapping"), str(exc)))
+    except ConfigFileError as exc:
+        problems.extend(exc.problems)
 
 
 def _check_stream(doc: YamlDocument, name: str, job: PullJob, connection: ConnectionSpec,

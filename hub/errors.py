@@ -4,6 +4,7 @@
     ├── ConfigFileError       a YAML file is wrong: names file, line and field (exit 2, 422)
     ├── NotFoundError         a ticket, job, run or mapping that does not exist (exit 3, 404)
     ├── InvalidRequestError   the request makes no sense as given (exit 2, 422)
+    ├── ConflictError         the thing is not in a state that allows it (exit 5, 409)
     └── JobFailedError        a job ran and failed; its run row says why (exit 4, 502)
 """
 
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 __all__ = [
     "ConfigFileError",
     "ConfigProblem",
+    "ConflictError",
     "HubError",
     "InvalidRequestError",
     "JobFailedError",
@@ -67,3 +69,8 @@ class InvalidRequestError(HubError):
 class JobFailedError(HubError):
     exit_code = 4
     http_status = 502
+
+
+class ConflictError(HubError):
+    exit_code = 5
+    http_status = 409

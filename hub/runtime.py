@@ -91,9 +91,14 @@ class Hub:
         self, connection: str, *, actor: str,
         transport: httpx.AsyncBaseTransport | None = None,
         observe: CallHook | None = None,
+        audit_hook: CallHook | None = None,
     ) -> Connector[Any]:
         """A connector for a configured connection, auditing every call as `actor` (and
-        passing each call record to `observe` too, e.g. to count a run's retries)."""
+        passing each call record to `observe` too, e.g. to count a run's retries).
+
+        `audit_hook` replaces the default hook, which audits each call in a transaction of
+        its own: the outbox batches a write's calls into the transaction that settles it.
+        """
         spec = self.config.hub.connections.get(connection)
         if spec is None:
             known = ", ".join(sorted(self.config.hub.connections)) or "none"
@@ -105,7 +110,7 @@ class Hub:
         return connector_class(
             self.config.connection_configs[connection],
             connection=connection,
-            on_call=_both(self.audit.call_hook(actor), observe),
+            on_call=_both(audit_hook or self.audit.call_hook(actor), observe),
             transport=transport,
             budget_store=self.budget_store,
             **extra,

@@ -90,6 +90,13 @@ class TicketPublic(BaseModel):
     history: dict[str, Any] | None = None
     summary: dict[str, Any] | None = None
     sources: list[dict[str, Any]] = Field(default_factory=list)
+    resolved_at: datetime | None = None
+    resolution: dict[str, Any] | None = Field(
+        default=None, description="The last resolution: note, refund, parts, solution.")
+    writebacks: list[dict[str, Any]] = Field(
+        default_factory=list, description="What the resolution owes other systems, through "
+        "the outbox: action, connection, key, status (pending, done, dead), step, the "
+        "vendor's document number once written, and the vendor's error if it refused.")
     kb: list[dict[str, Any]] | None = Field(
         default=None, description="With ?expand=kb: the knowledge-base articles best matching "
         "the ticket (id, title, url, score 0..1, snippet with matches in 【】, labels).")
@@ -108,6 +115,7 @@ class TicketPublic(BaseModel):
             customer=enrichment.get("customer"),
             history=enrichment.get("history"), summary=enrichment.get("summary"),
             sources=enrichment.get("sources", []),
+            resolved_at=ticket.resolved_at, resolution=ticket.resolution,
         )
 
 
@@ -272,6 +280,10 @@ def get_ticket(hub: Hub, ticket_id: int, *, expand: Collection[str] = ()) -> Tic
         if ticket is None:
             raise NotFoundError(f"no ticket {ticket_id}")
         public = TicketPublic.of(ticket)
+        if ticket.resolutions:
+            from .resolutions import ticket_writebacks
+
+            public.writebacks = ticket_writebacks(session, ticket_id)
     if "kb" in expand:
         from .kb import suggest_for_ticket
 

@@ -11,7 +11,7 @@ from hub.runtime import Hub
 from hub.settings import Settings
 
 from .errors import install_error_handlers
-from .routes import health, imports, kb, tickets, webhooks
+from .routes import health, imports, kb, outbox, tickets, webhooks
 
 __all__ = ["create_app"]
 
@@ -35,4 +35,5 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
     app.include_router(webhooks.router)
     app.include_router(imports.router)
     app.include_router(kb.router)
+    app.include_router(outbox.router)
     return app

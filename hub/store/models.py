@@ -23,6 +23,7 @@ __all__ = [
     "Article",
     "Import",
     "ImportReject",
+    "OutboxMessage",
     "AuditHead",
     "CallbackNonce",
     "ConnectorToken",
@@ -105,6 +106,9 @@ class Ticket(Base):
     # The conversation or device a ticket came from (e.g. "wecom:zhangsan"): later messages
     # of it update the open ticket instead of opening another.
     external_ref: Mapped[str | None] = mapped_column(String(200), index=True)
+    resolved_at: Mapped[datetime | None]
+    resolution: Mapped[dict[str, Any] | None]  # the last resolution as the agent gave it
+    resolutions: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -315,6 +319,47 @@ class Article(Base):
     mapping: Mapped[str | None] = mapped_column(String(120))  # name@version that wrote it
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class OutboxMessage(Base):
+    """A write to another system, owed since the ticket change that caused it committed.
+
+    Written in the same transaction as that change. `status`: pending (due at
+    `next_attempt_at`; in flight while `lease_until` is in the future), done, or dead (a
+    dead letter: the retry budget ran out or the vendor refused; replayable). Rows sharing an
+    `ordering_key` are sent one at a time, in id order.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("connection", "action", "idempotency_key", name="uq_outbox_key"),
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_ordering", "ordering_key", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job: Mapped[str] = mapped_column(String(100))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    ordering_key: Mapped[str] = mapped_column(String(200))
+    connection: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(100))
+    idempotency_key: Mapped[str] = mapped_column(String(64))
+    mapping: Mapped[str] = mapped_column(String(120))  # name@version that built `document`
+    payload: Mapped[dict[str, Any]]  # the write-back document the mapping read
+    document: Mapped[dict[str, Any]]  # what is sent: the mapping's output
+    status: Mapped[str] = mapped_column(String(16))  # pending, done, dead
+    step: Mapped[str | None] = mapped_column(String(16))  # saved, submitted, done
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    replays: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    lease_until: Mapped[datetime | None]
+    result: Mapped[dict[str, Any] | None]  # the WriteResult: vendor id, number, status
+    error: Mapped[str | None] = mapped_column(Text)
+    error_kind: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    done_at: Mapped[datetime | None]
 
 
 # Search structures migration 0007 manages by hand (SQLite's FTS5 table and its shadow

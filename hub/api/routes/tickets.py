@@ -1,4 +1,4 @@
-"""/tickets: create (enriched on arrival), list, get enriched."""
+"""/tickets: create (enriched on arrival), list, get enriched, resolve, reopen."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from hub.api.deps import HubDep
+from hub.outbox import Resolution
+from hub.resolutions import reopen_ticket, resolve_ticket
 from hub.tickets import TicketCreate, TicketPublic, create_ticket, get_ticket, list_tickets
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
@@ -30,3 +32,19 @@ def get(ticket_id: int, hub: HubDep,
             examples=["customer,orders,kb"])] = None) -> TicketPublic:
     parts = [part.strip() for part in (expand or "").split(",") if part.strip()]
     return get_ticket(hub, ticket_id, expand=parts)
+
+
+@router.post("/{ticket_id}/resolve")
+def resolve(ticket_id: int, body: Resolution, hub: HubDep) -> TicketPublic:
+    """Resolve the ticket. A refund, spare parts or a reusable solution are written back to
+    the ERP / knowledge base through the outbox, exactly once; `writebacks` in the answer
+    shows each (pending until the dispatcher sends it). 409 when already resolved; 422 when a
+    write-back mapping refuses the ticket (nothing is changed then)."""
+    resolve_ticket(hub, ticket_id, body, actor="api")
+    return get_ticket(hub, ticket_id)
+
+
+@router.post("/{ticket_id}/reopen")
+def reopen(ticket_id: int, hub: HubDep) -> TicketPublic:
+    reopen_ticket(hub, ticket_id, actor="api")
+    return get_ticket(hub, ticket_id)

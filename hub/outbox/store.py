@@ -1,0 +1,211 @@
+"""The outbox table's operations: enqueue with the ticket change, claim under a lease, finish.
+
+Every function runs inside the caller's transaction. A claim takes rows whose lease is free,
+counts the attempt and leases them to one dispatcher; the lease is renewed while the write
+runs, and a dispatcher that dies (kill -9) simply stops renewing: when the lease runs out the
+row is claimable again, and since its attempt was counted, the next write asks the vendor
+first. Finishing a row checks the lease is still ours, so a dispatcher that lost its lease
+cannot overwrite what the new holder records.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, and_, exists, func, or_, select, update
+from sqlalchemy.orm import Session, aliased
+
+from connectors.sdk import WriteResult
+
+from ..store.models import OutboxMessage
+
+__all__ = ["Claimed", "claim", "depth", "enqueue", "has_pending", "release", "renew", "replay",
+           "settle_failure", "settle_success"]
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A row leased to this dispatcher, with what the write needs."""
+
+    id: int
+    job: str
+    connection: str
+    action: str
+    key: str
+    document: dict[str, Any]
+    attempts: int  # this attempt included
+    replays: int
+    ticket_id: int | None
+
+    @property
+    def check_first(self) -> bool:
+        """Ask the vendor before writing: anything but a first attempt may have landed."""
+        return self.attempts > 1 or self.replays > 0
+
+
+def enqueue(session: Session, *, job: str, connection: str, action: str, key: str,
+            ticket_id: int | None, mapping: str, payload: dict[str, Any],
+            document: dict[str, Any], now: datetime) -> OutboxMessage:
+    """Add a write to the outbox, or renew the row already owed under the same key (a
+    re-resolved ticket updates the document it published: the new content is sent anew)."""
+    row = session.scalars(select(OutboxMessage).where(
+        OutboxMessage.connection == connection, OutboxMessage.action == action,
+        OutboxMessage.idempotency_key == key)).one_or_none()
+    if row is None:
+        row = OutboxMessage(job=job, ticket_id=ticket_id, connection=connection, action=action,
+                            idempotency_key=key, ordering_key=_ordering_key(ticket_id, key),
+                            attempts=0, replays=0, created_at=now)
+        session.add(row)
+    row.mapping, row.payload, row.document = mapping, payload, document
+    row.status, row.step, row.error, row.error_kind = "pending", None, None, None
+    row.next_attempt_at, row.updated_at, row.done_at = now, now, None
+    row.lease_owner = row.lease_until = None  # an in-flight send of the old content loses
+    session.flush()
+    return row
+
+
+def _ordering_key(ticket_id: int | None, key: str) -> str:
+    return f"ticket:{ticket_id}" if ticket_id is not None else f"key:{key}"
+
+
+def _due(now: datetime, *, for_update: bool) -> Select[tuple[int]]:
+    earlier = aliased(OutboxMessage)
+    waits_behind = exists().where(
+        earlier.ordering_key == OutboxMessage.ordering_key,
+        earlier.id < OutboxMessage.id,
+        earlier.status != "done",
+    )
+    query = select(OutboxMessage.id).where(
+        OutboxMessage.status == "pending",
+        OutboxMessage.next_attempt_at <= now,
+        _lease_free(now),
+        ~waits_behind,
+    ).order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+    if for_update:
+        query = query.with_for_update(skip_locked=True, of=OutboxMessage)
+    return query
+
+
+def _lease_free(now: datetime) -> Any:
+    return or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now)
+
+
+def claim(session: Session, *, owner: str, limit: int, now: datetime,
+          lease: timedelta) -> list[Claimed]:
+    """Lease up to `limit` due rows to `owner`, oldest first, never two of one ticket."""
+    if limit <= 0:
+        return []
+    postgres = session.get_bind().dialect.name == "postgresql"
+    ids = list(session.scalars(_due(now, for_update=postgres).limit(limit * 2)))
+    if not ids:
+        return []
+    rows = session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids))
+                           .order_by(OutboxMessage.id)).all()
+    taken: list[Claimed] = []
+    seen_orderings: set[str] = set()
+    for row in rows:  # the query keeps a ticket's later rows back; this keeps two due ones
+        if row.ordering_key in seen_orderings or len(taken) >= limit:
+            continue
+        seen_orderings.add(row.ordering_key)
+        row.lease_owner, row.lease_until = owner, now + lease
+        row.attempts += 1
+        row.updated_at = now
+        taken.append(Claimed(row.id, row.job, row.connection, row.action, row.idempotency_key,
+                             row.document, row.attempts, row.replays, row.ticket_id))
+    session.flush()
+    return taken
+
+
+def renew(session: Session, *, owner: str, ids: Sequence[int], until: datetime) -> None:
+    if ids:
+        session.execute(update(OutboxMessage).where(
+            OutboxMessage.id.in_(list(ids)), OutboxMessage.lease_owner == owner,
+            OutboxMessage.status == "pending").values(lease_until=until))
+
+
+def release(session: Session, *, owner: str, ids: Sequence[int]) -> None:
+    """Give leases back at once (a graceful stop): the rows are claimable again now."""
+    if ids:
+        session.execute(update(OutboxMessage).where(
+            OutboxMessage.id.in_(list(ids)), OutboxMessage.lease_owner == owner)
+            .values(lease_owner=None, lease_until=None))
+
+
+def _ours(session: Session, row_id: int, owner: str) -> OutboxMessage | None:
+    row = session.get(OutboxMessage, row_id, with_for_update=True)
+    if row is None or row.lease_owner != owner or row.status != "pending":
+        return None
+    return row
+
+
+def settle_success(session: Session, row_id: int, *, owner: str, result: WriteResult,
+                   now: datetime) -> OutboxMessage | None:
+    """Mark the row done with the vendor's answer; None when the lease was lost meanwhile."""
+    row = _ours(session, row_id, owner)
+    if row is None:
+        return None
+    row.status, row.step = "done", result.step
+    row.result = dataclasses.asdict(result)
+    row.error = row.error_kind = None
+    row.lease_owner = row.lease_until = None
+    row.done_at = row.updated_at = now
+    return row
+
+
+def settle_failure(session: Session, row_id: int, *, owner: str, error: str, kind: str,
+                   step: str | None, retry_at: datetime | None,
+                   now: datetime) -> OutboxMessage | None:
+    """Record a failed attempt: due again at `retry_at`, or dead (None: no more tries)."""
+    row = _ours(session, row_id, owner)
+    if row is None:
+        return None
+    row.error, row.error_kind = error, kind
+    row.step = step or row.step
+    row.lease_owner = row.lease_until = None
+    row.updated_at = now
+    if retry_at is None:
+        row.status = "dead"
+    else:
+        row.next_attempt_at = retry_at
+    return row
+
+
+def replay(session: Session, *, ids: Sequence[int] | None, now: datetime) -> list[OutboxMessage]:
+    """Dead letters back to pending (all of them when `ids` is None), due now, with a fresh
+    retry budget; the write asks the vendor first, so a replay completes it once."""
+    query = select(OutboxMessage).where(OutboxMessage.status == "dead")
+    if ids is not None:
+        query = query.where(OutboxMessage.id.in_(list(ids)))
+    rows = list(session.scalars(query.order_by(OutboxMessage.id)))
+    for row in rows:
+        row.status = "pending"
+        row.attempts = 0
+        row.replays += 1
+        row.next_attempt_at = row.updated_at = now
+        row.lease_owner = row.lease_until = None
+    session.flush()
+    return rows
+
+
+def depth(session: Session, now: datetime) -> dict[str, int]:
+    """Rows per state: pending (due or waiting), in_flight (leased), done, dead."""
+    counts: dict[str, int] = dict(session.execute(  # type: ignore[arg-type]
+        select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
+    in_flight = session.scalar(select(func.count()).where(and_(
+        OutboxMessage.status == "pending", OutboxMessage.lease_until >= now))) or 0
+    return {"pending": counts.get("pending", 0) - in_flight, "in_flight": in_flight,
+            "done": counts.get("done", 0), "dead": counts.get("dead", 0)}
+
+
+
+def has_pending(session: Session) -> bool:
+    """Whether any pending row can still be sent (not stuck behind a dead letter)."""
+    earlier = aliased(OutboxMessage)
+    stuck = exists().where(earlier.ordering_key == OutboxMessage.ordering_key,
+                           earlier.id < OutboxMessage.id, earlier.status == "dead")
+    return session.scalar(select(OutboxMessage.id).where(
+        OutboxMessage.status == "pending", ~stuck).limit(1)) is not None

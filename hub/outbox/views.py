@@ -1,0 +1,139 @@
+"""Reading the outbox and replaying dead letters: the services behind the CLI and the API."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from ..audit import AuditEntry
+from ..config import WritebackJob
+from ..errors import InvalidRequestError, NotFoundError
+from ..mapping import RecordMappingError
+from ..runtime import Hub
+from ..store.models import OutboxMessage
+from . import store
+
+__all__ = ["OutboxView", "get_row", "list_rows", "outbox_depth", "replay_dead_letters"]
+
+
+class OutboxView(BaseModel):
+    """One write owed to another system."""
+
+    model_config = {"json_schema_extra": {"examples": [{
+        "id": 7, "ticket_id": 123, "job": "erp_refunds", "connection": "kingdee",
+        "action": "refund.create", "key": "TK000123-RF1", "status": "done", "step": "done",
+        "attempts": 2, "replays": 0, "number": "TK000123-RF1", "vendor_id": "100045",
+        "error": None, "error_kind": None, "in_flight": False,
+        "next_attempt_at": "2026-11-23T10:00:00Z", "created_at": "2026-11-23T10:00:00Z",
+        "done_at": "2026-11-23T10:00:02Z", "mapping": "kingdee_refund_bill@1"}]}}
+
+    id: int
+    ticket_id: int | None
+    job: str
+    connection: str
+    action: str
+    key: str = Field(description="The idempotency key, carried to the vendor as the "
+                                 "document number.")
+    status: str = Field(description="pending, done or dead (a dead letter).")
+    step: str | None = Field(description="How far the write got: saved, submitted, done.")
+    attempts: int
+    replays: int
+    number: str | None = Field(description="The vendor's document number, once written.")
+    vendor_id: str | None
+    error: str | None = Field(description="The last failure, with the vendor's field and "
+                                          "message when it refused.")
+    error_kind: str | None
+    in_flight: bool
+    next_attempt_at: datetime
+    created_at: datetime
+    done_at: datetime | None
+    mapping: str
+
+    @classmethod
+    def of(cls, row: OutboxMessage, now: datetime | None = None) -> OutboxView:
+        result = row.result or {}
+        lease = row.lease_until
+        if lease is not None and lease.tzinfo is None:
+            lease = lease.replace(tzinfo=UTC)
+        return cls(id=row.id, ticket_id=row.ticket_id, job=row.job, connection=row.connection,
+                   action=row.action, key=row.idempotency_key, status=row.status,
+                   step=row.step, attempts=row.attempts, replays=row.replays,
+                   number=result.get("number"), vendor_id=result.get("id"), error=row.error,
+                   error_kind=row.error_kind,
+                   in_flight=row.status == "pending" and lease is not None
+                   and lease > (now or datetime.now(UTC)),
+                   next_attempt_at=row.next_attempt_at, created_at=row.created_at,
+                   done_at=row.done_at, mapping=row.mapping)
+
+
+def list_rows(hub: Hub, *, status: str | None = None, ticket_id: int | None = None,
+              limit: int = 100) -> list[OutboxView]:
+    query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
+    if status is not None:
+        query = query.where(OutboxMessage.status == status)
+    if ticket_id is not None:
+        query = query.where(OutboxMessage.ticket_id == ticket_id)
+    with hub.sessions() as session:
+        return [OutboxView.of(row) for row in session.scalars(query)]
+
+
+def get_row(hub: Hub, row_id: int) -> OutboxView:
+    with hub.sessions() as session:
+        row = session.get(OutboxMessage, row_id)
+        if row is None:
+            raise NotFoundError(f"no outbox row {row_id}")
+        return OutboxView.of(row)
+
+
+def outbox_depth(hub: Hub) -> dict[str, int]:
+    with hub.sessions() as session:
+        return store.depth(session, datetime.now(UTC))
+
+
+def replay_dead_letters(hub: Hub, ids: Sequence[int] | None, *, actor: str) -> list[int]:
+    """Put dead letters back in the outbox (all with `ids` None); returns the ids replayed.
+
+    A row whose job now uses another version of its mapping is mapped again from the
+    ticket's write-back document, so fixing a mapping and replaying sends the fixed document.
+    """
+    now = datetime.now(UTC)
+    with hub.sessions.begin() as session:
+        if ids is not None:
+            known = set(session.scalars(select(OutboxMessage.id).where(
+                OutboxMessage.id.in_(list(ids)), OutboxMessage.status == "dead")))
+            missing = sorted(set(ids) - known)
+            if missing:
+                raise NotFoundError(f"no dead letter {', '.join(map(str, missing))}")
+        rows = store.replay(session, ids=ids, now=now)
+        for row in rows:
+            _remap(hub, row)
+        hub.audit.append(session, [AuditEntry(
+            actor, "outbox.replay", f"ticket:{row.ticket_id}" if row.ticket_id
+            else f"outbox:{row.id}", detail={"outbox_id": row.id, "key": row.idempotency_key,
+                                             "replays": row.replays, "mapping": row.mapping})
+            for row in rows])
+        return [row.id for row in rows]
+
+
+def _remap(hub: Hub, row: OutboxMessage) -> None:
+    job = hub.config.hub.jobs.get(row.job)
+    if not isinstance(job, WritebackJob):
+        return
+    mapping = hub.mappings.get(job.mapping)
+    if mapping.label == row.mapping:
+        return
+    try:
+        document = mapping(row.payload, row=f"outbox {row.id}")
+    except RecordMappingError as exc:
+        raise InvalidRequestError(f"outbox row {row.id}: mapping {mapping.label} refuses "
+                                  f"its document: {exc}") from None
+    if document is None:
+        raise InvalidRequestError(f"outbox row {row.id}: mapping {mapping.label} filters "
+                                  "its document out")
+    from ..resolutions import json_document
+
+    row.document = json_document(document)
+    row.mapping = mapping.label
