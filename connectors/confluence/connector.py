@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -15,14 +15,17 @@ from connectors.sdk import (
     BasicAuth,
     Batch,
     CheckResult,
+    ConfigError,
     Connector,
     ConnectorConfig,
     IncrementalCursor,
     OutcomeUnknownError,
     Stream,
     TransientError,
+    WriteResult,
 )
 
+from . import _publish
 from .client import (
     ConfluenceClient,
     PageTitleTakenError,
@@ -193,6 +196,52 @@ class ConfluenceConnector(Connector[ConfluenceConfig]):
                     raise
                 base_version = now
         raise AssertionError("unreachable")  # pragma: no cover
+
+    # -- Writer: `article.publish`, one page per idempotency key (see _publish) --
+
+    def write_actions(self) -> list[str]:
+        return [_publish.ACTION]
+
+    async def find_written(self, action: str, key: str) -> WriteResult | None:
+        """The page carrying `key`'s label (`hub-<key in lower case>`), or None."""
+        self._check_action(action)
+        found = await _publish.find_by_key(self, key)
+        return None if found is None else _publish.result(key, found, reference=None,
+                                                           found=True)
+
+    async def write(
+        self, action: str, key: str, document: Mapping[str, Any], *,
+        check_first: bool = True,
+        on_step: Callable[[WriteResult], None] | None = None,
+    ) -> WriteResult:
+        """Publish `document` (`title`, `body_storage`, `labels`, `reference`) as the page of
+        `key`: created the first time, updated in place (a new version only when the title
+        or body changed) when the page carrying the key's label exists.
+
+        Raises:
+            PageTitleTakenError: another page (not carrying this key) has the title.
+            RejectedError: the document has no title or body; Confluence refused the page.
+            OutcomeUnknownError: the create's or update's response was lost: retry with
+                `check_first=True`, which finds the page.
+        """
+        self._check_action(action)
+        page = _publish.PageDocument.parse(document, key=key, connection=self.connection)
+        written = await _publish.publish(self, key, page, check_first=check_first)
+        if on_step is not None:
+            on_step(written)
+        return written
+
+    async def list_written(self, action: str, *, since: datetime) -> list[WriteResult]:
+        """Pages changed since `since` carrying a hub key or ticket label, for reconciliation;
+        `key` is "" on a page with only a ticket label (someone else's twin)."""
+        self._check_action(action)
+        return await _publish.list_published(self, since)
+
+    def _check_action(self, action: str) -> None:
+        if action != _publish.ACTION:
+            raise ConfigError(f"unknown write action {action!r} (this connector offers "
+                              f"{_publish.ACTION!r})", connector=self.name,
+                              connection=self.connection, operation=action)
 
     async def add_labels(self, page_id: str, labels: Sequence[str]) -> list[str]:
         """Add global labels to a page; returns all its labels."""
