@@ -85,6 +85,8 @@ class WritebackJob(_Model):
         once_per: "resolution" (each resolve writes anew: bills) or "ticket" (re-resolving
             updates the same document: KB pages).
         org: passed to the mapping as `org` (the ERP organisation number).
+        link_near_duplicates: for `on: solution`, a solution the knowledge base already
+            holds (hub/kb/duplicates.py) is linked to the ticket instead of published again.
     """
 
     kind: Literal["writeback"]
@@ -95,6 +97,7 @@ class WritebackJob(_Model):
     code: str | None = Field(default=None, pattern=r"^[A-Z]{2,4}$")
     once_per: Literal["resolution", "ticket"] = "resolution"
     org: str | None = None
+    link_near_duplicates: bool = True
     retry: RetrySpec = Field(default_factory=RetrySpec)
     description: str | None = None
 

@@ -45,6 +45,9 @@ def resolve_ticket(hub: Hub, ticket_id: int, resolution: Resolution, *,
     jobs = {name: job for name, job in writeback_jobs(hub).items()
             if resolution.triggers(job.on)}
     now = datetime.now(UTC)
+    # Asked before the transaction: on SQLite a second session would wait on its write lock.
+    links = {name: _already_known(hub, job, ticket_id, resolution)
+             for name, job in jobs.items()}
     with hub.sessions.begin() as session:
         ticket = session.get(Ticket, ticket_id, with_for_update=True)
         if ticket is None:
@@ -54,17 +57,45 @@ def resolve_ticket(hub: Hub, ticket_id: int, resolution: Resolution, *,
                                 "resolve it again")
         customer = session.get(Customer, ticket.customer_id) if ticket.customer_id else None
         ticket.resolutions = (ticket.resolutions or 0) + 1
-        rows = [_enqueue(hub, session, name, job, ticket, customer, resolution, now)
-                for name, job in sorted(jobs.items(), key=lambda item: _order(item[1]))]
+        recorded = resolution.model_dump(mode="json")
+        rows = []
+        for name, job in sorted(jobs.items(), key=lambda item: _order(item[1])):
+            linked = links[name]
+            if linked is not None:
+                recorded["kb_link"] = linked
+                continue
+            rows.append(_enqueue(hub, session, name, job, ticket, customer, resolution, now))
         ticket.status = "resolved"
         ticket.resolved_at = ticket.updated_at = now
-        ticket.resolution = resolution.model_dump(mode="json")
+        ticket.resolution = recorded
         hub.audit.append(session, [AuditEntry(
             actor, "ticket.resolve", f"ticket:{ticket_id}",
-            detail={"resolution": ticket.resolutions,
+            detail={"resolution": ticket.resolutions, "kb_link": recorded.get("kb_link"),
                     "writebacks": [{"outbox_id": r.id, "action": r.action,
                                     "key": r.idempotency_key} for r in rows]})])
         return rows
+
+
+def _already_known(hub: Hub, job: WritebackJob, ticket_id: int,
+                   resolution: Resolution) -> dict[str, Any] | None:
+    """The KB article a reusable solution nearly duplicates, unless this ticket published
+    its own page already (then re-resolving updates that page)."""
+    if job.on != "solution" or not job.link_near_duplicates or resolution.solution is None:
+        return None
+    with hub.sessions() as session:
+        published = session.scalar(select(OutboxMessage.id).where(
+            OutboxMessage.ticket_id == ticket_id, OutboxMessage.connection == job.connection,
+            OutboxMessage.action == job.action).limit(1))
+    if published is not None:
+        return None
+    from .kb.duplicates import near_duplicate
+
+    solution = resolution.solution
+    hit = near_duplicate(hub, solution.title, f"{solution.problem}\n{solution.solution}")
+    if hit is None:
+        return None
+    return {"article_id": hit.id, "title": hit.title, "url": hit.url,
+            "score": round(hit.score, 3)}
 
 
 def _order(job: WritebackJob) -> int:
