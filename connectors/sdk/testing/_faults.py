@@ -247,10 +247,12 @@ class FaultInjector:
             log(None, "dropped", "drop")
             await _drop(send, receive, reset=fault.reset)
         elif fault.action == "hang":
+            held = await _buffered(receive)  # the server has the request; it acts late
             await asyncio.sleep(fault.hang)
-            await self._pass(scope, receive, send, log, label=fault.describe())
+            await self._pass(scope, held, send, log, label=fault.describe())
         else:
-            await self._lose(scope, receive, send, log, reset=fault.reset)
+            await self._lose(scope, receive, send, log, reset=fault.reset,
+                             label=fault.describe())
 
     def _decide(
         self, method: str, path: str, now: float
@@ -303,7 +305,8 @@ class FaultInjector:
             raise
 
     async def _lose(
-        self, scope: Scope, receive: Receive, send: Send, log: _Log, *, reset: bool
+        self, scope: Scope, receive: Receive, send: Send, log: _Log, *, reset: bool,
+        label: str = "lose",
     ) -> None:
         status: int | None = None
 
@@ -315,7 +318,7 @@ class FaultInjector:
         try:
             await self.app(scope, receive, swallow)
         finally:
-            log(status, "lost", "lose")
+            log(status, "lost", label)
         await _drop(send, receive, reset=reset)
 
 
@@ -340,6 +343,23 @@ class _Chaos:
     def describe(self) -> dict[str, Any]:
         return {"error": self.error, "timeout": self.timeout, "lose": self.lose,
                 "hang": self.hang, "status": self.status, "path_prefix": self.path_prefix}
+
+
+async def _buffered(receive: Receive) -> Receive:
+    """Read the whole request body now; replay it, then report the client gone."""
+    messages: list[Message] = []
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            break
+
+    async def replay() -> Message:
+        if messages:
+            return messages.pop(0)
+        return {"type": "http.disconnect"}
+
+    return replay
 
 
 def _retry_after_text(value: str | float) -> str:
