@@ -21,10 +21,12 @@ from rich.markup import escape
 from connectors.confluence.sandbox import create_app as create_confluence_sandbox
 from connectors.crm.sandbox import create_app as create_crm_sandbox
 from connectors.dingtalk.sandbox import create_app as create_dingtalk_sandbox
+from connectors.kingdee.sandbox import create_app as create_kingdee_sandbox
 from connectors.sdk.sandbox import serve
 from connectors.wecom.sandbox import create_app as create_wecom_sandbox
 
 from .demo_import import import_sample
+from .demo_writeback import writeback_section
 from .notify.engine import check_overdue, recent_firings
 from .render import firings_table, notify_summary, run_summary, ticket_panel, tickets_table
 from .runtime import Hub
@@ -178,7 +180,9 @@ def run_demo(console: Console, *, customers: int, project_root: Path) -> list[Ti
         messengers = _messengers(stack)
         kb_url = stack.enter_context(serve(create_confluence_sandbox(
             email="kb-bot@example.com", api_token=api_key, space_key="KB")))
+        kingdee_url = stack.enter_context(serve(create_kingdee_sandbox(latency_ms=0)))
         stack.enter_context(_environment(CRM_BASE_URL=base_url, CRM_API_KEY=api_key,
+                                         KINGDEE_BASE_URL=f"{kingdee_url}/k3cloud/",
                                          KB_BASE_URL=kb_url, KB_EMAIL="kb-bot@example.com",
                                          KB_API_TOKEN=api_key, KB_SPACE_KEY="KB",
                                          **messengers.env))
@@ -214,7 +218,9 @@ def run_demo(console: Console, *, customers: int, project_root: Path) -> list[Ti
                                                                    actor="demo"))))
             console.rule("8 · Import a spreadsheet from the old system")
             import_sample(console, hub, workdir)
-            console.rule("9 · Audit trail")
+            console.rule("9 · Resolved: refund and spare parts written to the ERP, exactly once")
+            writeback_section(console, hub, tickets)
+            console.rule("10 · Audit trail")
             verdict = hub.audit.verify()
             console.print(f"{verdict.checked} audit rows, hash chain "
                           f"{'[green]intact[/]' if verdict.ok else '[red]BROKEN[/]'} "

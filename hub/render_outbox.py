@@ -38,12 +38,13 @@ def outbox_table(rows: Sequence[OutboxView], *, title: str = "Outbox") -> Table:
 
 def dispatch_summary(summary: DispatchSummary) -> RenderableType:
     style = {"succeeded": "green", "partial": "yellow"}.get(summary.status, "red")
-    seconds = (summary.duration_ms or 0) / 1000
+    ms = summary.duration_ms or 0
+    took = f"{ms} ms" if ms < 1000 else f"{ms / 1000:.1f} s"
     line = Text.assemble(
         (f"outbox dispatch {summary.status}", style), f" (run {summary.run_id}): ",
         f"{summary.done} written, {summary.retried} to retry, ",
         (f"{summary.dead} dead letters", "red" if summary.dead else ""),
-        f" in {seconds:.1f}s")
+        f" in {took}")
     if not summary.errors:
         return line
     errors = Table(box=box.SIMPLE, show_header=True)

@@ -16,12 +16,14 @@ import logging
 import os
 import random
 import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy.orm import Session
 
 from connectors.sdk import (
     AuthError,
@@ -46,6 +48,7 @@ __all__ = ["DispatchOptions", "DispatchSummary", "Dispatcher", "dispatch"]
 log = logging.getLogger("hub.outbox")
 
 ACTOR = "outbox"
+_GROUP_WAIT = 0.01  # seconds a finished write may wait for others to share its commit
 _calls: contextvars.ContextVar[list[CallRecord] | None] = contextvars.ContextVar(
     "outbox_calls", default=None)
 
@@ -84,7 +87,23 @@ class DispatchSummary:
     errors: list[dict[str, Any]] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """A finished write, waiting for the next group commit."""
+
+    row: store.Claimed
+    calls: list[CallRecord]
+    result: WriteResult | None = None
+    error: Exception | None = None
+    step: str | None = None
+
+
 class Dispatcher:
+    """Sends the outbox: claims due rows in batches (a few more than it can send, so a slot
+    that frees up starts the next write without a round trip to the store), writes up to
+    `concurrency` at once, and settles finished writes in group commits — one transaction for
+    every write that finished meanwhile, with their calls' audit rows."""
+
     def __init__(self, hub: Hub, *, options: DispatchOptions | None = None,
                  trigger: str = "manual", transport: httpx.AsyncBaseTransport | None = None,
                  progress: Callable[[DispatchSummary], None] | None = None) -> None:
@@ -95,7 +114,9 @@ class Dispatcher:
         self._transport = transport
         self._progress = progress
         self._connectors: dict[str, Connector[Any]] = {}
+        self._queue: deque[store.Claimed] = deque()
         self._in_flight: dict[int, asyncio.Task[None]] = {}
+        self._finished: list[_Outcome] = []
         self._stopping = asyncio.Event()
         self.summary: DispatchSummary | None = None
 
@@ -116,7 +137,8 @@ class Dispatcher:
             summary.status = "interrupted"
             for task in self._in_flight.values():
                 task.cancel()
-            self._release(list(self._in_flight))
+            self._settle()  # what finished is recorded; what did not is released
+            self._release([row.id for row in self._queue] + list(self._in_flight))
             raise
         finally:
             heartbeat.cancel()
@@ -129,11 +151,18 @@ class Dispatcher:
     async def _loop(self) -> None:
         options = self.options
         while True:
-            if not self._stopping.is_set():
-                self._fill()
+            if self._stopping.is_set() and self._queue:
+                self._release([row.id for row in self._queue])
+                self._queue.clear()
+            elif not self._stopping.is_set() and len(self._queue) < options.concurrency:
+                self._claim()
+            self._start()
             if not self._in_flight:
+                self._settle()
                 if self._stopping.is_set():
                     return
+                if self._queue:
+                    continue
                 wait = self._idle_wait()
                 if wait is None:
                     return
@@ -142,20 +171,29 @@ class Dispatcher:
                 except TimeoutError:
                     pass
                 continue
-            await asyncio.wait(self._in_flight.values(), timeout=options.poll_seconds,
-                               return_when=asyncio.FIRST_COMPLETED)
+            # Group commit: settle once enough writes finished, or the oldest waited long
+            # enough; one write at a time settles at once (nothing to group).
+            done, _ = await asyncio.wait(self._in_flight.values(), timeout=_GROUP_WAIT,
+                                         return_when=asyncio.FIRST_COMPLETED)
+            if len(self._finished) >= max(1, options.concurrency // 2) or not done:
+                self._settle()
 
-    def _fill(self) -> None:
-        free = self.options.concurrency - len(self._in_flight)
-        if free <= 0:
+    def _claim(self) -> None:
+        wanted = 2 * self.options.concurrency - len(self._queue) - len(self._in_flight)
+        if wanted <= 0:
             return
         now = datetime.now(UTC)
         with self.hub.sessions.begin() as session:
-            claimed = store.claim(session, owner=self.owner, limit=min(free, self.options.batch),
-                                  now=now, lease=timedelta(seconds=self.options.lease_seconds))
+            claimed = store.claim(session, owner=self.owner,
+                                  limit=min(wanted, self.options.batch), now=now,
+                                  lease=timedelta(seconds=self.options.lease_seconds))
         assert self.summary is not None
         self.summary.claimed += len(claimed)
-        for row in claimed:
+        self._queue.extend(claimed)
+
+    def _start(self) -> None:
+        while self._queue and len(self._in_flight) < self.options.concurrency:
+            row = self._queue.popleft()
             task = asyncio.create_task(self._send(row), name=f"outbox-{row.id}")
             self._in_flight[row.id] = task
             task.add_done_callback(lambda _t, row_id=row.id: self._in_flight.pop(row_id, None))
@@ -182,11 +220,10 @@ class Dispatcher:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # every failure is settled on the row; nothing escapes
-            self._settle_failure(row, exc, steps[-1].step if steps else None, calls)
+            self._finished.append(_Outcome(row, calls, error=exc,
+                                           step=steps[-1].step if steps else None))
         else:
-            self._settle_success(row, result, calls)
-        if self._progress is not None and self.summary is not None:
-            self._progress(self.summary)
+            self._finished.append(_Outcome(row, calls, result=result))
 
     def _writer(self, connection: str) -> Writer:
         connector = self._connectors.get(connection)
@@ -206,58 +243,72 @@ class Dispatcher:
         else:  # audited in the transaction that settles the row
             buffered.append(call)
 
-    def _settle_success(self, row: store.Claimed, result: WriteResult,
-                        calls: list[CallRecord]) -> None:
-        assert self.summary is not None
+    def _settle(self) -> None:
+        """Record every finished write in one transaction, with its calls' audit rows."""
+        if not self._finished:
+            return
+        finished, self._finished = self._finished, []
         now = datetime.now(UTC)
+        dead: list[tuple[store.Claimed, str]] = []
         with self.hub.sessions.begin() as session:
-            settled = store.settle_success(session, row.id, owner=self.owner, result=result,
-                                           now=now)
-            entries = [call_entry(ACTOR, call) for call in calls]
-            if settled is None:
-                self.summary.lost_leases += 1
-            else:
-                self.summary.done += 1
-                entries.append(AuditEntry(
-                    ACTOR, "outbox.write", _target(row), outcome="found" if result.found
-                    else "ok", detail={"outbox_id": row.id, "connection": row.connection,
-                                       "action": row.action, "key": row.key,
-                                       "number": result.number, "vendor_id": result.id,
-                                       "attempt": row.attempts}))
+            entries: list[AuditEntry] = []
+            for outcome in finished:
+                entries.extend(call_entry(ACTOR, call) for call in outcome.calls)
+                if outcome.result is not None:
+                    entry = self._settle_success(session, outcome.row, outcome.result, now)
+                else:
+                    assert outcome.error is not None
+                    entry = self._settle_failure(session, outcome, now, dead)
+                if entry is not None:
+                    entries.append(entry)
             self.hub.audit.append(session, entries)
+        for row, message in dead:
+            log.warning("outbox row %s (%s %s) is a dead letter: %s", row.id, row.action,
+                        row.key, message)
+        if self._progress is not None and self.summary is not None:
+            self._progress(self.summary)
 
-    def _settle_failure(self, row: store.Claimed, exc: Exception, step: str | None,
-                        calls: list[CallRecord]) -> None:
+    def _settle_success(self, session: Session, row: store.Claimed, result: WriteResult,
+                        now: datetime) -> AuditEntry | None:
         assert self.summary is not None
-        kind, message, final = _classify(exc)
+        if not store.settle_success(session, row.id, owner=self.owner, result=result,
+                                    now=now):
+            self.summary.lost_leases += 1
+            return None
+        self.summary.done += 1
+        return AuditEntry(ACTOR, "outbox.write", _target(row),
+                          outcome="found" if result.found else "ok",
+                          detail={"outbox_id": row.id, "connection": row.connection,
+                                  "action": row.action, "key": row.key,
+                                  "number": result.number, "vendor_id": result.id,
+                                  "attempt": row.attempts})
+
+    def _settle_failure(self, session: Session, outcome: _Outcome, now: datetime,
+                        dead: list[tuple[store.Claimed, str]]) -> AuditEntry | None:
+        assert self.summary is not None and outcome.error is not None
+        row = outcome.row
+        kind, message, final = _classify(outcome.error)
         retry = self._retry_spec(row.job)
         retry_at = None
         if not final and row.attempts < retry.attempts:
-            retry_at = datetime.now(UTC) + timedelta(seconds=_backoff(retry, row.attempts))
+            retry_at = now + timedelta(seconds=_backoff(retry, row.attempts))
         elif not final:
             message = f"gave up after {row.attempts} attempts: {message}"
-        now = datetime.now(UTC)
-        with self.hub.sessions.begin() as session:
-            settled = store.settle_failure(session, row.id, owner=self.owner, error=message,
-                                           kind=kind, step=step, retry_at=retry_at, now=now)
-            entries = [call_entry(ACTOR, call) for call in calls]
-            if settled is None:
-                self.summary.lost_leases += 1
-            elif retry_at is not None:
-                self.summary.retried += 1
-            else:
-                self.summary.dead += 1
-                if len(self.summary.errors) < 100:
-                    self.summary.errors.append({"outbox_id": row.id, "key": row.key,
-                                                "error": message})
-                entries.append(AuditEntry(
-                    ACTOR, "outbox.dead_letter", _target(row), outcome=kind,
-                    detail={"outbox_id": row.id, "connection": row.connection,
-                            "action": row.action, "key": row.key, "error": message}))
-            self.hub.audit.append(session, entries)
-        if retry_at is None:
-            log.warning("outbox row %s (%s %s) is a dead letter: %s", row.id, row.action,
-                        row.key, message)
+        settled = store.settle_failure(session, row.id, owner=self.owner, error=message,
+                                       kind=kind, step=outcome.step, retry_at=retry_at, now=now)
+        if not settled:
+            self.summary.lost_leases += 1
+            return None
+        if retry_at is not None:
+            self.summary.retried += 1
+            return None
+        self.summary.dead += 1
+        dead.append((row, message))
+        if len(self.summary.errors) < 100:
+            self.summary.errors.append({"outbox_id": row.id, "key": row.key, "error": message})
+        return AuditEntry(ACTOR, "outbox.dead_letter", _target(row), outcome=kind,
+                          detail={"outbox_id": row.id, "connection": row.connection,
+                                  "action": row.action, "key": row.key, "error": message})
 
     def _retry_spec(self, job_name: str) -> RetrySpec:
         job = self.hub.config.hub.jobs.get(job_name)
@@ -267,7 +318,8 @@ class Dispatcher:
         period = max(0.05, self.options.lease_seconds / 3)
         while True:
             await asyncio.sleep(period)
-            ids = list(self._in_flight)
+            ids = [row.id for row in self._queue] + list(self._in_flight)
+            ids += [outcome.row.id for outcome in self._finished]
             if ids:
                 until = datetime.now(UTC) + timedelta(seconds=self.options.lease_seconds)
                 with self.hub.sessions.begin() as session:

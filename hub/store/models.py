@@ -108,7 +108,7 @@ class Ticket(Base):
     external_ref: Mapped[str | None] = mapped_column(String(200), index=True)
     resolved_at: Mapped[datetime | None]
     resolution: Mapped[dict[str, Any] | None]  # the last resolution as the agent gave it
-    resolutions: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    resolutions: Mapped[int] = mapped_column(Integer, server_default="0")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

@@ -132,7 +132,24 @@ def test_load_config__missing_file(tmp_path: Path) -> None:
 def test_shipped_config__is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CRM_API_KEY", "any-key-1234")
     loaded = load_config(ROOT / "configs/hub.yaml", mappings=MappingLibrary(MAPPINGS))
-    assert set(loaded.hub.jobs) == {"crm_customers", "kb_articles", "ticket_enrichment"}
+    assert set(loaded.hub.jobs) == {"crm_customers", "kb_articles", "ticket_enrichment",
+                                    "erp_refunds", "erp_parts", "kb_publish"}
+
+
+def test_load_config__a_writeback_job_needs_a_writer_and_a_mapping(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_CRM_KEY", "key-from-env-1234")
+    job = ("  refunds:\n    kind: writeback\n    on: refund\n    connection: crm\n"
+           "    action: refund.create\n    mapping: no_such_mapping\n")
+    with pytest.raises(ConfigFileError) as caught:
+        load_config(write(tmp_path, VALID + job), mappings=MappingLibrary(MAPPINGS))
+    message = str(caught.value)
+    assert "jobs.refunds.connection': connector 'crm' cannot write documents" in message
+    assert "jobs.refunds.mapping'" in message and "no_such_mapping" in message
+    with pytest.raises(ConfigFileError, match="jobs.refunds.code"):  # two to four capitals
+        load_config(write(tmp_path, VALID + job + "    code: rf\n"),
+                    mappings=MappingLibrary(MAPPINGS))
 
 
 def test_load_config__job_mapping_without_external_id(
