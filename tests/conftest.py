@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from connectors.confluence.sandbox import create_app as create_confluence_sandbox
 from connectors.crm.sandbox import create_app as create_crm_sandbox
 from connectors.sdk.sandbox import serve
 from hub.runtime import Hub
@@ -107,6 +108,18 @@ def hub(database_url: str, crm_sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
     runtime = _make_hub(database_url)
     yield runtime
     runtime.close()
+
+
+@pytest.fixture
+def kb_hub(hub: Hub, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Hub, Any]]:
+    """The hub with its `kb` connection on a Confluence sandbox (yields the sandbox too)."""
+    app = create_confluence_sandbox(email="kb@example.com", api_token="kb-token",
+                                    space_key="KB")
+    with serve(app) as url:
+        monkeypatch.setenv("KB_BASE_URL", url)
+        monkeypatch.setenv("KB_EMAIL", "kb@example.com")
+        monkeypatch.setenv("KB_API_TOKEN", "kb-token")
+        yield hub, app.state.sandbox
 
 
 @pytest.fixture

@@ -2,30 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
 
-from connectors.confluence.sandbox import create_app as create_confluence_sandbox
 from connectors.sdk.sandbox import serve
 from hub.api import create_app
 from hub.kb import search_articles
 from hub.runtime import Hub
 from hub.sync import run_pull
 from hub.tickets import TicketCreate, create_ticket, get_ticket
-
-
-@pytest.fixture
-def kb_hub(hub: Hub, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Hub, Any]]:
-    app = create_confluence_sandbox(email="kb@example.com", api_token="kb-token",
-                                    space_key="KB")
-    with serve(app) as url:
-        monkeypatch.setenv("KB_BASE_URL", url)
-        monkeypatch.setenv("KB_EMAIL", "kb@example.com")
-        monkeypatch.setenv("KB_API_TOKEN", "kb-token")
-        yield hub, app.state.sandbox
 
 
 async def test_kb__pulled_articles_answer_chinese_queries(kb_hub: tuple[Hub, Any],
