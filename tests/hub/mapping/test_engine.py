@@ -245,20 +245,21 @@ def test_engine__lookups_must_be_resolved_first() -> None:
 def test_engine__positional_rows_are_read_by_column_name() -> None:
     mapping = _shipped("kingdee_customer")
 
-    row = ["C001", "华东电子有限公司", "华东电子", "2024-05-02T10:00:00", "A"]
+    row = ["C001", "华东电子有限公司", "华东电子", "138 0013 8000", "2024-05-02T10:00:00", "A"]
     assert mapping(row) == {
         "external_id": "C001", "name": "华东电子有限公司", "company": "华东电子有限公司",
-        "short_name": "华东电子", "active": True,
+        "short_name": "华东电子", "mobile": "13800138000", "active": True,
         "source_updated_at": mapping(row)["source_updated_at"],
     }
     assert str(mapping(row)["source_updated_at"]) == "2024-05-02 10:00:00+08:00"
-    assert mapping(["C002", "x", None, "2024-05-02", "B"])["active"] is False
+    assert mapping(["C002", "x", None, None, "2024-05-02", "B"])["active"] is False
 
 
 # ---------------------------------------------------------------- reverse direction
 
 TICKET = {
-    "id": 123, "idempotency_key": "TKRF-000123", "resolved_at": "2024-05-02T15:30:00+08:00",
+    "id": 123, "ticket_ref": "TK-000123", "idempotency_key": "TKRF-000123",
+    "resolved_at": "2024-05-02T15:30:00+08:00",
     "org": None, "customer": {"erp_number": "C002", "name": "华东电子"},
     "refund": {"amount": "¥88.50", "reason": "打印机卡纸，退款", "currency": None,
                "lines": [{"method": "电汇", "amount": "88.5", "material": "P-100", "qty": 1}]},
@@ -276,11 +277,11 @@ def test_kingdee_refund_bill__matches_the_documented_save_model() -> None:
         "FRECTUNIT": {"FNumber": "C002"}, "FCURRENCYID": {"FNumber": "PRE001"},
         "FSETTLEORGID": {"FNumber": "100"}, "FSALEORGID": {"FNumber": "100"},
         "FPAYORGID": {"FNumber": "100"}, "FREMARK": "打印机卡纸，退款",
-        "F_EXT_TicketNo": "TK-123",
+        "F_EXT_TicketNo": "TK-000123",
         "FREFUNDBILLENTRY": [{"FSETTLETYPEID": {"FNumber": "JSFS04_SYS"},
                               "FPURPOSEID": {"FNumber": "SFKYT01_SYS"},
                               "FREFUNDAMOUNTFOR": Decimal("88.5"),
-                              "FNOTE": "ticket TK-123 refund"}],
+                              "FNOTE": "ticket TK-000123 refund"}],
     }
 
 
