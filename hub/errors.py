@@ -5,6 +5,9 @@
     ├── NotFoundError         a ticket, job, run or mapping that does not exist (exit 3, 404)
     ├── InvalidRequestError   the request makes no sense as given (exit 2, 422)
     ├── ConflictError         the thing is not in a state that allows it (exit 5, 409)
+    ├── AuthenticationError   no credentials, or bad ones (401, with WWW-Authenticate)
+    ├── PermissionDeniedError the caller's role may not do this (403)
+    └── PreconditionFailedError  If-Match names another version (412; 428 when missing)
     └── JobFailedError        a job ran and failed; its run row says why (exit 4, 502)
 """
 
@@ -15,7 +18,10 @@ from dataclasses import dataclass
 __all__ = [
     "ConfigFileError",
     "ConfigProblem",
+    "AuthenticationError",
     "ConflictError",
+    "PermissionDeniedError",
+    "PreconditionFailedError",
     "HubError",
     "InvalidRequestError",
     "JobFailedError",
@@ -74,3 +80,27 @@ class JobFailedError(HubError):
 class ConflictError(HubError):
     exit_code = 5
     http_status = 409
+
+
+class AuthenticationError(HubError):
+    """The request carries no credentials, or ones the hub does not accept."""
+
+    exit_code = 2
+    http_status = 401
+    headers = {"WWW-Authenticate": 'Bearer realm="hub"'}
+
+
+class PermissionDeniedError(HubError):
+    exit_code = 2
+    http_status = 403
+
+
+class PreconditionFailedError(HubError):
+    """An `If-Match` that names another version (412), or none where one is required (428)."""
+
+    exit_code = 5
+    http_status = 412
+
+    def __init__(self, message: str, *, status: int = 412) -> None:
+        super().__init__(message)
+        self.http_status = status

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "get_settings"]
@@ -25,6 +25,15 @@ class Settings(BaseSettings):
         redis_url: Redis for `rate_budget_store: redis`.
         imports_dir: where uploaded import files and error reports are kept.
         import_max_bytes: the largest file an import (or upload) accepts.
+        jwt_secret / jwt_jwks_url: how OAuth2 bearer tokens (JWT) are checked: a shared HS256
+            key, or the issuer's JWKS document (RS256/ES256). Neither: JWTs are refused.
+        jwt_issuer / jwt_audience: the `iss` and `aud` a token must carry.
+        jwt_leeway_seconds: clock skew allowed on `exp` / `nbf` / `iat`.
+        jwt_roles_claim: the claim holding the caller's roles (a list or a space-separated
+            string); `scope` is read for scopes (e.g. `pii`).
+        cors_origins: origins allowed to call the API from a browser (none by default).
+        max_request_bytes: the largest request body outside uploads (413 beyond).
+        idempotency_ttl_hours: how long an `Idempotency-Key` answer is replayed.
     """
 
     model_config = SettingsConfigDict(env_prefix="HUB_", extra="ignore")
@@ -37,6 +46,15 @@ class Settings(BaseSettings):
     redis_url: str = "redis://127.0.0.1:6379/0"
     imports_dir: Path = Path(".hub/imports")
     import_max_bytes: int = 1024 * 1024 * 1024
+    jwt_secret: SecretStr | None = None
+    jwt_jwks_url: str | None = None
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    jwt_leeway_seconds: int = 30
+    jwt_roles_claim: str = "roles"
+    cors_origins: list[str] = Field(default_factory=list)
+    max_request_bytes: int = 1024 * 1024
+    idempotency_ttl_hours: int = 24
 
 
 def get_settings(**overrides: object) -> Settings:

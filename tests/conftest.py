@@ -9,10 +9,12 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import sqlalchemy as sa
 
@@ -120,6 +122,33 @@ def kb_hub(hub: Hub, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Hub, Any
         monkeypatch.setenv("KB_EMAIL", "kb@example.com")
         monkeypatch.setenv("KB_API_TOKEN", "kb-token")
         yield hub, app.state.sandbox
+
+
+def api_credentials(hub: Hub, *, role: str = "admin",
+                    scopes: tuple[str, ...] = ("pii",)) -> dict[str, str]:
+    """Headers that authenticate as a new caller with `role` and `scopes`.
+
+    STUB until API auth lands (every caller is an admin then)."""
+    return {}
+
+
+@contextmanager
+def _api_client(hub: Hub, *, role: str = "admin", scopes: tuple[str, ...] = ("pii",),
+                headers: dict[str, str] | None = None) -> Iterator[httpx.Client]:
+    from hub.api import create_app
+
+    with serve(create_app(hub=hub), lifespan="on") as url, httpx.Client(
+            base_url=url, timeout=30,
+            headers={**api_credentials(hub, role=role, scopes=scopes), **(headers or {})},
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+def api_client() -> Any:
+    """`with api_client(hub, role="agent", scopes=()) as api:` — the hub's API served on a
+    loopback port, and an httpx client authenticated as such a caller."""
+    return _api_client
 
 
 @pytest.fixture

@@ -5,15 +5,44 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
 from hub.runtime import Hub
 from hub.settings import Settings
 
+from .docs import install_docs
 from .errors import install_error_handlers
-from .routes import health, imports, kb, outbox, tickets, webhooks
+from .masking import install_masking
+from .middleware import install_middleware
+from .routes import (
+    audit,
+    connections,
+    customers,
+    health,
+    imports,
+    kb,
+    outbox,
+    runs,
+    tickets,
+    webhooks,
+)
+from .security import require_area
 
 __all__ = ["create_app"]
+
+# Every router but these two needs an authenticated caller whose role holds its area:
+# /health answers load balancers; /webhooks are verified by each vendor's own signature.
+OPEN_ROUTERS: tuple[APIRouter, ...] = (health.router, webhooks.router)
+ROUTERS: tuple[tuple[APIRouter, str], ...] = (
+    (tickets.router, "tickets"),
+    (customers.router, "customers"),
+    (kb.router, "kb"),
+    (imports.router, "imports"),
+    (runs.router, "runs"),
+    (outbox.router, "outbox"),
+    (audit.router, "audit"),
+    (connections.router, "connections"),
+)
 
 
 def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> FastAPI:
@@ -27,13 +56,15 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
         if hub is None:
             runtime.close()
 
-    app = FastAPI(title="Customer-service integration hub", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(title="Customer-service integration hub", version="0.1.0", lifespan=lifespan,
+                  docs_url=None, redoc_url=None)
     app.state.hub = runtime
     install_error_handlers(app)
-    app.include_router(health.router)
-    app.include_router(tickets.router)
-    app.include_router(webhooks.router)
-    app.include_router(imports.router)
-    app.include_router(kb.router)
-    app.include_router(outbox.router)
+    install_middleware(app, runtime)
+    install_masking(app, runtime)
+    install_docs(app)
+    for router in OPEN_ROUTERS:
+        app.include_router(router)
+    for router, area in ROUTERS:
+        app.include_router(router, dependencies=[Depends(require_area(area))])
     return app

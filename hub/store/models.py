@@ -23,6 +23,8 @@ __all__ = [
     "Article",
     "Import",
     "ImportReject",
+    "ApiKey",
+    "IdempotencyRecord",
     "OutboxMessage",
     "AuditHead",
     "CallbackNonce",
@@ -360,6 +362,41 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     done_at: Mapped[datetime | None]
+
+
+class ApiKey(Base):
+    """A key for the REST API: shown once, stored as a hash, scoped, revocable, expiring."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)  # shown; finds the row
+    secret_hash: Mapped[str] = mapped_column(String(64))  # sha256 of the whole key
+    role: Mapped[str] = mapped_column(String(16))  # agent, integrator, admin
+    scopes: Mapped[list[str]] = mapped_column(JsonDoc, default=list)  # e.g. ["pii"]
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+
+
+class IdempotencyRecord(Base):
+    """The answer to a POST sent with an `Idempotency-Key`, replayed to its repeats."""
+
+    __tablename__ = "idempotency_keys"
+
+    principal: Mapped[str] = mapped_column(String(200), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    method: Mapped[str] = mapped_column(String(8))
+    path: Mapped[str] = mapped_column(String(500))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int | None] = mapped_column(Integer)  # None while in progress
+    response_body: Mapped[str | None] = mapped_column(Text)
+    response_headers: Mapped[dict[str, Any] | None]
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
 # Search structures migration 0007 manages by hand (SQLite's FTS5 table and its shadow
