@@ -20,7 +20,6 @@ from connectors.sdk import (
 )
 
 from ._envelope import check_envelope
-from ._logmask import install_session_masking
 from ._streams import STREAMS, group_rows
 from ._writer import ACTIONS, BillWriter
 from .client import MAX_LIMIT, KingdeeAuth, KingdeeClient, SessionState, make_signer, quote
@@ -84,7 +83,6 @@ class KingdeeConnector(Connector[KingdeeConfig]):
     def __init__(self, config: KingdeeConfig, **kwargs: Any) -> None:
         super().__init__(config, **kwargs)
         self._session = SessionState()
-        install_session_masking()
 
     def auth(self) -> httpx.Auth:
         signer = make_signer(self.config) if self.config.auth == "signed_headers" else None

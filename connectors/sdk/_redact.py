@@ -30,6 +30,8 @@ SENSITIVE_NAMES = frozenset(
         "sign", "signature", "authorization", "proxy-authorization", "cookie", "set-cookie",
         "x-api-signature", "x-kd-signature", "x-kd-appsecret", "x-acs-dingtalk-access-token",
         "corpsecret", "suitesecret", "encodingaeskey", "aeskey", "key", "msg_signature",
+        # session cookies and their header forms (Kingdee K/3 Cloud, ASP.NET)
+        "kdservice-sessionid", "asp.net_sessionid", "sid",
     )
 )
 
@@ -131,8 +133,11 @@ class _RedactingFilter(logging.Filter):
 
 
 _FILTER = _RedactingFilter()
-_LOGGERS = ("httpx", "httpcore", "connectors", "hub", "uvicorn.error", "uvicorn.access",
-            "authlib")
+# A logger's filters do not see its children's records, so the children that log request
+# and response lines are named too.
+_LOGGERS = ("httpx", "httpcore", "httpcore.http11", "httpcore.http2", "httpcore.connection",
+            "httpcore.proxy", "connectors", "connectors.http", "hub", "uvicorn.error",
+            "uvicorn.access", "authlib")
 
 
 def install_log_redaction(*secrets: str) -> None:
