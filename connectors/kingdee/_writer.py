@@ -16,7 +16,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from connectors.sdk import AuthError, ConfigError, ConnectorError, WriteResult
+from connectors.sdk import AuthError, ConfigError, ConnectorError, WriteResult, WriteStep
 
 from ._envelope import KingdeeRejectedError
 from .client import KingdeeClient, SessionRenewedError, quote
@@ -44,6 +44,7 @@ ACTIONS = {
     )
 }
 _STEP = {"A": "saved", "Z": "saved", "D": "saved", "B": "submitted", "C": "done"}
+_ORDER = {"Z": 0, "A": 1, "D": 1, "B": 2, "C": 3}  # how far a bill's status has got
 
 
 def jsonable(value: Any) -> Any:
@@ -195,16 +196,26 @@ class BillWriter:
         if found is not None:
             current = dataclasses.replace(found, found=True)
         if current.vendor_status in ("A", "Z", "D"):
-            await self.client.form_op("Submit", spec.form, {"Numbers": [key]},
-                                      operation=f"{spec.action}.submit")
-            current = dataclasses.replace(current, step="submitted", vendor_status="B")
+            current = await self._advance(spec, key, current, "Submit", "submitted", "B")
             emit(current)
         if current.vendor_status == "B":
-            await self.client.form_op("Audit", spec.form, {"Numbers": [key]},
-                                      operation=f"{spec.action}.audit")
-            current = dataclasses.replace(current, step="done", vendor_status="C")
+            current = await self._advance(spec, key, current, "Audit", "done", "C")
             emit(current)
         return current
+
+    async def _advance(self, spec: BillAction, key: str, current: WriteResult, op: str,
+                       step: WriteStep, status: str) -> WriteResult:
+        """Submit or audit the bill. Refused for its state, it is read again: an earlier
+        attempt whose answer was lost (a timeout) may have moved it on meanwhile."""
+        try:
+            await self.client.form_op(op, spec.form, {"Numbers": [key]},
+                                      operation=f"{spec.action}.{op.lower()}")
+        except KingdeeRejectedError:
+            now = await self.find_written(spec.action, key)
+            if now is None or _ORDER.get(now.vendor_status or "", 0) < _ORDER[status]:
+                raise
+            return dataclasses.replace(now, found=True)
+        return dataclasses.replace(current, step=step, vendor_status=status)
 
     async def _save(self, spec: BillAction, key: str, model: dict[str, Any]) -> WriteResult:
         returned = ["FBillNo"] + ([self.reference_field] if self.reference_field else [])

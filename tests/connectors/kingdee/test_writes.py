@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from connectors.kingdee._writer import jsonable
+from connectors.kingdee._writer import BillWriter, jsonable
 from connectors.sdk import OutcomeUnknownError, RejectedError, TransientError, WriteResult
 
 from .conftest import Kingdee
@@ -166,3 +166,32 @@ async def test_list_written__finds_a_planted_twin_and_misses_a_deleted_bill(
     assert by_key["MANUAL-0001"].reference == "TK-000123"
     assert by_key["MANUAL-0001"].vendor_status == "A" and by_key["MANUAL-0001"].amount == "88.50"
     assert by_key["TK000123-RF1"].amount == "100.00"
+
+
+async def test_write__a_late_submit_landing_after_the_lookup_is_not_a_refusal(
+    kingdee: Kingdee, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A submit timed out but reached the ERP late: the retry's lookup still saw status A,
+    # then its own submit is refused because the bill is B by now. That is progress, not a
+    # vendor refusal: the write reads the bill again and carries on with the audit.
+    kingdee.faults.fail_next(1, status=500, path_prefix=FORM + "Submit")
+    lookup = BillWriter.find_written
+    calls = 0
+
+    async def stale_then_fresh(self: BillWriter, action: str, key: str) -> WriteResult | None:
+        nonlocal calls
+        calls += 1
+        seen = await lookup(self, action, key)
+        if calls == 1:  # the held submit lands right after this read
+            kingdee.state.store.transition("submit", "AR_REFUNDBILL", {"Numbers": [key]})
+        return seen
+
+    async with kingdee.connector() as erp:
+        with pytest.raises(TransientError):
+            await erp.write("refund.create", "TK000123-RF1", refund(), check_first=False)
+        monkeypatch.setattr(BillWriter, "find_written", stale_then_fresh)
+        result = await erp.write("refund.create", "TK000123-RF1", refund(), check_first=True)
+    assert calls == 2  # the stale read, then the one after the refusal
+    assert result.step == "done" and result.vendor_status == "C"
+    [bill] = kingdee.bills("AR_REFUNDBILL")
+    assert bill["FDOCUMENTSTATUS"] == "C"
