@@ -126,10 +126,12 @@ def kb_hub(hub: Hub, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Hub, Any
 
 def api_credentials(hub: Hub, *, role: str = "admin",
                     scopes: tuple[str, ...] = ("pii",)) -> dict[str, str]:
-    """Headers that authenticate as a new caller with `role` and `scopes`.
+    """Headers that authenticate as a new caller with `role` and `scopes`: a real API key,
+    made through the same service as `hub apikeys create`."""
+    from hub.apikeys import create_key
 
-    STUB until API auth lands (every caller is an admin then)."""
-    return {}
+    created = create_key(hub, name=f"test {role}", role=role, scopes=scopes, actor="test")
+    return {"Authorization": f"Bearer {created.key}"}
 
 
 @contextmanager

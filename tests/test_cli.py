@@ -129,6 +129,18 @@ def test_audit_verify__needs_no_connection_secrets(env: str, capsys: pytest.Capt
 
 
 @pytest.mark.slow
+def _agent_key() -> str:
+    from hub.apikeys import create_key
+    from hub.runtime import Hub
+    from hub.settings import get_settings
+
+    hub = Hub(get_settings())
+    try:
+        return create_key(hub, name="serve test", role="agent", actor="test").key
+    finally:
+        hub.close()
+
+
 def test_serve__answers_on_its_port(env: str, tmp_path: Path) -> None:
     import os
     import socket
@@ -155,7 +167,12 @@ def test_serve__answers_on_its_port(env: str, tmp_path: Path) -> None:
                     assert time.monotonic() < deadline, "hub serve did not come up"
                     time.sleep(0.1)
             assert health.json()["status"] == "ok"
+            anonymous = httpx.post(f"http://127.0.0.1:{port}/tickets", timeout=30,
+                                   json={"subject": "屏幕碎了"})
+            assert anonymous.status_code == 401
+            key = _agent_key()
             created = httpx.post(f"http://127.0.0.1:{port}/tickets", timeout=30,
+                                 headers={"Authorization": f"Bearer {key}"},
                                  json={"subject": "屏幕碎了", "mobile": "13900000000"})
             assert created.status_code == 201
         finally:

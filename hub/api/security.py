@@ -1,27 +1,159 @@
 """Authentication (API keys, OAuth2 bearer JWTs) and per-area authorization.
 
-STUB until the auth work lands: every request is an admin. `require_area(area)` is the
-dependency each router is included with (see app.py); it must set
-`request.state.principal` to the caller's Principal.
+`require_area(area)` is the dependency each protected router is included with (see app.py).
+It finds the credentials — `Authorization: Bearer hub_…` or `X-API-Key: hub_…` for API keys,
+`Authorization: Bearer <jwt>` for OAuth2 tokens — turns them into a Principal, checks that a
+role of the caller holds `area:read` (GET/HEAD/OPTIONS) or `area:write` (anything else), and
+sets `request.state.principal`.
+
+Every refusal is a 401 (with `WWW-Authenticate`) or a 403, and one `api.denied` audit row
+naming the reason — never the key or token. The allowed path stays cheap: verified keys and
+tokens are cached in-process (a revocation takes effect within `Authenticator.key_cache_seconds`,
+30 s by default), nothing is written per request except a key's `last_used_at`, at most once a
+minute.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Awaitable, Callable
 
-from fastapi import Request
+import anyio
+from fastapi import FastAPI, Request
 
+from hub.apikeys import ApiKeyVerifier, looks_like_key
+from hub.audit import AuditEntry
+from hub.errors import AuthenticationError, HubError, PermissionDeniedError
+from hub.runtime import Hub
+from hub.settings import Settings
+
+from .jwt_bearer import JwtVerifier
 from .principal import Principal
 
-__all__ = ["require_area"]
+__all__ = ["Authenticator", "authenticator", "install_authenticator", "require_area"]
 
-_STUB = Principal(subject="stub", roles=frozenset({"admin"}))
+log = logging.getLogger(__name__)
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+REALM = 'Bearer realm="hub"'
 
 
-def require_area(area: str) -> Callable[[Request], Principal]:
-    def dependency(request: Request) -> Principal:
-        request.state.principal = _STUB
-        return _STUB
+class Authenticator:
+    """One per app: the API key verifier and the JWT verifier, with their caches."""
+
+    def __init__(self, hub: Hub, *, settings: Settings | None = None,
+                 key_cache_seconds: float = 30.0, jwks_refetch_seconds: float = 10.0) -> None:
+        self.hub = hub
+        self.keys = ApiKeyVerifier(hub.sessions, cache_seconds=key_cache_seconds)
+        self.jwt = JwtVerifier(settings or hub.settings, refetch_seconds=jwks_refetch_seconds,
+                               cache_seconds=key_cache_seconds)
+
+    async def authenticate(self, request: Request) -> Principal:
+        kind, credential = _credential(request)
+        if kind == "api_key":
+            return await self._api_key(credential)
+        return await self.jwt.verify(credential)
+
+    async def _api_key(self, key: str) -> Principal:
+        verified = self.keys.cached(key)
+        if verified is None:
+            verified = await anyio.to_thread.run_sync(self.keys.verify, key)
+        if self.keys.due_for_touch(key):
+            try:
+                await anyio.to_thread.run_sync(self.keys.touch, verified.prefix)
+            except Exception as exc:  # noqa: BLE001 -- bookkeeping must not fail the call
+                log.warning("could not record last use of %s: %s", verified.subject,
+                            type(exc).__name__)
+        return Principal(subject=verified.subject, roles=frozenset({verified.role}),
+                         scopes=verified.scopes, via="api_key")
+
+    async def deny(self, request: Request, error: HubError, *, actor: str) -> None:
+        entry = AuditEntry(actor=actor, action="api.denied",
+                           target=f"{request.method} {request.url.path}",
+                           outcome=str(error.http_status), detail={"reason": str(error)})
+        log.info("API %s %s denied (%s): %s", request.method, request.url.path,
+                 error.http_status, error)
+        try:
+            await anyio.to_thread.run_sync(self.hub.audit.record, [entry])
+        except Exception as exc:  # noqa: BLE001 -- the denial stands even if audit fails
+            log.error("could not audit an API denial: %s", type(exc).__name__)
+
+
+def _credential(request: Request) -> tuple[str, str]:
+    api_key = request.headers.get("x-api-key")
+    if api_key is not None:
+        api_key = api_key.strip()
+        if not looks_like_key(api_key):
+            raise _invalid("malformed API key")
+        return "api_key", api_key
+    authorization = request.headers.get("authorization")
+    if authorization is None:
+        error = AuthenticationError("authentication required: send Authorization: Bearer "
+                                    "<token or API key> or X-API-Key")
+        error.headers = {"WWW-Authenticate": REALM}
+        raise error
+    scheme, _, value = authorization.strip().partition(" ")
+    value = value.strip()
+    if scheme.lower() != "bearer" or not value:
+        raise _invalid("malformed Authorization header: expected Bearer <credentials>")
+    return ("api_key" if looks_like_key(value) else "jwt"), value
+
+
+def _invalid(message: str) -> AuthenticationError:
+    return AuthenticationError(message)
+
+
+def _challenge(error: AuthenticationError) -> None:
+    """RFC 6750: a bare challenge without credentials, `invalid_token` when they were bad."""
+    if "WWW-Authenticate" in vars(error).get("headers", {}):
+        return
+    description = str(error).replace('"', "'").replace("\\", "")
+    error.headers = {
+        "WWW-Authenticate": f'{REALM}, error="invalid_token", '
+                            f'error_description="{description}"'}
+
+
+def authenticator(app: FastAPI) -> Authenticator:
+    """The app's Authenticator, made on first use from `app.state.hub`."""
+    auth: Authenticator | None = getattr(app.state, "authenticator", None)
+    if auth is None:
+        auth = app.state.authenticator = Authenticator(app.state.hub)
+    return auth
+
+
+def install_authenticator(app: FastAPI, auth: Authenticator) -> Authenticator:
+    """Use `auth` (e.g. with a short key cache in tests) instead of the default one."""
+    app.state.authenticator = auth
+    return auth
+
+
+def require_area(area: str) -> Callable[[Request], Awaitable[Principal]]:
+    # The OpenAPI securitySchemes are declared by docs.py, once for every protected route.
+    async def dependency(request: Request) -> Principal:
+        auth = authenticator(request.app)
+        try:
+            principal = await auth.authenticate(request)
+        except AuthenticationError as error:
+            _challenge(error)
+            await auth.deny(request, error,
+                            actor=_actor(getattr(error, "subject", None)))
+            raise
+        except PermissionDeniedError as error:
+            await auth.deny(request, error, actor=_actor(getattr(error, "subject", None)))
+            raise
+        mode = "read" if request.method in READ_METHODS else "write"
+        permission = f"{area}:{mode}"
+        if not principal.may(permission):
+            roles = ", ".join(sorted(principal.roles))
+            refusal = PermissionDeniedError(f"role {roles} may not {permission}")
+            await auth.deny(request, refusal, actor=principal.actor)
+            raise refusal
+        request.state.principal = principal
+        return principal
 
     dependency.__name__ = f"require_{area}"
     return dependency
+
+
+def _actor(subject: str | None) -> str:
+    return f"api:{subject}" if subject else "anonymous"

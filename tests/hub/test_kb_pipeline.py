@@ -4,10 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-
-from connectors.sdk.sandbox import serve
-from hub.api import create_app
 from hub.kb import search_articles
 from hub.runtime import Hub
 from hub.sync import run_pull
@@ -29,14 +25,14 @@ async def test_kb__pulled_articles_answer_chinese_queries(kb_hub: tuple[Hub, Any
     assert "kb-token" not in audit_text(hub)
 
 
-async def test_kb__ticket_expand_kb_over_the_api(kb_hub: tuple[Hub, Any]) -> None:
+async def test_kb__ticket_expand_kb_over_the_api(kb_hub: tuple[Hub, Any],
+                                                  api_client: Any) -> None:
     hub, _sandbox = kb_hub
     await run_pull(hub, "kb_articles")
     ticket = await create_ticket(hub, TicketCreate(subject="我家打印机老是卡纸怎么办",
                                                    channel="web"), actor="test")
 
-    with serve(create_app(hub=hub), lifespan="on") as url, \
-            httpx.Client(base_url=url, timeout=30) as api:
+    with api_client(hub) as api:
         plain = api.get(f"/tickets/{ticket.id}").json()
         expanded = api.get(f"/tickets/{ticket.id}", params={"expand": "customer,kb"}).json()
         wrong = api.get(f"/tickets/{ticket.id}", params={"expand": "kb,shoes"})

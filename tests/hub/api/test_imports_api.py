@@ -5,26 +5,15 @@ from __future__ import annotations
 import csv
 import io
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from connectors.sdk.sandbox import serve
-from hub.api import create_app
 from hub.runtime import Hub
 
 HEADERS = ["客户编号", "客户名称", "手机号", "客户等级"]
-
-
-@contextmanager
-def client(hub: Hub) -> Iterator[httpx.Client]:
-    with serve(create_app(hub=hub), lifespan="on") as url, \
-            httpx.Client(base_url=url, timeout=30) as api:
-        yield api
 
 
 def csv_bytes(rows: list[list[str]]) -> bytes:
@@ -51,10 +40,11 @@ def api_hub(hub: Hub, tmp_path: Path) -> Hub:
     return hub
 
 
-def test_upload__imports_in_the_background_and_serves_the_report(api_hub: Hub) -> None:
+def test_upload__imports_in_the_background_and_serves_the_report(api_hub: Hub,
+                                                                 api_client: Any) -> None:
     rows = [[f"C{i}", f"客户{i}", f"1380000{i:04d}", "金卡"] for i in range(1, 31)]
     rows[4][3] = "黑卡"
-    with client(api_hub) as api:
+    with api_client(api_hub) as api:
         created = api.post("/imports", data={"mapping": "import_customers"},
                            files={"file": ("客户.csv", csv_bytes(rows), "text/csv")})
         assert created.status_code == 202, created.text
@@ -76,8 +66,9 @@ def test_upload__imports_in_the_background_and_serves_the_report(api_hub: Hub) -
         assert again.status_code == 200 and again.json()["duplicate_of"] == body["id"]
 
 
-def test_upload__a_bad_file_fails_the_import_with_a_clear_error(api_hub: Hub) -> None:
-    with client(api_hub) as api:
+def test_upload__a_bad_file_fails_the_import_with_a_clear_error(api_hub: Hub,
+                                                                api_client: Any) -> None:
+    with api_client(api_hub) as api:
         created = api.post("/imports", data={"mapping": "import_customers"},
                            files={"file": ("客户.xlsx", b"this is not a workbook", "x")})
         assert created.status_code == 202
@@ -86,8 +77,8 @@ def test_upload__a_bad_file_fails_the_import_with_a_clear_error(api_hub: Hub) ->
     assert "客户.xlsx" in body["error"] or "upload" in body["error"]
 
 
-def test_upload__unknown_mapping_is_problem_json(api_hub: Hub) -> None:
-    with client(api_hub) as api:
+def test_upload__unknown_mapping_is_problem_json(api_hub: Hub, api_client: Any) -> None:
+    with api_client(api_hub) as api:
         response = api.post("/imports", data={"mapping": "nope"},
                             files={"file": ("a.csv", csv_bytes([]), "text/csv")})
     assert response.status_code == 404
@@ -95,14 +86,14 @@ def test_upload__unknown_mapping_is_problem_json(api_hub: Hub) -> None:
     assert "no mapping 'nope'" in response.json()["detail"]
 
 
-def test_upload__too_large_is_413(api_hub: Hub) -> None:
+def test_upload__too_large_is_413(api_hub: Hub, api_client: Any) -> None:
     api_hub.settings.import_max_bytes = 1000
-    with client(api_hub) as api:
+    with api_client(api_hub) as api:
         response = api.post("/imports", data={"mapping": "import_customers"},
                             files={"file": ("a.csv", b"x" * 5000, "text/csv")})
     assert response.status_code == 413
 
 
-def test_report__missing_is_404(api_hub: Hub) -> None:
-    with client(api_hub) as api:
+def test_report__missing_is_404(api_hub: Hub, api_client: Any) -> None:
+    with api_client(api_hub) as api:
         assert api.get("/imports/99/report.csv").status_code == 404

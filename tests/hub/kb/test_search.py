@@ -5,12 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 import sqlalchemy as sa
 
-from connectors.sdk.sandbox import serve
-from hub.api import create_app
 from hub.errors import InvalidRequestError
 from hub.kb import search_articles, storage_to_text, suggest_for_ticket, upsert_articles
 from hub.runtime import Hub
@@ -164,9 +161,8 @@ def test_suggest_for_ticket__uses_subject_description_and_category(kb_hub: Hub) 
     assert hits[0].title == "打印机频繁卡纸的处理方法" and len(hits) <= 3
 
 
-def test_kb_search_route__hits_and_problem_json(kb_hub: Hub) -> None:
-    with serve(create_app(hub=kb_hub), lifespan="on") as url, \
-            httpx.Client(base_url=url, timeout=10) as client:
+def test_kb_search_route__hits_and_problem_json(kb_hub: Hub, api_client: Any) -> None:
+    with api_client(kb_hub, role="agent", scopes=()) as client:
         found = client.get("/kb/search", params={"q": "打印机卡纸", "limit": 2})
         empty = client.get("/kb/search", params={"q": " "})
     assert found.status_code == 200

@@ -13,7 +13,6 @@ import pytest
 
 from connectors.kingdee.sandbox import create_app as create_kingdee_sandbox
 from connectors.sdk.sandbox import serve
-from hub.api import create_app
 from hub.errors import ConflictError, InvalidRequestError
 from hub.outbox import DispatchOptions, Resolution, dispatch
 from hub.outbox.reconcile import reconcile
@@ -151,11 +150,11 @@ async def test_reconciliation_finds_a_deleted_bill_and_a_planted_twin(erp: Erp) 
     assert "MANUAL-0001" in duplicate.detail and report.matched == 2
 
 
-async def test_the_api_resolves_lists_the_outbox_and_replays_dead_letters(erp: Erp) -> None:
+async def test_the_api_resolves_lists_the_outbox_and_replays_dead_letters(
+        erp: Erp, api_client: Any) -> None:
     ticket_id = await _ticket(erp.hub)
     erp.sandbox.store.closed_before = (date.today() + timedelta(days=2)).isoformat()
-    with serve(create_app(hub=erp.hub), lifespan="on") as url, \
-            httpx.Client(base_url=url, timeout=30) as api:
+    with api_client(erp.hub) as api:
         resolved = api.post(f"/tickets/{ticket_id}/resolve", json=REFUND)
         twice = api.post(f"/tickets/{ticket_id}/resolve", json=REFUND)
         bad = api.post(f"/tickets/{ticket_id}/resolve",
