@@ -36,6 +36,8 @@ dlq_app = typer.Typer(help="Dead letters: write-backs that failed for good; repl
                       no_args_is_help=True)
 reconcile_app = typer.Typer(help="Compare the hub's write-backs with the vendor systems.",
                             no_args_is_help=True)
+apikeys_app = typer.Typer(help="API keys for the REST API (shown once, stored hashed).",
+                          no_args_is_help=True)
 
 
 class _ImportGroup(TyperGroup):
@@ -53,7 +55,8 @@ import_app = typer.Typer(cls=_ImportGroup, no_args_is_help=True,
 for sub, name in ((connectors_app, "connectors"), (db_app, "db"), (config_app, "config"),
                   (mappings_app, "mappings"), (sync_app, "sync"), (tickets_app, "tickets"),
                   (audit_app, "audit"), (notify_app, "notify"), (import_app, "import"),
-                  (outbox_app, "outbox"), (dlq_app, "dlq"), (reconcile_app, "reconcile")):
+                  (outbox_app, "outbox"), (dlq_app, "dlq"), (reconcile_app, "reconcile"),
+                  (apikeys_app, "apikeys")):
     app.add_typer(sub, name=name)
 
 out = Console()
@@ -578,6 +581,63 @@ def notify_check_overdue() -> None:
         out.print(notify_summary(_run(check_overdue(hub, actor=_cli_actor()))))
     finally:
         hub.close()
+
+
+@apikeys_app.command("create")
+def apikeys_create(
+    name: Annotated[str, typer.Option(help="Who or what the key is for.")],
+    role: Annotated[str, typer.Option(help="agent, integrator or admin.")],
+    scope: Annotated[list[str] | None, typer.Option(help="An extra grant, e.g. pii; "
+                                                         "repeatable.")] = None,
+    expires: Annotated[str | None, typer.Option(help="90d, 12h, 30m, 2w or a date "
+                                                     "(2027-01-01); none: never.")] = None,
+) -> None:
+    """Make an API key and print it — the only time it is shown."""
+    from hub.apikeys import create_key, parse_expiry
+
+    hub = _hub()
+    hub.upgrade_db()
+    expires_at = parse_expiry(expires) if expires else None
+    created = create_key(hub, name=name, role=role, scopes=tuple(scope or ()),
+                         expires_at=expires_at, actor=_cli_actor())
+    info = created.info
+    err.print(f"API key [bold]{escape(info.prefix)}[/] ({escape(info.name)}, role "
+              f"{info.role}, expires {info.expires_at.isoformat() if info.expires_at else 'never'})"
+              " — store it now, it is not shown again:", soft_wrap=True, highlight=False)
+    out.print(created.key, soft_wrap=True, highlight=False, markup=False)
+
+
+@apikeys_app.command("list")
+def apikeys_list() -> None:
+    """Every API key: prefix, name, role, scopes, expiry, revocation, last use (no secrets)."""
+    from rich.table import Table
+
+    from hub.apikeys import list_keys
+
+    hub = _hub()
+    hub.upgrade_db()
+    table = Table("prefix", "name", "role", "scopes", "created", "expires", "revoked",
+                  "last used")
+
+    def when(at: Any) -> str:
+        return at.strftime("%Y-%m-%d %H:%M") if at else "-"
+
+    for key in list_keys(hub):
+        table.add_row(key.prefix, escape(key.name), key.role, ",".join(key.scopes) or "-",
+                      when(key.created_at), when(key.expires_at), when(key.revoked_at),
+                      when(key.last_used_at))
+    out.print(table)
+
+
+@apikeys_app.command("revoke")
+def apikeys_revoke(prefix: Annotated[str, typer.Argument(help="The key's prefix.")]) -> None:
+    """Revoke a key; running API processes refuse it within their key cache (30 s)."""
+    from hub.apikeys import revoke_key
+
+    hub = _hub()
+    hub.upgrade_db()
+    info = revoke_key(hub, prefix, actor=_cli_actor())
+    out.print(f"revoked API key {escape(info.prefix)} ({escape(info.name)})")
 
 
 @app.command()
