@@ -10,7 +10,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from connectors.sdk import (
     ConfigError,
@@ -25,8 +32,8 @@ from .mappings import MappingLibrary
 from .notify.spec import RuleSpec, check_rules
 from .yamlfile import YamlDocument, load_yaml
 
-__all__ = ["ConnectionSpec", "EnrichJob", "HubConfig", "JobSpec", "LoadedConfig", "PullJob",
-           "RetrySpec", "WebhookSpec", "WritebackJob", "load_config"]
+__all__ = ["ApiSpec", "ConnectionSpec", "EnrichJob", "HubConfig", "JobSpec", "LoadedConfig",
+           "MaskingSpec", "PullJob", "RetrySpec", "WebhookSpec", "WritebackJob", "load_config"]
 
 
 class _Model(BaseModel):
@@ -122,6 +129,38 @@ class WebhookSpec(_Model):
     description: str | None = None
 
 
+class MaskingSpec(_Model):
+    """Which JSON fields hold personal data, by kind: in every API response (at any depth) a
+    caller without the `pii` scope sees them masked. Defined once, here."""
+
+    mobile: list[str] = Field(default_factory=lambda: ["contact_mobile", "mobile", "phone",
+                                                       "senderMobile", "FTEL"])
+    email: list[str] = Field(default_factory=lambda: ["contact_email", "email"])
+    id_number: list[str] = Field(default_factory=lambda: ["id_number", "id_card"])
+    name: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_kind_per_field(self) -> MaskingSpec:
+        seen: dict[str, str] = {}
+        for kind, fields in self.by_kind().items():
+            for name in fields:
+                if name in seen and seen[name] != kind:
+                    raise ValueError(f"field '{name}' is listed under both {seen[name]} "
+                                     f"and {kind}")
+                seen[name] = kind
+        return self
+
+    def by_kind(self) -> dict[str, list[str]]:
+        return {"mobile": self.mobile, "email": self.email, "id_number": self.id_number,
+                "name": self.name}
+
+
+class ApiSpec(_Model):
+    """The REST API's settings that belong with the data model rather than the process."""
+
+    masking: MaskingSpec = Field(default_factory=MaskingSpec)
+
+
 class HubConfig(_Model):
     version: Literal[1] = 1
     public_url: str | None = None
@@ -129,6 +168,7 @@ class HubConfig(_Model):
     jobs: dict[str, JobSpec] = Field(default_factory=dict)
     webhooks: dict[str, WebhookSpec] = Field(default_factory=dict)
     rules: dict[str, RuleSpec] = Field(default_factory=dict)
+    api: ApiSpec = Field(default_factory=ApiSpec)
 
     @field_validator("public_url")
     @classmethod

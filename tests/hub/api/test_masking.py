@@ -1,0 +1,233 @@
+"""Field-level masking: the rules of hub.yaml's `api.masking`, applied to every JSON response
+of a caller without the `pii` scope; admins and `pii` holders see the data as stored."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import PlainTextResponse, StreamingResponse
+
+from connectors.sdk.sandbox import serve
+from hub.api.masking import MaskingMiddleware
+from hub.api.principal import Principal
+from hub.config import HubConfig, MaskingSpec
+from hub.field_masking import FieldMasker, mask_as
+from hub.runtime import Hub
+from hub.settings import Settings
+from hub.store.models import WebhookEvent
+
+MOBILE, EMAIL, ID_NUMBER = "13812345678", "zhang.wei@example.com", "110101199001011234"
+
+
+@pytest.mark.parametrize(("kind", "value", "masked"), [
+    ("mobile", MOBILE, "138****5678"),
+    ("mobile", "+86 138-1234-5678", "138****5678"),
+    ("mobile", 13812345678, "138****5678"),
+    ("email", EMAIL, "z***@example.com"),
+    ("email", "not-an-email", "n***"),
+    ("id_number", ID_NUMBER, "110101********1234"),
+    ("id_number", "11010119900101123x", "110101********123X"),
+    ("name", "张三", "张*"),
+    ("name", "欧阳娜娜", "欧***"),
+    ("mobile", None, None),
+    ("mobile", "", ""),
+    ("mobile", [MOBILE, None], ["138****5678", None]),
+])
+def test_mask_as__each_kind(kind: str, value: Any, masked: Any) -> None:
+    assert mask_as(kind, value) == masked
+
+
+def test_masker__fields_at_any_depth_and_nothing_else() -> None:
+    masker = FieldMasker(MaskingSpec().by_kind())
+    document = {"contact_mobile": MOBILE, "subject": MOBILE,
+                "customer": {"mobile": MOBILE, "email": EMAIL, "name": "张三",
+                             "attributes": {"id_number": ID_NUMBER}},
+                "events": [{"payload": {"mobile": MOBILE, "text": "hello"}}]}
+    masked = json.loads(masker.mask_body(json.dumps(document).encode()) or b"")
+    assert masked["contact_mobile"] == "138****5678"
+    assert masked["subject"] == MOBILE  # not a configured field
+    assert masked["customer"] == {"mobile": "138****5678", "email": "z***@example.com",
+                                  "name": "张三", "attributes": {"id_number":
+                                                                "110101********1234"}}
+    assert masked["events"][0]["payload"] == {"mobile": "138****5678", "text": "hello"}
+
+
+def test_masker__body_without_a_configured_key_is_not_parsed() -> None:
+    masker = FieldMasker(MaskingSpec().by_kind())
+    assert masker.mask_body(b'{"subject": "mobile"}') is None  # a value, not a key
+    assert masker.mask_body(b'{"mobile": null}') is None  # nothing to hide: unchanged
+    assert masker.mask_body(b'{"mobile": "1380000') is None  # not JSON: left alone
+
+
+def test_config__rules_default_and_a_field_under_two_kinds_is_refused() -> None:
+    assert HubConfig().api.masking.mobile[:2] == ["contact_mobile", "mobile"]
+    with pytest.raises(ValueError, match="'mobile' is listed under both mobile and email"):
+        MaskingSpec(email=["mobile"])
+
+
+def test_config__hub_yaml_defines_the_rules(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CRM_API_KEY", "unused")
+    root = Path(__file__).resolve().parents[3]
+    rules = Hub(Settings(database_url=f"sqlite:///{tmp_path / 'unused.db'}",
+                         config=root / "configs/hub.yaml",
+                         mappings_dir=root / "mappings")).config.hub.api.masking
+    assert {"contact_mobile", "mobile"} <= set(rules.mobile)
+    assert {"contact_email", "email"} <= set(rules.email)
+    assert {"id_number", "id_card"} <= set(rules.id_number)
+
+
+# The middleware on a tiny app, with the caller's principal injected as require_area does.
+
+def _principal(request: Request) -> None:
+    role = request.headers.get("x-role")
+    if role:
+        scopes = request.headers.get("x-scopes", "")
+        request.state.principal = Principal(subject="t", roles=frozenset({role}),
+                                            scopes=frozenset(filter(None, scopes.split(","))))
+
+
+def _tiny_app() -> FastAPI:
+    app = FastAPI(dependencies=[Depends(_principal)])
+    app.add_middleware(MaskingMiddleware, masker=FieldMasker(MaskingSpec().by_kind()))
+    record = {"id": 1, "contact_mobile": MOBILE,
+              "customer": {"mobile": MOBILE, "email": EMAIL, "id_card": ID_NUMBER}}
+
+    @app.get("/record")
+    def _record() -> dict[str, Any]:
+        return record
+
+    @app.get("/text", response_class=PlainTextResponse)
+    def _text() -> str:
+        return f'{{"mobile": "{MOBILE}"}}'
+
+    @app.get("/stream")
+    def _stream() -> StreamingResponse:
+        return StreamingResponse(iter([b'{"mobile": "', MOBILE.encode(), b'"}']),
+                                 media_type="application/json")
+
+    @app.get("/problem")
+    def _problem() -> Any:
+        from fastapi.responses import JSONResponse
+        return JSONResponse({"type": "x", "detail": "dup", "mobile": MOBILE},
+                            status_code=409, media_type="application/problem+json")
+
+    return app
+
+
+@contextmanager
+def _tiny() -> Iterator[httpx.Client]:
+    with serve(_tiny_app()) as url, httpx.Client(base_url=url) as client:
+        yield client
+
+
+@pytest.mark.parametrize(("role", "scopes", "masked"), [
+    ("agent", "", True), ("integrator", "", True), (None, "", True),
+    ("agent", "pii", False), ("admin", "", False),
+])
+def test_middleware__by_role_and_scope(role: str | None, scopes: str, masked: bool) -> None:
+    headers = {"x-role": role, "x-scopes": scopes} if role else {}
+    with _tiny() as api:
+        response = api.get("/record", headers=headers)
+    body = response.json()
+    assert int(response.headers["content-length"]) == len(response.content)
+    if masked:
+        assert body == {"id": 1, "contact_mobile": "138****5678",
+                        "customer": {"mobile": "138****5678", "email": "z***@example.com",
+                                     "id_card": "110101********1234"}}
+        assert MOBILE not in response.text and EMAIL not in response.text
+    else:
+        assert body["contact_mobile"] == MOBILE and body["customer"]["email"] == EMAIL
+
+
+def test_middleware__problem_json_masked_text_and_streams_untouched() -> None:
+    with _tiny() as api:
+        problem = api.get("/problem", headers={"x-role": "agent"})
+        text = api.get("/text", headers={"x-role": "agent"})
+        stream = api.get("/stream", headers={"x-role": "agent"})
+    assert problem.status_code == 409 and problem.json()["mobile"] == "138****5678"
+    assert problem.headers["content-type"] == "application/problem+json"
+    assert MOBILE in text.text  # not JSON: not ours to rewrite
+    assert stream.json() == {"mobile": MOBILE}  # streamed: passed through
+
+
+# Through the hub's API, per role.
+
+def _ticket(api: httpx.Client, crm_sandbox: Any) -> tuple[int, dict[str, Any]]:
+    vendor = crm_sandbox.state.customers[3]
+    mobile = vendor["contact"]["mobile"]
+    created = api.post("/tickets", json={"subject": "洗碗机不出水", "mobile": mobile})
+    assert created.status_code == 201, created.text
+    return created.json()["id"], vendor
+
+
+def _event(hub: Hub, mobile: str) -> None:
+    now = datetime.now(UTC)
+    with hub.sessions.begin() as session:
+        session.add(WebhookEvent(connection="dingtalk", event_id="evt-1",
+                                 event_type="customer_message", sender="user001",
+                                 status="ticket", payload={"EventType": "customer_message",
+                                                           "mobile": mobile,
+                                                           "email": EMAIL},
+                                 received_at=now, updated_at=now))
+
+
+def _readings(api: httpx.Client, ticket_id: int) -> tuple[dict[str, Any], dict[str, Any],
+                                                        dict[str, Any]]:
+    ticket = api.get(f"/tickets/{ticket_id}")
+    assert ticket.status_code == 200, ticket.text
+    customer = api.get(f"/customers/{ticket.json()['customer_id']}")
+    assert customer.status_code == 200, customer.text
+    events = api.get("/webhook-events")
+    assert events.status_code in (200, 403), events.text
+    return ticket.json(), customer.json(), events.json() if events.status_code == 200 else {}
+
+
+def test_api__agent_without_pii_sees_masked_data(hub: Hub, crm_sandbox: Any,
+                                                 api_client: Any) -> None:
+    with api_client(hub, role="agent", scopes=()) as api:
+        ticket_id, vendor = _ticket(api, crm_sandbox)
+        ticket, customer, _ = _readings(api, ticket_id)
+    mobile = vendor["contact"]["mobile"]
+    masked = mask_as("mobile", mobile)
+    assert ticket["contact_mobile"] == masked
+    assert ticket["customer"]["mobile"] == masked
+    assert customer["mobile"] == masked
+    assert mobile not in json.dumps([ticket, customer], ensure_ascii=False)
+
+
+def test_api__webhook_payloads_are_masked_for_a_caller_without_pii(
+        hub: Hub, api_client: Any) -> None:
+    _event(hub, MOBILE)
+    with api_client(hub, role="integrator", scopes=()) as api:
+        events = api.get("/webhook-events")
+    assert events.status_code == 200, events.text
+    [event] = events.json()["items"]
+    assert event["payload"]["mobile"] == "138****5678"
+    assert event["payload"]["email"] == "z***@example.com"
+    assert MOBILE not in events.text
+
+
+@pytest.mark.parametrize(("role", "scopes"), [("agent", ("pii",)), ("admin", ())])
+def test_api__pii_scope_or_admin_sees_data_unmasked(hub: Hub, crm_sandbox: Any,
+                                                    api_client: Any, role: str,
+                                                    scopes: tuple[str, ...]) -> None:
+    _event(hub, MOBILE)
+    with api_client(hub, role=role, scopes=scopes) as api:
+        ticket_id, vendor = _ticket(api, crm_sandbox)
+        ticket, customer, events = _readings(api, ticket_id)
+    mobile = vendor["contact"]["mobile"]
+    assert ticket["contact_mobile"] == mobile
+    assert ticket["customer"]["mobile"] == mobile
+    assert customer["mobile"] == mobile
+    assert customer["email"] == vendor["contact"]["email"]
+    if role == "admin":  # an agent may not list webhook events at all
+        assert events["items"][0]["payload"]["mobile"] == MOBILE
