@@ -104,3 +104,14 @@ class PreconditionFailedError(HubError):
     def __init__(self, message: str, *, status: int = 412) -> None:
         super().__init__(message)
         self.http_status = status
+
+
+__all__ += ["IdempotencyKeyInUseError", "IdempotencyKeyReusedError"]
+
+
+class IdempotencyKeyInUseError(ConflictError):
+    """A repeat of an `Idempotency-Key` whose first request is still running (409)."""
+
+
+class IdempotencyKeyReusedError(InvalidRequestError):
+    """An `Idempotency-Key` sent again with another request (another body or path) (422)."""

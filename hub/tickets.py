@@ -1,13 +1,20 @@
-"""Tickets: creation, enrichment with the customer's profile and history, and reading."""
+"""Tickets: creation, enrichment with the customer's profile and history, reading, listing
+with filters and cursors, and updates guarded by the ticket's version (ETag)."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+import json
 import logging
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
+import anyio
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,15 +24,18 @@ from connectors.sdk import ConnectorError, CustomerDirectory
 from .audit import AuditEntry
 from .config import EnrichJob
 from .customers import customer_profile, find_by_contact, upsert_customers
-from .errors import InvalidRequestError, NotFoundError
+from .errors import ConflictError, InvalidRequestError, NotFoundError, PreconditionFailedError
+from .jsonable import UtcDatetime
 from .lookups import resolve_lookups
 from .mapping import RecordMappingError, normalize_mobile
 from .notify.engine import evaluate_ticket
 from .runtime import Hub
 from .store.models import Customer, Ticket
 
-__all__ = ["TicketCreate", "TicketPublic", "create_ticket", "get_ticket", "insert_ticket",
-           "list_tickets", "ticket_created"]
+__all__ = ["TicketCreate", "TicketFilter", "TicketPage", "TicketPublic", "TicketUpdate",
+           "VersionedTicket", "create_ticket", "get_ticket", "get_versioned_ticket",
+           "insert_ticket", "list_ticket_page", "list_tickets", "ticket_created",
+           "update_ticket"]
 
 log = logging.getLogger("hub.tickets")
 
@@ -36,7 +46,9 @@ Priority = Literal["low", "normal", "high", "urgent"]
 class TicketCreate(BaseModel):
     """A new ticket as the service desk reports it; mobile or email finds the customer."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra={
+        "examples": [{"subject": "洗碗机不出水", "description": "开机后不进水", "channel": "web",
+                      "contact_name": "王芳", "mobile": "13812345678", "priority": "high"}]})
 
     subject: str = Field(min_length=1, max_length=500)
     description: str = Field(default="", max_length=20000)
@@ -69,7 +81,26 @@ class TicketCreate(BaseModel):
         return value
 
 
+_TICKET_EXAMPLE: dict[str, Any] = {
+    "id": 42, "subject": "洗碗机不出水", "description": "开机后不进水", "channel": "web",
+    "status": "open", "contact_name": "王芳", "contact_mobile": "13812345678",
+    "contact_email": None, "customer_id": 7, "enrichment_status": "enriched",
+    "enrichment_error": None, "enriched_at": "2026-05-01T08:00:02Z",
+    "created_at": "2026-05-01T08:00:00Z", "category": "维修", "priority": "high",
+    "external_ref": None, "customer": {"id": 7, "name": "王芳", "tier": "vip"},
+    "history": {"orders": [], "interactions": []},
+    "summary": {"orders": 0, "total_spent": "0", "last_order_at": None, "interactions": 0},
+    "sources": [{"connection": "crm", "status": "ok",
+                 "fetched_at": "2026-05-01T08:00:02Z"}],
+    "resolved_at": None, "resolution": None, "writebacks": [], "kb": None,
+}
+
+
 class TicketPublic(BaseModel):
+    """A ticket as the API shows it, enriched with the customer's profile and history."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_TICKET_EXAMPLE]})
+
     id: int
     subject: str
     description: str
@@ -81,8 +112,8 @@ class TicketPublic(BaseModel):
     customer_id: int | None
     enrichment_status: str
     enrichment_error: str | None
-    enriched_at: datetime | None
-    created_at: datetime
+    enriched_at: UtcDatetime | None
+    created_at: UtcDatetime
     category: str | None = None
     priority: str = "normal"
     external_ref: str | None = None
@@ -90,7 +121,7 @@ class TicketPublic(BaseModel):
     history: dict[str, Any] | None = None
     summary: dict[str, Any] | None = None
     sources: list[dict[str, Any]] = Field(default_factory=list)
-    resolved_at: datetime | None = None
+    resolved_at: UtcDatetime | None = None
     resolution: dict[str, Any] | None = Field(
         default=None, description="The last resolution: note, refund, parts, solution.")
     writebacks: list[dict[str, Any]] = Field(
@@ -269,21 +300,60 @@ def _save_enrichment(hub: Hub, ticket_id: int, customer: Customer | None,
 EXPANDABLE = ("customer", "orders", "history", "kb")  # customer/orders/history: always there
 
 
+@dataclass(frozen=True, slots=True)
+class VersionedTicket:
+    """A ticket and its version: a strong ETag that changes with any change to the ticket
+    row (fields, enrichment, resolution) or to the state of its write-backs."""
+
+    ticket: TicketPublic
+    etag: str
+
+
+def _json_default(value: Any) -> str:
+    if isinstance(value, datetime):  # SQLite hands zone-less UTC back: one spelling for both
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
+    return str(value)
+
+
+_VERSIONED_COLUMNS = tuple(attr.key for attr in Ticket.__mapper__.column_attrs)
+
+
+def _etag(ticket: Ticket, writebacks: list[dict[str, Any]]) -> str:
+    state = [getattr(ticket, name) for name in _VERSIONED_COLUMNS]
+    text = json.dumps([state, writebacks], default=_json_default, sort_keys=True)
+    return '"' + hashlib.blake2b(text.encode(), digest_size=12).hexdigest() + '"'
+
+
+def _load(session: Session, ticket_id: int, *, lock: bool = False
+          ) -> tuple[Ticket, list[dict[str, Any]]]:
+    ticket = session.get(Ticket, ticket_id, with_for_update=lock)
+    if ticket is None:
+        raise NotFoundError(f"no ticket {ticket_id}")
+    writebacks: list[dict[str, Any]] = []
+    if ticket.resolutions:
+        from .resolutions import ticket_writebacks
+
+        writebacks = ticket_writebacks(session, ticket_id)
+    return ticket, writebacks
+
+
 def get_ticket(hub: Hub, ticket_id: int, *, expand: Collection[str] = ()) -> TicketPublic:
     """The ticket, enriched; with `expand` containing "kb", the best-matching articles too."""
+    return get_versioned_ticket(hub, ticket_id, expand=expand).ticket
+
+
+def get_versioned_ticket(hub: Hub, ticket_id: int, *, expand: Collection[str] = ()
+                         ) -> VersionedTicket:
+    """`get_ticket` with the ticket's ETag (which the kb suggestions are no part of)."""
     unknown = sorted(set(expand) - set(EXPANDABLE))
     if unknown:
         raise InvalidRequestError(f"cannot expand {', '.join(unknown)}; "
                                   f"expandable: {', '.join(EXPANDABLE)}")
     with hub.sessions() as session:
-        ticket = session.get(Ticket, ticket_id)
-        if ticket is None:
-            raise NotFoundError(f"no ticket {ticket_id}")
+        ticket, writebacks = _load(session, ticket_id)
         public = TicketPublic.of(ticket)
-        if ticket.resolutions:
-            from .resolutions import ticket_writebacks
-
-            public.writebacks = ticket_writebacks(session, ticket_id)
+        public.writebacks = writebacks
+        etag = _etag(ticket, writebacks)
     if "kb" in expand:
         from .kb import suggest_for_ticket
 
@@ -291,10 +361,152 @@ def get_ticket(hub: Hub, ticket_id: int, *, expand: Collection[str] = ()) -> Tic
         public.kb = [{"id": hit.id, "title": hit.title, "url": hit.url,
                       "score": hit.score, "snippet": hit.snippet, "labels": hit.labels}
                      for hit in hits]
-    return public
+    return VersionedTicket(public, etag)
 
 
 def list_tickets(hub: Hub, *, limit: int = 50) -> list[TicketPublic]:
     with hub.sessions() as session:
         tickets = session.scalars(select(Ticket).order_by(Ticket.id.desc()).limit(limit))
         return [TicketPublic.of(t) for t in tickets]
+
+
+TicketStatus = Literal["open", "pending", "closed"]
+_EDITABLE_STATUSES = frozenset(get_args(TicketStatus))
+
+
+class TicketUpdate(BaseModel):
+    """The fields an agent may change; absent fields stay as they are. Resolving is
+    `POST /tickets/{id}/resolve` (it owes write-backs), not a status change."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra={
+        "examples": [{"priority": "high", "status": "pending"}]})
+
+    subject: str | None = Field(default=None, min_length=1, max_length=500)
+    description: str | None = Field(default=None, max_length=20000)
+    category: str | None = Field(default=None, max_length=64,
+                                 description="null clears the category")
+    priority: Priority | None = None
+    status: TicketStatus | None = None
+
+
+_NOT_NULL = ("subject", "description", "priority", "status")
+_SHOWN_IN_AUDIT = ("status", "priority", "category")  # short and free of personal data
+
+
+async def update_ticket(hub: Hub, ticket_id: int, changes: TicketUpdate, *,
+                        if_match: Collection[str] | None, actor: str) -> VersionedTicket:
+    """Apply `changes` if the ticket is still at a version `if_match` names (`*`: any),
+    then run the notify rules when anything changed (a failing messenger never fails this).
+
+    The version is checked on the locked row inside the write transaction, so of two agents
+    editing the same version, the second is refused (412) instead of overwriting the first.
+    """
+    changed = await anyio.to_thread.run_sync(
+        lambda: _apply_update(hub, ticket_id, changes, if_match=if_match, actor=actor))
+    if changed:
+        await evaluate_ticket(hub, ticket_id, trigger="ticket.update", actor=actor)
+    return await anyio.to_thread.run_sync(lambda: get_versioned_ticket(hub, ticket_id))
+
+
+def _apply_update(hub: Hub, ticket_id: int, changes: TicketUpdate, *,
+                  if_match: Collection[str] | None, actor: str) -> list[str]:
+    if if_match is None:
+        raise PreconditionFailedError(
+            "an update needs If-Match with the ticket's ETag (from GET /tickets/{id})",
+            status=428)
+    fields = changes.model_dump(exclude_unset=True)
+    nulls = sorted(name for name in _NOT_NULL if name in fields and fields[name] is None)
+    if nulls:
+        raise InvalidRequestError(f"{', '.join(nulls)} cannot be null")
+    with hub.sessions.begin() as session:
+        ticket, writebacks = _load(session, ticket_id, lock=True)
+        current = _etag(ticket, writebacks)
+        if "*" not in if_match and current not in if_match:
+            raise PreconditionFailedError(
+                f"ticket {ticket_id} has changed since that ETag (now {current}); "
+                "GET it again and re-apply the change")
+        changed = [name for name, value in fields.items() if getattr(ticket, name) != value]
+        if "status" in changed and ticket.status not in _EDITABLE_STATUSES:
+            raise ConflictError(f"ticket {ticket_id} is {ticket.status}; "
+                                "reopen it (POST /tickets/{id}/reopen) before changing status")
+        if changed:
+            detail: dict[str, Any] = {"fields": changed}
+            for name in changed:
+                if name in _SHOWN_IN_AUDIT:
+                    detail[name] = {"from": getattr(ticket, name), "to": fields[name]}
+                setattr(ticket, name, fields[name])
+            ticket.updated_at = datetime.now(UTC)
+            hub.audit.append(session, [AuditEntry(actor, "ticket.update", f"ticket:{ticket_id}",
+                                                  detail=detail)])
+    return changed
+
+
+class TicketFilter(BaseModel):
+    """What `GET /tickets` narrows the list to; every given condition must hold."""
+
+    status: list[str] | None = None
+    customer_id: int | None = None
+    category: str | None = None
+    priority: str | None = None
+    channel: str | None = None
+    created_since: datetime | None = None
+    created_until: datetime | None = None
+    q: str | None = Field(default=None, description="the subject contains this (any case)")
+
+
+class TicketPage(BaseModel):
+    """One page of tickets, newest first; `next_cursor` fetches the next (null: no more)."""
+
+    model_config = ConfigDict(json_schema_extra={
+        "examples": [{"items": [_TICKET_EXAMPLE], "next_cursor": "dDE6NDI"}]})
+
+    items: list[TicketPublic]
+    next_cursor: str | None = None
+
+
+_CURSOR_PREFIX = "t1:"
+
+
+def _encode_cursor(ticket_id: int) -> str:
+    return base64.urlsafe_b64encode(f"{_CURSOR_PREFIX}{ticket_id}".encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if text.startswith(_CURSOR_PREFIX):
+            return int(text[len(_CURSOR_PREFIX):])
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        pass
+    raise InvalidRequestError("cursor is not one this API gave out; start again without it")
+
+
+def _utc(moment: datetime) -> datetime:
+    # Stored zone-less in SQLite: compare in UTC either way.
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def list_ticket_page(hub: Hub, filters: TicketFilter, *, limit: int = 50,
+                     cursor: str | None = None) -> TicketPage:
+    """Tickets matching `filters`, newest first, `limit` at a time from `cursor`."""
+    query = select(Ticket)
+    if filters.status:
+        query = query.where(Ticket.status.in_(filters.status))
+    for name in ("customer_id", "category", "priority", "channel"):
+        value = getattr(filters, name)
+        if value is not None:
+            query = query.where(getattr(Ticket, name) == value)
+    if filters.created_since is not None:
+        query = query.where(Ticket.created_at >= _utc(filters.created_since))
+    if filters.created_until is not None:
+        query = query.where(Ticket.created_at < _utc(filters.created_until))
+    if filters.q:
+        escaped = filters.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(Ticket.subject.ilike(f"%{escaped}%", escape="\\"))
+    if cursor:
+        query = query.where(Ticket.id < _decode_cursor(cursor))
+    with hub.sessions() as session:
+        rows = list(session.scalars(query.order_by(Ticket.id.desc()).limit(limit + 1)))
+        items = [TicketPublic.of(ticket) for ticket in rows[:limit]]
+    next_cursor = _encode_cursor(items[-1].id) if len(rows) > limit else None
+    return TicketPage(items=items, next_cursor=next_cursor)

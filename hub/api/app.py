@@ -13,7 +13,7 @@ from hub.settings import Settings
 from .docs import install_docs
 from .errors import install_error_handlers
 from .masking import install_masking
-from .middleware import install_middleware
+from .middleware import idempotent, install_middleware
 from .routes import (
     audit,
     connections,
@@ -66,5 +66,6 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
     for router in OPEN_ROUTERS:
         app.include_router(router)
     for router, area in ROUTERS:
-        app.include_router(router, dependencies=[Depends(require_area(area))])
+        app.include_router(router, dependencies=[Depends(require_area(area)),
+                                                 Depends(idempotent)])
     return app

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 
 from hub.runtime import Hub
 
-__all__ = ["HubDep"]
+__all__ = ["HubDep", "RowId"]
+
+# A row id in a path: the store's integers stop at 2**63 - 1 (larger is a 422, not a 500).
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 def _hub(request: Request) -> Hub:

@@ -1,50 +1,141 @@
-"""/tickets: create (enriched on arrival), list, get enriched, resolve, reopen."""
+"""/tickets: create (enriched on arrival), list, get enriched, update, resolve, reopen.
+
+Every answer carrying one ticket carries its `ETag`; `PATCH` needs it back in `If-Match`.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 
-from hub.api.deps import HubDep
+from hub.api.deps import HubDep, RowId
+from hub.api.middleware import idempotent
 from hub.outbox import Resolution
 from hub.resolutions import reopen_ticket, resolve_ticket
-from hub.tickets import TicketCreate, TicketPublic, create_ticket, get_ticket, list_tickets
+from hub.tickets import (
+    TicketCreate,
+    TicketFilter,
+    TicketPage,
+    TicketPublic,
+    TicketUpdate,
+    VersionedTicket,
+    create_ticket,
+    get_versioned_ticket,
+    list_ticket_page,
+    update_ticket,
+)
 
-router = APIRouter(prefix="/tickets", tags=["tickets"])
+# `idempotent` runs after the area's authentication (router dependencies come after the
+# ones app.py includes the router with), so it can key a replay on the caller.
+router = APIRouter(prefix="/tickets", tags=["tickets"], dependencies=[Depends(idempotent)])
+
+IfMatch = Annotated[str | None, Header(
+    description="The ETag of the version this change is based on (412 when it is stale)")]
+IfNoneMatch = Annotated[str | None, Header(
+    description="ETags the caller holds: 304 when the ticket is still at one of them")]
+IdempotencyKey = Annotated[str | None, Header(
+    max_length=200, description="Repeat the request safely: the first answer is replayed")]
+
+
+def _tags(header: str | None) -> list[str] | None:
+    if header is None:
+        return None
+    return [tag.strip() for tag in header.split(",") if tag.strip()]
+
+
+def _actor(request: Request) -> str:
+    principal = getattr(request.state, "principal", None)
+    return str(principal.actor) if principal is not None else "api"
+
+
+def _versioned(response: Response, versioned: VersionedTicket) -> TicketPublic:
+    response.headers["ETag"] = versioned.etag
+    return versioned.ticket
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-async def create(body: TicketCreate, hub: HubDep) -> TicketPublic:
-    return await create_ticket(hub, body, actor="api")
+async def create(body: TicketCreate, hub: HubDep, request: Request, response: Response,
+                 idempotency_key: IdempotencyKey = None) -> TicketPublic:  # noqa: ARG001
+    ticket = await create_ticket(hub, body, actor=_actor(request))
+    response.headers["Location"] = f"/tickets/{ticket.id}"
+    return _versioned(response, get_versioned_ticket(hub, ticket.id))
 
 
 @router.get("")
-def list_(hub: HubDep, limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[TicketPublic]:
-    return list_tickets(hub, limit=limit)
+def list_(hub: HubDep,
+          status_: Annotated[str | None, Query(
+              alias="status", description="One status or several, comma-separated",
+              examples=["open,pending"])] = None,
+          customer_id: int | None = None,
+          category: Annotated[str | None, Query(max_length=64)] = None,
+          priority: Annotated[str | None, Query(max_length=16)] = None,
+          channel: Annotated[str | None, Query(max_length=32)] = None,
+          created_since: Annotated[datetime | None, Query(
+              description="Created at or after (ISO 8601)")] = None,
+          created_until: Annotated[datetime | None, Query(
+              description="Created before (ISO 8601)")] = None,
+          q: Annotated[str | None, Query(max_length=200,
+                                         description="The subject contains this")] = None,
+          limit: Annotated[int, Query(ge=1, le=500)] = 50,
+          cursor: Annotated[str | None, Query(
+              max_length=200, description="`next_cursor` of the previous page")] = None,
+          ) -> TicketPage:
+    """Tickets, newest first, a page at a time; follow `next_cursor` until it is null."""
+    statuses = [part.strip() for part in status_.split(",") if part.strip()] if status_ else None
+    filters = TicketFilter(status=statuses, customer_id=customer_id, category=category,
+                           priority=priority, channel=channel, created_since=created_since,
+                           created_until=created_until, q=q)
+    return list_ticket_page(hub, filters, limit=limit, cursor=cursor)
 
 
-@router.get("/{ticket_id}")
-def get(ticket_id: int, hub: HubDep,
+@router.get("/{ticket_id}", response_model=TicketPublic,
+            responses={304: {"description": "Not modified (If-None-Match)"}})
+def get(ticket_id: RowId, hub: HubDep, response: Response,
         expand: Annotated[str | None, Query(
             description="Comma-separated: customer, orders, history (always included), kb "
                         "(the best-matching knowledge-base articles)",
-            examples=["customer,orders,kb"])] = None) -> TicketPublic:
+            examples=["customer,orders,kb"])] = None,
+        if_none_match: IfNoneMatch = None) -> TicketPublic | Response:
     parts = [part.strip() for part in (expand or "").split(",") if part.strip()]
-    return get_ticket(hub, ticket_id, expand=parts)
+    versioned = get_versioned_ticket(hub, ticket_id, expand=parts)
+    held = {tag.removeprefix("W/") for tag in _tags(if_none_match) or ()}
+    # kb suggestions change with the knowledge base, not the ticket: never "not modified".
+    if "kb" not in parts and (versioned.etag in held or "*" in held):
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED,
+                        headers={"ETag": versioned.etag})
+    return _versioned(response, versioned)
+
+
+@router.patch("/{ticket_id}", responses={
+    412: {"description": "If-Match names an older version"},
+    428: {"description": "If-Match is missing"}})
+async def update(ticket_id: RowId, body: TicketUpdate, hub: HubDep, request: Request,
+           response: Response,
+           if_match: IfMatch = None) -> TicketPublic:
+    """Change subject, description, category, priority or status (open, pending, closed).
+    Send the ETag you read in `If-Match`: if someone changed the ticket since, the answer
+    is 412 and nothing is written."""
+    updated = await update_ticket(hub, ticket_id, body, if_match=_tags(if_match),
+                                  actor=_actor(request))
+    return _versioned(response, updated)
 
 
 @router.post("/{ticket_id}/resolve")
-def resolve(ticket_id: int, body: Resolution, hub: HubDep) -> TicketPublic:
+def resolve(ticket_id: RowId, body: Resolution, hub: HubDep, request: Request,
+            response: Response,
+            idempotency_key: IdempotencyKey = None) -> TicketPublic:  # noqa: ARG001
     """Resolve the ticket. A refund, spare parts or a reusable solution are written back to
     the ERP / knowledge base through the outbox, exactly once; `writebacks` in the answer
     shows each (pending until the dispatcher sends it). 409 when already resolved; 422 when a
     write-back mapping refuses the ticket (nothing is changed then)."""
-    resolve_ticket(hub, ticket_id, body, actor="api")
-    return get_ticket(hub, ticket_id)
+    resolve_ticket(hub, ticket_id, body, actor=_actor(request))
+    return _versioned(response, get_versioned_ticket(hub, ticket_id))
 
 
 @router.post("/{ticket_id}/reopen")
-def reopen(ticket_id: int, hub: HubDep) -> TicketPublic:
-    reopen_ticket(hub, ticket_id, actor="api")
-    return get_ticket(hub, ticket_id)
+def reopen(ticket_id: RowId, hub: HubDep, request: Request, response: Response,
+           idempotency_key: IdempotencyKey = None) -> TicketPublic:  # noqa: ARG001
+    reopen_ticket(hub, ticket_id, actor=_actor(request))
+    return _versioned(response, get_versioned_ticket(hub, ticket_id))
