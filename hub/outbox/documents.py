@@ -22,6 +22,9 @@ class _Model(BaseModel):
 
 
 class RefundLine(_Model):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra={
+        "examples": [{"amount": "88.50", "method": "wire", "material": "P-1001", "qty": "1"}]})
+
     amount: Money = Field(gt=0, max_digits=14, decimal_places=2)
     method: Literal["wire", "cash"] = "wire"
     material: str | None = Field(default=None, max_length=64)
@@ -51,6 +54,9 @@ class Refund(_Model):
 
 
 class PartUsed(_Model):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra={
+        "examples": [{"material": "P-1001", "qty": "2", "unit": "Pcs", "warehouse": "CK001"}]})
+
     material: str = Field(min_length=1, max_length=64, description="the ERP material number")
     qty: Decimal = Field(gt=0, max_digits=14, decimal_places=4)
     unit: str | None = Field(default=None, max_length=32)
@@ -60,6 +66,12 @@ class PartUsed(_Model):
 
 class Solution(_Model):
     """The fix, for the knowledge base: published when `reusable`."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra={
+        "examples": [{"title": "打印机频繁卡纸的处理方法", "problem": "打印机每打几页就卡纸",
+                      "cause": "搓纸轮老化", "solution": "清洁或更换搓纸轮，换用干燥纸张",
+                      "product": "LJ-2200 激光打印机", "labels": ["打印机", "卡纸"],
+                      "reusable": True}]})
 
     title: str = Field(min_length=1, max_length=200)
     problem: str = Field(min_length=1, max_length=20000)

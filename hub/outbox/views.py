@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import select
 
 from ..audit import AuditEntry
@@ -51,6 +51,15 @@ class OutboxView(BaseModel):
     created_at: datetime
     done_at: datetime | None
     mapping: str
+
+    @field_validator("next_attempt_at", "created_at", "done_at")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        # SQLite hands back naive datetimes; the store keeps UTC, and RFC 3339 (the schema's
+        # `date-time`) needs the offset.
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
 
     @classmethod
     def of(cls, row: OutboxMessage, now: datetime | None = None) -> OutboxView:

@@ -8,9 +8,19 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import anyio
-from fastapi import APIRouter, BackgroundTasks, File, Form, Query, Response, UploadFile, status
+from fastapi import (
+    APIRouter,
+    BackgroundTasks,
+    File,
+    Form,
+    Query,
+    Response,
+    UploadFile,
+    status,
+)
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from hub.api.deps import HubDep
 from hub.errors import HubError, NotFoundError
@@ -27,6 +37,7 @@ from hub.runtime import Hub
 router = APIRouter(prefix="/imports", tags=["imports"])
 
 _CHUNK = 1 << 20
+_MAX_ID = 2**63 - 1  # the store's integer ids
 _MEDIA = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
           "csv": "text/csv; charset=utf-8"}
 
@@ -34,10 +45,17 @@ _MEDIA = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.s
 class ImportPublic(BaseModel):
     """An import's progress and result."""
 
+    model_config = {"json_schema_extra": {"examples": [{
+        "id": 3, "file_name": "tickets-2026-11.xlsx", "mapping": "tickets_import",
+        "status": "partial", "read": 1200, "created": 1150, "updated": 30, "unchanged": 5,
+        "rejected": 15, "skipped": 0, "estimated_rows": 1200, "duplicate_of": None,
+        "error": None, "report": {"xlsx": "/imports/3/report.xlsx",
+                                  "csv": "/imports/3/report.csv"}}]}}
+
     id: int
     file_name: str
     mapping: str
-    status: str
+    status: str = Field(description="queued, running, succeeded, partial or failed.")
     read: int
     created: int
     updated: int
@@ -93,7 +111,10 @@ def _finish_in_thread(hub: Hub, import_id: int) -> None:
         pass  # recorded on the import (status failed, error) for GET /imports/{id}
 
 
-@router.post("", status_code=status.HTTP_202_ACCEPTED)
+@router.post("", status_code=status.HTTP_202_ACCEPTED, responses={
+    200: {"model": ImportPublic, "description": "The same file was imported before: that "
+                                                "import (see `duplicate_of`)."},
+    404: {"description": "No such mapping."}})
 async def create(hub: HubDep, background: BackgroundTasks, response: Response,
                  file: Annotated[UploadFile, File(description="An .xlsx or .csv file")],
                  mapping: Annotated[str, Form()],
@@ -125,13 +146,14 @@ def list_(hub: HubDep, limit: Annotated[int, Query(ge=1, le=200)] = 20) -> list[
 
 
 @router.get("/{import_id}")
-def get(import_id: int, hub: HubDep) -> ImportPublic:
+def get(import_id: Annotated[int, PathParam(ge=1, le=_MAX_ID)], hub: HubDep) -> ImportPublic:
     return ImportPublic.of(get_import(hub, import_id))
 
 
 @router.get("/{import_id}/report.{kind}", response_class=FileResponse,
             responses={200: {"content": {media: {} for media in _MEDIA.values()}}})
-def report(import_id: int, kind: Literal["xlsx", "csv"], hub: HubDep) -> Any:
+def report(import_id: Annotated[int, PathParam(ge=1, le=_MAX_ID)],
+           kind: Literal["xlsx", "csv"], hub: HubDep) -> Any:
     """The rejected rows with every error, to fix and import again."""
     summary = get_import(hub, import_id)
     path = summary.report_xlsx if kind == "xlsx" else summary.report_csv

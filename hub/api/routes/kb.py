@@ -16,6 +16,11 @@ router = APIRouter(prefix="/kb", tags=["kb"])
 class ArticleHitPublic(BaseModel):
     """An article matching the query: `score` 0..1, matches in `snippet` between 【 and 】."""
 
+    model_config = {"json_schema_extra": {"examples": [{
+        "id": 12, "title": "退款到账时间说明", "url": "https://kb.example.com/pages/12",
+        "score": 0.82, "snippet": "原路【退款】一般在 1-3 个工作日内到账……",
+        "labels": ["refund", "billing"]}]}}
+
     id: int
     title: str
     url: str | None
@@ -30,7 +35,11 @@ class ArticleHitPublic(BaseModel):
 
 
 @router.get("/search")
-def search(hub: HubDep, q: Annotated[str, Query(max_length=500)] = "",
-           limit: Annotated[int, Query()] = 5) -> list[ArticleHitPublic]:
+def search(hub: HubDep,
+           q: Annotated[str, Query(max_length=500, description="Words to look for.",
+                                   examples=["退款 到账"])] = "",
+           limit: Annotated[int, Query(ge=1, le=100,
+                                       description="How many articles at most.")] = 5,
+           ) -> list[ArticleHitPublic]:
     """The articles best matching `q`, best first."""
     return [ArticleHitPublic.of(hit) for hit in search_articles(hub, q, limit=limit)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from hub.api.deps import HubDep
@@ -12,26 +12,38 @@ from hub.outbox.views import OutboxView, get_row, list_rows, replay_dead_letters
 
 router = APIRouter(tags=["outbox"])
 
+_MAX_ID = 2**63 - 1  # the store's integer ids: larger ones are no row, not a server error
+RowId = Annotated[int, Path(ge=1, le=_MAX_ID)]
+
 
 class ReplayRequest(BaseModel):
-    ids: list[int] | None = Field(default=None, description="Dead letters to replay; "
+    """Which dead letters to put back in the outbox."""
+
+    model_config = {"json_schema_extra": {"examples": [{"ids": [12, 13]}, {"ids": None}]}}
+
+    ids: list[Annotated[int, Field(ge=1, le=_MAX_ID)]] | None = Field(
+        default=None, description="Dead letters to replay; "
                                   "omitted or null: every dead letter.", examples=[[12, 13]])
 
 
 class ReplayResult(BaseModel):
+    """The dead letters replayed."""
+
+    model_config = {"json_schema_extra": {"examples": [{"replayed": [12, 13]}]}}
+
     replayed: list[int] = Field(description="Rows back in the outbox, due now.")
 
 
 @router.get("/outbox")
 def list_outbox(hub: HubDep,
                 status: Annotated[Literal["pending", "done", "dead"] | None, Query()] = None,
-                ticket_id: Annotated[int | None, Query()] = None,
+                ticket_id: Annotated[int | None, Query(ge=1, le=_MAX_ID)] = None,
                 limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[OutboxView]:
     return list_rows(hub, status=status, ticket_id=ticket_id, limit=limit)
 
 
 @router.get("/outbox/{row_id}")
-def get_outbox_row(row_id: int, hub: HubDep) -> OutboxView:
+def get_outbox_row(row_id: RowId, hub: HubDep) -> OutboxView:
     return get_row(hub, row_id)
 
 
@@ -42,10 +54,11 @@ def list_dead_letters(hub: HubDep,
 
 
 @router.post("/dead-letters/{row_id}/replay")
-def replay_one(row_id: int, hub: HubDep) -> ReplayResult:
+def replay_one(row_id: RowId, hub: HubDep) -> ReplayResult:
     return ReplayResult(replayed=replay_dead_letters(hub, [row_id], actor="api"))
 
 
-@router.post("/dead-letters/replay")
+@router.post("/dead-letters/replay",
+             responses={404: {"description": "One of `ids` is no dead letter."}})
 def replay_many(body: ReplayRequest, hub: HubDep) -> ReplayResult:
     return ReplayResult(replayed=replay_dead_letters(hub, body.ids, actor="api"))
