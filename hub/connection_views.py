@@ -13,7 +13,7 @@ from sqlalchemy import select
 from connectors.sdk import CheckResult, ConnectorError, load_connector
 
 from .audit import AuditEntry
-from .errors import NotFoundError
+from .errors import InvalidRequestError
 from .pages import Page, decode_cursor, filter_text, page_of
 from .runtime import Hub
 from .store.models import WebhookEvent
@@ -161,7 +161,7 @@ def list_webhook_events(hub: Hub, *, connection: str | None = None, status: str 
     connection, status = filter_text("connection", connection), filter_text("status", status)
     if connection and connection not in hub.config.hub.connections:
         known = ", ".join(sorted(hub.config.hub.connections)) or "none"
-        raise NotFoundError(f"no connection '{connection}'; defined: {known}")
+        raise InvalidRequestError(f"connection: no connection '{connection}'; defined: {known}")
     query = select(WebhookEvent).order_by(WebhookEvent.id.desc()).limit(limit + 1)
     after = decode_cursor("webhook-event", cursor)
     if after is not None:

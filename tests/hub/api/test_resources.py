@@ -227,4 +227,4 @@ def test_webhook_events__filters_pages_and_unknown_connection(hub: Hub,
         unknown = api.get("/webhook-events", params={"connection": "nope"})
     assert [[e["event_id"] for e in page] for page in pages] == [["e3", "e2"], ["e0"]]
     assert [e["event_id"] for e in ignored] == ["e2", "e1"]
-    _assert_problem(unknown, 404)
+    _assert_problem(unknown, 422)  # a filter naming no connection is a bad request
