@@ -349,11 +349,21 @@ def get_versioned_ticket(hub: Hub, ticket_id: int, *, expand: Collection[str] = 
     if unknown:
         raise InvalidRequestError(f"cannot expand {', '.join(unknown)}; "
                                   f"expandable: {', '.join(EXPANDABLE)}")
-    with hub.sessions() as session:
-        ticket, writebacks = _load(session, ticket_id)
-        public = TicketPublic.of(ticket)
+    # The agent's click path: one Core SELECT on a read-only connection, no ORM identity map.
+    with hub.engine.connect().execution_options(read_only=True) as connection:
+        ticket = connection.execute(select(Ticket.__table__).where(
+            Ticket.__table__.c.id == ticket_id)).first()
+        if ticket is None:
+            raise NotFoundError(f"no ticket {ticket_id}")
+        writebacks: list[dict[str, Any]] = []
+        if ticket.resolutions:
+            from .resolutions import ticket_writebacks
+
+            with Session(bind=connection) as session:
+                writebacks = ticket_writebacks(session, ticket_id)
+        public = TicketPublic.of(ticket)  # type: ignore[arg-type]
         public.writebacks = writebacks
-        etag = _etag(ticket, writebacks)
+        etag = _etag(ticket, writebacks)  # type: ignore[arg-type]
     if "kb" in expand:
         from .kb import suggest_for_ticket
 

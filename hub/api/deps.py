@@ -14,7 +14,7 @@ __all__ = ["HubDep", "RowId"]
 RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
-def _hub(request: Request) -> Hub:
+async def _hub(request: Request) -> Hub:  # async: no worker-thread hop per request
     hub: Hub = request.app.state.hub
     return hub
 

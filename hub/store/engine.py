@@ -36,8 +36,13 @@ def create_engine(database_url: str, **kwargs: Any) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         # IMMEDIATE takes the write lock at BEGIN, so two writers queue on busy_timeout
-        # instead of one failing with SQLITE_BUSY when it upgrades a read snapshot.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # instead of one failing with SQLITE_BUSY when it upgrades a read snapshot. A
+        # connection marked `read_only` never writes: a deferred BEGIN lets it read beside
+        # the writer (WAL) instead of queueing behind it.
+        if connection.get_execution_options().get("read_only"):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 

@@ -5,13 +5,14 @@ Every answer carrying one ticket carries its `ETag`; `PATCH` needs it back in `I
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+import anyio
+from fastapi import APIRouter, Header, Query, Request, Response, status
 
 from hub.api.deps import HubDep, RowId
-from hub.api.middleware import idempotent
 from hub.outbox import Resolution
 from hub.resolutions import reopen_ticket, resolve_ticket
 from hub.tickets import (
@@ -27,9 +28,9 @@ from hub.tickets import (
     update_ticket,
 )
 
-# `idempotent` runs after the area's authentication (router dependencies come after the
-# ones app.py includes the router with), so it can key a replay on the caller.
-router = APIRouter(prefix="/tickets", tags=["tickets"], dependencies=[Depends(idempotent)])
+# app.py includes the router with the area's authentication, then `idempotent` (which keys
+# a replay on the caller, so it must come after).
+router = APIRouter(prefix="/tickets", tags=["tickets"])
 
 IfMatch = Annotated[str | None, Header(
     description="The ETag of the version this change is based on (412 when it is stale)")]
@@ -92,20 +93,26 @@ def list_(hub: HubDep,
 
 @router.get("/{ticket_id}", response_model=TicketPublic,
             responses={304: {"description": "Not modified (If-None-Match)"}})
-def get(ticket_id: RowId, hub: HubDep, response: Response,
+async def get(ticket_id: RowId, hub: HubDep,
         expand: Annotated[str | None, Query(
             description="Comma-separated: customer, orders, history (always included), kb "
                         "(the best-matching knowledge-base articles)",
             examples=["customer,orders,kb"])] = None,
         if_none_match: IfNoneMatch = None) -> TicketPublic | Response:
     parts = [part.strip() for part in (expand or "").split(",") if part.strip()]
-    versioned = get_versioned_ticket(hub, ticket_id, expand=parts)
+    if "kb" in parts:  # a search: worth a worker thread
+        versioned = await anyio.to_thread.run_sync(
+            functools.partial(get_versioned_ticket, hub, ticket_id, expand=parts))
+    else:  # one indexed read, well under a millisecond: cheaper here than a thread hop
+        versioned = get_versioned_ticket(hub, ticket_id, expand=parts)
     held = {tag.removeprefix("W/") for tag in _tags(if_none_match) or ()}
     # kb suggestions change with the knowledge base, not the ticket: never "not modified".
     if "kb" not in parts and (versioned.etag in held or "*" in held):
         return Response(status_code=status.HTTP_304_NOT_MODIFIED,
                         headers={"ETag": versioned.etag})
-    return _versioned(response, versioned)
+    # Serialized once by the model itself: FastAPI would validate the model again first.
+    return Response(versioned.ticket.model_dump_json(), media_type="application/json",
+                    headers={"ETag": versioned.etag})
 
 
 @router.patch("/{ticket_id}", responses={
