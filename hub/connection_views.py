@@ -4,7 +4,6 @@ events they delivered."""
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretBytes, SecretStr
@@ -14,6 +13,7 @@ from connectors.sdk import CheckResult, ConnectorError, load_connector
 
 from .audit import AuditEntry
 from .errors import InvalidRequestError
+from .jsonable import UtcDatetime
 from .pages import Page, decode_cursor, filter_text, page_of
 from .runtime import Hub
 from .store.models import WebhookEvent
@@ -82,8 +82,8 @@ class WebhookEventPublic(BaseModel):
     payload: dict[str, Any]
     error: str | None
     deliveries: int
-    received_at: datetime
-    updated_at: datetime
+    received_at: UtcDatetime
+    updated_at: UtcDatetime
 
     @classmethod
     def of(cls, row: WebhookEvent) -> WebhookEventPublic:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import or_, select
 
 from .errors import NotFoundError
+from .jsonable import UtcDatetime
 from .mapping import normalize_mobile
 from .pages import Page, decode_cursor, filter_text, page_of
 from .runtime import Hub
@@ -41,8 +42,8 @@ class CustomerPublic(BaseModel):
     tier: str | None
     mapping: str | None = Field(description="The mapping (name@version) that wrote the row.")
     attributes: dict[str, Any]
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
 
     @classmethod
     def of(cls, row: Customer) -> CustomerPublic:
@@ -63,7 +64,7 @@ class HistoryPiece(BaseModel):
     kind: str = Field(description="profile, orders, interactions, summary, tickets, or any "
                                   "other part the source's history carries.")
     source: str = Field(description="The connection it came from (`hub`: the hub's own).")
-    fetched_at: datetime | None = Field(description="When the hub last read it.")
+    fetched_at: UtcDatetime | None = Field(description="When the hub last read it.")
     age_seconds: int | None = Field(description="How old it is now: its freshness.")
     via: str | None = Field(default=None, description="What fetched it, e.g. the enrichment "
                                                       "of `ticket:123`.")
@@ -80,8 +81,8 @@ class TicketBrief(BaseModel):
     status: str
     channel: str
     category: str | None
-    created_at: datetime
-    resolved_at: datetime | None
+    created_at: UtcDatetime
+    resolved_at: UtcDatetime | None
 
 
 class CustomerHistory(BaseModel):

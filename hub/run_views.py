@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
 from .errors import NotFoundError
+from .jsonable import UtcDatetime
 from .pages import Page, decode_cursor, filter_text, page_of
 from .runtime import Hub
 from .store.models import Run
@@ -39,8 +39,8 @@ class JobPublic(BaseModel):
     description: str | None
     last_run_id: int | None
     last_status: str | None
-    last_started_at: datetime | None
-    last_finished_at: datetime | None
+    last_started_at: UtcDatetime | None
+    last_finished_at: UtcDatetime | None
 
 
 class RunPublic(BaseModel):
@@ -53,8 +53,8 @@ class RunPublic(BaseModel):
     kind: str
     trigger: str
     status: str = Field(description="running, succeeded, partial, failed or interrupted.")
-    started_at: datetime
-    finished_at: datetime | None
+    started_at: UtcDatetime
+    finished_at: UtcDatetime | None
     duration_ms: int | None
     pages: int
     read: int

@@ -139,6 +139,7 @@ def test_jobs_and_runs__last_run_pages_filters_detail_404(hub: Hub, api_client: 
     assert [r["id"] for r in ok] == [ids[0]]
     assert detail["read"] == 13 and detail["rejected"] == 3 and detail["status"] == "partial"
     assert detail["errors"] == [{"key": "C3", "message": "mobile: bad"}]
+    assert detail["started_at"].endswith(("Z", "+00:00"))  # RFC 3339, on SQLite too
     _assert_problem(missing, 404)
 
 
