@@ -34,6 +34,10 @@ outbox_app = typer.Typer(help="Write-backs owed to the ERP and the KB, sent exac
                          no_args_is_help=True)
 dlq_app = typer.Typer(help="Dead letters: write-backs that failed for good; replayable.",
                       no_args_is_help=True)
+jobs_app = typer.Typer(help="The jobs of hub.yaml and how each last ran.",
+                       no_args_is_help=True)
+runs_app = typer.Typer(help="Run history: every execution of a job, with its counts.",
+                       no_args_is_help=True)
 reconcile_app = typer.Typer(help="Compare the hub's write-backs with the vendor systems.",
                             no_args_is_help=True)
 apikeys_app = typer.Typer(help="API keys for the REST API (shown once, stored hashed).",
@@ -56,6 +60,7 @@ for sub, name in ((connectors_app, "connectors"), (db_app, "db"), (config_app, "
                   (mappings_app, "mappings"), (sync_app, "sync"), (tickets_app, "tickets"),
                   (audit_app, "audit"), (notify_app, "notify"), (import_app, "import"),
                   (outbox_app, "outbox"), (dlq_app, "dlq"), (reconcile_app, "reconcile"),
+                  (jobs_app, "jobs"), (runs_app, "runs"),
                   (apikeys_app, "apikeys")):
     app.add_typer(sub, name=name)
 
@@ -460,6 +465,44 @@ def reconcile_erp(
     out.print(reconcile_view(report))
     if not report.ok:
         raise typer.Exit(1)
+
+
+@jobs_app.command("list")
+def jobs_list() -> None:
+    """Every configured job: kind, connection, and its last run's status and times."""
+    from hub.render_runs import jobs_table
+    from hub.run_views import list_jobs
+
+    hub = _hub()
+    hub.upgrade_db()
+    out.print(jobs_table(list_jobs(hub)))
+
+
+@runs_app.command("list")
+def runs_list(
+    job: Annotated[str | None, typer.Option(help="Only this job's runs.")] = None,
+    status: Annotated[str | None, typer.Option(
+        help="running, succeeded, partial, failed or interrupted.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 20,
+) -> None:
+    """The newest runs with their counts (what `GET /runs` answers)."""
+    from hub.render_runs import runs_table
+    from hub.run_views import list_runs
+
+    hub = _hub()
+    hub.upgrade_db()
+    out.print(runs_table(list_runs(hub, job=job, status=status, limit=limit).items))
+
+
+@runs_app.command("show")
+def runs_show(run_id: int) -> None:
+    """One run: timing, counts, retries, and the records it rejected with why."""
+    from hub.render_runs import run_panel
+    from hub.run_views import get_run
+
+    hub = _hub()
+    hub.upgrade_db()
+    out.print(run_panel(get_run(hub, run_id)))
 
 
 @audit_app.command("tail")
