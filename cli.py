@@ -684,6 +684,25 @@ def apikeys_revoke(prefix: Annotated[str, typer.Argument(help="The key's prefix.
 
 
 @app.command()
+def doctor() -> None:
+    """Check the config, the store, Redis (if used) and every connection; say what is wrong
+    in plain words. Exits 1 when anything is."""
+    from rich.table import Table
+
+    from hub.doctor import diagnose
+
+    hub = _hub()
+    findings = _run(diagnose(hub, actor=_cli_actor()))
+    table = Table("", "check", "finding", box=None, show_header=False)
+    for finding in findings:
+        table.add_row("[green]ok[/]" if finding.ok else "[red]!![/]", finding.area,
+                      escape(finding.message))
+    out.print(table)
+    if not all(finding.ok for finding in findings):
+        raise typer.Exit(1)
+
+
+@app.command()
 def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
     """Serve the REST API on the configured store."""
     import uvicorn
