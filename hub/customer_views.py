@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import or_, select
 
 from .errors import NotFoundError
-from .jsonable import UtcDatetime
+from .jsonable import UtcDatetime, as_utc
 from .mapping import normalize_mobile
 from .pages import Page, decode_cursor, filter_text, page_of
 from .runtime import Hub
@@ -129,9 +129,7 @@ def get_customer(hub: Hub, customer_id: int) -> CustomerPublic:
 
 
 def _utc(at: datetime | None) -> datetime | None:
-    if at is None:
-        return None
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at
+    return None if at is None else as_utc(at)
 
 
 def _parse(text: Any) -> datetime | None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from ..audit import AuditEntry
 from ..config import WritebackJob
 from ..errors import InvalidRequestError, NotFoundError
+from ..jsonable import UtcDatetime, as_utc
 from ..mapping import RecordMappingError
 from ..runtime import Hub
 from ..store.models import OutboxMessage
@@ -47,26 +48,15 @@ class OutboxView(BaseModel):
                                           "message when it refused.")
     error_kind: str | None
     in_flight: bool
-    next_attempt_at: datetime
-    created_at: datetime
-    done_at: datetime | None
+    next_attempt_at: UtcDatetime
+    created_at: UtcDatetime
+    done_at: UtcDatetime | None
     mapping: str
-
-    @field_validator("next_attempt_at", "created_at", "done_at")
-    @classmethod
-    def _utc(cls, value: datetime | None) -> datetime | None:
-        # SQLite hands back naive datetimes; the store keeps UTC, and RFC 3339 (the schema's
-        # `date-time`) needs the offset.
-        if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value
 
     @classmethod
     def of(cls, row: OutboxMessage, now: datetime | None = None) -> OutboxView:
         result = row.result or {}
-        lease = row.lease_until
-        if lease is not None and lease.tzinfo is None:
-            lease = lease.replace(tzinfo=UTC)
+        lease = None if row.lease_until is None else as_utc(row.lease_until)
         return cls(id=row.id, ticket_id=row.ticket_id, job=row.job, connection=row.connection,
                    action=row.action, key=row.idempotency_key, status=row.status,
                    step=row.step, attempts=row.attempts, replays=row.replays,
