@@ -2,48 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
 import pytest
 
-from hub.kb import upsert_articles
 from hub.kb.duplicates import DEFAULT_THRESHOLD, near_duplicate
 from hub.runtime import Hub
 
-ARTICLES = [
-    {"external_id": "kb-1", "title": "打印机频繁卡纸的处理方法",
-     "body": "<p>打印时纸张卡在进纸口。</p><p>请先关闭电源，取出卡住的纸张，再清洁搓纸轮。</p>",
-     "labels": ["打印机", "硬件"], "url": "https://kb/1"},
-    {"external_id": "kb-2", "title": "打印机打印出来有黑线",
-     "body": "<p>硒鼓老化会让打印件出现黑色条纹，更换硒鼓即可。</p>", "labels": ["打印机"]},
-    {"external_id": "kb-3", "title": "复印机卡纸后无法复印",
-     "body": "<p>复印机提示卡纸，请打开前盖检查。</p>", "labels": ["复印机"]},
-    {"external_id": "kb-4", "title": "路由器频繁断网的排查步骤",
-     "body": "<p>检查光猫指示灯，重启路由器。</p>", "labels": ["网络"]},
-    {"external_id": "kb-5", "title": "HP LaserJet M1136 驱动安装失败",
-     "body": "<p>下载 M1136 的最新驱动并以管理员身份安装。</p>", "labels": ["驱动"]},
-]
 
-
-@pytest.fixture
-def kb_hub(database_url: str, make_hub: Any) -> Iterator[Hub]:
-    hub: Hub = make_hub(database_url)
-    with hub.sessions.begin() as session:
-        upsert_articles(session, "confluence", ARTICLES, mapping="kb@1")
-    yield hub
-    hub.close()
-
-
-def test_near_duplicate__the_same_problem_almost_verbatim_is_found(kb_hub: Hub) -> None:
-    hit = near_duplicate(kb_hub, "打印机经常卡纸怎么处理",
+def test_near_duplicate__the_same_problem_almost_verbatim_is_found(indexed_hub: Hub) -> None:
+    hit = near_duplicate(indexed_hub, "打印机经常卡纸怎么处理",
                          "客户反映打印机频繁卡纸。已清洁搓纸轮", threshold=DEFAULT_THRESHOLD)
     assert hit is not None and hit.title == "打印机频繁卡纸的处理方法"
     assert hit.url == "https://kb/1" and DEFAULT_THRESHOLD <= hit.score <= 1
 
 
-def test_near_duplicate__the_identical_title_and_text_scores_highest(kb_hub: Hub) -> None:
-    hit = near_duplicate(kb_hub, "打印机频繁卡纸的处理方法", "打印时纸张卡在进纸口。",
+def test_near_duplicate__the_identical_title_and_text_scores_highest(indexed_hub: Hub) -> None:
+    hit = near_duplicate(indexed_hub, "打印机频繁卡纸的处理方法", "打印时纸张卡在进纸口。",
                          threshold=DEFAULT_THRESHOLD)
     assert hit is not None and hit.title == "打印机频繁卡纸的处理方法" and hit.score > 0.9
 
@@ -55,18 +28,19 @@ def test_near_duplicate__the_identical_title_and_text_scores_highest(kb_hub: Hub
     ("路由器断网", "每天晚上都这样"),  # a short title inside a broader article
 ])
 def test_near_duplicate__unrelated_or_merely_similar_is_not_a_duplicate(
-        kb_hub: Hub, title: str, text: str) -> None:
-    assert near_duplicate(kb_hub, title, text, threshold=DEFAULT_THRESHOLD) is None
+        indexed_hub: Hub, title: str, text: str) -> None:
+    assert near_duplicate(indexed_hub, title, text, threshold=DEFAULT_THRESHOLD) is None
 
 
-def test_near_duplicate__a_reworded_problem_is_found(kb_hub: Hub) -> None:
-    hit = near_duplicate(kb_hub, "打印机出现黑线", "打印件有黑色条纹", threshold=DEFAULT_THRESHOLD)
+def test_near_duplicate__a_reworded_problem_is_found(indexed_hub: Hub) -> None:
+    hit = near_duplicate(indexed_hub, "打印机出现黑线", "打印件有黑色条纹",
+                         threshold=DEFAULT_THRESHOLD)
     assert hit is not None and hit.title == "打印机打印出来有黑线"
 
 
-def test_near_duplicate__threshold_is_honoured_and_empty_text_is_fine(kb_hub: Hub) -> None:
-    assert near_duplicate(kb_hub, "路由器断网", "", threshold=0.95) is None
-    loose = near_duplicate(kb_hub, "路由器断网", "", threshold=0.3)
+def test_near_duplicate__threshold_is_honoured_and_empty_text_is_fine(indexed_hub: Hub) -> None:
+    assert near_duplicate(indexed_hub, "路由器断网", "", threshold=0.95) is None
+    loose = near_duplicate(indexed_hub, "路由器断网", "", threshold=0.3)
     assert loose is not None and loose.title == "路由器频繁断网的排查步骤" and loose.score < 0.95
-    assert near_duplicate(kb_hub, "  ", "", threshold=0.1) is None
-    assert near_duplicate(kb_hub, "怎么办", "请问", threshold=0.1) is None  # only filler words
+    assert near_duplicate(indexed_hub, "  ", "", threshold=0.1) is None
+    assert near_duplicate(indexed_hub, "怎么办", "请问", threshold=0.1) is None  # only filler words

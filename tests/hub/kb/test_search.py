@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,29 +11,6 @@ from hub.errors import InvalidRequestError
 from hub.kb import search_articles, storage_to_text, suggest_for_ticket, upsert_articles
 from hub.runtime import Hub
 from hub.store.models import Article
-
-ARTICLES = [
-    {"external_id": "kb-1", "title": "打印机频繁卡纸的处理方法",
-     "body": "<p>打印时纸张卡在进纸口。</p><p>请先关闭电源，取出卡住的纸张，"
-             "再清洁搓纸轮。</p>", "labels": ["打印机", "硬件"], "url": "https://kb/1"},
-    {"external_id": "kb-2", "title": "打印机打印出来有黑线",
-     "body": "<p>硒鼓老化会让打印件出现黑色条纹，更换硒鼓即可。</p>", "labels": ["打印机"]},
-    {"external_id": "kb-3", "title": "复印机卡纸后无法复印",
-     "body": "<p>复印机提示卡纸，请打开前盖检查。</p>", "labels": ["复印机"]},
-    {"external_id": "kb-4", "title": "路由器频繁断网的排查步骤",
-     "body": "<p>检查光猫指示灯，重启路由器。</p>", "labels": ["网络"]},
-    {"external_id": "kb-5", "title": "HP LaserJet M1136 驱动安装失败",
-     "body": "<p>下载 M1136 的最新驱动并以管理员身份安装。</p>", "labels": ["驱动"]},
-]
-
-
-@pytest.fixture
-def kb_hub(database_url: str, make_hub: Any) -> Iterator[Hub]:
-    hub: Hub = make_hub(database_url)
-    with hub.sessions.begin() as session:
-        upsert_articles(session, "confluence", ARTICLES, mapping="kb@1")
-    yield hub
-    hub.close()
 
 
 def _titles(hub: Hub, query: str, limit: int = 5) -> list[str]:
@@ -55,16 +31,18 @@ def test_storage_to_text__strips_tags_keeps_paragraphs(markup: str, expected: st
     assert storage_to_text(markup) == expected
 
 
-def test_upsert_articles__idempotent_and_incremental(database_url: str, make_hub: Any) -> None:
+def test_upsert_articles__idempotent_and_incremental(
+    database_url: str, make_hub: Any, kb_articles: list[dict[str, Any]]
+) -> None:
     hub: Hub = make_hub(database_url)
     try:
         with hub.sessions.begin() as session:
-            first = upsert_articles(session, "confluence", ARTICLES, mapping="kb@1")
+            first = upsert_articles(session, "confluence", kb_articles, mapping="kb@1")
         with hub.sessions.begin() as session:
-            again = upsert_articles(session, "confluence", ARTICLES, mapping="kb@1")
-        changed = {**ARTICLES[3], "title": "路由器指示灯闪红灯", "labels": ["网络", "路由器"]}
+            again = upsert_articles(session, "confluence", kb_articles, mapping="kb@1")
+        changed = {**kb_articles[3], "title": "路由器指示灯闪红灯", "labels": ["网络", "路由器"]}
         with hub.sessions.begin() as session:
-            third = upsert_articles(session, "confluence", [changed, ARTICLES[0]],
+            third = upsert_articles(session, "confluence", [changed, kb_articles[0]],
                                     mapping="kb@1")
         with hub.sessions() as session:
             count = session.scalar(sa.select(sa.func.count()).select_from(Article))
@@ -94,12 +72,12 @@ def test_upsert_articles__idempotent_and_incremental(database_url: str, make_hub
     ("硒鼓坏了", "打印机打印出来有黑线"),  # no 3-gram of the query occurs: 2-grams only
 ])
 def test_search_articles__chinese_queries_rank_the_right_article_first(
-        kb_hub: Hub, query: str, first: str) -> None:
-    assert _titles(kb_hub, query)[0] == first
+        indexed_hub: Hub, query: str, first: str) -> None:
+    assert _titles(indexed_hub, query)[0] == first
 
 
-def test_search_articles__score_snippet_and_fields(kb_hub: Hub) -> None:
-    hits = search_articles(kb_hub, "打印机卡纸", limit=3)
+def test_search_articles__score_snippet_and_fields(indexed_hub: Hub) -> None:
+    hits = search_articles(indexed_hub, "打印机卡纸", limit=3)
     top = hits[0]
     assert top.url == "https://kb/1" and top.labels == ["打印机", "硬件"]
     assert 0 < top.score <= 1 and all(h.score <= top.score for h in hits)
@@ -108,10 +86,10 @@ def test_search_articles__score_snippet_and_fields(kb_hub: Hub) -> None:
     assert len(hits) <= 3
 
 
-def test_search_articles__two_characters_widen_to_indexed_trigrams(kb_hub: Hub) -> None:
+def test_search_articles__two_characters_widen_to_indexed_trigrams(indexed_hub: Hub) -> None:
     # "卡纸" has no 3-gram of its own: on SQLite it is widened to the indexed 3-grams that
     # begin with it ("卡纸的", "卡纸后", "卡纸，"); PostgreSQL scans.
-    assert set(_titles(kb_hub, "卡纸", limit=2)) == {"打印机频繁卡纸的处理方法",
+    assert set(_titles(indexed_hub, "卡纸", limit=2)) == {"打印机频繁卡纸的处理方法",
                                                     "复印机卡纸后无法复印"}
 
 
@@ -136,33 +114,33 @@ def test_search_articles__common_words_still_find_the_specific_article(
         hub.close()
 
 
-def test_search_articles__finds_an_article_written_after_a_search(kb_hub: Hub) -> None:
-    assert search_articles(kb_hub, "喷墨头堵塞") == []
-    with kb_hub.sessions.begin() as session:
+def test_search_articles__finds_an_article_written_after_a_search(indexed_hub: Hub) -> None:
+    assert search_articles(indexed_hub, "喷墨头堵塞") == []
+    with indexed_hub.sessions.begin() as session:
         upsert_articles(session, "confluence", [
             {"external_id": "kb-6", "title": "喷墨头堵塞怎么清洗", "body_text": "运行清洗程序。"}])
-    assert _titles(kb_hub, "喷墨头堵塞") == ["喷墨头堵塞怎么清洗"]
+    assert _titles(indexed_hub, "喷墨头堵塞") == ["喷墨头堵塞怎么清洗"]
 
 
 @pytest.mark.parametrize("query", ["怎么办", "区块链量子计算"])
-def test_search_articles__nothing_to_match_is_an_empty_list(kb_hub: Hub, query: str) -> None:
-    assert search_articles(kb_hub, query) == []
+def test_search_articles__nothing_to_match_is_an_empty_list(indexed_hub: Hub, query: str) -> None:
+    assert search_articles(indexed_hub, query) == []
 
 
 @pytest.mark.parametrize(("query", "limit"), [("", 5), ("   ", 5), ("打印机", 0), ("打印机", 51)])
-def test_search_articles__rejects_bad_requests(kb_hub: Hub, query: str, limit: int) -> None:
+def test_search_articles__rejects_bad_requests(indexed_hub: Hub, query: str, limit: int) -> None:
     with pytest.raises(InvalidRequestError):
-        search_articles(kb_hub, query, limit=limit)
+        search_articles(indexed_hub, query, limit=limit)
 
 
-def test_suggest_for_ticket__uses_subject_description_and_category(kb_hub: Hub) -> None:
-    hits = suggest_for_ticket(kb_hub, "打印机又坏了", "每次打印都卡纸，纸张卡在进纸口",
+def test_suggest_for_ticket__uses_subject_description_and_category(indexed_hub: Hub) -> None:
+    hits = suggest_for_ticket(indexed_hub, "打印机又坏了", "每次打印都卡纸，纸张卡在进纸口",
                               "hardware")
     assert hits[0].title == "打印机频繁卡纸的处理方法" and len(hits) <= 3
 
 
-def test_kb_search_route__hits_and_problem_json(kb_hub: Hub, api_client: Any) -> None:
-    with api_client(kb_hub, role="agent", scopes=()) as client:
+def test_kb_search_route__hits_and_problem_json(indexed_hub: Hub, api_client: Any) -> None:
+    with api_client(indexed_hub, role="agent", scopes=()) as client:
         found = client.get("/kb/search", params={"q": "打印机卡纸", "limit": 2})
         empty = client.get("/kb/search", params={"q": " "})
     assert found.status_code == 200
