@@ -34,6 +34,12 @@ class Settings(BaseSettings):
         cors_origins: origins allowed to call the API from a browser (none by default).
         max_request_bytes: the largest request body outside uploads (413 beyond).
         idempotency_ttl_hours: how long an `Idempotency-Key` answer is replayed.
+        log_format: `text` (readable, the default) or `json` (one object per line, with the
+            run id, job and ticket of the work that logged it).
+        broker_url: the Celery broker for `hub worker` / `hub scheduler --executor celery`
+            (Redis or RabbitMQ: `redis://…`, `amqp://…`).
+        metrics_port: where `hub worker` and `hub scheduler` serve their own Prometheus
+            metrics (0: not served; the API serves /metrics itself).
     """
 
     model_config = SettingsConfigDict(env_prefix="HUB_", extra="ignore")
@@ -55,6 +61,9 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     max_request_bytes: int = 1024 * 1024
     idempotency_ttl_hours: int = 24
+    log_format: Literal["text", "json"] = "text"
+    broker_url: str = "redis://127.0.0.1:6379/1"
+    metrics_port: int = 0
 
 
 def get_settings(**overrides: object) -> Settings:

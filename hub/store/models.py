@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -40,6 +41,9 @@ __all__ = [
     "SyncState",
     "Ticket",
     "include_name",
+    "JobLease",
+    "JobSchedule",
+    "RunSlice",
 ]
 
 # JSONB on PostgreSQL (indexable, compact); plain JSON text elsewhere.
@@ -128,7 +132,8 @@ class SyncState(Base):
 
 class Run(Base):
     __tablename__ = "runs"
-    __table_args__ = (Index("ix_runs_job_started", "job", "started_at"),)
+    __table_args__ = (Index("ix_runs_job_started", "job", "started_at"),
+                      Index("ix_runs_status", "status"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     job: Mapped[str] = mapped_column(String(100))
@@ -152,6 +157,77 @@ class Run(Base):
     errors: Mapped[dict[str, Any] | None]
     host: Mapped[str | None] = mapped_column(String(255))
     pid: Mapped[int | None] = mapped_column(Integer)
+    slices: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    state_before: Mapped[str | None] = mapped_column(Text)  # the job's state it started from
+    deadline_at: Mapped[datetime | None]  # the job's timeout, as a moment
+
+
+class JobSchedule(Base):
+    """A job's timetable state: paused or not, when it is next due, and a trigger asked for
+    by hand (`hub jobs trigger`) that the scheduler has not fired yet."""
+
+    __tablename__ = "job_schedules"
+
+    job: Mapped[str] = mapped_column(String(100), primary_key=True)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    paused_by: Mapped[str | None] = mapped_column(String(200))
+    paused_at: Mapped[datetime | None]
+    schedule: Mapped[str | None] = mapped_column(String(200))  # the spec next_due_at is from
+    next_due_at: Mapped[datetime | None]
+    last_fired_at: Mapped[datetime | None]
+    trigger_requested_at: Mapped[datetime | None]
+    trigger_requested_by: Mapped[str | None] = mapped_column(String(200))
+    updated_at: Mapped[datetime]
+
+
+class JobLease(Base):
+    """Who runs a job now: at most one holder per job, across processes and machines; a
+    holder that dies stops renewing and the lease runs out."""
+
+    __tablename__ = "job_leases"
+
+    job: Mapped[str] = mapped_column(String(100), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(200))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"))
+    acquired_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
+class RunSlice(Base):
+    """One part of a run's read (a range of the stream), claimed under a lease by whichever
+    worker is free; `state` is its checkpoint, committed with each page of its data."""
+
+    __tablename__ = "run_slices"
+    __table_args__ = (
+        UniqueConstraint("run_id", "seq", name="uq_run_slices_seq"),
+        Index("ix_run_slices_claim", "run_id", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    key: Mapped[str] = mapped_column(String(200))
+    params: Mapped[dict[str, Any]]
+    state: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))  # pending, done, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    lease_owner: Mapped[str | None] = mapped_column(String(200))
+    lease_until: Mapped[datetime | None]
+    due_at: Mapped[datetime]
+    pages: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    read: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    created: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    updated: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    unchanged: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    rejected: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    skipped: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    retries: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    budget_wait_ms: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    errors: Mapped[dict[str, Any] | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    worker: Mapped[str | None] = mapped_column(String(200))
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
 
 
 class AuditRecord(Base):
