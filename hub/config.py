@@ -6,12 +6,14 @@ connector config the connector refuses — is reported with the file, line and f
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -32,8 +34,10 @@ from .mappings import MappingLibrary
 from .notify.spec import RuleSpec, check_rules
 from .yamlfile import YamlDocument, load_yaml
 
-__all__ = ["ApiSpec", "ConnectionSpec", "EnrichJob", "HubConfig", "JobSpec", "LoadedConfig",
-           "MaskingSpec", "PullJob", "RetrySpec", "WebhookSpec", "WritebackJob", "load_config"]
+__all__ = ["ApiSpec", "ConnectionSpec", "Duration", "EnrichJob", "HubConfig", "ImportJob",
+           "JobSpec", "LoadedConfig", "MaskingSpec", "NotifyJob", "PullJob", "RetrySpec",
+           "ScheduleSpec", "ScheduledJob", "WebhookSpec", "WritebackJob", "load_config",
+           "parse_duration"]
 
 
 class _Model(BaseModel):
@@ -48,26 +52,6 @@ class ConnectionSpec(_Model):
     config: dict[str, Any] = Field(default_factory=dict)
 
 
-class PullJob(_Model):
-    """Read a stream, map each record, upsert it; incremental from the last run's state."""
-
-    kind: Literal["pull"]
-    connection: str
-    stream: str
-    mapping: str
-    target: Literal["customers", "articles"] = "customers"
-    description: str | None = None
-
-
-class EnrichJob(_Model):
-    """On each new ticket: find the customer (locally, else in the connection) and attach
-    their profile and history."""
-
-    kind: Literal["enrich"]
-    connection: str
-    mapping: str
-    match: list[Literal["mobile", "email"]] = Field(default_factory=lambda: ["mobile", "email"])
-    description: str | None = None
 
 
 class RetrySpec(_Model):
@@ -78,11 +62,180 @@ class RetrySpec(_Model):
     backoff_max: float = Field(default=600.0, gt=0, description="seconds")
 
 
+_NUMBER = r"(\d+(?:\.\d+)?)"
+_DURATION = re.compile(rf"(?:{_NUMBER}d)?(?:{_NUMBER}h)?(?:{_NUMBER}m(?!s))?(?:{_NUMBER}s)?"
+                       rf"(?:{_NUMBER}ms)?")
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds from 90, "90s", "15m", "2h", "1d", "1h30m" or "500ms"."""
+    if isinstance(value, bool):
+        raise ValueError("a duration is a number of seconds or text like 90s, 15m, 2h, 1d")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str) and (match := _DURATION.fullmatch(value.strip())) \
+            and any(match.groups()):
+        days, hours, minutes, secs, millis = (float(g or 0) for g in match.groups())
+        seconds = days * 86400 + hours * 3600 + minutes * 60 + secs + millis / 1000
+    else:
+        raise ValueError(f"'{value}' is not a duration: write seconds, or text like 90s, 15m, "
+                         "2h, 1d, 1h30m")
+    if seconds <= 0:
+        raise ValueError("a duration must be more than zero")
+    return seconds
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+
+
+class ScheduleSpec(_Model):
+    """When a job runs by itself: `every` (an interval) or `cron` (five fields), in
+    `timezone` (IANA name; cron times are wall-clock times there, DST included)."""
+
+    every: Duration | None = None
+    cron: str | None = None
+    timezone: str = "UTC"
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> ScheduleSpec:
+        if (self.every is None) == (self.cron is None):
+            raise ValueError("a schedule has either `every` (e.g. 15m) or `cron` "
+                             "(e.g. '0 3 * * *'), not both and not neither")
+        return self
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from croniter import croniter
+
+        value = " ".join(value.split())
+        if len(value.split()) != 5 or not croniter.is_valid(value):
+            raise ValueError(f"'{value}' is not a cron expression of five fields "
+                             "(minute hour day-of-month month day-of-week)")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"'{value}' is not an IANA time zone (e.g. Asia/Shanghai, "
+                             "UTC)") from None
+        return value
+
+    def describe(self) -> str:
+        """One line that identifies the timetable (a change of it recomputes the next run)."""
+        if self.cron is not None:
+            return f"cron {self.cron} {self.timezone}"
+        return f"every {self.every:g}s"
+
+
+class ScheduledJob(_Model):
+    """What every job kind shares: when it runs, how much at once, and for how long.
+
+    Attributes:
+        schedule: when `hub scheduler` runs it (none: only when triggered, or on events).
+        concurrency: how much of the job runs at once (parts of a pull, writes, tickets).
+        timeout: a run still going after this long stops at its next checkpoint and is
+            recorded as failed (it resumes from there next time).
+        enabled: false keeps the job in the file but never runs it.
+    """
+
+    description: str | None = None
+    schedule: ScheduleSpec | None = None
+    concurrency: int = Field(default=1, ge=1, le=64)
+    timeout: Duration | None = None
+    enabled: bool = True
+
+
+class PullJob(ScheduledJob):
+    """Read a stream, map each record, upsert it; incremental from the last run's state.
+
+    Attributes:
+        concurrency: parts of the stream read at once (by one process's executor; on Celery,
+            by as many workers).
+        slices: how many parts the read is split into (default: 1 with concurrency 1, else
+            4 per concurrent reader, so a fast worker takes more parts than a slow one).
+        retry: how often a part whose read fails (after the HTTP layer's own retries) is
+            read again, resuming at its checkpoint, before the run fails (default: once, no
+            second attempt). Refusals (auth, a rejected request) are never retried.
+    """
+
+    kind: Literal["pull"]
+    connection: str
+    stream: str
+    mapping: str
+    target: Literal["customers", "articles"] = "customers"
+    slices: int | None = Field(default=None, ge=1, le=1024)
+    retry: RetrySpec = Field(default_factory=lambda: RetrySpec(
+        attempts=1, backoff_initial=5.0, backoff_max=300.0))
+
+    @property
+    def slice_count(self) -> int:
+        return self.slices or (1 if self.concurrency == 1 else 4 * self.concurrency)
+
+
+ContactField = Literal["mobile", "email"]
+CONTACT_FIELDS: tuple[ContactField, ...] = ("mobile", "email")
+
+
+class EnrichJob(ScheduledJob):
+    """On ticket events (created, customer changed): find the customer (locally, else in the
+    connection) and attach their profile and history, through the enrichment queue.
+
+    Durations are seconds, or a number with a unit: ``500ms``, ``5s``, ``15m``, ``1h``.
+
+    Attributes:
+        cache_ttl: how long a customer's fetched history stays fresh; within it, tickets of
+            that customer are enriched without a call to the connection (0: always fetch).
+        timeout: how long one source may take for one ticket (lookup and history); past it
+            the ticket is left partially enriched and retried.
+        inline_wait: how long creating a ticket waits for its enrichment before answering
+            with the ticket as it is (``pending``); the queue finishes it (0: never waits).
+        retry: how often, and how far apart, a partially enriched ticket is retried.
+    """
+
+    kind: Literal["enrich"]
+    connection: str
+    mapping: str
+    match: list[ContactField] = Field(default_factory=lambda: list(CONTACT_FIELDS))
+    cache_ttl: float = Field(default=900.0, ge=0, le=7 * 86400, description="seconds")
+    timeout: float = Field(default=5.0, gt=0, le=600, description="seconds")
+    inline_wait: float = Field(default=3.0, ge=0, le=60, description="seconds")
+    retry: RetrySpec = Field(default_factory=lambda: RetrySpec(
+        attempts=8, backoff_initial=30.0, backoff_max=1800.0))
+    description: str | None = None
+
+    @field_validator("cache_ttl", "timeout", "inline_wait", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        text = value.strip().lower()
+        for unit, seconds in (("ms", 0.001), ("s", 1.0), ("m", 60.0), ("h", 3600.0)):
+            number = text.removesuffix(unit).strip()
+            if number != text:
+                try:
+                    return float(number) * seconds
+                except ValueError:
+                    break
+        try:
+            return float(text)
+        except ValueError:
+            raise ValueError(f"'{value}' is not a duration: use seconds or a number with "
+                             "ms, s, m or h (e.g. 5s, 15m)") from None
+
+
 # A short code per well-known action; it goes into the idempotency key (TK000123-RF1).
 ACTION_CODES = {"refund.create": "RF", "parts.consume": "PT", "article.publish": "KB"}
 
 
-class WritebackJob(_Model):
+class WritebackJob(ScheduledJob):
     """On resolution: map the ticket's refund, parts or solution and write it through the
     outbox with `action` of `connection`, exactly once.
 
@@ -113,7 +266,27 @@ class WritebackJob(_Model):
         return self.code or ACTION_CODES.get(self.action) or self.action[:2].upper()
 
 
-JobSpec = Annotated[PullJob | EnrichJob | WritebackJob, Field(discriminator="kind")]
+class ImportJob(ScheduledJob):
+    """Import the files that arrive in a folder: each run takes every file matching `path`
+    (a glob) not yet imported through the mapping's version, oldest first, with the same
+    row-level error reports as `hub import`."""
+
+    kind: Literal["import"]
+    path: str = Field(min_length=1, description="a glob, e.g. imports/inbox/*.xlsx")
+    mapping: str
+    sheet: str | None = None
+
+
+class NotifyJob(ScheduledJob):
+    """Re-check the notify rules that read the clock (`age_hours` …) on open tickets, and
+    follow pending asynchronous sends up (what `hub notify check-overdue` does once)."""
+
+    kind: Literal["notify"]
+
+
+JobSpec = Annotated[PullJob | EnrichJob | WritebackJob | ImportJob | NotifyJob,
+                    Field(discriminator="kind")]
+ConnectedJob = PullJob | EnrichJob | WritebackJob
 
 
 class WebhookSpec(_Model):
@@ -232,6 +405,11 @@ def _check_jobs(
 ) -> None:
     known_connections = ", ".join(sorted(hub.connections)) or "none"
     for name, job in hub.jobs.items():
+        if isinstance(job, ImportJob):
+            _check_import(doc, name, job, mappings, problems)
+            continue
+        if isinstance(job, NotifyJob):
+            continue
         connection = hub.connections.get(job.connection)
         if connection is None:
             problems.append(doc.problem(
@@ -246,6 +424,16 @@ def _check_jobs(
             _check_writeback_mapping(doc, name, job, mappings, problems)
         else:
             _check_mapping(doc, name, job, mappings, problems)
+
+
+def _check_import(doc: YamlDocument, name: str, job: ImportJob, mappings: MappingLibrary,
+                  problems: list[ConfigProblem]) -> None:
+    try:
+        mappings.get(job.mapping)
+    except NotFoundError as exc:
+        problems.append(doc.problem(("jobs", name, "mapping"), str(exc)))
+    except ConfigFileError as exc:
+        problems.extend(exc.problems)
 
 
 def _check_writer(doc: YamlDocument, name: str, connection: ConnectionSpec,

@@ -22,17 +22,30 @@ class CrmClient:
         self.http = http
 
     async def customer_pages(
-        self, *, updated_since: str | None, limit: int
+        self, *, updated_since: str | None, limit: int, updated_before: str | None = None,
     ) -> AsyncIterator[list[dict[str, Any]]]:
-        """Pages of customers ordered by (updated_at, id), following `next_cursor` to the end."""
+        """Pages of customers ordered by (updated_at, id), following `next_cursor` to the end
+        (of those updated before `updated_before`, exclusive, when given)."""
         params: dict[str, Any] = {"limit": min(limit, MAX_PAGE_SIZE)}
         if updated_since:
             params["updated_since"] = updated_since
+        if updated_before:
+            params["updated_before"] = updated_before
         async for records, _response in paginate(
             self.http, _CURSOR, path="/api/v1/customers", operation="customers.list",
             params=params, records_path="data",
         ):
             yield records
+
+    async def first_customer(self, *, updated_since: str | None) -> dict[str, Any] | None:
+        """The least recently changed customer (updated at or after `updated_since`)."""
+        params: dict[str, Any] = {"limit": 1}
+        if updated_since:
+            params["updated_since"] = updated_since
+        response = await self.http.send("GET", "/api/v1/customers", operation="customers.list",
+                                        params=params, retry_safe=True)
+        data: list[dict[str, Any]] = response.json()["data"]
+        return data[0] if data else None
 
     async def search_customers(self, **filters: str) -> list[dict[str, Any]]:
         response = await self.http.send(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import math
+import time
 from collections.abc import AsyncIterator, Collection, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import httpx
@@ -17,6 +19,7 @@ from connectors.sdk import (
     ConfigError,
     Connector,
     ConnectorConfig,
+    Slice,
     Stream,
 )
 
@@ -41,6 +44,10 @@ def _instant(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
+def _iso(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, UTC).isoformat()
+
+
 class CustomersStream(Stream):
     """Customers, oldest change first; incremental on `updated_at`.
 
@@ -56,9 +63,37 @@ class CustomersStream(Stream):
     replication_key = "updated_at"
 
     async def batches(self, state: str | None) -> AsyncIterator[Batch]:
+        async for batch in self._pages(since=state, before=None, state=state):
+            yield batch
+
+    async def slices(self, state: str | None, *, count: int) -> list[Slice]:
+        """Windows of `updated_at`, from the oldest change after `state` to now, the last one
+        open-ended (changes made during the run land there, or in the next run)."""
+        if count <= 1:
+            return [Slice(f"{state or ''}..", {"since": state, "before": None})]
+        connector: CrmConnector = self.connector  # type: ignore[assignment]
+        first = await connector.client.first_customer(updated_since=state)
+        if first is None:
+            return [Slice(f"{state or ''}..", {"since": state, "before": None})]
+        start = math.floor(_instant(first["updated_at"]).timestamp())
+        end = math.ceil(time.time())
+        step = max(1, math.ceil((end - start) / count))
+        bounds = [_iso(start + i * step) for i in range(1, count) if start + i * step < end]
+        lowers, uppers = [state, *bounds], [*bounds, None]
+        return [Slice(f"{low or ''}..{high or ''}", {"since": low, "before": high})
+                for low, high in zip(lowers, uppers, strict=True)]
+
+    async def read_slice(self, part: Slice, state: str | None) -> AsyncIterator[Batch]:
+        since = state or part.params.get("since")
+        async for batch in self._pages(since=since, before=part.params.get("before"),
+                                       state=state):
+            yield batch
+
+    async def _pages(self, *, since: str | None, before: str | None, state: str | None
+                     ) -> AsyncIterator[Batch]:
         connector: CrmConnector = self.connector  # type: ignore[assignment]
         async for page in connector.client.customer_pages(
-            updated_since=state, limit=connector.config.page_size
+            updated_since=since, updated_before=before, limit=connector.config.page_size
         ):
             if page:
                 newest = page[-1]["updated_at"]

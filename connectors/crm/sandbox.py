@@ -97,15 +97,19 @@ class CrmSandbox:
 
     def list_customers(
         self, *, limit: int, after: _Key | None = None, updated_since: int | None = None,
-        mobile: str | None = None, email: str | None = None,
+        updated_before: int | None = None, mobile: str | None = None, email: str | None = None,
     ) -> tuple[list[dict[str, Any]], bool]:
-        """A page in (updated_at, id) order strictly after `after`, and whether more follow."""
+        """A page in (updated_at, id) order strictly after `after` (and updated before
+        `updated_before`, when given), and whether more follow."""
         with self._lock:
             # No id is "", so (since, "") sorts before every record updated at `since`.
             lower: _Key = max(after or (0, ""), (updated_since or 0, ""))
             if not mobile and email is None:
                 start = bisect_right(self._keys, lower)
-                keys = self._keys[start : start + limit + 1]
+                end = start + limit + 1
+                if updated_before is not None:
+                    end = min(end, bisect_left(self._keys, (updated_before, "")))
+                keys = self._keys[start : max(start, end)]
             else:
                 matches = [self._by_mobile.get(normalize_mobile(mobile), set())] if mobile else []
                 if email is not None:
@@ -209,10 +213,12 @@ def create_app(
     async def list_customers(request: Request) -> Response:
         query = request.query_params
         cursor, since = query.get("cursor"), query.get("updated_since")
+        before = query.get("updated_before")
         page, has_more = sandbox.list_customers(
             limit=_parse_limit(query.get("limit")),
             after=None if cursor is None else _decode_cursor(cursor),
             updated_since=None if since is None else _parse_since(since),
+            updated_before=None if before is None else _parse_since(before, "updated_before"),
             mobile=query.get("mobile"),
             email=query.get("email"),
         )
@@ -328,14 +334,15 @@ def _parse_limit(raw: str | None) -> int:
     return int(raw)
 
 
-def _parse_since(raw: str) -> int:
+def _parse_since(raw: str, name: str = "updated_since") -> int:
     try:
         since = datetime.fromisoformat(raw)
     except ValueError:
         since = None
     if since is None or since.tzinfo is None:
-        raise _invalid("updated_since", "updated_since must be an ISO-8601 datetime with offset")
-    return math.ceil(since.timestamp())  # records are whole seconds: >= since means >= ceil
+        raise _invalid(name, f"{name} must be an ISO-8601 datetime with offset")
+    # Records are whole seconds: >= since means >= ceil, and < before means < ceil.
+    return math.ceil(since.timestamp())
 
 
 def _encode_cursor(last: dict[str, Any]) -> str:

@@ -81,7 +81,7 @@ from ._signing import (
     hmac_sha256_digest,
     hmac_sha256_hex,
 )
-from ._streams import Batch, Stream
+from ._streams import WHOLE_STREAM, Batch, Slice, Stream
 from ._tokens import (
     CachedToken,
     MemoryTokenCache,
@@ -100,6 +100,8 @@ __all__ = [
     "AuthError",
     "BasicAuth",
     "Batch",
+    "Slice",
+    "WHOLE_STREAM",
     "BearerAuth",
     "BudgetStore",
     "CachedToken",

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 if TYPE_CHECKING:
     from ._connector import Connector
 
-__all__ = ["Batch", "Stream"]
+__all__ = ["WHOLE_STREAM", "Batch", "Slice", "Stream"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +24,23 @@ class Batch:
     records: list[dict[str, Any]]
     state: str | None
     meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Slice:
+    """A part of a stream that can be read apart from the others, and at the same time.
+
+    Attributes:
+        key: names the part in run history, e.g. "2026-03-01T00:00:00+00:00..".
+        params: what `read_slice` needs to read the part; JSON-serialisable, as the hub
+            stores it with the run so that any worker can read the part, or resume it.
+    """
+
+    key: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+WHOLE_STREAM = Slice("all")
 
 
 class Stream(ABC):
@@ -47,3 +64,19 @@ class Stream(ABC):
     @abstractmethod
     def batches(self, state: str | None) -> AsyncIterator[Batch]:
         """Yield pages of records after `state` (None: from the beginning), oldest first."""
+
+    async def slices(self, state: str | None, *, count: int) -> list[Slice]:  # noqa: ARG002
+        """Split a read from `state` into at most `count` parts for workers to share.
+
+        The contract the hub relies on: the parts together hold every record a read from
+        `state` would return, each in exactly one part; they are ordered like the stream, and
+        the last one is open-ended, so it also takes records that change while the run goes
+        on. Once every part is read, the state of the last part that has one is the state of
+        the whole read. The default is one part: the whole stream, read by `batches`.
+        """
+        return [WHOLE_STREAM]
+
+    def read_slice(self, part: Slice, state: str | None) -> AsyncIterator[Batch]:  # noqa: ARG002
+        """Yield the pages of `part`, after `state`: the state its own last batch carried
+        (None: from the part's beginning). The default reads the whole stream."""
+        return self.batches(state)
