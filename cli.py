@@ -478,6 +478,51 @@ def jobs_list() -> None:
     out.print(jobs_table(list_jobs(hub)))
 
 
+@jobs_app.command("pause")
+def jobs_pause(job: str) -> None:
+    """Stop a job's timetable (a run under way finishes; `hub jobs trigger` still runs it)."""
+    from hub.scheduler.control import pause
+
+    hub = _hub()
+    hub.upgrade_db()
+    changed = pause(hub, job, actor="cli")
+    out.print(f"{job}: paused" if changed else f"{job}: was paused already")
+
+
+@jobs_app.command("resume")
+def jobs_resume(job: str) -> None:
+    """Put a paused job back on its timetable, from now (missed times are not made up)."""
+    from hub.scheduler.control import resume
+
+    hub = _hub()
+    hub.upgrade_db()
+    changed = resume(hub, job, actor="cli")
+    out.print(f"{job}: resumed" if changed else f"{job}: was not paused")
+
+
+@jobs_app.command("trigger")
+def jobs_trigger(
+    job: str,
+    here: Annotated[bool, typer.Option(
+        "--here", help="Run it in this process now, instead of asking the scheduler.")] = False,
+) -> None:
+    """Run a job now: the running scheduler starts it at its next tick (within a second),
+    or, with --here, this command runs it to the end."""
+    hub = _hub()
+    hub.upgrade_db()
+    if here:
+        from hub.scheduler.run import run_job
+
+        outcome = _run(run_job(hub, job, trigger="manual"))
+        out.print(f"{job}: run {outcome.run_id} {outcome.status} {outcome.detail}")
+        return
+    from hub.scheduler.control import request_run
+
+    request_run(hub, job, actor="cli")
+    out.print(f"{job}: asked for; the scheduler runs it at its next tick "
+              "(see `hub jobs list`, `hub runs list --job " + job + "`)")
+
+
 @runs_app.command("list")
 def runs_list(
     job: Annotated[str | None, typer.Option(help="Only this job's runs.")] = None,
@@ -711,6 +756,93 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
     from hub.settings import get_settings
 
     uvicorn.run(create_app(get_settings()), host=host, port=port)
+
+
+@app.command()
+def scheduler(
+    executor: Annotated[str, typer.Option(
+        help="local: run jobs in this process (asyncio); celery: send them to `hub worker`s "
+             "through HUB_BROKER_URL.")] = "local",
+    tick: Annotated[float, typer.Option(help="Seconds between looks at the timetable.",
+                                        min=0.05)] = 1.0,
+    grace: Annotated[float, typer.Option(
+        help="On SIGTERM/SIGINT, seconds to let running jobs reach a checkpoint.")] = 30.0,
+) -> None:
+    """Run hub.yaml's jobs on their timetables until stopped (SIGTERM or Ctrl-C: running
+    jobs stop at their next checkpoint and resume on the next run)."""
+    import asyncio
+    import signal
+
+    from hub.errors import InvalidRequestError
+    from hub.logs import configure_logging
+    from hub.scheduler.scheduler import Executor, Scheduler
+
+    hub = _hub()
+    configure_logging(hub.settings, redactor=hub.redactor)
+    hub.upgrade_db()
+    hub.config  # noqa: B018 -- a broken hub.yaml stops here, with file and line
+    chosen: Executor
+    if executor == "local":
+        from hub.scheduler.local import LocalExecutor
+
+        chosen = LocalExecutor(hub)
+    elif executor == "celery":
+        from hub.scheduler.celery_app import CeleryExecutor, make_app
+
+        chosen = CeleryExecutor(hub, make_app(hub.settings))
+    else:
+        raise InvalidRequestError(f"--executor {executor}: use local or celery")
+    _serve_metrics(hub)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        err.print(f"scheduler: {executor} executor, {len(hub.config.hub.jobs)} jobs; "
+                  "SIGTERM or Ctrl-C stops it")
+        await Scheduler(hub, chosen, tick_seconds=tick).run(stop, grace=grace)
+
+    asyncio.run(main())
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(
+        help="Tasks at once (default: one per CPU).", min=1)] = 0,
+    pool: Annotated[str, typer.Option(
+        help="Celery pool: prefork (processes), threads, or solo (one task, this process).")
+    ] = "prefork",
+    name: Annotated[str | None, typer.Option(help="The worker's node name.")] = None,
+) -> None:
+    """A Celery worker running the hub's jobs (pull parts, write-backs, enrichment) sent
+    by `hub scheduler --executor celery`; the broker is HUB_BROKER_URL, the store must be
+    PostgreSQL (or another database every worker reaches)."""
+    import os
+    import socket
+
+    from hub.logs import configure_logging
+    from hub.scheduler.celery_app import QUEUE, make_app
+
+    hub = _hub()
+    configure_logging(hub.settings, redactor=hub.redactor)
+    hub.upgrade_db()
+    hub.config  # noqa: B018 -- a broken hub.yaml stops here, with file and line
+    _serve_metrics(hub)
+    celery = make_app(hub.settings)
+    node = name or f"hub-{os.getpid()}@{socket.gethostname()}"
+    celery.worker_main(["worker", f"--concurrency={concurrency or os.cpu_count() or 1}",
+                        f"--pool={pool}", "--loglevel=INFO", "-Q", QUEUE, "-n", node,
+                        "--without-gossip", "--without-mingle"])
+
+
+def _serve_metrics(hub: Hub) -> None:
+    port = hub.settings.metrics_port
+    if port:
+        from hub.metrics import start_metrics_server
+
+        start_metrics_server(hub, port)
+        err.print(f"metrics on http://0.0.0.0:{port}/metrics")
 
 
 @app.command()

@@ -186,49 +186,37 @@ CONTACT_FIELDS: tuple[ContactField, ...] = ("mobile", "email")
 
 class EnrichJob(ScheduledJob):
     """On ticket events (created, customer changed): find the customer (locally, else in the
-    connection) and attach their profile and history, through the enrichment queue.
-
-    Durations are seconds, or a number with a unit: ``500ms``, ``5s``, ``15m``, ``1h``.
+    connection) and attach their profile and history, through the enrichment queue; each
+    scheduled run drains the queue (docs/enrichment.md).
 
     Attributes:
+        concurrency: tickets enriched at once by one drain.
         cache_ttl: how long a customer's fetched history stays fresh; within it, tickets of
             that customer are enriched without a call to the connection (0: always fetch).
-        timeout: how long one source may take for one ticket (lookup and history); past it
-            the ticket is left partially enriched and retried.
+        source_timeout: how long the connection may take for one ticket (lookup and
+            history); past it the ticket is left partially enriched and retried.
         inline_wait: how long creating a ticket waits for its enrichment before answering
             with the ticket as it is (``pending``); the queue finishes it (0: never waits).
-        retry: how often, and how far apart, a partially enriched ticket is retried.
+        retry: how often, and how far apart, a partially enriched ticket is tried again.
     """
 
     kind: Literal["enrich"]
     connection: str
     mapping: str
     match: list[ContactField] = Field(default_factory=lambda: list(CONTACT_FIELDS))
+    concurrency: int = Field(default=8, ge=1, le=64, description="tickets at once")
     cache_ttl: float = Field(default=900.0, ge=0, le=7 * 86400, description="seconds")
-    timeout: float = Field(default=5.0, gt=0, le=600, description="seconds")
+    source_timeout: Duration = Field(default=5.0, le=600, description="seconds")
     inline_wait: float = Field(default=3.0, ge=0, le=60, description="seconds")
     retry: RetrySpec = Field(default_factory=lambda: RetrySpec(
         attempts=8, backoff_initial=30.0, backoff_max=1800.0))
-    description: str | None = None
 
-    @field_validator("cache_ttl", "timeout", "inline_wait", mode="before")
+    @field_validator("cache_ttl", "inline_wait", mode="before")
     @classmethod
-    def _duration(cls, value: Any) -> Any:
-        if not isinstance(value, str):
-            return value
-        text = value.strip().lower()
-        for unit, seconds in (("ms", 0.001), ("s", 1.0), ("m", 60.0), ("h", 3600.0)):
-            number = text.removesuffix(unit).strip()
-            if number != text:
-                try:
-                    return float(number) * seconds
-                except ValueError:
-                    break
-        try:
-            return float(text)
-        except ValueError:
-            raise ValueError(f"'{value}' is not a duration: use seconds or a number with "
-                             "ms, s, m or h (e.g. 5s, 15m)") from None
+    def _duration_or_zero(cls, value: Any) -> float:
+        if isinstance(value, str) and value.strip() in ("0", "0s", "0ms"):
+            return 0.0
+        return 0.0 if value == 0 and not isinstance(value, bool) else parse_duration(value)
 
 
 # A short code per well-known action; it goes into the idempotency key (TK000123-RF1).
@@ -250,6 +238,7 @@ class WritebackJob(ScheduledJob):
     """
 
     kind: Literal["writeback"]
+    concurrency: int = Field(default=8, ge=1, le=64, description="writes in flight at once")
     connection: str
     action: str
     mapping: str

@@ -28,11 +28,17 @@ def _status(status: str | None) -> Text:
 
 def jobs_table(jobs: Sequence[JobPublic]) -> Table:
     table = Table(title="Jobs", box=box.SIMPLE_HEAD, title_justify="left")
-    for column in ("job", "kind", "connection", "last run", "status", "started", "finished"):
+    for column in ("job", "kind", "connection", "schedule", "next run", "last run", "status",
+                   "started", "finished"):
         table.add_column(column, overflow="fold")
     for job in jobs:
-        table.add_row(job.name, job.kind, job.connection,
-                      str(job.last_run_id) if job.last_run_id else "—", _status(job.last_status),
+        if job.running_run_id is not None:
+            status = Text(f"running (run {job.running_run_id})", style=_STATUS["running"])
+        else:
+            status = _status(job.last_status)
+        next_run = Text("paused", style="yellow") if job.paused else Text(_when(job.next_run_at))
+        table.add_row(job.name, job.kind, job.connection or "—", job.schedule or "on demand",
+                      next_run, str(job.last_run_id) if job.last_run_id else "—", status,
                       _when(job.last_started_at), _when(job.last_finished_at))
     return table
 

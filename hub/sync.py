@@ -36,13 +36,15 @@ from .errors import ConflictError, InvalidRequestError, JobFailedError, NotFound
 from .jobs import leases
 from .jobs import slices as parts
 from .kb.store import upsert_articles
+from .logs import log_context
 from .lookups import resolve_lookups
 from .mapping import CompiledMapping, LookupTables, RecordMappingError
 from .runs import HOST, MAX_RECORDED_ERRORS, finish_run, process_alive, start_run
 from .runtime import Hub
 from .store.models import Run, RunSlice, SyncState
 
-__all__ = ["JobBusyError", "RunSummary", "drain", "open_run", "plan_run", "run_pull"]
+__all__ = ["JobBusyError", "RunSummary", "close_if_complete", "drain", "interrupt", "open_run",
+           "plan_run", "pull_job", "run_pull"]
 
 log = logging.getLogger("hub.sync")
 
@@ -81,7 +83,7 @@ class RunSummary:
                    error=run.error, slices=run.slices)
 
 
-def _pull_job(hub: Hub, name: str) -> PullJob:
+def pull_job(hub: Hub, name: str) -> PullJob:
     job = hub.config.hub.jobs.get(name)
     if job is None:
         known = ", ".join(sorted(hub.config.hub.jobs)) or "none"
@@ -104,7 +106,7 @@ async def run_pull(hub: Hub, name: str, *, trigger: str = "manual",
     `stop` set (a graceful shutdown) ends the run at the next page: the run is recorded as
     interrupted and the next one resumes at the checkpoints.
     """
-    job = _pull_job(hub, name)
+    job = pull_job(hub, name)
     run_id = open_run(hub, name, trigger=trigger)
     try:
         await plan_run(hub, run_id)
@@ -127,7 +129,7 @@ def open_run(hub: Hub, name: str, *, trigger: str, local: bool = True) -> int:
 
     `local` False: the run is worked by Celery workers, not this process.
     """
-    job = _pull_job(hub, name)
+    job = pull_job(hub, name)
     mapping = hub.mappings.get(job.mapping)
     now = _now()
     token = f"{HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -186,7 +188,7 @@ async def plan_run(hub: Hub, run_id: int) -> None:
         name, state, planned = run.job, run.state_before, run.slices
     if planned:
         return
-    job = _pull_job(hub, name)
+    job = pull_job(hub, name)
     connector = hub.connector(job.connection, actor=f"job:{name}")
     try:
         async with connector:
@@ -211,7 +213,7 @@ async def drain(hub: Hub, run_id: int, *, concurrency: int = 1,
     with hub.sessions() as session:
         run = session.get_one(Run, run_id)
         name, deadline = run.job, run.deadline_at
-    job = _pull_job(hub, name)
+    job = pull_job(hub, name)
     reader = _Reader(hub, job, name, run_id, stop=stop or asyncio.Event(),
                      deadline=deadline, progress=progress)
     heartbeat = asyncio.create_task(reader.heartbeat())
@@ -295,6 +297,12 @@ class _Reader:
             pass
 
     async def _read(self, claimed: parts.Claimed) -> None:
+        with log_context(run_id=self.run_id, job=self.name, part=claimed.seq):
+            log.debug("reading part %s (%s) from %s", claimed.seq, claimed.key,
+                      claimed.state or "its start")
+            await self._read_part(claimed)
+
+    async def _read_part(self, claimed: parts.Claimed) -> None:
         connector = self.hub.connector(self.job.connection, actor=f"job:{self.name}")
         stream = connector.stream(self.job.stream)
         retries = budget_ms = 0
@@ -418,7 +426,7 @@ def _stop_reason(hub: Hub, run_id: int) -> str:
         run = session.get_one(Run, run_id)
         deadline = run.deadline_at
     if deadline is not None and _now() >= deadline.replace(tzinfo=deadline.tzinfo or UTC):
-        job = _pull_job(hub, run.job)
+        job = pull_job(hub, run.job)
         return (f"timed out after {job.timeout:g}s; the next run resumes from where its "
                 "parts got to")
     return "stopped (shutdown) before the end of the stream; the next run resumes from " \
