@@ -809,7 +809,7 @@ def scheduler(
 @app.command()
 def worker(
     concurrency: Annotated[int, typer.Option(
-        help="Tasks at once (default: one per CPU).", min=1)] = 0,
+        help="Tasks at once (0: one per CPU).", min=0)] = 0,
     pool: Annotated[str, typer.Option(
         help="Celery pool: prefork (processes), threads, or solo (one task, this process).")
     ] = "prefork",
@@ -822,7 +822,7 @@ def worker(
     import socket
 
     from hub.logs import configure_logging
-    from hub.scheduler.celery_app import QUEUE, make_app
+    from hub.scheduler.celery_app import make_app
 
     hub = _hub()
     configure_logging(hub.settings, redactor=hub.redactor)
@@ -832,7 +832,8 @@ def worker(
     celery = make_app(hub.settings)
     node = name or f"hub-{os.getpid()}@{socket.gethostname()}"
     celery.worker_main(["worker", f"--concurrency={concurrency or os.cpu_count() or 1}",
-                        f"--pool={pool}", "--loglevel=INFO", "-Q", QUEUE, "-n", node,
+                        f"--pool={pool}", "--loglevel=INFO", "-Q", hub.settings.celery_queue,
+                        "-n", node,
                         "--without-gossip", "--without-mingle"])
 
 

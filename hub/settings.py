@@ -40,6 +40,8 @@ class Settings(BaseSettings):
             (Redis or RabbitMQ: `redis://…`, `amqp://…`).
         metrics_port: where `hub worker` and `hub scheduler` serve their own Prometheus
             metrics (0: not served; the API serves /metrics itself).
+        celery_queue: the queue `hub worker` consumes and the scheduler sends to (hubs
+            sharing a broker keep apart by it).
         job_lease_seconds: how long a job's lease (and a part of a run) stays with a worker
             that stopped renewing it: after a crash, the job runs again this much later.
     """
@@ -66,6 +68,7 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     broker_url: str = "redis://127.0.0.1:6379/1"
     metrics_port: int = 0
+    celery_queue: str = "hub"
     job_lease_seconds: float = Field(default=30.0, gt=0)
 
 

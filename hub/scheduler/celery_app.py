@@ -36,7 +36,6 @@ __all__ = ["CeleryExecutor", "make_app"]
 
 log = logging.getLogger("hub.worker")
 
-QUEUE = "hub"
 _shutting_down = threading.Event()
 _hubs: dict[str, Hub] = {}
 _lock = threading.Lock()
@@ -55,7 +54,7 @@ def make_app(settings: Settings) -> Celery:
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,  # a busy worker does not sit on queued runs
         task_ignore_result=True,
-        task_default_queue=QUEUE,
+        task_default_queue=settings.celery_queue,
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
         worker_send_task_events=False,
@@ -99,7 +98,7 @@ async def _pull(app: Celery, hub: Hub, run_id: int) -> None:
         log.warning("%s", exc)
         return
     for _ in range(pull_job(hub, run.job).concurrency - 1):
-        app.send_task("hub.drain", args=[run_id], queue=QUEUE)
+        app.send_task("hub.drain", args=[run_id], queue=hub.settings.celery_queue)
     await _drain(hub, run_id)
 
 
@@ -150,14 +149,15 @@ class CeleryExecutor:
     async def submit(self, job: str, trigger: str) -> None:
         spec = job_spec(self.hub, job)
         if spec.kind != "pull":
-            self.app.send_task("hub.job", args=[job, trigger], queue=QUEUE)
+            self.app.send_task("hub.job", args=[job, trigger],
+                               queue=self.hub.settings.celery_queue)
             return
         try:
             run_id = open_run(self.hub, job, trigger=trigger, local=False)
         except JobBusyError as exc:
             log.info("%s", exc)
             return
-        self.app.send_task("hub.pull", args=[run_id], queue=QUEUE)
+        self.app.send_task("hub.pull", args=[run_id], queue=self.hub.settings.celery_queue)
 
     async def sweep(self) -> None:
         """Send work again for runs nobody works on: their lease ran out (every worker on
@@ -179,7 +179,8 @@ class CeleryExecutor:
             if close_if_complete(self.hub, run_id) is None:
                 log.warning("run %s: no worker renewed it; sending it to the workers again",
                             run_id)
-                self.app.send_task("hub.pull", args=[run_id], queue=QUEUE)
+                self.app.send_task("hub.pull", args=[run_id],
+                                   queue=self.hub.settings.celery_queue)
 
     async def shutdown(self, grace: float) -> None:
         """Nothing runs here: workers finish or hand back their parts themselves."""

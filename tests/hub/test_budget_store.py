@@ -37,23 +37,6 @@ async def test_sql_store__concurrent_reservations_get_distinct_slots(database_ur
     assert_spaced(list(waits), 10.0)
 
 
-@pytest.fixture
-def redis_url() -> str:
-    url = os.environ.get("HUB_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-    import redis
-
-    client = redis.Redis.from_url(url, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"Redis is required in CI and unreachable at {url}: {exc}")
-        pytest.skip(f"Redis not reachable at {url} ({exc})")
-    finally:
-        client.close()
-    return url
-
-
 async def test_redis_store__concurrent_reservations_get_distinct_slots(redis_url: str) -> None:
     store = RedisBudgetStore(redis_url, prefix=f"test:{uuid.uuid4().hex}:")
     try:
