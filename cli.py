@@ -42,6 +42,8 @@ reconcile_app = typer.Typer(help="Compare the hub's write-backs with the vendor 
                             no_args_is_help=True)
 apikeys_app = typer.Typer(help="API keys for the REST API (shown once, stored hashed).",
                           no_args_is_help=True)
+enrich_app = typer.Typer(help="The enrichment queue: tickets waiting for, or retrying, their "
+                         "customer's history.", no_args_is_help=True)
 
 
 class _ImportGroup(TyperGroup):
@@ -61,7 +63,7 @@ for sub, name in ((connectors_app, "connectors"), (db_app, "db"), (config_app, "
                   (audit_app, "audit"), (notify_app, "notify"), (import_app, "import"),
                   (outbox_app, "outbox"), (dlq_app, "dlq"), (reconcile_app, "reconcile"),
                   (jobs_app, "jobs"), (runs_app, "runs"),
-                  (apikeys_app, "apikeys")):
+                  (apikeys_app, "apikeys"), (enrich_app, "enrich")):
     app.add_typer(sub, name=name)
 
 out = Console()
@@ -171,7 +173,8 @@ def config_validate() -> None:
     hub = _hub()
     config = hub.config
     for job in config.hub.jobs.values():
-        hub.mappings.get(job.mapping)
+        if (mapping := getattr(job, "mapping", None)) is not None:
+            hub.mappings.get(mapping)
     out.print(f"[green]ok[/]: {config.path} — {len(config.hub.connections)} connections, "
               f"{len(config.hub.jobs)} jobs, {len(config.hub.webhooks)} webhooks, "
               f"{len(config.hub.rules)} rules")
@@ -243,10 +246,12 @@ def sync_run(job: str) -> None:
     """Run a pull job to the end of its stream, resuming from the last committed page."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+    from hub.logs import configure_logging
     from hub.render import run_summary
     from hub.sync import RunSummary, run_pull
 
     hub = _hub()
+    configure_logging(hub.settings, redactor=hub.redactor)
     hub.upgrade_db()
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=err, transient=True) as bar:
@@ -523,6 +528,26 @@ def jobs_trigger(
               "(see `hub jobs list`, `hub runs list --job " + job + "`)")
 
 
+@enrich_app.command("drain")
+def enrich_drain(
+    limit: Annotated[int, typer.Option(help="Tickets to take in this pass.", min=1)] = 100,
+    concurrency: Annotated[int | None, typer.Option(
+        help="Tickets at once (default: the enrich job's concurrency).", min=1)] = None,
+) -> None:
+    """Enrich the tickets due in the queue (new ones, and partial ones due a retry): one
+    pass; `hub scheduler` does this on the enrich job's schedule."""
+    from hub.enrichment import drain_enrichment, enrich_job
+
+    hub = _hub()
+    hub.upgrade_db()
+    found = enrich_job(hub)
+    result = _run(drain_enrichment(hub, limit=limit, concurrency=concurrency or (
+        found[1].concurrency if found else 8)))
+    out.print(f"claimed {result.claimed}: enriched {result.enriched}, not found "
+              f"{result.not_found}, partial {result.partial} (retried {result.retried}, "
+              f"failed {result.failed}), lost {result.lost}")
+
+
 @runs_app.command("list")
 def runs_list(
     job: Annotated[str | None, typer.Option(help="Only this job's runs.")] = None,
@@ -753,9 +778,13 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
     import uvicorn
 
     from hub.api import create_app
+    from hub.logs import configure_logging
     from hub.settings import get_settings
 
-    uvicorn.run(create_app(get_settings()), host=host, port=port)
+    settings = get_settings()
+    api = create_app(settings)
+    configure_logging(settings, redactor=api.state.hub.redactor)
+    uvicorn.run(api, host=host, port=port, log_config=None)  # uvicorn logs through ours
 
 
 @app.command()
@@ -820,6 +849,12 @@ def worker(
     PostgreSQL (or another database every worker reaches)."""
     import os
     import socket
+    import tempfile
+
+    if pool == "prefork" and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        # The forked children's vendor calls reach the metrics port through this folder
+        # (set before prometheus_client is first imported).
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="hub-metrics-")
 
     from hub.logs import configure_logging
     from hub.scheduler.celery_app import make_app
@@ -832,7 +867,8 @@ def worker(
     celery = make_app(hub.settings)
     node = name or f"hub-{os.getpid()}@{socket.gethostname()}"
     celery.worker_main(["worker", f"--concurrency={concurrency or os.cpu_count() or 1}",
-                        f"--pool={pool}", "--loglevel=INFO", "-Q", hub.settings.celery_queue,
+                        f"--pool={pool}", f"--loglevel={hub.settings.log_level}",
+                        "-Q", hub.settings.celery_queue,
                         "-n", node,
                         "--without-gossip", "--without-mingle"])
 

@@ -1,7 +1,8 @@
 """`hub doctor`: what is wrong with this installation, in plain words.
 
 Checks, in order: the config file (every problem with its line), the mappings its jobs use,
-the store (reachable, schema current), the shared rate-budget store when it is Redis, and
+the store (reachable, schema current), the shared rate-budget store when it is Redis, the
+Celery broker when HUB_BROKER_URL is set (a host running workers or the scheduler), and
 every connection (reachable, credentials accepted, permitted), probed concurrently. Each
 finding says what to do about it. Nothing is written except the connections' audit rows.
 """
@@ -9,7 +10,9 @@ finding says what to do about it. Nothing is written except the connections' aud
 from __future__ import annotations
 
 import asyncio
+import os
 from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import text
 
@@ -23,7 +26,7 @@ __all__ = ["Finding", "diagnose"]
 
 @dataclass(frozen=True)
 class Finding:
-    area: str  # config, store, redis, connection:<name>
+    area: str  # config, store, redis, broker, connection:<name>
     ok: bool
     message: str
 
@@ -33,6 +36,8 @@ async def diagnose(hub: Hub, *, actor: str) -> list[Finding]:
     findings = [config, store]
     if hub.settings.rate_budget_store == "redis":
         findings.append(_redis(hub))
+    if "HUB_BROKER_URL" in os.environ:  # this host runs `hub worker` / the Celery scheduler
+        findings.append(_broker(hub))
     if config.ok and store.ok:  # connection checks are audited: they need the store
         names = sorted(hub.config.hub.connections)
         checks = await asyncio.gather(*(_connection(hub, name, actor) for name in names))
@@ -44,7 +49,8 @@ def _config(hub: Hub) -> Finding:
     try:
         loaded = hub.config
         for job in loaded.hub.jobs.values():
-            hub.mappings.get(job.mapping)
+            if (mapping := getattr(job, "mapping", None)) is not None:
+                hub.mappings.get(mapping)
     except ConfigFileError as exc:
         return Finding("config", False, f"{len(exc.problems)} problem(s) in the config or "
                        f"its mappings; fix them and run `hub config validate`:\n{exc}")
@@ -80,9 +86,38 @@ def _redis(hub: Hub) -> Finding:
         client.close()
     except Exception as exc:  # noqa: BLE001 -- reported in plain words
         return Finding("redis", False, f"the rate budgets are shared through Redis, which "
-                       f"does not answer at {hub.redactor.text(hub.settings.redis_url)} "
+                       f"does not answer at {_safe_url(hub.settings.redis_url)} "
                        f"({type(exc).__name__}); start it or set HUB_RATE_BUDGET_STORE")
     return Finding("redis", True, "answers")
+
+
+def _safe_url(url: str) -> str:
+    """The URL with its password masked (a broker or Redis URL carries it inline)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = f"{parts.username}:***@" if parts.username else ":***@"
+    return urlunsplit(parts._replace(netloc=user + netloc))
+
+
+def _broker(hub: Hub) -> Finding:
+    where = _safe_url(hub.settings.broker_url)
+    try:
+        from kombu import Connection
+
+        with Connection(hub.settings.broker_url, connect_timeout=3) as connection:
+            connection.ensure_connection(max_retries=1, timeout=3)
+    except ImportError:
+        return Finding("broker", False, "HUB_BROKER_URL is set but Celery is not installed: "
+                       "pip install -e '.[celery]'")
+    except Exception as exc:  # noqa: BLE001 -- reported in plain words
+        return Finding("broker", False, f"the Celery broker does not answer at {where} "
+                       f"({type(exc).__name__}); start it, or fix HUB_BROKER_URL")
+    if hub.engine.dialect.name == "sqlite":
+        return Finding("broker", False, f"the broker answers at {where}, but the store is "
+                       "SQLite: workers on other machines cannot share it; use PostgreSQL")
+    return Finding("broker", True, f"answers at {where}")
 
 
 async def _connection(hub: Hub, name: str, actor: str) -> Finding:

@@ -131,11 +131,13 @@ def _accepts(connector_class: type, name: str) -> bool:
 
 
 def _both(audit: CallHook, observe: CallHook | None) -> CallHook:
-    if observe is None:
-        return audit
+    """Every call goes to the process's latency metrics, the audit hook and `observe`."""
+    from .metrics import observe_call  # hub.metrics imports Hub: load it on first use
 
     def on_call(call: CallRecord) -> None:
+        observe_call(call)
         audit(call)
-        observe(call)
+        if observe is not None:
+            observe(call)
 
     return on_call

@@ -32,6 +32,7 @@ from connectors.sdk import ConnectorError, RetriableError
 from .audit import AuditEntry
 from .config import PullJob
 from .customers import upsert_customers, upsert_external_records
+from .enrichment import enqueue_customer_changed
 from .errors import ConflictError, InvalidRequestError, JobFailedError, NotFoundError
 from .jobs import leases
 from .jobs import slices as parts
@@ -492,6 +493,9 @@ def _store_entities(hub: Hub, session: Session, job: PullJob, mapping: CompiledM
                     part: RunSlice, entities: list[dict[str, Any]], *, actor: str) -> None:
     upsert, entity = _TARGETS[job.target]
     result = upsert(session, job.connection, entities, mapping=mapping.label)
+    if job.target == "customers" and result.updated:
+        # Their open tickets are enriched again, from the changed profile.
+        enqueue_customer_changed(session, [row.id for row, _ in result.updated], now=_now())
     hub.audit.append(session, [
         *(AuditEntry(actor, f"{entity}.create", f"{entity}:{row.id}",
                      detail={"source": row.source, "external_id": row.external_id,

@@ -8,29 +8,27 @@ import binascii
 import hashlib
 import json
 import logging
-from collections.abc import Collection
+import weakref
+from collections import namedtuple
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any, Literal, get_args
 
 import anyio
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from connectors.sdk import ConnectorError, CustomerDirectory
+from sqlalchemy import Dialect, bindparam, select
+from sqlalchemy.orm import Session, object_session
 
 from .audit import AuditEntry
-from .config import EnrichJob
-from .customers import customer_profile, find_by_contact, upsert_customers
+from .enrichment import enrich_now, ticket_created
+from .enrichment.queue import enqueue as enqueue_enrichment
 from .errors import ConflictError, InvalidRequestError, NotFoundError, PreconditionFailedError
 from .jsonable import UtcDatetime
-from .lookups import resolve_lookups
-from .mapping import RecordMappingError, normalize_mobile
+from .mapping import normalize_mobile
 from .notify.engine import evaluate_ticket
 from .runtime import Hub
-from .store.models import Customer, Ticket
+from .store.models import Ticket
 
 __all__ = ["TicketCreate", "TicketFilter", "TicketPage", "TicketPublic", "TicketUpdate",
            "VersionedTicket", "create_ticket", "get_ticket", "get_versioned_ticket",
@@ -150,16 +148,10 @@ class TicketPublic(BaseModel):
         )
 
 
-def _enrich_job(hub: Hub) -> tuple[str, EnrichJob] | None:
-    for name, job in hub.config.hub.jobs.items():
-        if isinstance(job, EnrichJob):
-            return name, job
-    return None
-
-
 async def create_ticket(hub: Hub, data: TicketCreate, *, actor: str) -> TicketPublic:
-    """Store the ticket, enrich it, then run the notify rules; a failing source or messenger
-    never blocks the ticket."""
+    """Store the ticket (its enrichment queued with it), enrich it within the enrich job's
+    `inline_wait`, then run the notify rules. A slow or failing source never blocks the
+    ticket: it comes back `pending` or `partial`, and the queue finishes it."""
     with hub.sessions.begin() as session:
         ticket_id = insert_ticket(hub, session, data, actor=actor).id
     await ticket_created(hub, ticket_id, actor=actor)
@@ -178,123 +170,19 @@ def insert_ticket(hub: Hub, session: Session, data: TicketCreate, *, actor: str)
                     enrichment_status="pending", created_at=now, updated_at=now)
     session.add(ticket)
     session.flush()
+    enqueue_enrichment(session, ticket.id, reason="created", now=now)
     hub.audit.append(session, [AuditEntry(actor, "ticket.create", f"ticket:{ticket.id}",
                                           detail={"channel": data.channel})])
     return ticket
 
 
-async def ticket_created(hub: Hub, ticket_id: int, *, actor: str) -> None:
-    """What follows a committed new ticket: enrichment, then the notify rules."""
-    await enrich_ticket(hub, ticket_id, actor=actor)
-    await evaluate_ticket(hub, ticket_id, trigger="ticket.create", actor=actor)
-
-
 async def enrich_ticket(hub: Hub, ticket_id: int, *, actor: str) -> None:
-    found = _enrich_job(hub)
-    with hub.sessions() as session:
-        ticket = session.get(Ticket, ticket_id)
-        if ticket is None:
+    """Enrich the ticket again now, waiting for it (bounded by the source's timeout)."""
+    with hub.sessions.begin() as session:
+        if session.get(Ticket, ticket_id) is None:
             raise NotFoundError(f"no ticket {ticket_id}")
-        mobile, email = ticket.contact_mobile, ticket.contact_email
-        local = find_by_contact(session, mobile=mobile, email=email)
-    if found is None:
-        _save_enrichment(hub, ticket_id, local, None, actor, status="skipped",
-                         error="no enrich job is configured", sources=[])
-        return
-    job_name, job = found
-    connector = hub.connector(job.connection, actor=f"job:{job_name}")
-    source: dict[str, Any] = {"connection": job.connection, "status": "ok"}
-    history, error = None, None
-    customer = local
-    try:
-        async with connector:
-            if not isinstance(connector, CustomerDirectory):
-                raise ConnectorError("this connector cannot look customers up",
-                                     connection=job.connection)
-            if customer is None:
-                customer = await _find_remote(hub, connector, job, mobile, email, actor)
-            if customer is not None:
-                history = await connector.customer_history(customer.external_id)
-    except (ConnectorError, RecordMappingError) as exc:
-        error = str(exc)
-        source.update(status="failed", error=error)
-    source["fetched_at"] = datetime.now(UTC).isoformat()
-    if customer is None and error is None:
-        status = "not_found"
-    elif error is not None:
-        status = "partial"
-    else:
-        status = "enriched"
-    _save_enrichment(hub, ticket_id, customer, history, actor, status=status, error=error,
-                     sources=[source])
-
-
-async def _find_remote(hub: Hub, connector: CustomerDirectory, job: EnrichJob,
-                       mobile: str | None, email: str | None, actor: str) -> Customer | None:
-    record = await connector.find_customer(
-        mobile=mobile if "mobile" in job.match else None,
-        email=email if "email" in job.match else None,
-    )
-    if record is None:
-        return None
-    mapping = hub.mappings.get(job.mapping)
-    lookups = await resolve_lookups(hub, mapping, [record], actor=actor)
-    entity = mapping(record, row=str(record.get("id", "")), lookups=lookups)
-    if entity is None:
-        return None  # the mapping's filter does not take this customer
-    with hub.sessions.begin() as session:
-        result = upsert_customers(session, job.connection, [entity], mapping=mapping.label)
-        customer = session.scalars(select(Customer).where(
-            Customer.source == job.connection,
-            Customer.external_id == str(entity["external_id"]))).one()
-        if result.created:
-            hub.audit.append(session, [AuditEntry(
-                actor, "customer.create", f"customer:{customer.id}",
-                detail={"source": customer.source, "external_id": customer.external_id,
-                        "via": "enrichment lookup", "mapping": mapping.label})])
-        return customer
-
-
-def _summary(history: dict[str, Any] | None) -> dict[str, Any] | None:
-    if history is None:
-        return None
-    orders = history.get("orders") or []
-    spent = Decimal(0)
-    for order in orders:
-        if order.get("status") == "已退款":
-            continue
-        try:
-            spent += Decimal(str(order.get("total") or 0))
-        except InvalidOperation:
-            continue
-    return {
-        "orders": len(orders),
-        "total_spent": str(spent),
-        "last_order_at": max((o.get("ordered_at") or "" for o in orders), default=None) or None,
-        "interactions": len(history.get("interactions") or []),
-    }
-
-
-def _save_enrichment(hub: Hub, ticket_id: int, customer: Customer | None,
-                     history: dict[str, Any] | None, actor: str, *, status: str,
-                     error: str | None, sources: list[dict[str, Any]]) -> None:
-    now = datetime.now(UTC)
-    with hub.sessions.begin() as session:
-        ticket = session.get_one(Ticket, ticket_id)
-        ticket.customer_id = customer.id if customer else None
-        ticket.enrichment_status = status
-        ticket.enrichment_error = error
-        ticket.enrichment = {
-            "customer": customer_profile(customer) if customer else None,
-            "history": history,
-            "summary": _summary(history),
-            "sources": sources,
-        }
-        ticket.enriched_at = now
-        ticket.updated_at = now
-        hub.audit.append(session, [AuditEntry(
-            actor, "ticket.enrich", f"ticket:{ticket_id}", outcome=status,
-            detail={"customer_id": ticket.customer_id, "error": error})])
+        enqueue_enrichment(session, ticket_id, reason="requested", now=datetime.now(UTC))
+    await enrich_now(hub, ticket_id, actor=actor, wait=None)
 
 
 EXPANDABLE = ("customer", "orders", "history", "kb")  # customer/orders/history: always there
@@ -315,13 +203,39 @@ def _json_default(value: Any) -> str:
     return str(value)
 
 
-_VERSIONED_COLUMNS = tuple(attr.key for attr in Ticket.__mapper__.column_attrs)
-
-
 def _etag(ticket: Ticket, writebacks: list[dict[str, Any]]) -> str:
-    state = [getattr(ticket, name) for name in _VERSIONED_COLUMNS]
-    text = json.dumps([state, writebacks], default=_json_default, sort_keys=True)
-    return '"' + hashlib.blake2b(text.encode(), digest_size=12).hexdigest() + '"'
+    """The ETag of `ticket` as stored: its row read again in the ticket's session (so inside
+    the caller's transaction) and hashed as `get_versioned_ticket` hashes it."""
+    session = object_session(ticket)
+    if session is None:
+        raise ValueError(f"ticket {ticket.id} is in no session")
+    connection = session.connection()
+    raw = _fetch_row(connection.connection, connection.dialect, ticket.id)
+    if raw is None:
+        raise NotFoundError(f"no ticket {ticket.id}")
+    return _version(raw, writebacks)
+
+
+def _version(raw: Sequence[Any], writebacks: list[dict[str, Any]]) -> str:
+    """A strong ETag: a hash of the row's values as the driver returns them (JSON columns
+    still text on SQLite: hashing is then far cheaper than encoding them again) and of its
+    write-backs. Each value goes in typed and UTF-8 or hex, joined by 0xFF, a byte no part
+    contains: no two rows hash the same text by shifting it from one column to the next."""
+    parts: list[bytes] = []
+    for value in (*raw, writebacks):
+        kind = type(value)
+        if kind is str:
+            parts.append(b"s" + value.encode())
+        elif value is None:
+            parts.append(b"n")
+        elif kind is int or kind is float:
+            parts.append(b"r" + repr(value).encode())
+        elif kind is bytes:
+            parts.append(b"b" + value.hex().encode())
+        else:  # JSON a driver decoded, datetimes, decimals: one spelling on every driver
+            parts.append(b"j" + json.dumps(value, default=_json_default, sort_keys=True,
+                                           ensure_ascii=False).encode())
+    return '"' + hashlib.blake2b(b"\xff".join(parts), digest_size=12).hexdigest() + '"'
 
 
 def _load(session: Session, ticket_id: int, *, lock: bool = False
@@ -349,21 +263,22 @@ def get_versioned_ticket(hub: Hub, ticket_id: int, *, expand: Collection[str] = 
     if unknown:
         raise InvalidRequestError(f"cannot expand {', '.join(unknown)}; "
                                   f"expandable: {', '.join(EXPANDABLE)}")
-    # The agent's click path: one Core SELECT on a read-only connection, no ORM identity map.
-    with hub.engine.connect().execution_options(read_only=True) as connection:
-        ticket = connection.execute(select(Ticket.__table__).where(
-            Ticket.__table__.c.id == ticket_id)).first()
-        if ticket is None:
-            raise NotFoundError(f"no ticket {ticket_id}")
-        writebacks: list[dict[str, Any]] = []
-        if ticket.resolutions:
-            from .resolutions import ticket_writebacks
-
-            with Session(bind=connection) as session:
-                writebacks = ticket_writebacks(session, ticket_id)
-        public = TicketPublic.of(ticket)  # type: ignore[arg-type]
-        public.writebacks = writebacks
-        etag = _etag(ticket, writebacks)  # type: ignore[arg-type]
+    # The agent's click path: one SELECT by primary key on a pooled DB-API connection. A
+    # Core read costs several times more, nearly all of it in the Connection, its
+    # transaction and result machinery, none of which one atomic SELECT needs.
+    engine = hub.engine
+    connection = engine.raw_connection()
+    try:
+        raw = _fetch_row(connection, engine.dialect, ticket_id)
+    finally:
+        connection.close()  # back to the pool, which ends the driver's transaction if any
+    if raw is None:
+        raise NotFoundError(f"no ticket {ticket_id}")
+    row = _ticket_row(engine.dialect, raw)
+    if row.resolutions:  # write-backs too: the row again, with them, in one transaction
+        public, etag = _read_with_writebacks(hub, ticket_id)
+    else:
+        public, etag = TicketPublic.of(row), _version(raw, [])
     if "kb" in expand:
         from .kb import suggest_for_ticket
 
@@ -372,6 +287,67 @@ def get_versioned_ticket(hub: Hub, ticket_id: int, *, expand: Collection[str] = 
                       "score": hit.score, "snippet": hit.snippet, "labels": hit.labels}
                      for hit in hits]
     return VersionedTicket(public, etag)
+
+
+def _read_with_writebacks(hub: Hub, ticket_id: int) -> tuple[TicketPublic, str]:
+    from .resolutions import ticket_writebacks
+
+    with hub.engine.connect().execution_options(read_only=True) as connection, \
+            connection.begin():
+        raw = _fetch_row(connection.connection, connection.dialect, ticket_id)
+        if raw is None:
+            raise NotFoundError(f"no ticket {ticket_id}")
+        with Session(bind=connection) as session:
+            writebacks = ticket_writebacks(session, ticket_id)
+    public = TicketPublic.of(_ticket_row(connection.dialect, raw))
+    public.writebacks = writebacks
+    return public, _version(raw, writebacks)
+
+
+@dataclass(frozen=True, slots=True)
+class _RowRead:
+    """`SELECT * FROM tickets WHERE id = :ticket_id` compiled for one dialect, and the
+    columns' own result processors (the values a Core or ORM read would give)."""
+
+    sql: str
+    positional: bool
+    processors: tuple[Callable[[Any], Any] | None, ...]
+
+
+# A row with a Ticket's attributes, all a reader of one needs.
+_TicketRow = namedtuple(  # type: ignore[misc]  # noqa: PYI024
+    "_TicketRow", [column.key for column in Ticket.__table__.columns])
+_ROW_READS: weakref.WeakKeyDictionary[Dialect, _RowRead] = weakref.WeakKeyDictionary()
+
+
+def _row_read(dialect: Dialect) -> _RowRead:
+    read = _ROW_READS.get(dialect)
+    if read is None:
+        table = Ticket.__table__
+        compiled = select(table).where(table.c.id == bindparam("ticket_id")).compile(
+            dialect=dialect)
+        processors = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None)
+                           for column in table.columns)
+        read = _ROW_READS[dialect] = _RowRead(compiled.string, compiled.positional, processors)
+    return read
+
+
+def _fetch_row(connection: Any, dialect: Dialect, ticket_id: int) -> tuple[Any, ...] | None:
+    """The ticket's row as the driver returns it, on a DB-API `connection`."""
+    read = _row_read(dialect)
+    cursor = connection.cursor()
+    try:
+        cursor.execute(read.sql, (ticket_id,) if read.positional else {"ticket_id": ticket_id})
+        values = cursor.fetchone()
+    finally:
+        cursor.close()
+    return None if values is None else tuple(values)
+
+
+def _ticket_row(dialect: Dialect, raw: Sequence[Any]) -> Any:
+    processors = _row_read(dialect).processors
+    return _TicketRow(*[value if process is None or value is None else process(value)
+                        for process, value in zip(processors, raw, strict=True)])
 
 
 def list_tickets(hub: Hub, *, limit: int = 50) -> list[TicketPublic]:

@@ -85,3 +85,19 @@ def test_doctor__a_config_problem_is_named_with_its_line(
     monkeypatch.delenv("CRM_API_KEY")
     code, out = doctor(capsys)
     assert code == 1 and "CRM_API_KEY is not set" in out and "line" in out
+
+
+def test_doctor__checks_the_celery_broker_when_one_is_configured(
+    env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    redis_url: str,
+) -> None:
+    assert cli.main(["db", "upgrade"]) == 0
+    monkeypatch.setenv("HUB_BROKER_URL", f"redis://:broker-pass-77@127.0.0.1:{_closed_port()}/1")
+    code, out = doctor(capsys)
+    broker = next(line for line in out.splitlines() if " broker " in f" {line} ")
+    assert code == 1 and "does not answer" in broker and "HUB_BROKER_URL" in broker
+    assert "broker-pass-77" not in out
+    monkeypatch.setenv("HUB_BROKER_URL", redis_url)  # answers, but the store is SQLite
+    code, out = doctor(capsys)
+    broker = next(line for line in out.splitlines() if " broker " in f" {line} ")
+    assert "store is SQLite" in broker and "PostgreSQL" in broker

@@ -72,7 +72,14 @@ from ._paging import (
     parse_link_header,
     select_records,
 )
-from ._redact import MASK, Redactor, install_log_redaction, is_sensitive_name, secret_values
+from ._redact import (
+    MASK,
+    PROCESS_REDACTOR,
+    Redactor,
+    install_log_redaction,
+    is_sensitive_name,
+    secret_values,
+)
 from ._registry import ENTRY_POINT_GROUP, ConnectorInfo, available_connectors, load_connector
 from ._signing import (
     DingTalkRobotSigner,
@@ -81,7 +88,7 @@ from ._signing import (
     hmac_sha256_digest,
     hmac_sha256_hex,
 )
-from ._streams import WHOLE_STREAM, Batch, Slice, Stream
+from ._streams import Batch, Slice, Stream
 from ._tokens import (
     CachedToken,
     MemoryTokenCache,
@@ -101,7 +108,6 @@ __all__ = [
     "BasicAuth",
     "Batch",
     "Slice",
-    "WHOLE_STREAM",
     "BearerAuth",
     "BudgetStore",
     "CachedToken",
@@ -183,6 +189,7 @@ __all__ = [
     "hmac_sha256_digest",
     "hmac_sha256_hex",
     "install_log_redaction",
+    "PROCESS_REDACTOR",
     "is_sensitive_name",
     "json_body",
     "load_connector",

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 if TYPE_CHECKING:
     from ._connector import Connector
 
-__all__ = ["WHOLE_STREAM", "Batch", "Slice", "Stream"]
+__all__ = ["Batch", "Slice", "Stream"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,9 +38,6 @@ class Slice:
 
     key: str
     params: dict[str, Any] = field(default_factory=dict)
-
-
-WHOLE_STREAM = Slice("all")
 
 
 class Stream(ABC):
@@ -72,11 +69,13 @@ class Stream(ABC):
         `state` would return, each in exactly one part; they are ordered like the stream, and
         the last one is open-ended, so it also takes records that change while the run goes
         on. Once every part is read, the state of the last part that has one is the state of
-        the whole read. The default is one part: the whole stream, read by `batches`.
+        the whole read. The default is one part: the whole stream after `state`, read by
+        `batches`.
         """
-        return [WHOLE_STREAM]
+        return [Slice("all", {"state": state})]
 
     def read_slice(self, part: Slice, state: str | None) -> AsyncIterator[Batch]:  # noqa: ARG002
         """Yield the pages of `part`, after `state`: the state its own last batch carried
-        (None: from the part's beginning). The default reads the whole stream."""
-        return self.batches(state)
+        (None: from the part's beginning). The default reads the whole stream, from the
+        state the part was planned from."""
+        return self.batches(state if state is not None else part.params.get("state"))

@@ -486,3 +486,43 @@ def include_name(name: str | None, type_: str, _parent_names: Any) -> bool:
     if type_ == "table" and name and name.startswith(_HAND_MADE_TABLES):
         return False
     return not (type_ == "index" and name in _HAND_MADE_INDEXES)
+
+
+class EnrichmentTask(Base):
+    """A ticket owed an enrichment, written in the same transaction as the event that owes
+    it (created, customer changed); one row per ticket, re-armed by each new event.
+
+    `status`: pending (due at `due_at`; in flight while `lease_until` is in the future),
+    done, or failed (the retry budget ran out; the ticket stays partially enriched).
+    """
+
+    __tablename__ = "enrichment_queue"
+    __table_args__ = (Index("ix_enrichment_queue_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), unique=True)
+    reason: Mapped[str] = mapped_column(String(32))  # created, customer_changed, requested
+    status: Mapped[str] = mapped_column(String(16))
+    due_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    lease_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class CustomerSnapshot(Base):
+    """A customer's history as a connection last sent it, fresh for the enrich job's
+    `cache_ttl`; `fetch_owner`/`fetch_until` lease the next fetch to one process."""
+
+    __tablename__ = "customer_snapshots"
+
+    connection: Mapped[str] = mapped_column(String(100), primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    history: Mapped[dict[str, Any] | None]
+    fetched_at: Mapped[datetime | None]
+    stale: Mapped[bool] = mapped_column(Boolean, default=False)
+    fetch_owner: Mapped[str | None] = mapped_column(String(100))
+    fetch_until: Mapped[datetime | None]
+    updated_at: Mapped[datetime]

@@ -133,7 +133,11 @@ def test_shipped_config__is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CRM_API_KEY", "any-key-1234")
     loaded = load_config(ROOT / "configs/hub.yaml", mappings=MappingLibrary(MAPPINGS))
     assert set(loaded.hub.jobs) == {"crm_customers", "kb_articles", "ticket_enrichment",
-                                    "erp_refunds", "erp_parts", "kb_publish"}
+                                    "erp_refunds", "erp_parts", "kb_publish", "sla_clock"}
+    scheduled = {name: job.schedule.describe() for name, job in loaded.hub.jobs.items()
+                 if job.schedule is not None}
+    assert scheduled["crm_customers"] == "every 900s"
+    assert scheduled["kb_articles"] == "cron 0 * * * * Asia/Shanghai"
 
 
 def test_load_config__a_writeback_job_needs_a_writer_and_a_mapping(

@@ -13,7 +13,8 @@ router = APIRouter(tags=["metrics"])
 
 @router.get("/metrics", response_class=Response, responses={200: {
     "description": "Prometheus text exposition: runs, records, retries, rate-budget waits "
-                   "per job; the outbox by state; dead letters.",
+                   "per job; the outbox by state; dead letters; this process's vendor "
+                   "request latency per connection, operation and outcome.",
     "content": {"text/plain": {"example": 'hub_runs_total{job="crm_customers",'
                                           'status="succeeded"} 3.0\n'}}}})
 async def metrics(hub: HubDep) -> Response:

@@ -31,5 +31,7 @@ async def test_metrics__runs_records_and_outbox(hub: Hub, api_client: Any,
     assert ('hub_outbox_rows{action="refund.create",connection="kingdee",state="pending"} 1.0'
             in text)
     assert "hub_dead_letters 0.0" in text
+    assert 'hub_enrichment_queue{state="done"} 1.0' in text  # the ticket, enriched
+    assert 'hub_enrichment_queue{state="pending"} 0.0' in text
     assert crm_sandbox.api_key not in text
     assert refused.status_code == 403

@@ -1,0 +1,178 @@
+"""Customers' history, cached per (connection, external id) with a freshness TTL, fetched
+once however many tickets ask at the same time.
+
+Within a process, concurrent requests for one customer share one in-flight fetch (a task,
+shielded, so a caller that gives up does not cancel it for the others). Across processes
+the snapshot row carries a short fetch lease: the process that takes it calls the vendor,
+the others poll the row until fresh data lands or the lease lapses (then one of them takes
+it). A fetch is bounded by the source's timeout, and so is the lease.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from connectors.sdk import ConnectorError, CustomerDirectory
+
+from ..jsonable import as_utc
+from ..runtime import Hub
+from ..store.models import Customer, CustomerSnapshot
+from .owner import new_owner
+
+__all__ = ["Fetched", "fetch_history", "find_snapshot", "mark_stale"]
+
+_POLL = 0.05  # seconds between looks at a snapshot another process is fetching
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """A customer's history and when the vendor sent it; `cached`: no call was made."""
+
+    history: dict[str, Any]
+    fetched_at: datetime
+    cached: bool
+
+
+_Key = tuple[str, str]
+_flights: weakref.WeakKeyDictionary[Hub, dict[_Key, asyncio.Task[Fetched]]] = (
+    weakref.WeakKeyDictionary())
+
+
+async def fetch_history(hub: Hub, connection: str, external_id: str, *, ttl: float,
+                        timeout: float, actor: str) -> Fetched:
+    """The customer's history: the cached snapshot while fresh, else one fetch shared by
+    every concurrent caller (in this process and, through the store, in others).
+
+    Raises ConnectorError (the source refused or failed) or TimeoutError (no answer within
+    `timeout` seconds).
+    """
+    flights = _flights.setdefault(hub, {})
+    key = (connection, external_id)
+    task = flights.get(key)
+    if task is None or task.done() or task.get_loop() is not asyncio.get_running_loop():
+        task = asyncio.create_task(_load(hub, connection, external_id, ttl=ttl,
+                                         timeout=timeout, actor=actor))
+        flights[key] = task
+        task.add_done_callback(lambda done: _landed(flights, key, done))
+    return await asyncio.shield(task)
+
+
+def _landed(flights: dict[_Key, asyncio.Task[Fetched]], key: _Key,
+            task: asyncio.Task[Fetched]) -> None:
+    if flights.get(key) is task:
+        del flights[key]
+    if not task.cancelled():
+        task.exception()  # retrieved here: every caller may have given up waiting
+
+
+async def _load(hub: Hub, connection: str, external_id: str, *, ttl: float, timeout: float,
+                actor: str) -> Fetched:
+    owner = new_owner()
+    started = datetime.now(UTC)
+    async with asyncio.timeout(timeout):
+        while True:
+            with hub.sessions.begin() as session:
+                found = _reserve(session, connection, external_id, owner=owner, ttl=ttl,
+                                 started=started, lease=timedelta(seconds=timeout))
+            if isinstance(found, Fetched):
+                return found
+            if found:
+                break
+            await asyncio.sleep(_POLL)
+        try:
+            history = await _call(hub, connection, external_id, actor=actor)
+        except BaseException:
+            with hub.sessions.begin() as session:
+                _unlease(session, connection, external_id, owner)
+            raise
+    now = datetime.now(UTC)
+    with hub.sessions.begin() as session:
+        _store(session, connection, external_id, history, owner=owner, started=started,
+               now=now)
+    return Fetched(history, now, cached=False)
+
+
+def _reserve(session: Session, connection: str, external_id: str, *, owner: str,
+             ttl: float, started: datetime, lease: timedelta) -> Fetched | bool:
+    """A fresh snapshot, else whether the fetch lease is ours now (False: another
+    process is fetching)."""
+    now = datetime.now(UTC)
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" \
+        else sqlite.insert
+    session.execute(insert(CustomerSnapshot).values(
+        connection=connection, external_id=external_id, stale=False, updated_at=now,
+    ).on_conflict_do_nothing(index_elements=["connection", "external_id"]))
+    row = session.scalars(select(CustomerSnapshot).where(
+        CustomerSnapshot.connection == connection,
+        CustomerSnapshot.external_id == external_id).with_for_update()).one()
+    if row.history is not None and row.fetched_at is not None:
+        fetched_at = as_utc(row.fetched_at)
+        # Data landed since this caller started counts as fresh whatever the TTL: it was
+        # fetched for this very request, by another process.
+        if fetched_at >= started or (not row.stale and fetched_at + timedelta(seconds=ttl) > now):
+            return Fetched(row.history, fetched_at, cached=True)
+    if row.fetch_owner is None or row.fetch_until is None or as_utc(row.fetch_until) <= now:
+        # updated_at is left alone: it says when the row was last marked stale or filled.
+        row.fetch_owner, row.fetch_until = owner, now + lease
+        return True
+    return False
+
+
+async def _call(hub: Hub, connection: str, external_id: str, *, actor: str
+                ) -> dict[str, Any]:
+    connector = hub.connector(connection, actor=actor)
+    async with connector:
+        if not isinstance(connector, CustomerDirectory):
+            raise ConnectorError("this connector cannot look customers up",
+                                 connection=connection)
+        return await connector.customer_history(external_id)
+
+
+def _unlease(session: Session, connection: str, external_id: str, owner: str) -> None:
+    session.execute(update(CustomerSnapshot).where(
+        CustomerSnapshot.connection == connection,
+        CustomerSnapshot.external_id == external_id,
+        CustomerSnapshot.fetch_owner == owner).values(fetch_owner=None, fetch_until=None))
+
+
+def _store(session: Session, connection: str, external_id: str, history: dict[str, Any], *,
+           owner: str, started: datetime, now: datetime) -> None:
+    row = session.get_one(CustomerSnapshot, (connection, external_id), with_for_update=True)
+    # Marked stale after this fetch began: the customer changed meanwhile, so what we hold
+    # may predate the change. Keep it (better than nothing) but still stale.
+    changed_meanwhile = row.stale and as_utc(row.updated_at) > started
+    row.history, row.fetched_at, row.stale = history, now, changed_meanwhile
+    if row.fetch_owner == owner:
+        row.fetch_owner = row.fetch_until = None
+    row.updated_at = now
+
+
+def find_snapshot(session: Session, connection: str, external_id: str) -> Fetched | None:
+    """The last history fetched, however old (for a ticket whose source fails now)."""
+    row = session.get(CustomerSnapshot, (connection, external_id))
+    if row is None or row.history is None or row.fetched_at is None:
+        return None
+    return Fetched(row.history, as_utc(row.fetched_at), cached=True)
+
+
+def mark_stale(session: Session, customer_ids: Collection[int], *, now: datetime) -> int:
+    """The customers changed: their snapshots (from any connection) are fetched anew next
+    time. Returns how many snapshots that touched."""
+    ids = sorted(set(customer_ids))
+    touched = 0
+    for start in range(0, len(ids), 500):
+        external_ids = select(Customer.external_id).where(Customer.id.in_(ids[start:start + 500]))
+        changed = session.execute(update(CustomerSnapshot).where(
+            CustomerSnapshot.external_id.in_(external_ids)).values(stale=True, updated_at=now),
+            execution_options={"synchronize_session": False})
+        touched += changed.rowcount  # type: ignore[attr-defined]
+    return touched

@@ -1,0 +1,51 @@
+"""Finding a ticket's customer in the enrich job's connection when the store has no match."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from connectors.sdk import ConnectorError, CustomerDirectory
+
+from ..audit import AuditEntry
+from ..config import EnrichJob
+from ..customers import upsert_customers
+from ..lookups import resolve_lookups
+from ..runtime import Hub
+from ..store.models import Customer
+
+__all__ = ["find_remote_customer"]
+
+
+async def find_remote_customer(hub: Hub, job: EnrichJob, *, mobile: str | None,
+                               email: str | None, actor: str) -> int | None:
+    """Ask the connection for the customer by the ticket's contact; store what it finds
+    through the job's mapping. Returns the customer's id, or None when nobody matches."""
+    if not any((mobile and "mobile" in job.match, email and "email" in job.match)):
+        return None
+    connector = hub.connector(job.connection, actor=actor)
+    async with connector:
+        if not isinstance(connector, CustomerDirectory):
+            raise ConnectorError("this connector cannot look customers up",
+                                 connection=job.connection)
+        record = await connector.find_customer(
+            mobile=mobile if "mobile" in job.match else None,
+            email=email if "email" in job.match else None,
+        )
+    if record is None:
+        return None
+    mapping = hub.mappings.get(job.mapping)
+    lookups = await resolve_lookups(hub, mapping, [record], actor=actor)
+    entity = mapping(record, row=str(record.get("id", "")), lookups=lookups)
+    if entity is None:
+        return None  # the mapping's filter does not take this customer
+    with hub.sessions.begin() as session:
+        result = upsert_customers(session, job.connection, [entity], mapping=mapping.label)
+        customer = session.scalars(select(Customer).where(
+            Customer.source == job.connection,
+            Customer.external_id == str(entity["external_id"]))).one()
+        if result.created:
+            hub.audit.append(session, [AuditEntry(
+                actor, "customer.create", f"customer:{customer.id}",
+                detail={"source": customer.source, "external_id": customer.external_id,
+                        "via": "enrichment lookup", "mapping": mapping.label})])
+        return customer.id

@@ -1,0 +1,300 @@
+"""Enriching tickets: one queued ticket at a time, inline at creation within a short wait,
+or many at once by `drain_enrichment` (what the scheduler and `hub enrich drain` call).
+
+An attempt finds the customer (in the store, else in the enrich job's connection), attaches
+their history from the per-customer cache, and settles the ticket and its queue row in one
+transaction: `enriched`, `not_found`, or `partial` (the source failed or was too slow:
+`sources` says which and why, and the row is retried with exponential backoff until the
+job's retry budget is spent). The notify rules run once the attempt has settled, since they
+read what enrichment found (the customer's tier).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from connectors.sdk import ConnectorError
+
+from ..audit import AuditEntry
+from ..config import EnrichJob
+from ..customers import customer_profile, find_by_contact
+from ..mapping import RecordMappingError
+from ..notify.engine import evaluate_ticket
+from ..runtime import Hub
+from ..store.models import Customer, Ticket
+from . import queue
+from .cache import fetch_history, find_snapshot
+from .lookup import find_remote_customer
+from .owner import new_owner
+from .summary import history_summary
+
+__all__ = ["DrainResult", "Outcome", "drain_enrichment", "enrich_job", "enrich_now",
+           "ticket_created"]
+
+log = logging.getLogger("hub.enrichment")
+
+_LEASE_MARGIN = 30.0  # seconds a lease outlives the work it covers (settling, a slow store)
+
+
+def enrich_job(hub: Hub) -> tuple[str, EnrichJob] | None:
+    """The configured enrich job (name and spec), or None."""
+    for name, job in hub.config.hub.jobs.items():
+        if isinstance(job, EnrichJob):
+            return name, job
+    return None
+
+
+@dataclass
+class Outcome:
+    """What one attempt found, before it is settled."""
+
+    status: str  # enriched, partial, not_found, skipped
+    customer_id: int | None = None
+    history: dict[str, Any] | None = None
+    error: str | None = None
+    sources: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class DrainResult:
+    """What one `drain_enrichment` pass did, by ticket.
+
+    `partial` counts tickets left partially enriched: `retried` of them are due again
+    later, `failed` ran out of retries. `lost` were taken over by a newer event or another
+    process before they settled (nothing was written for them); `errors` could not be
+    settled (the store failed; they come back when their lease runs out).
+    """
+
+    claimed: int = 0
+    enriched: int = 0
+    not_found: int = 0
+    skipped: int = 0
+    partial: int = 0
+    retried: int = 0
+    failed: int = 0
+    lost: int = 0
+    errors: int = 0
+
+    def add(self, settled: str) -> None:
+        if settled in ("retried", "failed"):
+            self.partial += 1
+        setattr(self, settled, getattr(self, settled) + 1)
+
+
+async def ticket_created(hub: Hub, ticket_id: int, *, actor: str) -> None:
+    """What follows a committed new ticket (its queue row written with it): enrichment,
+    waited for up to the job's `inline_wait`, then the notify rules. What is not done by
+    then is left to the queue, which runs the rules when it settles."""
+    found = enrich_job(hub)
+    await enrich_now(hub, ticket_id, actor=actor,
+                     wait=found[1].inline_wait if found else None)
+
+
+async def enrich_now(hub: Hub, ticket_id: int, *, actor: str, wait: float | None) -> bool:
+    """Enrich one ticket now if its queue row is free, giving up after `wait` seconds
+    (None: as long as the source's timeout allows). True when the attempt settled; False
+    when another process holds the row, nothing is owed, or the wait ran out (the row is
+    then handed back to the queue at once, and a fetch under way still fills the cache)."""
+    if wait is not None and wait <= 0:
+        return False
+    found = enrich_job(hub)
+    owner, now = new_owner(), datetime.now(UTC)
+    with hub.sessions.begin() as session:
+        claimed = queue.claim_ticket(session, ticket_id, owner=owner, now=now,
+                                     lease=_lease(found, batches=1))
+    if claimed is None:
+        return False
+    try:
+        async with asyncio.timeout(wait):
+            outcome = await _attempt(hub, claimed.ticket_id, found, actor=actor)
+    except BaseException as exc:  # out of time, or cancelled: the queue takes it from here
+        _release(hub, [claimed.id], owner=owner)
+        if isinstance(exc, TimeoutError):
+            return False
+        raise
+    settled = _settle(hub, claimed, outcome, found, owner=owner, actor=actor,
+                      now=datetime.now(UTC))
+    if settled != "lost":
+        await _notify(hub, claimed, actor=actor)
+    return settled != "lost"
+
+
+async def drain_enrichment(hub: Hub, *, limit: int = 100, concurrency: int = 8,
+                           owner: str | None = None, now: datetime | None = None,
+                           actor: str | None = None) -> DrainResult:
+    """Claim up to `limit` due queue rows, enrich `concurrency` tickets at a time, settle
+    each (then run the notify rules on it) and count the outcomes. Safe to run in many
+    processes at once: a row is leased to one claimer, and a claimer that dies leaves its
+    rows to the next pass once their lease runs out.
+
+    `now` is the queue's clock (which rows are due, when retries fall due); the default is
+    the current time.
+    """
+    found = enrich_job(hub)
+    owner = owner or new_owner()
+    actor = actor or f"job:{found[0] if found else 'enrich'}"
+    clock = now or datetime.now(UTC)
+    concurrency = max(1, concurrency)
+    with hub.sessions.begin() as session:
+        claimed = queue.claim(session, owner=owner, limit=limit, now=clock,
+                              lease=_lease(found, batches=math.ceil(limit / concurrency)))
+    result = DrainResult(claimed=len(claimed))
+    gate = asyncio.Semaphore(concurrency)
+    unsettled = {row.id for row in claimed}
+
+    async def one(row: queue.Claimed) -> None:
+        async with gate:
+            outcome = await _attempt(hub, row.ticket_id, found, actor=actor)
+            try:
+                settled = _settle(hub, row, outcome, found, owner=owner, actor=actor,
+                                  now=now or datetime.now(UTC))
+            except Exception:  # the store failed: the lease runs out and the row comes back
+                log.exception("settling the enrichment of ticket %s failed", row.ticket_id)
+                settled = "errors"
+            unsettled.discard(row.id)
+            result.add(settled)
+            if settled not in ("lost", "errors"):
+                await _notify(hub, row, actor=actor)
+
+    try:
+        await asyncio.gather(*(one(row) for row in claimed))
+    except BaseException:  # a graceful stop: what was not settled is claimable at once
+        _release(hub, sorted(unsettled), owner=owner)
+        raise
+    return result
+
+
+def _release(hub: Hub, row_ids: list[int], *, owner: str) -> None:
+    with hub.sessions.begin() as session:
+        for row_id in row_ids:
+            queue.release(session, row_id, owner=owner, now=datetime.now(UTC))
+
+
+def _lease(found: tuple[str, EnrichJob] | None, *, batches: int) -> timedelta:
+    # A claimed row waits for the batches of rows ahead of it, each bounded by the timeout.
+    timeout = found[1].source_timeout if found else 0.0
+    return timedelta(seconds=batches * timeout + _LEASE_MARGIN)
+
+
+async def _attempt(hub: Hub, ticket_id: int, found: tuple[str, EnrichJob] | None, *,
+                   actor: str) -> Outcome:
+    try:
+        return await _enrich(hub, ticket_id, found, actor=actor)
+    except Exception as exc:  # a bug or the store: the row is retried, the drain goes on
+        log.exception("enrichment of ticket %s failed unexpectedly", ticket_id)
+        source = found[1].connection if found else None
+        return Outcome("partial", error=f"internal error ({type(exc).__name__})",
+                       sources=[{"connection": source, "status": "failed",
+                                 "error": f"internal error ({type(exc).__name__})"}])
+
+
+async def _enrich(hub: Hub, ticket_id: int, found: tuple[str, EnrichJob] | None, *,
+                  actor: str) -> Outcome:
+    with hub.sessions() as session:
+        ticket = session.get(Ticket, ticket_id)
+        if ticket is None:
+            return Outcome("skipped", error=f"no ticket {ticket_id}")
+        mobile, email = ticket.contact_mobile, ticket.contact_email
+        local = find_by_contact(session, mobile=mobile, email=email)
+        customer_id = local.id if local else None
+        external_id = local.external_id if local else None
+    if found is None:
+        return Outcome("skipped", customer_id, error="no enrich job is configured")
+    job_name, job = found
+    actor = f"job:{job_name}"  # who calls the connection; the audit of the ticket says who asked
+    source: dict[str, Any] = {"connection": job.connection, "status": "ok"}
+    history, error = None, None
+    try:
+        async with asyncio.timeout(job.source_timeout):
+            if customer_id is None:
+                customer_id = await find_remote_customer(hub, job, mobile=mobile, email=email,
+                                                         actor=actor)
+                external_id = _external_id(hub, customer_id)
+            if external_id is not None:
+                fetched = await fetch_history(hub, job.connection, external_id,
+                                              ttl=job.cache_ttl, timeout=job.source_timeout,
+                                              actor=actor)
+                history = fetched.history
+                source.update(fetched_at=fetched.fetched_at.isoformat(), cached=fetched.cached)
+    except (ConnectorError, RecordMappingError) as exc:
+        error = str(exc)
+    except TimeoutError:
+        error = f"{job.connection} did not answer within {job.source_timeout:g}s"
+    if error is None:
+        status = "enriched" if customer_id is not None else "not_found"
+        return Outcome(status, customer_id, history, sources=[source])
+    source.update(status="failed", error=error)
+    if external_id is not None:
+        with hub.sessions() as session:
+            last = find_snapshot(session, job.connection, external_id)
+        if last is not None:  # what we knew before is better than nothing: say how old
+            history = last.history
+            source.update(fetched_at=last.fetched_at.isoformat(), cached=True, stale=True)
+    return Outcome("partial", customer_id, history, error, [source])
+
+
+def _external_id(hub: Hub, customer_id: int | None) -> str | None:
+    if customer_id is None:
+        return None
+    with hub.sessions() as session:
+        customer = session.get(Customer, customer_id)
+        return customer.external_id if customer else None
+
+
+def _backoff(job: EnrichJob, attempts: int) -> float:
+    return float(min(job.retry.backoff_max, job.retry.backoff_initial * 2.0 ** (attempts - 1)))
+
+
+def _settle(hub: Hub, claimed: queue.Claimed, outcome: Outcome,
+            found: tuple[str, EnrichJob] | None, *, owner: str, actor: str,
+            now: datetime) -> str:
+    """Write the outcome onto the ticket and settle its queue row, in one transaction.
+    Returns enriched, not_found, skipped, retried, failed or lost (the lease was taken
+    over meanwhile: nothing is written)."""
+    retry_at = None
+    if outcome.status == "partial" and found is not None:
+        if claimed.attempts < found[1].retry.attempts:
+            retry_at = now + timedelta(seconds=_backoff(found[1], claimed.attempts))
+    for source in outcome.sources:
+        source["attempt"] = claimed.attempts
+        if retry_at is not None and source.get("status") == "failed":
+            source["retry_at"] = retry_at.isoformat()
+    with hub.sessions.begin() as session:
+        retried_error = outcome.error if outcome.status == "partial" else None
+        if not queue.settle(session, claimed.id, owner=owner, error=retried_error,
+                            retry_at=retry_at, now=now):
+            return "lost"
+        ticket = session.get(Ticket, claimed.ticket_id)
+        if ticket is None:
+            return "skipped"
+        customer = session.get(Customer, outcome.customer_id) if outcome.customer_id else None
+        ticket.customer_id = customer.id if customer else None
+        ticket.enrichment_status = outcome.status
+        ticket.enrichment_error = outcome.error
+        ticket.enrichment = {
+            "customer": customer_profile(customer) if customer else None,
+            "history": outcome.history,
+            "summary": history_summary(outcome.history),
+            "sources": outcome.sources,
+        }
+        ticket.enriched_at = ticket.updated_at = datetime.now(UTC)
+        hub.audit.append(session, [AuditEntry(
+            actor, "ticket.enrich", f"ticket:{claimed.ticket_id}", outcome=outcome.status,
+            detail={"customer_id": ticket.customer_id, "error": outcome.error,
+                    "reason": claimed.reason, "attempt": claimed.attempts})])
+    if outcome.status != "partial":
+        return outcome.status
+    return "retried" if retry_at is not None else "failed"
+
+
+async def _notify(hub: Hub, claimed: queue.Claimed, *, actor: str) -> None:
+    trigger = "ticket.create" if claimed.reason == "created" else "ticket.enrich"
+    try:
+        await evaluate_ticket(hub, claimed.ticket_id, trigger=trigger, actor=actor)
+    except Exception:  # the ticket is enriched and stays so; the rules are re-checked later
+        log.exception("notify rules on ticket %s failed after enrichment", claimed.ticket_id)

@@ -1,0 +1,50 @@
+"""Operating jobs over the API: pause, resume and trigger (admins), audited as the caller."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from hub.runtime import Hub
+from hub.store.models import AuditRecord, JobSchedule
+
+
+def test_jobs__pause_resume_trigger_show_in_the_job_list(hub: Hub, api_client: Any) -> None:
+    with api_client(hub, role="admin") as api:
+        paused = api.post("/jobs/crm_customers/pause")
+        again = api.post("/jobs/crm_customers/pause")
+        listed = {job["name"]: job for job in api.get("/jobs").json()}
+        triggered = api.post("/jobs/crm_customers/trigger")
+        resumed = api.post("/jobs/crm_customers/resume")
+        after = {job["name"]: job for job in api.get("/jobs").json()}
+        missing = api.post("/jobs/no_such_job/pause")
+    assert paused.status_code == 200 and paused.json()["changed"] is True
+    assert again.json()["changed"] is False
+    crm = listed["crm_customers"]
+    assert crm["paused"] is True and crm["next_run_at"] is None
+    assert crm["schedule"] == "every 900s"
+    assert listed["sla_clock"]["connection"] is None and listed["sla_clock"]["kind"] == "notify"
+    assert triggered.status_code == 202 and triggered.json()["requested_at"]
+    assert resumed.json()["changed"] is True and after["crm_customers"]["paused"] is False
+    assert after["crm_customers"]["next_run_at"] is not None
+    assert missing.status_code == 404
+    assert missing.headers["content-type"].startswith("application/problem+json")
+    with hub.sessions() as session:
+        row = session.get_one(JobSchedule, "crm_customers")
+        actors = session.scalars(sa.select(AuditRecord.actor).where(
+            AuditRecord.action.in_(["job.pause", "job.trigger", "job.resume"]))).all()
+    assert row.trigger_requested_at is not None and not row.paused
+    assert len(actors) == 3 and all(actor.startswith("api:apikey:") for actor in actors)
+
+
+def test_jobs__only_admins_operate_jobs(hub: Hub, api_client: Any) -> None:
+    with api_client(hub, role="integrator", scopes=()) as api:
+        listed = api.get("/jobs")
+        refused = api.post("/jobs/crm_customers/pause")
+    with api_client(hub, role="agent", scopes=()) as api:
+        agent = api.post("/jobs/crm_customers/trigger")
+    assert listed.status_code == 200
+    assert refused.status_code == 403 and agent.status_code == 403
+    with hub.sessions() as session:
+        assert session.get(JobSchedule, "crm_customers") is None
