@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.sdk import CallRecord, Redactor
@@ -61,11 +61,14 @@ def _utc(at: datetime) -> datetime:
 
 
 def _digest(prev_hash: str, row: AuditRecord) -> str:
-    body = json.dumps(
-        [row.seq, _utc(row.at).isoformat(), row.actor, row.action, row.target, row.outcome,
-         row.detail],
-        ensure_ascii=False, sort_keys=True, separators=(",", ":"),
-    )
+    return _digest_of(prev_hash, row.seq, row.at, row.actor, row.action, row.target,
+                      row.outcome, row.detail)
+
+
+def _digest_of(prev_hash: str, seq: int, at: datetime, actor: str, action: str,
+               target: str | None, outcome: str, detail: dict[str, Any] | None) -> str:
+    body = json.dumps([seq, _utc(at).isoformat(), actor, action, target, outcome, detail],
+                      ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(f"{prev_hash}|{body}".encode()).hexdigest()
 
 
@@ -92,15 +95,15 @@ class AuditLog:
         rows = []
         for entry in entries:
             seq += 1
-            row = AuditRecord(
-                seq=seq, at=now, actor=entry.actor, action=entry.action,
-                target=self.redactor.text(entry.target) if entry.target else None,
-                outcome=entry.outcome, detail=self._clean(entry.detail),
-            )
-            row.prev_hash = prev
-            row.hash = prev = _digest(prev, row)
-            rows.append(row)
-        session.add_all(rows)
+            target = self.redactor.text(entry.target) if entry.target else None
+            detail = self._clean(entry.detail)
+            digest = _digest_of(prev, seq, now, entry.actor, entry.action, target,
+                                entry.outcome, detail)
+            rows.append({"seq": seq, "at": now, "actor": entry.actor, "action": entry.action,
+                         "target": target, "outcome": entry.outcome, "detail": detail,
+                         "prev_hash": prev, "hash": digest})
+            prev = digest
+        session.execute(insert(AuditRecord), rows)  # one multi-row INSERT, no ORM objects
         head.hash = prev
 
     def record(self, entries: Sequence[AuditEntry]) -> None:

@@ -7,21 +7,30 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import insert, or_, select
 from sqlalchemy.orm import Session
 
 from .jsonable import content_hash, to_jsonable
 from .store.models import Customer, ExternalRecord
 
-__all__ = ["UpsertResult", "customer_profile", "find_by_contact", "upsert_customers",
+__all__ = ["Created", "UpsertResult", "customer_profile", "find_by_contact", "upsert_customers",
            "upsert_external_records"]
 
 COLUMNS = ("name", "company", "mobile", "email", "tier")
 
 
+@dataclass(frozen=True, slots=True)
+class Created:
+    """A customer row just inserted: what its audit row names."""
+
+    id: int
+    source: str
+    external_id: str
+
+
 @dataclass
 class UpsertResult:
-    created: list[Customer] = field(default_factory=list)
+    created: list[Created] = field(default_factory=list)
     updated: list[tuple[Customer, list[str]]] = field(default_factory=list)
     unchanged: int = 0
 
@@ -46,16 +55,16 @@ def upsert_customers(session: Session, source: str, entities: Sequence[dict[str,
             Customer.source == source, Customer.external_id.in_(list(latest))))
     }
     now = datetime.now(UTC)
+    new_rows: list[dict[str, Any]] = []
     for external_id, entity in latest.items():
         digest = content_hash(entity)
         columns, attributes = _split(entity)
         current = existing.get(external_id)
         if current is None:
-            customer = Customer(source=source, external_id=external_id, attributes=attributes,
-                                content_hash=digest, created_at=now, updated_at=now,
-                                mapping=mapping, **columns)
-            session.add(customer)
-            result.created.append(customer)
+            new_rows.append({"source": source, "external_id": external_id,
+                             "attributes": attributes, "content_hash": digest,
+                             "created_at": now, "updated_at": now, "mapping": mapping,
+                             **columns})
         elif current.content_hash == digest and current.mapping == mapping:
             result.unchanged += 1
         else:
@@ -72,6 +81,12 @@ def upsert_customers(session: Session, source: str, entities: Sequence[dict[str,
             current.updated_at = now
             result.updated.append((current, changed))
     session.flush()
+    if new_rows:  # one multi-row INSERT … RETURNING id, not an ORM object per customer
+        ids = session.scalars(insert(Customer).returning(Customer.id,
+                                                          sort_by_parameter_order=True),
+                              new_rows).all()
+        result.created = [Created(id_, source, row["external_id"])
+                          for id_, row in zip(ids, new_rows, strict=True)]
     return result
 
 
@@ -86,14 +101,17 @@ def upsert_external_records(session: Session, *, source: str, stream: str, key: 
             ExternalRecord.external_id.in_(list(latest))))
     }
     now = datetime.now(UTC)
+    new_rows: list[dict[str, Any]] = []
     for external_id, payload in latest.items():
         digest = content_hash(payload)
         current = existing.get(external_id)
         if current is None:
-            session.add(ExternalRecord(source=source, stream=stream, external_id=external_id,
-                                       payload=payload, content_hash=digest, fetched_at=now))
+            new_rows.append({"source": source, "stream": stream, "external_id": external_id,
+                             "payload": payload, "content_hash": digest, "fetched_at": now})
         elif current.content_hash != digest:
             current.payload, current.content_hash, current.fetched_at = payload, digest, now
+    if new_rows:
+        session.execute(insert(ExternalRecord), new_rows)
 
 
 def find_by_contact(session: Session, *, mobile: str | None, email: str | None
