@@ -36,8 +36,8 @@ from .yamlfile import YamlDocument, load_yaml
 
 __all__ = ["ApiSpec", "ConnectionSpec", "Duration", "EnrichJob", "HubConfig", "ImportJob",
            "JobSpec", "LoadedConfig", "MaskingSpec", "NotifyJob", "PullJob", "RetrySpec",
-           "ScheduleSpec", "ScheduledJob", "WebhookSpec", "WritebackJob", "load_config",
-           "parse_duration"]
+           "ScheduleSpec", "ScheduledJob", "WebhookSpec", "WritebackJob", "format_duration",
+           "load_config", "parse_duration"]
 
 
 class _Model(BaseModel):
@@ -88,6 +88,18 @@ def parse_duration(value: Any) -> float:
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 
 
+def format_duration(seconds: float) -> str:
+    """The shortest spelling parse_duration reads back: 900 → 15m, 5400 → 1h30m."""
+    if seconds != int(seconds):
+        return f"{seconds:g}s"
+    rest, parts = int(seconds), []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if rest >= size:
+            parts.append(f"{rest // size}{unit}")
+            rest %= size
+    return "".join(parts)
+
+
 class ScheduleSpec(_Model):
     """When a job runs by itself: `every` (an interval) or `cron` (five fields), in
     `timezone` (IANA name; cron times are wall-clock times there, DST included)."""
@@ -132,7 +144,8 @@ class ScheduleSpec(_Model):
         """One line that identifies the timetable (a change of it recomputes the next run)."""
         if self.cron is not None:
             return f"cron {self.cron} {self.timezone}"
-        return f"every {self.every:g}s"
+        assert self.every is not None
+        return f"every {format_duration(self.every)}"
 
 
 class ScheduledJob(_Model):

@@ -26,6 +26,7 @@ from connectors.sdk.sandbox import serve
 from connectors.wecom.sandbox import create_app as create_wecom_sandbox
 
 from .demo_import import import_sample
+from .demo_jobs import scheduler_section
 from .demo_writeback import writeback_section
 from .notify.engine import check_overdue, recent_firings
 from .render import firings_table, notify_summary, run_summary, ticket_panel, tickets_table
@@ -220,7 +221,9 @@ def run_demo(console: Console, *, customers: int, project_root: Path) -> list[Ti
             import_sample(console, hub, workdir)
             console.rule("9 · Resolved: refund and spare parts written to the ERP, exactly once")
             writeback_section(console, hub, tickets)
-            console.rule("10 · Audit trail")
+            console.rule("10 · Jobs on a timetable (hub scheduler)")
+            scheduler_section(console, hub)
+            console.rule("11 · Audit trail")
             verdict = hub.audit.verify()
             console.print(f"{verdict.checked} audit rows, hash chain "
                           f"{'[green]intact[/]' if verdict.ok else '[red]BROKEN[/]'} "

@@ -26,20 +26,31 @@ def _status(status: str | None) -> Text:
     return Text(status or "never run", style=_STATUS.get(status or "", "dim"))
 
 
+def _short(at: datetime | None) -> str:
+    """A time of today as 08:13:42, another day's as 2026-11-22 08:13."""
+    if at is None:
+        return "—"
+    local = at.astimezone()
+    if local.date() == datetime.now(local.tzinfo).date():
+        return local.strftime("%H:%M:%S")
+    return local.strftime("%Y-%m-%d %H:%M")
+
+
 def jobs_table(jobs: Sequence[JobPublic]) -> Table:
     table = Table(title="Jobs", box=box.SIMPLE_HEAD, title_justify="left")
-    for column in ("job", "kind", "connection", "schedule", "next run", "last run", "status",
-                   "started", "finished"):
+    for column in ("job", "kind", "schedule", "next run", "last run"):
         table.add_column(column, overflow="fold")
     for job in jobs:
         if job.running_run_id is not None:
-            status = Text(f"running (run {job.running_run_id})", style=_STATUS["running"])
+            last = Text(f"#{job.running_run_id} running", style=_STATUS["running"])
+        elif job.last_run_id is None:
+            last = _status(None)
         else:
-            status = _status(job.last_status)
-        next_run = Text("paused", style="yellow") if job.paused else Text(_when(job.next_run_at))
-        table.add_row(job.name, job.kind, job.connection or "—", job.schedule or "on demand",
-                      next_run, str(job.last_run_id) if job.last_run_id else "—", status,
-                      _when(job.last_started_at), _when(job.last_finished_at))
+            last = Text.assemble(f"#{job.last_run_id} ", _status(job.last_status),
+                                 f" {_short(job.last_finished_at or job.last_started_at)}")
+        next_run = Text("paused", style="yellow") if job.paused else Text(_short(job.next_run_at))
+        kind = f"{job.kind} · {job.connection}" if job.connection else job.kind
+        table.add_row(job.name, kind, job.schedule or "on demand", next_run, last)
     return table
 
 

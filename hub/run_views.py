@@ -36,7 +36,7 @@ class JobPublic(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "name": "crm_customers", "kind": "pull", "connection": "crm",
         "description": "Customers changed in the CRM since the last run",
-        "schedule": "every 900s", "paused": False, "next_run_at": "2026-11-23T09:15:00Z",
+        "schedule": "every 15m", "paused": False, "next_run_at": "2026-11-23T09:15:00Z",
         "running_run_id": None, "last_run_id": 17, "last_status": "succeeded",
         "last_started_at": "2026-11-23T09:00:00Z", "last_finished_at": "2026-11-23T09:00:04Z"}]})
 
@@ -44,7 +44,7 @@ class JobPublic(BaseModel):
     kind: str = Field(description="pull, enrich, writeback, import or notify.")
     connection: str | None
     description: str | None
-    schedule: str | None = Field(default=None, description="The timetable (`every 900s`, "
+    schedule: str | None = Field(default=None, description="The timetable (`every 15m`, "
                                  "`cron 0 3 * * * Asia/Shanghai`); null: on demand only.")
     paused: bool = False
     next_run_at: UtcDatetime | None = Field(

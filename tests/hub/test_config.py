@@ -136,7 +136,7 @@ def test_shipped_config__is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
                                     "erp_refunds", "erp_parts", "kb_publish", "sla_clock"}
     scheduled = {name: job.schedule.describe() for name, job in loaded.hub.jobs.items()
                  if job.schedule is not None}
-    assert scheduled["crm_customers"] == "every 900s"
+    assert scheduled["crm_customers"] == "every 15m"
     assert scheduled["kb_articles"] == "cron 0 * * * * Asia/Shanghai"
 
 

@@ -23,7 +23,7 @@ def test_jobs__pause_resume_trigger_show_in_the_job_list(hub: Hub, api_client: A
     assert again.json()["changed"] is False
     crm = listed["crm_customers"]
     assert crm["paused"] is True and crm["next_run_at"] is None
-    assert crm["schedule"] == "every 900s"
+    assert crm["schedule"] == "every 15m"
     assert listed["sla_clock"]["connection"] is None and listed["sla_clock"]["kind"] == "notify"
     assert triggered.status_code == 202 and triggered.json()["requested_at"]
     assert resumed.json()["changed"] is True and after["crm_customers"]["paused"] is False

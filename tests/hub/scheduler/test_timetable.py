@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.config import ScheduleSpec, load_config, parse_duration
+from hub.config import ScheduleSpec, format_duration, load_config, parse_duration
 from hub.errors import ConfigFileError
 from hub.mappings import MappingLibrary
 from hub.scheduler.scheduler import first_due
@@ -27,6 +27,12 @@ def test_durations(text: object, seconds: float) -> None:
 def test_bad_durations_are_refused(text: object) -> None:
     with pytest.raises(ValueError, match="duration"):
         parse_duration(text)
+
+
+@pytest.mark.parametrize(("seconds", "text"), [
+    (900, "15m"), (5400, "1h30m"), (86400, "1d"), (90, "1m30s"), (0.5, "0.5s")])
+def test_durations_are_written_as_they_are_read(seconds: float, text: str) -> None:
+    assert format_duration(seconds) == text and parse_duration(text) == seconds
 
 
 def test_interval_is_due_at_once_then_every_period() -> None:
