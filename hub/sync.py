@@ -116,8 +116,9 @@ async def run_pull(hub: Hub, name: str, *, trigger: str = "manual",
     except BaseException:
         interrupt(hub, run_id, "stopped before the end of the stream")
         raise
-    if summary is None:  # stopped (timeout, shutdown) before the last part
-        summary = interrupt(hub, run_id, _stop_reason(hub, run_id))
+    if summary is None:  # stopped (a shutdown) before the last part
+        summary = interrupt(hub, run_id, "stopped (shutdown) before the end of the stream; "
+                            "the next run resumes from where its parts got to")
     if summary.status == "failed":
         raise JobFailedError(f"job '{name}' failed (run {run_id}): {summary.error}")
     return summary
@@ -222,7 +223,11 @@ async def drain(hub: Hub, run_id: int, *, concurrency: int = 1,
         await asyncio.gather(*(reader.loop(n) for n in range(concurrency)))
     finally:
         heartbeat.cancel()
-    return close_if_complete(hub, run_id)
+    summary = close_if_complete(hub, run_id)
+    if summary is None and reader.deadline is not None and _now() >= reader.deadline:
+        summary = interrupt(hub, run_id, f"timed out after {job.timeout:g}s; the next run "
+                            "resumes from where its parts got to")
+    return summary
 
 
 class _StopReadingError(Exception):
@@ -420,18 +425,6 @@ def interrupt(hub: Hub, run_id: int, reason: str) -> RunSummary:
                         .values(status="abandoned", lease_owner=None, lease_until=None)
                         .execution_options(synchronize_session=False))
         return _finish(hub, session, run, "interrupted", reason)
-
-
-def _stop_reason(hub: Hub, run_id: int) -> str:
-    with hub.sessions() as session:
-        run = session.get_one(Run, run_id)
-        deadline = run.deadline_at
-    if deadline is not None and _now() >= deadline.replace(tzinfo=deadline.tzinfo or UTC):
-        job = pull_job(hub, run.job)
-        return (f"timed out after {job.timeout:g}s; the next run resumes from where its "
-                "parts got to")
-    return "stopped (shutdown) before the end of the stream; the next run resumes from " \
-           "where its parts got to"
 
 
 def _close(hub: Hub, run_id: int, *, status: str, error: str) -> RunSummary:

@@ -118,3 +118,19 @@ async def test_a_failing_part_is_retried_then_the_run_fails_keeping_the_cursor_b
         assert session.get(SyncState, "customers") is None  # nothing complete: no cursor
     summary = await run_pull(hub, "customers")
     assert summary.status == "succeeded" and _count(hub, Customer) == 120
+
+
+async def test_a_run_past_its_timeout_stops_at_a_checkpoint_and_the_next_resumes(
+        jobs_hub: Callable[..., Hub], crm_sandbox: Any) -> None:
+    hub = jobs_hub(PARTS.replace("  slices: 8\n", "  slices: 8\n  timeout: 1s\n"),
+                   page_size=5)
+    httpx.post(f"{crm_sandbox.url}/_sandbox/faults",
+               json={"count": 0, "latency_ms": 150}).raise_for_status()
+    first = await run_pull(hub, "customers")
+    assert first.status == "interrupted" and "timed out after 1s" in (first.error or "")
+    stored = _count(hub, Customer)
+    assert 0 < stored < 120
+    httpx.delete(f"{crm_sandbox.url}/_sandbox/faults").raise_for_status()
+    second = await run_pull(hub, "customers")
+    assert second.status == "succeeded" and _count(hub, Customer) == 120
+    assert second.created == 120 - stored  # nothing stored twice
