@@ -119,7 +119,8 @@ def _pull(workers: int, url: str, args: argparse.Namespace, workdir: Path) -> di
         "rate_budget_store": "memory"}
     hub = Hub(Settings(**settings))
     hub.upgrade_db()
-    env = {**os.environ, **{f"HUB_{k.upper()}": str(v) for k, v in settings.items()}}
+    env = {**os.environ, **{f"HUB_{k.upper()}": str(v) for k, v in settings.items()},
+           "HUB_LOG_LEVEL": "INFO"}  # the worker says "ready" at INFO
     logs = workdir / f"logs-{workers}"
     logs.mkdir()
     processes = _start_workers(workers, env, logs)

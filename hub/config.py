@@ -408,7 +408,7 @@ def _check_jobs(
     known_connections = ", ".join(sorted(hub.connections)) or "none"
     for name, job in hub.jobs.items():
         if isinstance(job, ImportJob):
-            _check_import(doc, name, job, mappings, problems)
+            _check_mapping_exists(doc, name, job, mappings, problems)
             continue
         if isinstance(job, NotifyJob):
             continue
@@ -423,19 +423,9 @@ def _check_jobs(
         elif isinstance(job, WritebackJob):
             _check_writer(doc, name, connection, problems)
         if isinstance(job, WritebackJob):
-            _check_writeback_mapping(doc, name, job, mappings, problems)
+            _check_mapping_exists(doc, name, job, mappings, problems)
         else:
             _check_mapping(doc, name, job, mappings, problems)
-
-
-def _check_import(doc: YamlDocument, name: str, job: ImportJob, mappings: MappingLibrary,
-                  problems: list[ConfigProblem]) -> None:
-    try:
-        mappings.get(job.mapping)
-    except NotFoundError as exc:
-        problems.append(doc.problem(("jobs", name, "mapping"), str(exc)))
-    except ConfigFileError as exc:
-        problems.extend(exc.problems)
 
 
 def _check_writer(doc: YamlDocument, name: str, connection: ConnectionSpec,
@@ -450,8 +440,9 @@ def _check_writer(doc: YamlDocument, name: str, connection: ConnectionSpec,
             f"connector '{connection.type}' cannot write documents (no Writer capability)"))
 
 
-def _check_writeback_mapping(doc: YamlDocument, name: str, job: WritebackJob,
-                             mappings: MappingLibrary, problems: list[ConfigProblem]) -> None:
+def _check_mapping_exists(doc: YamlDocument, name: str, job: WritebackJob | ImportJob,
+                          mappings: MappingLibrary, problems: list[ConfigProblem]) -> None:
+    """The job's mapping loads (write-backs and imports map anything: no field is required)."""
     try:
         mappings.get(job.mapping)
     except NotFoundError as exc:

@@ -166,3 +166,22 @@ def test_load_config__job_mapping_without_external_id(
                                               encoding="utf-8")
     with pytest.raises(ConfigFileError, match="must define an 'external_id' field"):
         load_config(write(tmp_path, VALID), mappings=MappingLibrary(folder))
+
+
+def test_load_config__import_and_notify_jobs_need_no_connection(tmp_path: Path) -> None:
+    path = write(tmp_path, """\
+        version: 1
+        jobs:
+          inbox:
+            kind: import
+            path: imports/inbox/*.xlsx
+            mapping: no_such_mapping
+            schedule: {every: 5m}
+          sla:
+            kind: notify
+            schedule: {every: 1m}
+        """)
+    with pytest.raises(ConfigFileError) as caught:
+        load_config(path, mappings=MappingLibrary(MAPPINGS))
+    assert [p.field for p in caught.value.problems] == ["jobs.inbox.mapping"]
+    assert caught.value.problems[0].line == 6
