@@ -27,5 +27,7 @@ if __name__ == "__main__":
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--body", type=Path, required=True)
     args = parser.parse_args()
-    # uvicorn's defaults, as `hub serve` runs it (access log included).
-    uvicorn.run(create_app(args.body.read_bytes()), host="127.0.0.1", port=args.port)
+    # uvicorn's defaults as `hub serve` runs them: logging at the hub's default level,
+    # WARNING, so neither server writes an access line per request.
+    uvicorn.run(create_app(args.body.read_bytes()), host="127.0.0.1", port=args.port,
+                log_level="warning")

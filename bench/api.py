@@ -21,6 +21,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -125,6 +127,21 @@ def _wait(url: str, headers: dict[str, str], proc: subprocess.Popen[bytes]) -> b
     raise SystemExit(f"{url}: no answer")
 
 
+@contextmanager
+def serving(command: list[str], url: str, headers: dict[str, str], *, log: Path,
+            env: dict[str, str] | None = None) -> Iterator[bytes]:
+    """Run a server (its stderr to `log`) until the block ends; yields its answer to `url`."""
+    with log.open("wb") as stderr:
+        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                stderr=stderr)
+        try:
+            body = _wait(url, headers, proc)
+            yield body
+        finally:
+            proc.terminate()
+            proc.wait(10)
+
+
 def drive(base: str, headers: dict[str, str], args: argparse.Namespace) -> dict[str, float]:
     command = [sys.executable, str(ROOT / "bench/_load.py"), base + PATH, "--ids",
                str(args.tickets), "--connections", str(args.connections),
@@ -149,33 +166,21 @@ def main() -> None:
         print(f"seeded {args.tickets:,} tickets in {time.perf_counter() - started:.1f} s")
         headers = admin_key(url)
         env = {**os.environ, "HUB_DATABASE_URL": url}
-        port = _free_port()
-        hub_proc = subprocess.Popen(
-            [sys.executable, "-c", "import sys, cli; sys.exit(cli.main())", "serve",
-             "--port", str(port)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL)
-        try:
-            base = f"http://127.0.0.1:{port}"
-            body = _wait(base + PATH.format(id=1), headers, hub_proc)
+        base = f"http://127.0.0.1:{_free_port()}"
+        with serving([sys.executable, "-c", "import sys, cli; sys.exit(cli.main())", "serve",
+                      "--port", base.rsplit(":", 1)[1]],
+                     base + PATH.format(id=1), headers, log=Path(tmp) / "hub.log",
+                     env=env) as body:
             hub = drive(base, headers, args)
-        finally:
-            hub_proc.terminate()
-            hub_proc.wait(10)
         print(f"hub : {hub['rps']:8.0f} req/s  p50 {hub['p50_ms']:.1f} ms  "
               f"p99 {hub['p99_ms']:.1f} ms  errors {hub['errors']:.0f}  body {len(body)} B")
         body_file = Path(tmp) / "body.json"
         body_file.write_bytes(body)
-        port = _free_port()
-        bare_proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "bench/_bare_api.py"), "--port", str(port), "--body",
-             str(body_file)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            base = f"http://127.0.0.1:{port}"
-            _wait(base + PATH.format(id=1), {}, bare_proc)
+        base = f"http://127.0.0.1:{_free_port()}"
+        with serving([sys.executable, str(ROOT / "bench/_bare_api.py"), "--port",
+                      base.rsplit(":", 1)[1], "--body", str(body_file)],
+                     base + PATH.format(id=1), {}, log=Path(tmp) / "bare.log"):
             bare = drive(base, {}, args)
-        finally:
-            bare_proc.terminate()
-            bare_proc.wait(10)
         print(f"bare: {bare['rps']:8.0f} req/s  p50 {bare['p50_ms']:.1f} ms  "
               f"p99 {bare['p99_ms']:.1f} ms  body {bare['bytes']:.0f} B")
     ratio = hub["rps"] / bare["rps"]

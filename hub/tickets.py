@@ -16,8 +16,9 @@ from datetime import UTC, datetime
 from typing import Any, Literal, get_args
 
 import anyio
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import Dialect, bindparam, select
+from sqlalchemy import JSON, Dialect, Engine, bindparam, select
 from sqlalchemy.orm import Session, object_session
 
 from .audit import AuditEntry
@@ -30,10 +31,10 @@ from .notify.engine import evaluate_ticket
 from .runtime import Hub
 from .store.models import Ticket
 
-__all__ = ["TicketCreate", "TicketFilter", "TicketPage", "TicketPublic", "TicketUpdate",
-           "VersionedTicket", "create_ticket", "get_ticket", "get_versioned_ticket",
-           "insert_ticket", "list_ticket_page", "list_tickets", "ticket_created",
-           "update_ticket"]
+__all__ = ["TicketCreate", "TicketFilter", "TicketPage", "TicketPublic", "TicketReader",
+           "TicketUpdate", "VersionedJson", "VersionedTicket", "create_ticket", "get_ticket",
+           "get_ticket_json", "get_versioned_ticket", "insert_ticket", "list_ticket_page",
+           "list_tickets", "ticket_created", "update_ticket"]
 
 log = logging.getLogger("hub.tickets")
 
@@ -132,20 +133,26 @@ class TicketPublic(BaseModel):
 
     @classmethod
     def of(cls, ticket: Ticket) -> TicketPublic:
-        enrichment = ticket.enrichment or {}
-        return cls(
-            id=ticket.id, subject=ticket.subject, description=ticket.description,
-            channel=ticket.channel, status=ticket.status, contact_name=ticket.contact_name,
-            contact_mobile=ticket.contact_mobile, contact_email=ticket.contact_email,
-            customer_id=ticket.customer_id, enrichment_status=ticket.enrichment_status,
-            enrichment_error=ticket.enrichment_error, enriched_at=ticket.enriched_at,
-            created_at=ticket.created_at, category=ticket.category,
-            priority=ticket.priority or "normal", external_ref=ticket.external_ref,
-            customer=enrichment.get("customer"),
-            history=enrichment.get("history"), summary=enrichment.get("summary"),
-            sources=enrichment.get("sources", []),
-            resolved_at=ticket.resolved_at, resolution=ticket.resolution,
-        )
+        return cls(**_public_fields(ticket))
+
+
+def _public_fields(ticket: Ticket) -> dict[str, Any]:
+    """A ticket's fields as TicketPublic shows them (in its order): for `TicketPublic.of`,
+    and for `_public_json` on the read path, which skips the model."""
+    enrichment = ticket.enrichment or {}
+    return {
+        "id": ticket.id, "subject": ticket.subject, "description": ticket.description,
+        "channel": ticket.channel, "status": ticket.status,
+        "contact_name": ticket.contact_name, "contact_mobile": ticket.contact_mobile,
+        "contact_email": ticket.contact_email, "customer_id": ticket.customer_id,
+        "enrichment_status": ticket.enrichment_status,
+        "enrichment_error": ticket.enrichment_error, "enriched_at": ticket.enriched_at,
+        "created_at": ticket.created_at, "category": ticket.category,
+        "priority": ticket.priority or "normal", "external_ref": ticket.external_ref,
+        "customer": enrichment.get("customer"), "history": enrichment.get("history"),
+        "summary": enrichment.get("summary"), "sources": enrichment.get("sources", []),
+        "resolved_at": ticket.resolved_at, "resolution": ticket.resolution,
+    }
 
 
 async def create_ticket(hub: Hub, data: TicketCreate, *, actor: str) -> TicketPublic:
@@ -221,21 +228,21 @@ def _version(raw: Sequence[Any], writebacks: list[dict[str, Any]]) -> str:
     still text on SQLite: hashing is then far cheaper than encoding them again) and of its
     write-backs. Each value goes in typed and UTF-8 or hex, joined by 0xFF, a byte no part
     contains: no two rows hash the same text by shifting it from one column to the next."""
-    parts: list[bytes] = []
-    for value in (*raw, writebacks):
-        kind = type(value)
-        if kind is str:
-            parts.append(b"s" + value.encode())
-        elif value is None:
-            parts.append(b"n")
-        elif kind is int or kind is float:
-            parts.append(b"r" + repr(value).encode())
-        elif kind is bytes:
-            parts.append(b"b" + value.hex().encode())
-        else:  # JSON a driver decoded, datetimes, decimals: one spelling on every driver
-            parts.append(b"j" + json.dumps(value, default=_json_default, sort_keys=True,
-                                           ensure_ascii=False).encode())
+    parts = [b"s" + value.encode() if type(value) is str else b"n" if value is None
+             else _version_part(value) for value in raw]
+    parts.append(_version_part(writebacks) if writebacks else b"j[]")
     return '"' + hashlib.blake2b(b"\xff".join(parts), digest_size=12).hexdigest() + '"'
+
+
+def _version_part(value: Any) -> bytes:
+    kind = type(value)
+    if kind is int or kind is float:
+        return b"r" + repr(value).encode()
+    if kind is bytes:
+        return b"b" + bytes(value).hex().encode()
+    # JSON a driver decoded, datetimes, decimals: one spelling on every driver
+    return b"j" + json.dumps(value, default=_json_default, sort_keys=True,
+                             ensure_ascii=False).encode()
 
 
 def _load(session: Session, ticket_id: int, *, lock: bool = False
@@ -259,22 +266,8 @@ def get_ticket(hub: Hub, ticket_id: int, *, expand: Collection[str] = ()) -> Tic
 def get_versioned_ticket(hub: Hub, ticket_id: int, *, expand: Collection[str] = ()
                          ) -> VersionedTicket:
     """`get_ticket` with the ticket's ETag (which the kb suggestions are no part of)."""
-    unknown = sorted(set(expand) - set(EXPANDABLE))
-    if unknown:
-        raise InvalidRequestError(f"cannot expand {', '.join(unknown)}; "
-                                  f"expandable: {', '.join(EXPANDABLE)}")
-    # The agent's click path: one SELECT by primary key on a pooled DB-API connection. A
-    # Core read costs several times more, nearly all of it in the Connection, its
-    # transaction and result machinery, none of which one atomic SELECT needs.
-    engine = hub.engine
-    connection = engine.raw_connection()
-    try:
-        raw = _fetch_row(connection, engine.dialect, ticket_id)
-    finally:
-        connection.close()  # back to the pool, which ends the driver's transaction if any
-    if raw is None:
-        raise NotFoundError(f"no ticket {ticket_id}")
-    row = _ticket_row(engine.dialect, raw)
+    _check_expand(expand)
+    raw, row = _read_row(hub, ticket_id)
     if row.resolutions:  # write-backs too: the row again, with them, in one transaction
         public, etag = _read_with_writebacks(hub, ticket_id)
     else:
@@ -287,6 +280,114 @@ def get_versioned_ticket(hub: Hub, ticket_id: int, *, expand: Collection[str] = 
                       "score": hit.score, "snippet": hit.snippet, "labels": hit.labels}
                      for hit in hits]
     return VersionedTicket(public, etag)
+
+
+def _check_expand(expand: Collection[str]) -> None:
+    unknown = sorted(set(expand) - set(EXPANDABLE))
+    if unknown:
+        raise InvalidRequestError(f"cannot expand {', '.join(unknown)}; "
+                                  f"expandable: {', '.join(EXPANDABLE)}")
+
+
+def _read_row(hub: Hub, ticket_id: int, reader: TicketReader | None = None
+              ) -> tuple[tuple[Any, ...], Any]:
+    """The ticket's row, raw (for its version) and processed (a Ticket's attributes).
+
+    The agent's click path: one SELECT by primary key on a DB-API connection, `reader`'s or
+    a pooled one. A Core read costs several times more, nearly all of it in the Connection,
+    its transaction and result machinery, none of which one atomic SELECT needs."""
+    engine = hub.engine
+    if reader is not None:
+        raw = reader.fetch(ticket_id)
+    else:
+        connection = engine.raw_connection()
+        try:
+            raw = _fetch_row(connection, engine.dialect, ticket_id)
+        finally:
+            connection.close()  # back to the pool, which ends the driver's transaction
+    if raw is None:
+        raise NotFoundError(f"no ticket {ticket_id}")
+    return raw, _ticket_row(engine.dialect, raw)
+
+
+class TicketReader:
+    """A pooled DB-API connection held for ticket reads on one thread: the API's event loop,
+    where checking one out and in again per request costs a third of the read.
+
+    Each read ends the driver's transaction (PostgreSQL's driver opens one), so no snapshot
+    outlives a read and every read sees the latest commit, whichever process made it. A read
+    that fails on the held connection (a server that dropped it while idle) gives it back to
+    the pool, which drops a broken one, and is tried once more on a fresh one. One thread
+    only; `close()` before the engine is disposed.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._connection: Any = None
+
+    def fetch(self, ticket_id: int) -> tuple[Any, ...] | None:
+        while True:
+            fresh = self._connection is None
+            if fresh:
+                self._connection = self._engine.raw_connection()
+            try:
+                raw = _fetch_row(self._connection, self._engine.dialect, ticket_id)
+                self._connection.rollback()
+                return raw
+            except Exception:
+                self.close()
+                if fresh:
+                    raise
+
+    def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.close()
+
+
+@dataclass(frozen=True, slots=True)
+class VersionedJson:
+    """`VersionedTicket` serialized: the body of `GET /tickets/{id}` and its ETag."""
+
+    body: bytes
+    etag: str
+
+
+def get_ticket_json(hub: Hub, ticket_id: int, *, expand: Collection[str] = (),
+                    reader: TicketReader | None = None) -> VersionedJson:
+    """`get_versioned_ticket`, serialized. The agent's click path: with neither kb
+    suggestions nor write-backs to add, the body is built straight from the row, without
+    the model (validating and serializing it costs more than the read). `reader`: the
+    calling thread's own (see TicketReader)."""
+    if "kb" in expand:
+        versioned = get_versioned_ticket(hub, ticket_id, expand=expand)
+        return VersionedJson(versioned.ticket.model_dump_json().encode(), versioned.etag)
+    _check_expand(expand)
+    raw, row = _read_row(hub, ticket_id, reader)
+    if row.resolutions:
+        public, etag = _read_with_writebacks(hub, ticket_id)
+        return VersionedJson(public.model_dump_json().encode(), etag)
+    body = _public_json(row)
+    if body is None:  # a value orjson cannot write as the model would: let the model do it
+        body = TicketPublic.of(row).model_dump_json().encode()
+    return VersionedJson(body, _version(raw, []))
+
+
+def _public_json(ticket: Any) -> bytes | None:
+    """TicketPublic's JSON for a ticket without write-backs or kb suggestions, as the
+    model writes it (datetimes in UTC with `Z`; naive ones are UTC)."""
+    try:
+        return orjson.dumps({**_public_fields(ticket), "writebacks": [], "kb": None},
+                            option=orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z)
+    except TypeError:  # e.g. an integer beyond 64 bits
+        return None
+
+
+def _loads(text: str | bytes) -> Any:
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:  # NaN, or an integer beyond 64 bits: Python's json reads them
+        return json.loads(text)
 
 
 def _read_with_writebacks(hub: Hub, ticket_id: int) -> tuple[TicketPublic, str]:
@@ -326,10 +427,18 @@ def _row_read(dialect: Dialect) -> _RowRead:
         table = Ticket.__table__
         compiled = select(table).where(table.c.id == bindparam("ticket_id")).compile(
             dialect=dialect)
-        processors = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None)
-                           for column in table.columns)
+        processors = tuple(_processor(column, dialect) for column in table.columns)
         read = _ROW_READS[dialect] = _RowRead(compiled.string, compiled.positional, processors)
     return read
+
+
+def _processor(column: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
+    process: Callable[[Any], Any] | None = column.type.dialect_impl(dialect).result_processor(
+        dialect, None)
+    if process is not None and isinstance(column.type, JSON) and \
+            getattr(dialect, "_json_deserializer", None) is None:
+        return _loads  # the dialect's default, json.loads, only faster
+    return process
 
 
 def _fetch_row(connection: Any, dialect: Dialect, ticket_id: int) -> tuple[Any, ...] | None:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from hub.runtime import Hub
 from hub.settings import Settings
+from hub.tickets import TicketReader
 
 from .docs import install_docs
 from .errors import install_error_handlers
@@ -54,7 +55,10 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         runtime.upgrade_db()
+        # GET /tickets/{id} reads on the event loop's thread, through its own connection.
+        app.state.ticket_reader = reader = TicketReader(runtime.engine)
         yield
+        reader.close()
         if hub is None:
             runtime.close()
 
@@ -64,10 +68,11 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
     install_error_handlers(app)
     install_middleware(app, runtime)
     install_masking(app, runtime)
-    install_docs(app)
+    # Routes are matched in order: the agents' tickets first, the docs pages last.
+    for router, area in ROUTERS:
+        app.include_router(router, dependencies=[Depends(require_area(area, then=idempotent))])
     for router in OPEN_ROUTERS:
         app.include_router(router)
-    for router, area in ROUTERS:
-        app.include_router(router, dependencies=[Depends(require_area(area)),
-                                                 Depends(idempotent)])
+    install_docs(app)
     return app
+

@@ -7,7 +7,7 @@ the answer, only known once the endpoint ran. So it is split in two halves that 
   stores it on the claimed `IdempotencyRecord` (or releases the claim on a 5xx / crash);
 - the `idempotent` dependency, which runs after authentication, claims the key for the
   caller, or refuses (409 still running, 422 another request), or replays the stored answer.
-Include `Depends(idempotent)` after `require_area(...)` on every router with acting POSTs.
+Every protected router runs it once its caller is admitted: `require_area(area, then=idempotent)`.
 """
 
 from __future__ import annotations
@@ -220,8 +220,9 @@ class IdempotencyMiddleware:
         self.app, self.hub = app, hub
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        key = _header(scope, b"idempotency-key") if scope["type"] == "http" else None
-        if key is None or scope["method"] != "POST" or scope["path"].startswith("/webhooks"):
+        key = _header(scope, b"idempotency-key") if scope["type"] == "http" and \
+            scope["method"] == "POST" else None
+        if key is None or scope["path"].startswith("/webhooks"):
             await self.app(scope, receive, send)
             return
         if not 0 < len(key) <= MAX_KEY_LENGTH:

@@ -127,7 +127,11 @@ def install_authenticator(app: FastAPI, auth: Authenticator) -> Authenticator:
     return auth
 
 
-def require_area(area: str) -> Callable[[Request], Awaitable[Principal]]:
+def require_area(area: str, *, then: Callable[[Request], Awaitable[None]] | None = None
+                 ) -> Callable[[Request], Awaitable[Principal]]:
+    """The dependency that admits a caller whose role holds `area`; `then` runs once the
+    caller is admitted (one dependency instead of two: each costs FastAPI ~15 us a request).
+    """
     # The OpenAPI securitySchemes are declared by docs.py, once for every protected route.
     async def dependency(request: Request) -> Principal:
         auth = authenticator(request.app)
@@ -149,6 +153,8 @@ def require_area(area: str) -> Callable[[Request], Awaitable[Principal]]:
             await auth.deny(request, refusal, actor=principal.actor)
             raise refusal
         request.state.principal = principal
+        if then is not None:
+            await then(request)
         return principal
 
     dependency.__name__ = f"require_{area}"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict
@@ -17,7 +17,7 @@ from hub.scheduler.control import pause, request_run, resume
 router = APIRouter(tags=["runs"])
 
 JobName = Annotated[str, Path(min_length=1, max_length=100, examples=["crm_customers"])]
-_NO_JOB = {404: {"description": "No such job in hub.yaml."}}
+_NO_JOB: dict[int | str, dict[str, Any]] = {404: {"description": "No such job in hub.yaml."}}
 
 
 class JobControl(BaseModel):
