@@ -85,6 +85,7 @@ def _start_workers(count: int, env: dict[str, str], logs: Path) -> list[subproce
     while not all("ready" in (logs / f"worker{n}.log").read_text(errors="replace")
                   for n in range(count)):
         if time.monotonic() > deadline or any(w.poll() is not None for w in workers):
+            _stop(workers)
             raise RuntimeError("workers did not start: " + "".join(
                 (logs / f"worker{n}.log").read_text(errors="replace")[-2000:]
                 for n in range(count)))

@@ -16,6 +16,15 @@ __all__ = ["create_engine", "session_factory"]
 def create_engine(database_url: str, **kwargs: Any) -> Engine:
     """An engine tuned for the hub: SQLite in WAL mode with write transactions taken up front."""
     url = make_url(database_url)
+    if url.get_backend_name() == "postgresql" and url.get_driver_name() == "psycopg":
+        # No server-side prepared statements: psycopg prepares a query after its fifth run,
+        # and PostgreSQL may then keep one generic plan for it. Planned while a table is
+        # small or its statistics stale (a first bulk load; autovacuum off or behind), that
+        # plan is a sequential scan, kept as the table grows: a pull's `external_id IN (…)`
+        # lookup went from 1 ms to 1 s a page at 100,000 rows. Planning each time is cheap.
+        connect_args = {"prepare_threshold": None, **kwargs.pop("connect_args", {})}
+        return _sa_create_engine(url, pool_pre_ping=True, connect_args=connect_args,
+                                 **kwargs)
     if url.get_backend_name() != "sqlite":
         return _sa_create_engine(url, pool_pre_ping=True, **kwargs)
     if url.database and url.database != ":memory:":
