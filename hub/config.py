@@ -24,6 +24,7 @@ from pydantic import (
 from connectors.sdk import (
     ConfigError,
     ConnectorConfig,
+    CustomerDirectory,
     WebhookReceiver,
     Writer,
     load_connector,
@@ -34,10 +35,10 @@ from .mappings import MappingLibrary
 from .notify.spec import RuleSpec, check_rules
 from .yamlfile import YamlDocument, load_yaml
 
-__all__ = ["ApiSpec", "ConnectionSpec", "Duration", "EnrichJob", "HubConfig", "ImportJob",
-           "JobSpec", "LoadedConfig", "MaskingSpec", "NotifyJob", "PullJob", "RetrySpec",
-           "ScheduleSpec", "ScheduledJob", "WebhookSpec", "WritebackJob", "format_duration",
-           "load_config", "parse_duration"]
+__all__ = ["ApiSpec", "ConnectionSpec", "Duration", "EnrichJob", "EnrichSource", "HubConfig",
+           "ImportJob", "JobSpec", "LoadedConfig", "MaskingSpec", "NotifyJob", "PullJob",
+           "RetrySpec", "ScheduleSpec", "ScheduledJob", "WebhookSpec", "WritebackJob",
+           "format_duration", "load_config", "parse_duration"]
 
 
 class _Model(BaseModel):
@@ -197,6 +198,32 @@ ContactField = Literal["mobile", "email"]
 CONTACT_FIELDS: tuple[ContactField, ...] = ("mobile", "email")
 
 
+class EnrichSource(_Model):
+    """A further system whose history of the customer joins the ticket (docs/enrichment.md).
+
+    Attributes:
+        connection: the system (its connector must look customers up: CustomerDirectory).
+        key: the attribute of the stored customer holding their number in that system
+            (e.g. `erp_number`, written by the primary connection's mapping).
+        id_field: the field of the record the system's `find_customer` returns that holds
+            that number (e.g. `FNumber` for Kingdee). Used when `key` is not set or the
+            customer has no such attribute: the system is then asked by the ticket's
+            mobile / email.
+    """
+
+    connection: str = Field(min_length=1)
+    key: str | None = Field(default=None, min_length=1)
+    id_field: str | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _how_to_find(self) -> EnrichSource:
+        if self.key is None and self.id_field is None:
+            raise ValueError("a source needs `key` (the customer's attribute holding their "
+                             "number there), `id_field` (the field of the record its "
+                             "find_customer returns), or both")
+        return self
+
+
 class EnrichJob(ScheduledJob):
     """On ticket events (created, customer changed): find the customer (locally, else in the
     connection) and attach their profile and history, through the enrichment queue; each
@@ -211,11 +238,14 @@ class EnrichJob(ScheduledJob):
         inline_wait: how long creating a ticket waits for its enrichment before answering
             with the ticket as it is (``pending``); the queue finishes it (0: never waits).
         retry: how often, and how far apart, a partially enriched ticket is tried again.
+        sources: further systems whose history of the customer joins the ticket's, each
+            fetched concurrently under the same cache, shared fetch and timeout.
     """
 
     kind: Literal["enrich"]
     connection: str
     mapping: str
+    sources: list[EnrichSource] = Field(default_factory=list)
     match: list[ContactField] = Field(default_factory=lambda: list(CONTACT_FIELDS))
     concurrency: int = Field(default=8, ge=1, le=64, description="tickets at once")
     cache_ttl: float = Field(default=900.0, ge=0, le=7 * 86400, description="seconds")
@@ -422,10 +452,43 @@ def _check_jobs(
             _check_stream(doc, name, job, connection, configs[job.connection], problems)
         elif isinstance(job, WritebackJob):
             _check_writer(doc, name, connection, problems)
+        if isinstance(job, EnrichJob):
+            _check_enrich_sources(doc, name, job, hub, problems)
         if isinstance(job, WritebackJob):
             _check_mapping_exists(doc, name, job, mappings, problems)
         else:
             _check_mapping(doc, name, job, mappings, problems)
+
+
+def _check_enrich_sources(doc: YamlDocument, name: str, job: EnrichJob, hub: HubConfig,
+                          problems: list[ConfigProblem]) -> None:
+    """Each of the enrich job's `sources` names a defined connection, once, other than the
+    job's own, whose connector can look customers up."""
+    known_connections = ", ".join(sorted(hub.connections)) or "none"
+    seen: set[str] = set()
+    for index, source in enumerate(job.sources):
+        loc = ("jobs", name, "sources", index, "connection")
+        if source.connection == job.connection:
+            problems.append(doc.problem(loc, f"'{source.connection}' is the job's own "
+                                             "connection; list only further systems here"))
+            continue
+        if source.connection in seen:
+            problems.append(doc.problem(loc, f"connection '{source.connection}' is listed "
+                                             "more than once"))
+            continue
+        seen.add(source.connection)
+        connection = hub.connections.get(source.connection)
+        if connection is None:
+            problems.append(doc.problem(loc, f"unknown connection '{source.connection}'; "
+                                             f"defined: {known_connections}"))
+            continue
+        try:
+            connector = load_connector(connection.type)
+        except ConfigError:
+            continue  # reported under connections already
+        if not issubclass(connector, CustomerDirectory):
+            problems.append(doc.problem(loc, f"connector '{connection.type}' cannot look "
+                                             "customers up (no CustomerDirectory capability)"))
 
 
 def _check_writer(doc: YamlDocument, name: str, connection: ConnectionSpec,

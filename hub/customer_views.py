@@ -174,8 +174,19 @@ def customer_history(hub: Hub, customer_id: int, *, tickets: int = 50) -> Custom
         fetched = _parse(source.get("fetched_at")) or _utc(latest.enriched_at)
         connection = str(source.get("connection") or customer.source)
         via = f"ticket:{latest.id}"
+        fetched_by = {str(s.get("connection")): _parse(s.get("fetched_at")) for s in ok}
         for kind, data in (enrichment.get("history") or {}).items():
-            pieces.append(_piece(kind, connection, fetched, now, data, via))
+            if not (isinstance(data, list) and len(ok) > 1):
+                pieces.append(_piece(kind, connection, fetched, now, data, via))
+                continue
+            # History merged from several systems: each item says where it came from.
+            groups: dict[str, list[Any]] = {}
+            for item in data:
+                origin = item.get("source") if isinstance(item, dict) else None
+                groups.setdefault(str(origin or connection), []).append(item)
+            for origin, items in groups.items():
+                pieces.append(_piece(kind, origin, fetched_by.get(origin) or fetched, now,
+                                     items, via))
         if enrichment.get("summary") is not None:
             pieces.append(_piece("summary", connection, fetched, now, enrichment["summary"],
                                  via))

@@ -2,11 +2,12 @@
 or many at once by `drain_enrichment` (what the scheduler and `hub enrich drain` call).
 
 An attempt finds the customer (in the store, else in the enrich job's connection), attaches
-their history from the per-customer cache, and settles the ticket and its queue row in one
-transaction: `enriched`, `not_found`, or `partial` (the source failed or was too slow:
-`sources` says which and why, and the row is retried with exponential backoff until the
-job's retry budget is spent). The notify rules run once the attempt has settled, since they
-read what enrichment found (the customer's tier).
+their history from the per-customer cache — from that connection and, concurrently, from the
+job's further `sources` (merged, each item tagged with its connection) — and settles the
+ticket and its queue row in one transaction: `enriched`, `not_found`, or `partial` (a source
+failed or was too slow: `sources` says which and why, and the row is retried with
+exponential backoff until the job's retry budget is spent). The notify rules run once the
+attempt has settled, since they read what enrichment found (the customer's tier).
 """
 
 from __future__ import annotations
@@ -28,9 +29,10 @@ from ..notify.engine import evaluate_ticket
 from ..runtime import Hub
 from ..store.models import Customer, Ticket
 from . import queue
-from .cache import fetch_history, find_snapshot
 from .lookup import find_remote_customer
+from .merge import merge_histories
 from .owner import new_owner
+from .sources import from_primary, from_source, skipped, timed_out
 from .summary import history_summary
 
 __all__ = ["DrainResult", "Outcome", "drain_enrichment", "enrich_job", "enrich_now",
@@ -176,8 +178,11 @@ def _release(hub: Hub, row_ids: list[int], *, owner: str) -> None:
 
 
 def _lease(found: tuple[str, EnrichJob] | None, *, batches: int) -> timedelta:
-    # A claimed row waits for the batches of rows ahead of it, each bounded by the timeout.
-    timeout = found[1].source_timeout if found else 0.0
+    # A claimed row waits for the batches of rows ahead of it, each bounded by the timeout
+    # (twice over with further sources: they start once the customer is found).
+    timeout = 0.0
+    if found is not None:
+        timeout = found[1].source_timeout * (2 if found[1].sources else 1)
     return timedelta(seconds=batches * timeout + _LEASE_MARGIN)
 
 
@@ -202,48 +207,63 @@ async def _enrich(hub: Hub, ticket_id: int, found: tuple[str, EnrichJob] | None,
         mobile, email = ticket.contact_mobile, ticket.contact_email
         local = find_by_contact(session, mobile=mobile, email=email)
         customer_id = local.id if local else None
-        external_id = local.external_id if local else None
     if found is None:
         return Outcome("skipped", customer_id, error="no enrich job is configured")
     job_name, job = found
     actor = f"job:{job_name}"  # who calls the connection; the audit of the ticket says who asked
-    source: dict[str, Any] = {"connection": job.connection, "status": "ok"}
-    history, error = None, None
-    try:
-        async with asyncio.timeout(job.source_timeout):
-            if customer_id is None:
+    # The job's own connection has `source_timeout` for the lookup and the history together.
+    deadline = asyncio.get_running_loop().time() + job.source_timeout
+    lookup_error = None
+    if customer_id is None:
+        try:
+            async with asyncio.timeout_at(deadline):
                 customer_id = await find_remote_customer(hub, job, mobile=mobile, email=email,
                                                          actor=actor)
-                external_id = _external_id(hub, customer_id)
-            if external_id is not None:
-                fetched = await fetch_history(hub, job.connection, external_id,
-                                              ttl=job.cache_ttl, timeout=job.source_timeout,
-                                              actor=actor)
-                history = fetched.history
-                source.update(fetched_at=fetched.fetched_at.isoformat(), cached=fetched.cached)
-    except (ConnectorError, RecordMappingError) as exc:
-        error = str(exc)
-    except TimeoutError:
-        error = f"{job.connection} did not answer within {job.source_timeout:g}s"
-    if error is None:
-        status = "enriched" if customer_id is not None else "not_found"
-        return Outcome(status, customer_id, history, sources=[source])
-    source.update(status="failed", error=error)
-    if external_id is not None:
-        with hub.sessions() as session:
-            last = find_snapshot(session, job.connection, external_id)
-        if last is not None:  # what we knew before is better than nothing: say how old
-            history = last.history
-            source.update(fetched_at=last.fetched_at.isoformat(), cached=True, stale=True)
-    return Outcome("partial", customer_id, history, error, [source])
+        except (ConnectorError, RecordMappingError) as exc:
+            lookup_error = str(exc)
+        except TimeoutError:
+            lookup_error = timed_out(job.connection, job)
+    external_id, attributes = _known(hub, customer_id)
+    if lookup_error is not None or external_id is None:
+        return _no_customer(job, customer_id, lookup_error)
+    parts = await asyncio.gather(
+        from_primary(hub, job, external_id, deadline=deadline, actor=actor),
+        *(from_source(hub, job, source, attributes=attributes, mobile=mobile, email=email,
+                      actor=actor) for source in job.sources))
+    if job.sources:
+        history = merge_histories([(part.entry["connection"], part.history) for part in parts])
+    else:  # one system: its history as it sent it
+        history = parts[0].history
+    errors = [str(part.entry["error"]) for part in parts if part.failed]
+    if errors:
+        return Outcome("partial", customer_id, history, "; ".join(errors),
+                       [part.entry for part in parts])
+    return Outcome("enriched", customer_id, history, sources=[part.entry for part in parts])
 
 
-def _external_id(hub: Hub, customer_id: int | None) -> str | None:
+def _no_customer(job: EnrichJob, customer_id: int | None, lookup_error: str | None
+                 ) -> Outcome:
+    """The job's own connection found nobody, or failed looking: the further systems are
+    not asked (their customer is not known)."""
+    why = (f"{job.connection} failed finding the customer" if lookup_error
+           else f"no customer in {job.connection}")
+    primary = {"connection": job.connection, "status": "failed" if lookup_error
+               else "not_found", "error": lookup_error}
+    sources = [primary, *(skipped(s.connection, why).entry for s in job.sources)]
+    if lookup_error is None:
+        return Outcome("not_found", customer_id, sources=sources)
+    return Outcome("partial", customer_id, error=lookup_error, sources=sources)
+
+
+def _known(hub: Hub, customer_id: int | None) -> tuple[str | None, dict[str, Any]]:
+    """The customer's id in the job's connection, and their attributes."""
     if customer_id is None:
-        return None
+        return None, {}
     with hub.sessions() as session:
         customer = session.get(Customer, customer_id)
-        return customer.external_id if customer else None
+        if customer is None:
+            return None, {}
+        return customer.external_id, dict(customer.attributes or {})
 
 
 def _backoff(job: EnrichJob, attempts: int) -> float:

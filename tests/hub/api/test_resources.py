@@ -15,7 +15,7 @@ from hub.audit import AuditEntry
 from hub.customers import upsert_customers
 from hub.runs import finish_run, start_run
 from hub.runtime import Hub
-from hub.store.models import WebhookEvent
+from hub.store.models import Ticket, WebhookEvent
 
 
 def _all_pages(api: httpx.Client, path: str, **params: Any) -> list[list[dict[str, Any]]]:
@@ -106,6 +106,32 @@ def test_customer_history__pieces_name_their_source_and_freshness(
         assert piece["source"] == "crm" and piece["via"] == f"ticket:{ticket['id']}"
         assert piece["fetched_at"] is not None and 0 <= piece["age_seconds"] < 3600
     _assert_problem(missing, 404)
+
+
+def test_customer_history__merged_systems_give_one_piece_per_system(
+        hub: Hub, crm_sandbox: Any, api_client: Any) -> None:
+    vendor = crm_sandbox.state.customers[3]
+    with api_client(hub) as api:
+        ticket = api.post("/tickets", json={"subject": "维修",
+                                            "mobile": vendor["contact"]["mobile"]}).json()
+    with hub.sessions.begin() as session:  # as an enrich job with an ERP source leaves it
+        row = session.get_one(Ticket, ticket["id"])
+        enrichment = dict(row.enrichment or {})
+        enrichment["history"] = {"orders": [
+            {"order_no": "SO1", "source": "crm"}, {"order_no": "SO2", "source": "crm"},
+            {"FBillNo": "XSDD001", "source": "kingdee"}]}
+        enrichment["sources"] = [
+            {"connection": "crm", "status": "ok", "fetched_at": "2026-11-23T08:00:00+00:00"},
+            {"connection": "kingdee", "status": "ok",
+             "fetched_at": "2026-11-23T07:00:00+00:00"}]
+        row.enrichment = enrichment
+    with api_client(hub) as api:
+        body = api.get(f"/customers/{ticket['customer_id']}/history").json()
+    orders = {p["source"]: p for p in body["pieces"] if p["kind"] == "orders"}
+    assert set(orders) == {"crm", "kingdee"}
+    assert [o["order_no"] for o in orders["crm"]["data"]] == ["SO1", "SO2"]
+    assert [o["FBillNo"] for o in orders["kingdee"]["data"]] == ["XSDD001"]
+    assert orders["kingdee"]["fetched_at"].startswith("2026-11-23T07:00")
 
 
 def _runs(hub: Hub) -> list[int]:

@@ -1,44 +1,110 @@
 """Hubs whose enrich job has the timings a test needs, on SQLite and PostgreSQL, with the
-CRM sandbox on loopback; and helpers to read the sandbox's request log and set its faults."""
+CRM sandbox (and, for further sources, the Kingdee sandbox) on loopback; and helpers to read
+the sandboxes' request logs and set their faults."""
 
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from connectors.kingdee.sandbox import SandboxState
+from connectors.kingdee.sandbox import create_app as create_kingdee_sandbox
+from connectors.sdk.sandbox import serve
+from connectors.sdk.testing import FaultInjector
 from hub.runtime import Hub
 
 ROOT = Path(__file__).resolve().parents[3]
 _ANCHOR = "    match: [mobile, email]\n"
+# The CRM mapping as an admin would extend it: the customer's Kingdee number, kept in the
+# CRM's `erp_code` field, lands in the customer's attributes as `erp_number`.
+ERP_NUMBER_FIELD = "  erp_number: {path: erp_code, type: str}\n"
+
+
+def config_with(tmp_path: Path, name: str, **settings: Any) -> Path:
+    """configs/hub.yaml with these extra settings on the enrich job, written to tmp_path."""
+    text = (ROOT / "configs/hub.yaml").read_text(encoding="utf-8")
+    assert text.count(_ANCHOR) == 1, "the enrich job's `match` line moved"
+    extra = "".join(f"    {key}: {json.dumps(value)}\n" for key, value in settings.items())
+    path = tmp_path / name
+    path.write_text(text.replace(_ANCHOR, _ANCHOR + extra), encoding="utf-8")
+    return path
 
 
 @pytest.fixture
 def enrich_hub(database_url: str, crm_sandbox: Any, monkeypatch: pytest.MonkeyPatch,
                tmp_path: Path, make_hub: Any) -> Iterator[Any]:
     """`enrich_hub(timeout="1s", ...)`: a hub on the test's store whose enrich job has these
-    extra settings. Several calls give several hubs (as several processes) on one store."""
+    extra settings. Several calls give several hubs (as several processes) on one store.
+    `mappings_dir=` swaps the mappings folder."""
     monkeypatch.setenv("CRM_BASE_URL", crm_sandbox.url)
     monkeypatch.setenv("CRM_API_KEY", crm_sandbox.api_key)
     hubs: list[Hub] = []
 
-    def build(**settings: Any) -> Hub:
-        text = (ROOT / "configs/hub.yaml").read_text(encoding="utf-8")
-        assert text.count(_ANCHOR) == 1, "the enrich job's `match` line moved"
-        extra = "".join(f"    {name}: {json.dumps(value)}\n" for name, value in settings.items())
-        path = tmp_path / f"hub-{len(hubs)}.yaml"
-        path.write_text(text.replace(_ANCHOR, _ANCHOR + extra), encoding="utf-8")
-        hub: Hub = make_hub(database_url, config=path)
+    def build(*, mappings_dir: Path | None = None, **settings: Any) -> Hub:
+        path = config_with(tmp_path, f"hub-{len(hubs)}.yaml", **settings)
+        hub: Hub = make_hub(database_url, config=path, mappings_dir=mappings_dir)
         hubs.append(hub)
         return hub
 
     yield build
     for hub in hubs:
         hub.close()
+
+
+@dataclass
+class KingdeeSandbox:
+    root: str  # the server root: the WebAPI under /k3cloud/, controls under /_sandbox/
+    app: Any
+    faults: FaultInjector
+
+    @property
+    def state(self) -> SandboxState:
+        return self.app.state.sandbox  # type: ignore[no-any-return]
+
+    def calls(self) -> list[dict[str, Any]]:
+        """The WebAPI calls it received (logins included), from its request log."""
+        return list(httpx.get(f"{self.root}/_sandbox/requests").json())
+
+    def orders(self, number: str) -> list[str]:
+        """Bill numbers of the customer's sales orders, as planted."""
+        return [o["FBILLNO"] for o in self.state.bills("SAL_SaleOrder")
+                if o["FCUSTID"]["FNUMBER"] == number]
+
+    def deliveries(self, number: str) -> list[str]:
+        return [d["FBILLNO"] for d in self.state.bills("SAL_OUTSTOCK")
+                if d["FCUSTOMERID"]["FNUMBER"] == number]
+
+    def phone(self, number: str) -> str:
+        return str(next(c["FTEL"] for c in self.state.bills("BD_Customer")
+                        if c["FNUMBER"] == number))
+
+
+@pytest.fixture
+def kingdee_sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[KingdeeSandbox]:
+    """The Kingdee sandbox behind a fault injector on loopback; hub.yaml's `kingdee`
+    connection points at it (its default credentials are the sandbox's)."""
+    app = create_kingdee_sandbox(latency_ms=0)
+    faults = FaultInjector(app)
+    with serve(faults) as root:
+        monkeypatch.setenv("KINGDEE_BASE_URL", f"{root}/k3cloud/")
+        yield KingdeeSandbox(root=root, app=app, faults=faults)
+
+
+@pytest.fixture
+def erp_mappings(tmp_path: Path) -> Path:
+    """The shipped mappings, the CRM's customer mapping carrying `erp_number`."""
+    folder = tmp_path / "mappings"
+    shutil.copytree(ROOT / "mappings", folder)
+    crm = folder / "crm_customer.yaml"
+    crm.write_text(crm.read_text(encoding="utf-8") + ERP_NUMBER_FIELD, encoding="utf-8")
+    return folder
 
 
 def history_calls(sandbox: Any) -> int:

@@ -1,13 +1,20 @@
-"""The enrich job's timings: durations in seconds or text (90s, 15m, 500ms), validated."""
+"""The enrich job's settings: durations in seconds or text (90s, 15m, 500ms), and further
+`sources`, each a defined connection that can look customers up — a mistake is named with
+the file, line and field."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
-from hub.config import EnrichJob
+from hub.config import EnrichJob, load_config
+from hub.errors import ConfigFileError
+from hub.mappings import MappingLibrary
+
+from .conftest import _ANCHOR, ROOT
 
 BASE = {"kind": "enrich", "connection": "crm", "mapping": "crm_customer"}
 
@@ -48,3 +55,72 @@ def test_enrich_job__valid_durations(field: str, value: Any, seconds: float) -> 
 def test_enrich_job__invalid_settings(field: str, value: Any, message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         EnrichJob.model_validate({**BASE, field: value})
+
+
+def test_enrich_job__sources_default_to_none_and_read_key_and_id_field() -> None:
+    assert EnrichJob.model_validate(BASE).sources == []
+    job = EnrichJob.model_validate({**BASE, "sources": [
+        {"connection": "kingdee", "key": "erp_number", "id_field": "FNumber"}]})
+    assert [(s.connection, s.key, s.id_field) for s in job.sources] == [
+        ("kingdee", "erp_number", "FNumber")]
+
+
+# A source block in the shipped hub.yaml; `marker` is on the line the problem must name.
+_SOURCES = "    sources:\n{items}"
+INVALID_SOURCES = [
+    pytest.param("      - connection: erp  # marker\n        key: erp_number\n",
+                 "jobs.ticket_enrichment.sources.0.connection",
+                 "unknown connection 'erp'; defined: crm, ",
+                 id="unknown-connection"),
+    pytest.param("      - connection: kb  # marker\n        id_field: id\n",
+                 "jobs.ticket_enrichment.sources.0.connection",
+                 "connector 'confluence' cannot look customers up (no CustomerDirectory",
+                 id="not-a-customer-directory"),
+    pytest.param("      - connection: crm  # marker\n        key: crm_id\n",
+                 "jobs.ticket_enrichment.sources.0.connection",
+                 "'crm' is the job's own connection", id="the-primary-again"),
+    pytest.param("      - {connection: kingdee, key: erp_number}\n"
+                 "      - {connection: kingdee, id_field: FNumber}  # marker\n",
+                 "jobs.ticket_enrichment.sources.1.connection",
+                 "connection 'kingdee' is listed more than once", id="listed-twice"),
+    pytest.param("      - connection: kingdee  # marker\n",
+                 "jobs.ticket_enrichment.sources.0",
+                 "a source needs `key`", id="no-way-to-find-the-number"),
+    pytest.param("      - connection: kingdee  # marker\n        keys: erp_number\n",
+                 "jobs.ticket_enrichment.sources.0.keys",
+                 "unknown field (is it misspelled?)", id="misspelled-field"),
+]
+
+
+@pytest.mark.parametrize(("items", "field", "message"), INVALID_SOURCES)
+def test_load_config__a_bad_source_is_named_with_file_line_and_field(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, items: str, field: str, message: str
+) -> None:
+    monkeypatch.setenv("CRM_API_KEY", "any-key-1234")
+    text = (ROOT / "configs/hub.yaml").read_text(encoding="utf-8")
+    text = text.replace(_ANCHOR, _ANCHOR + _SOURCES.format(items=items))
+    path = tmp_path / "hub.yaml"
+    path.write_text(text, encoding="utf-8")
+    line = next(n for n, row in enumerate(text.splitlines(), 1) if "# marker" in row)
+    if field.endswith(".keys"):
+        line += 1
+    with pytest.raises(ConfigFileError) as caught:
+        load_config(path, mappings=MappingLibrary(ROOT / "mappings"))
+    found = {p.field: p for p in caught.value.problems}
+    assert field in found, f"no problem on {field}: {caught.value}"
+    assert (found[field].file, found[field].line) == (str(path), line)
+    assert message in found[field].message
+
+
+def test_load_config__kingdee_as_a_source_is_valid(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CRM_API_KEY", "any-key-1234")
+    text = (ROOT / "configs/hub.yaml").read_text(encoding="utf-8").replace(
+        _ANCHOR, _ANCHOR + _SOURCES.format(
+            items="      - {connection: kingdee, key: erp_number, id_field: FNumber}\n"))
+    path = tmp_path / "hub.yaml"
+    path.write_text(text, encoding="utf-8")
+    job = load_config(path, mappings=MappingLibrary(ROOT / "mappings")).hub.jobs[
+        "ticket_enrichment"]
+    assert isinstance(job, EnrichJob) and [s.connection for s in job.sources] == ["kingdee"]

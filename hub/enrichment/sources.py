@@ -1,0 +1,134 @@
+"""One system's part of a ticket's enrichment: the customer's history from the enrich job's
+own connection or from one of its further `sources`, through the per-customer cache, within
+the job's `source_timeout`. A failure never raises: it is an entry that says which system
+failed and why, with the last history cached for the customer standing in (marked stale).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from connectors.sdk import ConnectorError, CustomerDirectory
+
+from ..config import EnrichJob, EnrichSource
+from ..mapping import RecordMappingError
+from ..runtime import Hub
+from .cache import fetch_history, find_snapshot
+
+__all__ = ["Part", "from_primary", "from_source", "skipped", "timed_out"]
+
+
+@dataclass
+class Part:
+    """What one system gave: its `sources` entry, and its history (None: none to show)."""
+
+    entry: dict[str, Any]
+    history: dict[str, Any] | None = None
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.entry.get("status") == "failed")
+
+
+def timed_out(connection: str, job: EnrichJob) -> str:
+    return f"{connection} did not answer within {job.source_timeout:g}s"
+
+
+def skipped(connection: str, why: str) -> Part:
+    """A system not asked (no customer to ask about)."""
+    return Part({"connection": connection, "status": "skipped", "error": why})
+
+
+async def from_primary(hub: Hub, job: EnrichJob, external_id: str, *, deadline: float,
+                       actor: str) -> Part:
+    """The customer's history from the job's own connection, by the deadline (loop time)
+    that its lookup of the customer started."""
+    part = Part({"connection": job.connection, "status": "ok", "external_id": external_id})
+    try:
+        async with asyncio.timeout_at(deadline):
+            await _fetch(hub, job, job.connection, external_id, part, actor=actor)
+    except (ConnectorError, RecordMappingError) as exc:
+        _failed(hub, job.connection, external_id, part, str(exc))
+    except TimeoutError:
+        _failed(hub, job.connection, external_id, part, timed_out(job.connection, job))
+    return part
+
+
+async def from_source(hub: Hub, job: EnrichJob, source: EnrichSource, *,
+                      attributes: dict[str, Any], mobile: str | None, email: str | None,
+                      actor: str) -> Part:
+    """The customer's history from a further system: their number there is the stored
+    customer's `key` attribute, else what the system's `find_customer` answers for the
+    ticket's contact (its record's `id_field`)."""
+    connection = source.connection
+    part = Part({"connection": connection, "status": "ok"})
+    number = _attribute(attributes, source.key)
+    try:
+        async with asyncio.timeout(job.source_timeout):
+            if number is None:
+                number = await _find_number(hub, job, source, mobile=mobile, email=email,
+                                            actor=actor)
+            if number is None:
+                part.entry.update(status="not_found", error=_not_found(source))
+                return part
+            part.entry["external_id"] = number
+            await _fetch(hub, job, connection, number, part, actor=actor)
+    except (ConnectorError, RecordMappingError) as exc:
+        _failed(hub, connection, number, part, str(exc))
+    except TimeoutError:
+        _failed(hub, connection, number, part, timed_out(connection, job))
+    return part
+
+
+async def _fetch(hub: Hub, job: EnrichJob, connection: str, external_id: str, part: Part, *,
+                 actor: str) -> None:
+    fetched = await fetch_history(hub, connection, external_id, ttl=job.cache_ttl,
+                                  timeout=job.source_timeout, actor=actor)
+    part.history = fetched.history
+    part.entry.update(fetched_at=fetched.fetched_at.isoformat(), cached=fetched.cached)
+
+
+def _failed(hub: Hub, connection: str, external_id: str | None, part: Part,
+            error: str) -> None:
+    part.entry.update(status="failed", error=error)
+    if external_id is None:
+        return
+    with hub.sessions() as session:
+        last = find_snapshot(session, connection, external_id)
+    if last is not None:  # what we knew before is better than nothing: say how old
+        part.history = last.history
+        part.entry.update(fetched_at=last.fetched_at.isoformat(), cached=True, stale=True)
+
+
+def _attribute(attributes: dict[str, Any], key: str | None) -> str | None:
+    value = attributes.get(key) if key else None
+    if value is None or isinstance(value, bool | dict | list) or not str(value).strip():
+        return None
+    return str(value).strip()
+
+
+async def _find_number(hub: Hub, job: EnrichJob, source: EnrichSource, *,
+                       mobile: str | None, email: str | None, actor: str) -> str | None:
+    if source.id_field is None:
+        return None
+    mobile = mobile if "mobile" in job.match else None
+    email = email if "email" in job.match else None
+    if not (mobile or email):
+        return None
+    connector = hub.connector(source.connection, actor=actor)
+    async with connector:
+        if not isinstance(connector, CustomerDirectory):
+            raise ConnectorError("this connector cannot look customers up",
+                                 connection=source.connection)
+        record = await connector.find_customer(mobile=mobile, email=email)
+    return None if record is None else _attribute(record, source.id_field)
+
+
+def _not_found(source: EnrichSource) -> str:
+    if source.id_field is None:
+        return f"the customer has no '{source.key}'"
+    if source.key is None:
+        return "no customer there matches the ticket's contact"
+    return f"the customer has no '{source.key}', and none there matches the ticket's contact"
