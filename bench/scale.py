@@ -57,6 +57,20 @@ jobs:
 """
 
 
+def _machine_cpu() -> float:
+    """CPU seconds every core of this machine has spent busy so far (/proc/stat)."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    ticks = [int(v) for v in fields]
+    idle = ticks[3] + ticks[4]
+    return (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def _process_cpu(pid: int) -> float:
+    """CPU seconds of process `pid` and its waited-for children (/proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
 def _schema() -> tuple[str, str]:
     schema = f"bench_{uuid.uuid4().hex[:10]}"
     engine = sa.create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
@@ -127,6 +141,7 @@ def _pull(workers: int, url: str, args: argparse.Namespace, workdir: Path) -> di
     processes = _start_workers(workers, env, logs)
     try:
         executor = CeleryExecutor(hub, make_app(hub.settings))
+        machine, workers_cpu = _machine_cpu(), sum(_process_cpu(w.pid) for w in processes)
         started = time.perf_counter()
         asyncio.run(executor.submit("customers", "manual"))
         while True:
@@ -136,6 +151,8 @@ def _pull(workers: int, url: str, args: argparse.Namespace, workdir: Path) -> di
                     break
             time.sleep(0.05)
         seconds = time.perf_counter() - started
+        machine = _machine_cpu() - machine
+        workers_cpu = sum(_process_cpu(w.pid) for w in processes) - workers_cpu
         with hub.sessions() as session:
             stored = session.scalar(sa.select(sa.func.count()).select_from(Customer))
     finally:
@@ -146,9 +163,14 @@ def _pull(workers: int, url: str, args: argparse.Namespace, workdir: Path) -> di
         raise RuntimeError(f"{workers} worker(s): run {run.status} ({run.error}), "
                            f"{stored} of {args.records} customers stored")
     rps = args.records / seconds
+    cores = os.cpu_count() or 1
     print(f"{workers} worker(s): {args.records:,} records in {seconds:.1f}s = {rps:,.0f}/s "
-          f"({run.pages} pages, {run.slices} parts)", flush=True)
-    return {"seconds": round(seconds, 2), "rps": round(rps, 1)}
+          f"({run.pages} pages, {run.slices} parts); machine {machine / seconds:.2f} of "
+          f"{cores} cores busy, the workers {workers_cpu / seconds:.2f}, CPU per page: "
+          f"workers {workers_cpu / run.pages * 1000:.0f} ms, everything "
+          f"{machine / run.pages * 1000:.0f} ms", flush=True)
+    return {"seconds": round(seconds, 2), "rps": round(rps, 1),
+            "cores_busy": round(machine / seconds, 2)}
 
 
 def main() -> None:
@@ -171,6 +193,7 @@ def main() -> None:
                       "latency_ms": args.latency_ms, "slices": args.slices,
                       "seconds_1": one["seconds"], "seconds_2": two["seconds"],
                       "rps_1": one["rps"], "rps_2": two["rps"], "speedup": round(speedup, 2),
+                      "cores_busy_1": one["cores_busy"], "cores_busy_2": two["cores_busy"],
                       "target": TARGET, "met": speedup >= TARGET}))
 
 

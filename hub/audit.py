@@ -103,7 +103,9 @@ class AuditLog:
                          "target": target, "outcome": entry.outcome, "detail": detail,
                          "prev_hash": prev, "hash": digest})
             prev = digest
-        session.execute(insert(AuditRecord), rows)  # one multi-row INSERT, no ORM objects
+        # One multi-row INSERT (RETURNING makes the driver send one statement, not one
+        # per row), and no ORM object per row.
+        session.execute(insert(AuditRecord).returning(AuditRecord.seq), rows)
         head.hash = prev
 
     def record(self, entries: Sequence[AuditEntry]) -> None:

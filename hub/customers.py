@@ -110,8 +110,8 @@ def upsert_external_records(session: Session, *, source: str, stream: str, key: 
                              "payload": payload, "content_hash": digest, "fetched_at": now})
         elif current.content_hash != digest:
             current.payload, current.content_hash, current.fetched_at = payload, digest, now
-    if new_rows:
-        session.execute(insert(ExternalRecord), new_rows)
+    if new_rows:  # RETURNING makes it one multi-row INSERT, not a statement per row
+        session.execute(insert(ExternalRecord).returning(ExternalRecord.id), new_rows)
 
 
 def find_by_contact(session: Session, *, mobile: str | None, email: str | None
