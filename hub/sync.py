@@ -43,6 +43,7 @@ from .mapping import CompiledMapping, LookupTables, RecordMappingError
 from .runs import HOST, MAX_RECORDED_ERRORS, finish_run, process_alive, start_run
 from .runtime import Hub
 from .store.models import Run, RunSlice, SyncState
+from .store.statistics import analyze_if_stale
 
 __all__ = ["JobBusyError", "RunSummary", "close_if_complete", "drain", "interrupt", "open_run",
            "plan_run", "pull_job", "run_pull"]
@@ -252,14 +253,20 @@ class _Reader:
         self.held: set[int] = set()
 
     async def heartbeat(self) -> None:
+        tables = [_TARGET_TABLES[self.job.target], "external_records"]
         while True:
-            await asyncio.sleep(self.ttl / 3)
+            await asyncio.sleep(min(self.ttl / 3, 10.0))
             now = _now()
             with self.hub.sessions.begin() as session:
                 kept = leases.renew(session, self.name, owner=self.run_owner, ttl=self.ttl,
                                     now=now)
                 for slice_id in list(self.held):
                     parts.renew(session, slice_id, owner=self.owner, ttl=self.ttl, now=now)
+            with self.hub.engine.begin() as connection:  # a big load outruns autovacuum
+                analyzed = analyze_if_stale(connection, tables)
+            if analyzed:
+                log.info("run %s: refreshed the planner's statistics of %s", self.run_id,
+                         ", ".join(analyzed))
             if not kept:
                 log.warning("run %s lost the lease of job %s: stopping", self.run_id,
                             self.name)
@@ -474,6 +481,8 @@ def _store_batch(hub: Hub, session: Session, job: PullJob, mapping: CompiledMapp
     if errors:
         part.errors = {"records": errors}
 
+
+_TARGET_TABLES = {"customers": "customers", "articles": "articles"}
 
 # Pull-job target → its upsert and the entity name its audit rows use.
 _TARGETS: dict[str, tuple[Callable[..., Any], str]] = {
