@@ -4,7 +4,7 @@ Starts the CRM sandbox with 200,000 customers in a process of its own, answering
 after 20 ms, and for each worker count: a fresh PostgreSQL schema, that many `hub worker`
 processes (solo pool: one task at a time each) on Redis, then the pull job fired as the
 scheduler fires it (`CeleryExecutor.submit`) and timed until its run closes. The job is the
-same both times (2 readers at once, 16 parts); only the number of workers changes. Checks
+same both times (2 readers at once, 64 parts); only the number of workers changes. Checks
 that every customer is stored exactly once.
 
     .venv/bin/python bench/scale.py [--records 200000] [--latency-ms 20] [--page-size 200]
@@ -179,7 +179,7 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=200_000)
     parser.add_argument("--latency-ms", type=int, default=20)
     parser.add_argument("--page-size", type=int, default=200)
-    parser.add_argument("--slices", type=int, default=16)
+    parser.add_argument("--slices", type=int, default=64)
     args = parser.parse_args()
     print(f"starting the CRM sandbox with {args.records:,} customers…", flush=True)
     with SandboxProcess(customers=args.records, api_key=API_KEY) as sandbox, \

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from connectors.sdk import ConnectorError, RetriableError
@@ -325,16 +325,20 @@ class _Reader:
                                                 actor=f"job:{self.name}")
                 stats = connector.http.stats
                 with self.hub.sessions.begin() as session:
+                    _page_commits_async(session)
                     row = parts.locked(session, claimed.id, owner=self.owner)
-                    _store_batch(self.hub, session, self.job, self.mapping, row,
-                                 batch.records, key=stream.primary_key,
-                                 actor=f"job:{self.name}", lookups=lookups)
+                    audit = _store_batch(session, self.job, self.mapping, row, batch.records,
+                                         key=stream.primary_key, actor=f"job:{self.name}",
+                                         lookups=lookups)
                     row.retries += stats.retries - retries
                     row.budget_wait_ms += int(stats.budget_wait_s * 1000) - budget_ms
                     retries, budget_ms = stats.retries, int(stats.budget_wait_s * 1000)
                     if batch.state is not None:
                         row.state = batch.state
                         _advance_job_state(session, self.name, self.run_id, row)
+                    # Last, so the audit chain's head (one row every writer updates) is
+                    # locked only from here to the commit.
+                    self.hub.audit.append(session, audit)
                 if self.progress:
                     self.progress(_summary(self.hub, self.run_id))
                 if self._stopping():
@@ -457,9 +461,23 @@ def _finish(hub: Hub, session: Session, run: Run, status: str,
     return RunSummary.of(run)
 
 
-def _store_batch(hub: Hub, session: Session, job: PullJob, mapping: CompiledMapping,
+def _page_commits_async(session: Session) -> None:
+    """PostgreSQL may acknowledge this page's commit before its WAL reaches the disk.
+
+    Safe for a page of a pull: its records and its part's checkpoint commit together, so a
+    server crash that loses the last moments of commits loses both, and the page is read
+    again (nothing is written to the vendor). The workers then queue less on the audit
+    chain's head row, whose lock each commit holds until the commit returns.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL synchronous_commit = off"))
+
+
+def _store_batch(session: Session, job: PullJob, mapping: CompiledMapping,
                  part: RunSlice, records: list[dict[str, Any]], *, key: str, actor: str,
-                 lookups: LookupTables | None) -> None:
+                 lookups: LookupTables | None) -> list[AuditEntry]:
+    """Store a page of records; the audit entries of the changes it made (for the caller
+    to append last in the transaction)."""
     entities, errors = [], list((part.errors or {}).get("records", []))
     for index, record in enumerate(records):
         row = record.get(key, f"#{part.read + index + 1}")
@@ -475,11 +493,12 @@ def _store_batch(hub: Hub, session: Session, job: PullJob, mapping: CompiledMapp
                 errors.append({"record": str(row), "error": str(exc)})
     upsert_external_records(session, source=job.connection, stream=job.stream, key=key,
                             records=records)
-    _store_entities(hub, session, job, mapping, part, entities, actor=actor)
+    audit = _store_entities(session, job, mapping, part, entities, actor=actor)
     part.pages += 1
     part.read += len(records)
     if errors:
         part.errors = {"records": errors}
+    return audit
 
 
 _TARGET_TABLES = {"customers": "customers", "articles": "articles"}
@@ -491,14 +510,18 @@ _TARGETS: dict[str, tuple[Callable[..., Any], str]] = {
 }
 
 
-def _store_entities(hub: Hub, session: Session, job: PullJob, mapping: CompiledMapping,
-                    part: RunSlice, entities: list[dict[str, Any]], *, actor: str) -> None:
+def _store_entities(session: Session, job: PullJob, mapping: CompiledMapping,
+                    part: RunSlice, entities: list[dict[str, Any]], *,
+                    actor: str) -> list[AuditEntry]:
     upsert, entity = _TARGETS[job.target]
     result = upsert(session, job.connection, entities, mapping=mapping.label)
     if job.target == "customers" and result.updated:
         # Their open tickets are enriched again, from the changed profile.
         enqueue_customer_changed(session, [row.id for row, _ in result.updated], now=_now())
-    hub.audit.append(session, [
+    part.created += len(result.created)
+    part.updated += len(result.updated)
+    part.unchanged += result.unchanged
+    return [
         *(AuditEntry(actor, f"{entity}.create", f"{entity}:{row.id}",
                      detail={"source": row.source, "external_id": row.external_id,
                              "mapping": mapping.label})
@@ -507,10 +530,7 @@ def _store_entities(hub: Hub, session: Session, job: PullJob, mapping: CompiledM
                      detail={"source": row.source, "external_id": row.external_id,
                              "fields": changed, "mapping": mapping.label})
           for row, changed in result.updated),
-    ])
-    part.created += len(result.created)
-    part.updated += len(result.updated)
-    part.unchanged += result.unchanged
+    ]
 
 
 def _save_state(session: Session, job: str, state: str | None) -> None:
