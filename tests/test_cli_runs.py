@@ -55,3 +55,16 @@ def test_runs_and_jobs__after_a_pull(env: str, capsys: pytest.CaptureFixture[str
     code, shown = run(capsys, "runs", "show", str(failed_id))
     assert code == 0 and "C9" in shown and "is not a mobile number" in shown
     assert run(capsys, "runs", "show", "999")[0] == 3  # not found
+
+
+def test_jobs__pause_trigger_here_resume(env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "jobs", "pause", "crm_customers") == (0, "crm_customers: paused\n")
+    code, jobs = run(capsys, "jobs", "list")
+    line = next(row for row in jobs.splitlines() if "crm_customers" in row)
+    assert code == 0 and "paused" in line and "every 15m" in line
+    code, ran = run(capsys, "jobs", "trigger", "crm_customers", "--here")
+    assert code == 0 and "succeeded" in ran and "'created': 120" in ran
+    code, asked = run(capsys, "jobs", "trigger", "sla_clock")
+    assert code == 0 and "asked for" in asked
+    assert run(capsys, "jobs", "resume", "crm_customers")[1] == "crm_customers: resumed\n"
+    assert run(capsys, "jobs", "pause", "no_such_job")[0] == 3
