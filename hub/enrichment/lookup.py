@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 
 from connectors.sdk import ConnectorError, CustomerDirectory
@@ -13,24 +15,31 @@ from ..lookups import resolve_lookups
 from ..runtime import Hub
 from ..store.models import Customer
 
-__all__ = ["find_remote_customer"]
+__all__ = ["ask_directory", "find_remote_customer"]
+
+
+async def ask_directory(hub: Hub, connection: str, job: EnrichJob, *, mobile: str | None,
+                        email: str | None, actor: str) -> dict[str, Any] | None:
+    """The customer `connection` knows by the ticket's contact (as far as the job's `match`
+    allows), or None: nobody matches, or there is nothing to ask by."""
+    mobile = mobile if "mobile" in job.match else None
+    email = email if "email" in job.match else None
+    if not (mobile or email):
+        return None
+    connector = hub.connector(connection, actor=actor)
+    async with connector:
+        if not isinstance(connector, CustomerDirectory):
+            raise ConnectorError("this connector cannot look customers up",
+                                 connection=connection)
+        return await connector.find_customer(mobile=mobile, email=email)
 
 
 async def find_remote_customer(hub: Hub, job: EnrichJob, *, mobile: str | None,
                                email: str | None, actor: str) -> int | None:
     """Ask the connection for the customer by the ticket's contact; store what it finds
     through the job's mapping. Returns the customer's id, or None when nobody matches."""
-    if not any((mobile and "mobile" in job.match, email and "email" in job.match)):
-        return None
-    connector = hub.connector(job.connection, actor=actor)
-    async with connector:
-        if not isinstance(connector, CustomerDirectory):
-            raise ConnectorError("this connector cannot look customers up",
-                                 connection=job.connection)
-        record = await connector.find_customer(
-            mobile=mobile if "mobile" in job.match else None,
-            email=email if "email" in job.match else None,
-        )
+    record = await ask_directory(hub, job.connection, job, mobile=mobile, email=email,
+                                 actor=actor)
     if record is None:
         return None
     mapping = hub.mappings.get(job.mapping)

@@ -10,12 +10,13 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-from connectors.sdk import ConnectorError, CustomerDirectory
+from connectors.sdk import ConnectorError
 
 from ..config import EnrichJob, EnrichSource
 from ..mapping import RecordMappingError
 from ..runtime import Hub
 from .cache import fetch_history, find_snapshot
+from .lookup import ask_directory
 
 __all__ = ["Part", "from_primary", "from_source", "skipped", "timed_out"]
 
@@ -113,16 +114,8 @@ async def _find_number(hub: Hub, job: EnrichJob, source: EnrichSource, *,
                        mobile: str | None, email: str | None, actor: str) -> str | None:
     if source.id_field is None:
         return None
-    mobile = mobile if "mobile" in job.match else None
-    email = email if "email" in job.match else None
-    if not (mobile or email):
-        return None
-    connector = hub.connector(source.connection, actor=actor)
-    async with connector:
-        if not isinstance(connector, CustomerDirectory):
-            raise ConnectorError("this connector cannot look customers up",
-                                 connection=source.connection)
-        record = await connector.find_customer(mobile=mobile, email=email)
+    record = await ask_directory(hub, source.connection, job, mobile=mobile, email=email,
+                                 actor=actor)
     return None if record is None else _attribute(record, source.id_field)
 
 
