@@ -26,6 +26,7 @@ The mapping's input record::
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -61,7 +62,8 @@ from .runtime import Hub
 from .store.models import Ticket, WebhookEvent
 from .tickets import TicketCreate, insert_ticket, ticket_created
 
-__all__ = ["WebhookRejectedError", "WebhookResult", "event_record", "receive_webhook"]
+__all__ = ["WebhookRejectedError", "WebhookResult", "event_record", "receive_webhook",
+           "without_nul"]
 
 log = logging.getLogger("hub.webhooks")
 
@@ -146,6 +148,8 @@ async def receive_webhook(hub: Hub, connection: str, *, method: str, query: Mapp
     actor = f"webhook:{connection}"
     event, reply = await _open(hub, connection, actor, method=method, query=query, body=body,
                                now=now)
+    if event is not None:
+        event = without_nul(event)
     if event is None:
         hub.audit.record([AuditEntry(actor, "webhook.verify", f"webhook:{connection}")])
         return WebhookResult(reply, "verified")
@@ -191,6 +195,25 @@ async def _open(hub: Hub, connection: str, actor: str, *, method: str,
                                    http_status=status) from None
     finally:
         await connector.aclose()
+
+
+def without_nul(event: InboundEvent) -> InboundEvent:
+    """The event with every NUL character removed: PostgreSQL's text and JSON refuse them,
+    and a verified event must be stored (a vendor retries a refused push, to no avail)."""
+    return dataclasses.replace(
+        event, event_type=_strip_nul(event.event_type), event_id=_strip_nul(event.event_id),
+        sender=_strip_nul(event.sender), text=_strip_nul(event.text),
+        payload=_strip_nul(dict(event.payload)))
+
+
+def _strip_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, Mapping):
+        return {_strip_nul(key): _strip_nul(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_strip_nul(item) for item in value]
+    return value
 
 
 def _refusal(error: ConnectorError) -> tuple[str, int]:
