@@ -6,7 +6,8 @@ Each batch's rows, its rejected rows, the import's counters and its checkpoint (
 source row done) commit in one transaction, with one audit row. After a crash, running the
 same import again (or `resume_import`) skips what was committed and goes on: no row is lost
 or written twice. A file already imported through the same mapping version is not imported
-again unless `force`.
+again unless `force`; a failed one (the file could not be read as given) is never taken
+up again: importing the file again starts afresh.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
 
 from ..audit import AuditEntry
 from ..errors import InvalidRequestError, NotFoundError
@@ -32,9 +34,13 @@ from ..runtime import Hub
 from ..store.models import Import, ImportReject
 from .report import ERRORS_COLUMN
 from .targets import Target, target_for
+from .uploads import MAX_NAME_BYTES, fits
 
-__all__ = ["ImportOptions", "ImportSummary", "get_import", "list_imports", "resume_import",
-           "run_import", "start_import"]
+if TYPE_CHECKING:
+    from ._safety import ImportFileError
+
+__all__ = ["ImportOptions", "ImportSummary", "get_import", "list_imports",
+           "mapping_for_import", "resume_import", "run_import", "start_import"]
 
 FINISHED = ("succeeded", "partial")
 
@@ -53,6 +59,11 @@ class ImportOptions:
     def reader_options(self) -> dict[str, Any]:
         return {"sheet": self.sheet, "header_row": self.header_row, "encoding": self.encoding,
                 "delimiter": self.delimiter}
+
+    def matches(self, stored: dict[str, Any]) -> bool:
+        """Whether an import stored with `stored` options read the file the same way."""
+        wanted = {**self.reader_options(), "source": self.source}
+        return {name: stored.get(name) for name in wanted} == wanted
 
 
 @dataclass
@@ -74,6 +85,7 @@ class ImportSummary:
     report_csv: str | None = None
     error: str | None = None
     duplicate_of: int | None = None  # set when the file was already imported: a no-op
+    file_path: str | None = None  # where the file is read from (never shown to API callers)
     started_at: datetime | None = None
     finished_at: datetime | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -86,7 +98,8 @@ class ImportSummary:
                       skipped=row.skipped, batches=row.batches,
                       estimated_rows=row.estimated_rows, checkpoint_row=row.checkpoint_row,
                       report_xlsx=row.report_xlsx, report_csv=row.report_csv, error=row.error,
-                      started_at=row.started_at, finished_at=row.finished_at)
+                      file_path=row.file_path, started_at=row.started_at,
+                      finished_at=row.finished_at)
         for name, value in changes.items():
             setattr(summary, name, value)
         return summary
@@ -105,7 +118,9 @@ def file_digest(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def _mapping_for_import(hub: Hub, name: str) -> tuple[CompiledMapping, type[Target]]:
+def mapping_for_import(hub: Hub, name: str) -> tuple[CompiledMapping, type[Target]]:
+    """The mapping `name` and what it writes; refused unless it writes customers or
+    tickets matched on their key."""
     mapping = hub.mappings.get(name)
     target = target_for(mapping.spec.target)
     if target is None:
@@ -126,38 +141,39 @@ async def run_import(hub: Hub, path: Path, *, mapping: str,
                            actor=actor)
     if started.duplicate_of is not None:
         return started
-    compiled, target = _mapping_for_import(hub, mapping)
+    compiled, target = mapping_for_import(hub, mapping)
     return await _run(hub, started.id, path, compiled, target, options, actor, progress)
 
 
 def start_import(hub: Hub, path: Path, *, mapping: str,
                  options: ImportOptions = ImportOptions(), force: bool = False,
-                 actor: str) -> ImportSummary:
-    """Register an import of `path` (or find the unfinished one of the same file) without
-    reading it; `duplicate_of` is set when the file was already imported (a no-op)."""
-    compiled, target = _mapping_for_import(hub, mapping)
+                 actor: str, file_name: str | None = None) -> ImportSummary:
+    """Register an import of `path` (or find the interrupted one of the same file) without
+    reading it; `duplicate_of` is set when the file was already imported (a no-op).
+
+    The same file means the same bytes, mapping version and reading options; `file_name`
+    is the name shown for it (default: the path's own name)."""
+    compiled, target = mapping_for_import(hub, mapping)
+    shown = file_name or path.name
     if not path.is_file():
-        raise NotFoundError(f"no file {path}")
+        raise NotFoundError(f"no file {shown}")
     digest, size = file_digest(path)
     with hub.sessions.begin() as session:
-        wanted = {"sheet": options.sheet, "header_row": options.header_row}
-        previous = next((candidate for candidate in session.scalars(
-            select(Import).where(Import.content_hash == digest,
-                                 Import.mapping == compiled.label)
-            .order_by(Import.id.desc()))
-            if {name: candidate.options.get(name) for name in wanted} == wanted), None)
+        previous = _previous_import(session, digest, compiled.label, options)
         if previous is not None and previous.status in FINISHED and not force:
             hub.audit.append(session, [AuditEntry(
                 actor, "import.skip", f"import:{previous.id}",
-                detail={"file": path.name, "sha256": digest, "reason": "already imported"})])
+                detail={"file": shown, "sha256": digest, "reason": "already imported"})])
             return ImportSummary.of(previous, duplicate_of=previous.id)
         if previous is not None and previous.status not in FINISHED:
             if previous.status == "running" and process_alive(previous.pid, previous.host):
                 raise InvalidRequestError(f"import {previous.id} of this file is running "
                                           f"(pid {previous.pid})")
+            if not _holds(Path(previous.file_path), digest):
+                previous.file_path = str(path.resolve())  # its copy is gone: read this one
             import_id = previous.id  # an interrupted import of the same file: go on with it
         else:
-            row = Import(file_name=path.name, file_path=str(path.resolve()),
+            row = Import(file_name=shown, file_path=str(path.resolve()),
                          content_hash=digest, size=size, mapping=compiled.label,
                          target=target.name, source=options.source,
                          options={**options.reader_options(), "source": options.source,
@@ -170,9 +186,24 @@ def start_import(hub: Hub, path: Path, *, mapping: str,
             import_id = row.id
             hub.audit.append(session, [AuditEntry(
                 actor, "import.start", f"import:{import_id}",
-                detail={"file": path.name, "sha256": digest, "bytes": size,
+                detail={"file": shown, "sha256": digest, "bytes": size,
                         "mapping": compiled.label, "target": target.name})])
         return ImportSummary.of(session.get_one(Import, import_id))
+
+
+def _previous_import(session: Session, digest: str, label: str,
+                     options: ImportOptions) -> Import | None:
+    """The latest import of the same bytes through the same mapping version, read with the
+    same options, that did not fail (a failed one is done with: it is never taken up)."""
+    return next((candidate for candidate in session.scalars(
+        select(Import).where(Import.content_hash == digest, Import.mapping == label,
+                             Import.status != "failed")
+        .order_by(Import.id.desc()))
+        if options.matches(candidate.options)), None)
+
+
+def _holds(path: Path, digest: str) -> bool:
+    return path.is_file() and file_digest(path)[0] == digest
 
 
 async def resume_import(hub: Hub, import_id: int, *, actor: str,
@@ -187,13 +218,15 @@ async def resume_import(hub: Hub, import_id: int, *, actor: str,
         if row.status == "running" and process_alive(row.pid, row.host):
             raise InvalidRequestError(f"import {import_id} is running (pid {row.pid})")
         path, label, stored = Path(row.file_path), row.mapping, dict(row.options)
+        shown = row.file_name
     name, _, _version = label.rpartition("@")
-    compiled, target = _mapping_for_import(hub, name)
+    compiled, target = mapping_for_import(hub, name)
     if compiled.label != label:
         raise InvalidRequestError(f"import {import_id} ran with {label}; the mapping is now "
                                   f"{compiled.label}. Start a new import (--force) instead")
-    if not path.is_file() or file_digest(path)[0] != _stored_hash(hub, import_id):
-        raise InvalidRequestError(f"import {import_id}: {path} is missing or has changed")
+    if not _holds(path, _stored_hash(hub, import_id)):
+        raise InvalidRequestError(f"import {import_id}: its copy of {shown} is missing or "
+                                  f"has changed; import the file again")
     options = ImportOptions(sheet=stored.get("sheet"), header_row=stored.get("header_row"),
                             encoding=stored.get("encoding"), delimiter=stored.get("delimiter"),
                             source=stored.get("source", "import"),
@@ -271,13 +304,26 @@ async def _run(hub: Hub, import_id: int, path: Path, mapping: CompiledMapping,
                 if progress:
                     progress(summary)
     except ImportFileError as exc:
-        _finish(hub, import_id, "failed", str(exc), actor)
+        _finish(hub, import_id, "failed", _named(exc, path, shown=_shown_name(hub, import_id)),
+                actor)
         raise
     except BaseException:
         _finish(hub, import_id, "interrupted", "stopped before the end of the file", actor)
         raise
     _write_reports(hub, import_id)
     return _finish(hub, import_id, None, None, actor)
+
+
+def _shown_name(hub: Hub, import_id: int) -> str:
+    with hub.sessions() as session:
+        return session.get_one(Import, import_id).file_name
+
+
+def _named(exc: ImportFileError, path: Path, *, shown: str) -> str:
+    """The error as the user knows the file: by the name it was imported under, never by
+    where it is kept."""
+    reason = exc.reason.replace(str(path.resolve()), shown).replace(str(path), shown)
+    return f"{shown}: {reason}"
 
 
 _NEUTRALISED = ("'=", "'+", "'-", "'@", "'\t", "'\r")
@@ -358,7 +404,7 @@ def _write_reports(hub: Hub, import_id: int) -> None:
         headers = list((row.headers or {}).get("columns", []))
         folder = hub.settings.imports_dir / str(import_id)
         folder.mkdir(parents=True, exist_ok=True)
-        stem = Path(row.file_name).stem
+        stem = fits(Path(row.file_name).stem, MAX_NAME_BYTES)
         paths = {}
         for kind in ("xlsx", "csv"):
             rejects = session.scalars(select(ImportReject)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
+import codecs
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -22,22 +22,26 @@ from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
-from hub.api.deps import HubDep
-from hub.errors import HubError, NotFoundError
+from hub.api.deps import ActorDep, HubDep
+from hub.errors import HubError, InvalidRequestError, NotFoundError
 from hub.importer.pipeline import (
     ImportOptions,
     ImportSummary,
     get_import,
     list_imports,
+    mapping_for_import,
     resume_import,
     start_import,
 )
+from hub.importer.uploads import display_name, new_upload_path, remove_upload
 from hub.runtime import Hub
 
 router = APIRouter(prefix="/imports", tags=["imports"])
 
 _CHUNK = 1 << 20
 _MAX_ID = 2**63 - 1  # the store's integer ids
+# A mapping is named, never located: a plain identifier (no separators, dots or NUL).
+MAPPING_NAME = r"^[A-Za-z0-9_][A-Za-z0-9_-]*$"
 _MEDIA = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
           "csv": "text/csv; charset=utf-8"}
 
@@ -85,58 +89,94 @@ class UploadTooLargeError(HubError):
     exit_code = 2
 
 
-async def _save(hub: Hub, upload: UploadFile) -> Path:
-    folder = hub.settings.imports_dir / "uploads"
-    await anyio.to_thread.run_sync(lambda: folder.mkdir(parents=True, exist_ok=True))
-    name = Path(upload.filename or "upload").name
-    path = folder / f"{uuid.uuid4().hex}-{name}"
+async def _save(hub: Hub, upload: UploadFile, *, name: str) -> Path:
+    """The upload written under a generated name; nothing is left behind when refused."""
+    path = new_upload_path(hub.settings.imports_dir, name)
+    await anyio.to_thread.run_sync(lambda: path.parent.mkdir(parents=True, exist_ok=True))
     size, limit = 0, hub.settings.import_max_bytes
-    with path.open("wb") as handle:
-        while chunk := await upload.read(_CHUNK):
-            size += len(chunk)
-            if size > limit:
-                handle.close()
-                path.unlink(missing_ok=True)
-                raise UploadTooLargeError(f"{name}: larger than {limit:,} bytes")
-            handle.write(chunk)
+    try:
+        with path.open("wb") as handle:
+            while chunk := await upload.read(_CHUNK):
+                size += len(chunk)
+                if size > limit:
+                    raise UploadTooLargeError(f"{name}: larger than {limit:,} bytes")
+                handle.write(chunk)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
     return path
 
 
-def _finish_in_thread(hub: Hub, import_id: int) -> None:
+def _check_mapping(hub: Hub, name: str) -> None:
+    try:
+        mapping_for_import(hub, name)
+    except NotFoundError:
+        raise NotFoundError(f"no mapping '{name}'") from None  # no folder, no listing
+
+
+def _check_encoding(encoding: str | None) -> None:
+    if encoding is not None:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise InvalidRequestError(f"encoding: unknown encoding {encoding!r}") from None
+
+
+def _finish_in_thread(hub: Hub, import_id: int, actor: str) -> None:
     # Its own event loop in a worker thread: the import's CPU and database work must not
     # stall the API's loop.
     try:
-        asyncio.run(resume_import(hub, import_id, actor="api"))
+        asyncio.run(resume_import(hub, import_id, actor=actor))
     except HubError:
         pass  # recorded on the import (status failed, error) for GET /imports/{id}
+    finally:
+        summary = get_import(hub, import_id)
+        if summary.status in ("succeeded", "partial", "failed") and summary.file_path:
+            # Done with the file: only an interrupted import is read again.
+            remove_upload(hub.settings.imports_dir, summary.file_path)
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, responses={
     200: {"model": ImportPublic, "description": "The same file was imported before: that "
                                                 "import (see `duplicate_of`)."},
     404: {"description": "No such mapping."}})
-async def create(hub: HubDep, background: BackgroundTasks, response: Response,
+async def create(hub: HubDep, actor: ActorDep, background: BackgroundTasks,
+                 response: Response,
                  file: Annotated[UploadFile, File(description="An .xlsx or .csv file")],
-                 mapping: Annotated[str, Form()],
+                 mapping: Annotated[str, Form(max_length=100, pattern=MAPPING_NAME,
+                                              description="A mapping's name.")],
                  sheet: Annotated[str | None, Form()] = None,
                  header_row: Annotated[int | None, Form(ge=1)] = None,
                  encoding: Annotated[str | None, Form()] = None,
                  delimiter: Annotated[str | None, Form(max_length=1)] = None,
                  source: Annotated[str, Form(max_length=64)] = "import",
                  force: Annotated[bool, Form()] = False) -> ImportPublic:
-    """Store the upload and import it in the background; poll `GET /imports/{id}`."""
-    path = await _save(hub, file)
+    """Store the upload and import it in the background; poll `GET /imports/{id}`.
+
+    The same bytes imported before through the same mapping version and options answer
+    200 with that import (`duplicate_of`) unless `force`; after a failed import, the file
+    is imported afresh."""
+    name = display_name(file.filename)
+    await anyio.to_thread.run_sync(_check_mapping, hub, mapping)
+    _check_encoding(encoding)
     options = ImportOptions(sheet=int(sheet) if sheet and sheet.isdigit() else sheet,
                             header_row=header_row, encoding=encoding, delimiter=delimiter,
                             source=source)
-    summary = await anyio.to_thread.run_sync(lambda: start_import(
-        hub, path, mapping=mapping, options=options, force=force, actor="api"))
+    path = await _save(hub, file, name=name)
+    try:
+        summary = await anyio.to_thread.run_sync(lambda: start_import(
+            hub, path, mapping=mapping, options=options, force=force, actor=actor,
+            file_name=name))
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    if summary.file_path != str(path.resolve()):
+        path.unlink(missing_ok=True)  # a duplicate, or an interrupted import's own copy
     response.headers["Location"] = f"/imports/{summary.id}"
     if summary.duplicate_of is not None:
         response.status_code = status.HTTP_200_OK
-        path.unlink(missing_ok=True)
         return ImportPublic.of(summary)
-    background.add_task(anyio.to_thread.run_sync, _finish_in_thread, hub, summary.id)
+    background.add_task(anyio.to_thread.run_sync, _finish_in_thread, hub, summary.id, actor)
     return ImportPublic.of(summary)
 
 

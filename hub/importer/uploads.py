@@ -1,0 +1,58 @@
+"""Files uploaded for import: kept under generated names in one folder, removed once done.
+
+An upload's own name is shown (cleaned and shortened), never used as a path: it may hold
+separators, NUL, control characters or be longer than any file system allows. The folder
+only ever holds the files of imports that may still run (queued or interrupted ones).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+import uuid
+from pathlib import Path
+
+__all__ = ["MAX_NAME_BYTES", "display_name", "fits", "is_upload", "new_upload_path",
+           "remove_upload", "uploads_folder"]
+
+MAX_NAME_BYTES = 200  # a shown file name, so that "<name>.errors.xlsx" fits in 255 bytes
+_KNOWN_SUFFIXES = (".xlsx", ".csv")
+
+
+def uploads_folder(imports_dir: Path) -> Path:
+    return imports_dir / "uploads"
+
+
+def fits(text: str, max_bytes: int) -> str:
+    """`text` cut to at most `max_bytes` of UTF-8, never inside a character."""
+    return text.encode("utf-8")[:max_bytes].decode("utf-8", errors="ignore")
+
+
+def display_name(raw: str | None) -> str:
+    """The name to show for an uploaded file: its last path part, without control or
+    format characters, at most MAX_NAME_BYTES of UTF-8 (the extension kept)."""
+    last = (raw or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in last if unicodedata.category(ch) not in ("Cc", "Cf", "Cs"))
+    name = name.strip().strip(".") or "upload"
+    if len(name.encode("utf-8")) <= MAX_NAME_BYTES:
+        return name
+    suffix = Path(name).suffix if len(Path(name).suffix.encode("utf-8")) <= 16 else ""
+    return fits(name[:len(name) - len(suffix)], MAX_NAME_BYTES - len(suffix.encode())) + suffix
+
+
+def new_upload_path(imports_dir: Path, name: str) -> Path:
+    """A fresh, generated place for an upload called `name` (only a known extension is
+    kept from the name, for whoever looks in the folder)."""
+    suffix = Path(name).suffix.lower()
+    return uploads_folder(imports_dir) / (
+        uuid.uuid4().hex + (suffix if suffix in _KNOWN_SUFFIXES else ".upload"))
+
+
+def is_upload(imports_dir: Path, path: Path | str) -> bool:
+    """Whether `path` is a file the API stored (and may therefore remove)."""
+    return Path(path).resolve().parent == uploads_folder(imports_dir).resolve()
+
+
+def remove_upload(imports_dir: Path, path: Path | str) -> None:
+    """Delete an uploaded file; files outside the uploads folder (a CLI user's) are kept."""
+    if is_upload(imports_dir, path):
+        Path(path).unlink(missing_ok=True)
