@@ -44,6 +44,16 @@ class Settings(BaseSettings):
             sharing a broker keep apart by it).
         job_lease_seconds: how long a job's lease (and a part of a run) stays with a worker
             that stopped renewing it: after a crash, the job runs again this much later.
+        audit_key: the HMAC-SHA256 key that signs the audit chain, kept outside the store.
+            Unset: a key is made on first use into `audit_key_file` (mode 0600).
+        audit_old_keys: keys the chain was signed with before a rotation (comma-separated),
+            so `hub audit verify` still checks the rows they signed.
+        audit_key_file: where the generated key lives when `audit_key` is unset.
+        audit_checkpoints: a file outside the store where signed checkpoints of the chain's
+            head are appended (catches rows removed from the end); empty: none written.
+        audit_checkpoint_seconds: how often a writer appends a checkpoint (0: every commit).
+        denial_window_seconds: API denials of one kind from one client within this window
+            are written as one row then counted, and the count written when it closes.
     """
 
     model_config = SettingsConfigDict(env_prefix="HUB_", extra="ignore")
@@ -70,6 +80,12 @@ class Settings(BaseSettings):
     metrics_port: int = 0
     celery_queue: str = "hub"
     job_lease_seconds: float = Field(default=30.0, gt=0)
+    audit_key: SecretStr | None = None
+    audit_old_keys: SecretStr | None = None
+    audit_key_file: Path = Path(".hub/audit.key")
+    audit_checkpoints: Path | None = Path(".hub/audit.checkpoints")
+    audit_checkpoint_seconds: float = Field(default=60.0, ge=0)
+    denial_window_seconds: float = Field(default=10.0, ge=0)
 
 
 def get_settings(**overrides: object) -> Settings:

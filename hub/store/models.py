@@ -245,16 +245,22 @@ class AuditRecord(Base):
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # The audit key that signed `hash` (HMAC-SHA256); None: a row from before the chain
+    # was keyed, linked by plain SHA-256.
+    key_id: Mapped[str | None] = mapped_column(String(16))
 
 
 class AuditHead(Base):
-    """The chain's last sequence number and hash: catches truncation, serialises appends."""
+    """The chain's last sequence number and hash, signed (`mac`) with the audit key:
+    catches truncation, serialises appends."""
 
     __tablename__ = "audit_head"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(Integer)
     hash: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str | None] = mapped_column(String(16))
+    mac: Mapped[str | None] = mapped_column(String(64))
 
 
 class ConnectorToken(Base):
