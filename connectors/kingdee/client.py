@@ -20,7 +20,7 @@ from connectors.sdk import (
     ConnectorError,
     HttpClient,
     Redactor,
-    install_log_redaction,
+    register_credential,
 )
 
 from ._envelope import SessionLostError
@@ -89,12 +89,23 @@ class KingdeeAuth(httpx.Auth):
 
 def make_signer(config: KingdeeConfig) -> Callable[[str], dict[str, str]]:
     def sign(path: str) -> dict[str, str]:
-        return signed_headers(
+        headers = signed_headers(
             path=path, acct_id=config.acct_id, username=config.username,
             app_id=config.app_id or "", app_secret=_secret(config.app_secret),
             lcid=config.lcid, org_num=config.org_num, timestamp=int(time.time()),
         )
+        register_credential(headers["X-Api-Signature"], headers["X-Kd-Signature"],
+                            slot=f"kingdee:signature:{config.acct_id}:{config.username}")
+        return headers
     return sign
+
+
+def _login_tokens(result: Mapping[str, Any]) -> list[str]:
+    """The other credentials a login answer carries (session id, user and access tokens)."""
+    context = result.get("Context")
+    places = [(result, "AccessToken"), *((context, k) for k in ("SessionId", "UserToken")
+                                          if isinstance(context, Mapping))]
+    return [str(place[key]) for place, key in places if place.get(key)]
 
 
 def _secret(value: Any) -> str:
@@ -125,8 +136,7 @@ class KingdeeClient:
                                         "lcid": c.lcid}
         stamp = int(time.time())
         sign = login_sign(c.acct_id, c.username, c.app_id or "", _secret(c.app_secret), stamp)
-        self.redactor.add(sign)
-        install_log_redaction(sign)
+        register_credential(sign, slot=f"kingdee:login-sign:{c.acct_id}:{c.username}")
         return "LoginBySign", {"acctid": c.acct_id, "username": c.username, "appid": c.app_id,
                                "timestamp": stamp, "sign": sign, "lcid": c.lcid}
 
@@ -135,9 +145,10 @@ class KingdeeClient:
         self.session.session_id = None
         response = await self.http.send("POST", service_path(AUTH + method),
                                         operation="login", json=body, retry_safe=True)
-        sid = str(response.json()["KDSVCSessionId"])
-        self.redactor.add(sid)
-        install_log_redaction(sid)
+        result = response.json()
+        sid = str(result["KDSVCSessionId"])
+        register_credential(sid, *_login_tokens(result),
+                            slot=f"kingdee:session:{self.http.connection}")
         self.session.session_id = sid
         self.session.generation += 1
         self.session.logins += 1

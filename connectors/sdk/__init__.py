@@ -78,6 +78,7 @@ from ._redact import (
     Redactor,
     install_log_redaction,
     is_sensitive_name,
+    register_credential,
     secret_values,
 )
 from ._registry import ENTRY_POINT_GROUP, ConnectorInfo, available_connectors, load_connector
@@ -196,6 +197,7 @@ __all__ = [
     "paginate",
     "parse_link_header",
     "parse_retry_after",
+    "register_credential",
     "secret_values",
     "select_records",
 ]

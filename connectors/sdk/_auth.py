@@ -16,7 +16,7 @@ from pydantic import SecretStr
 from typing_extensions import override
 
 from ._errors import AuthError, ConnectorError, TransientError
-from ._redact import install_log_redaction
+from ._redact import install_log_redaction, register_credential
 from ._tokens import CachedToken, TokenCache, TokenLease, TokenProvider
 
 __all__ = ["ApiKeyAuth", "BasicAuth", "BearerAuth", "TokenAuth"]
@@ -40,6 +40,7 @@ class ApiKeyAuth(httpx.Auth):
         self._key = key
         self._query = query
         self._header = header or "X-API-Key"
+        register_credential(key.get_secret_value(), slot=f"api-key:{self._header}:{query}")
         if query is not None:
             install_log_redaction()
 
@@ -61,6 +62,7 @@ class BearerAuth(httpx.Auth):
 
     def __init__(self, token: SecretStr) -> None:
         self._token = token
+        register_credential(token.get_secret_value(), slot="bearer")
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         request.headers["Authorization"] = f"Bearer {self._token.get_secret_value()}"
@@ -76,10 +78,14 @@ class BasicAuth(httpx.Auth):
     def __init__(self, username: str, password: SecretStr) -> None:
         self._username = username
         self._password = password
+        pair = f"{username}:{password.get_secret_value()}"
+        # The header value is a credential of its own: a vendor echoing it must not show it.
+        self._credentials = base64.b64encode(pair.encode()).decode("ascii")
+        register_credential(password.get_secret_value(), pair, self._credentials,
+                            slot=f"basic:{username}")
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        pair = f"{self._username}:{self._password.get_secret_value()}".encode()
-        request.headers["Authorization"] = f"Basic {base64.b64encode(pair).decode('ascii')}"
+        request.headers["Authorization"] = f"Basic {self._credentials}"
         yield request
 
     def __repr__(self) -> str:
@@ -189,6 +195,15 @@ class TokenAuth(httpx.Auth):
             return memo
         return await self._renew(stale=None)
 
+    def _remember(self, token: CachedToken) -> CachedToken:
+        """Keep `token` as this auth's current one; every Redactor masks it from now on."""
+        values = [token.access_token.get_secret_value()]
+        if token.refresh_token is not None:
+            values.append(token.refresh_token.get_secret_value())
+        register_credential(*values, slot=f"token:{self.key}")
+        self._memo = token
+        return token
+
     def _usable(self, token: CachedToken) -> bool:
         if token.expires_at is None:
             return True
@@ -213,8 +228,7 @@ class TokenAuth(httpx.Auth):
             current = await self.cache.get(self.key)
             if self._renewed(current, stale):
                 assert current is not None
-                self._memo = current
-                return current
+                return self._remember(current)
             if isinstance(self.cache, TokenLease):
                 return await self._renew_leased(self.cache, stale)
             return await self._replace(current, stale)
@@ -227,8 +241,7 @@ class TokenAuth(httpx.Auth):
                     current = await self.cache.get(self.key)
                     if self._renewed(current, stale):
                         assert current is not None
-                        self._memo = current
-                        return current
+                        return self._remember(current)
                     return await self._replace(current, stale)
                 finally:
                     await lease.release_lease(self.key, owner=owner)
@@ -237,8 +250,7 @@ class TokenAuth(httpx.Auth):
             current = await self.cache.get(self.key)
             if self._renewed(current, stale):
                 assert current is not None
-                self._memo = current
-                return current
+                return self._remember(current)
 
     async def _replace(self, current: CachedToken | None, stale: CachedToken | None) -> CachedToken:
         """Fetch (or refresh) a token and store it. Called holding the key's lock/lease."""
@@ -260,8 +272,8 @@ class TokenAuth(httpx.Auth):
             raise self._with_context(TransientError(
                 f"token endpoint unreachable ({type(exc).__name__})", operation="token",
             )) from None
+        self._remember(token)  # masked before anything can echo it
         await self.cache.put(self.key, token)
-        self._memo = token
         log.debug("token %s obtained; expires in %s s", self.key,
                   "?" if token.expires_at is None else round(token.expires_at - self._clock()))
         return token

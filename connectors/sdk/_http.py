@@ -32,7 +32,7 @@ from ._errors import (
     RejectedError,
     TransientError,
 )
-from ._redact import Redactor
+from ._redact import Redactor, is_sensitive_name, register_credential
 
 __all__ = ["CallHook", "CallRecord", "HttpClient", "RetryPolicy", "SendStats",
            "parse_retry_after"]
@@ -130,6 +130,12 @@ def _vendor_error(response: httpx.Response) -> tuple[str | None, str]:
         if isinstance(error, str):
             return error, str(body.get("error_description") or body.get("message") or error)
     return None, response.reason_phrase or "error"
+
+
+def _is_session_cookie(name: str) -> bool:
+    lowered = name.strip().lower()
+    return is_sensitive_name(lowered) or any(
+        word in lowered for word in ("session", "sid", "token", "auth"))
 
 
 class HttpClient:
@@ -242,6 +248,7 @@ class HttpClient:
                     self._record(request.method, shown_url, operation, exc.status, number,
                                  started, exc)
                     raise
+                self._remember_cookies(response)
                 refused = self._classify(response, context)
                 self._record(request.method, shown_url, operation, response.status_code, number,
                              started, refused)
@@ -249,6 +256,14 @@ class HttpClient:
                     raise refused
                 return response
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+
+    def _remember_cookies(self, response: httpx.Response) -> None:
+        """Cookies a vendor sets are session credentials: every Redactor masks them."""
+        pairs = [header.split(";", 1)[0].partition("=")
+                 for header in response.headers.get_list("set-cookie")]
+        values = [value.strip() for name, _, value in pairs if _is_session_cookie(name)]
+        if values:
+            register_credential(*values, slot=f"cookie:{self.connector}:{self.connection}")
 
     def _wait(self, state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 import re
+import threading
+from collections import deque
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -16,6 +19,7 @@ __all__ = [
     "Redactor",
     "install_log_redaction",
     "is_sensitive_name",
+    "register_credential",
     "secret_values",
 ]
 
@@ -30,19 +34,31 @@ SENSITIVE_NAMES = frozenset(
         "sign", "signature", "authorization", "proxy-authorization", "cookie", "set-cookie",
         "x-api-signature", "x-kd-signature", "x-kd-appsecret", "x-acs-dingtalk-access-token",
         "corpsecret", "suitesecret", "encodingaeskey", "aeskey", "key", "msg_signature",
-        # session cookies and their header forms (Kingdee K/3 Cloud, ASP.NET)
-        "kdservice-sessionid", "asp.net_sessionid", "sid",
+        "accesstoken", "auth_token", "x-auth-token", "suite_access_token", "usertoken",
+        "user_token",
+        # session cookies and their header and field forms (Kingdee K/3 Cloud, ASP.NET, Java)
+        "kdservice-sessionid", "kdsvcsessionid", "asp.net_sessionid", "sid", "sessionid",
+        "session_id", "jsessionid",
     )
 )
 
 _MIN_SECRET_LENGTH = 4  # shorter values would mask ordinary words
-# `name=value` and `name: value` pairs of sensitive names inside free text (URLs in log lines,
-# echoed headers); the name is kept, the value masked.
+_UNRESERVED = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~")
+_JSON_SHORT = {"\n": "n", "\r": "r", "\t": "t", "\b": "b", "\f": "f"}
+# `name=value`, `name: value`, `"name": "value"` (JSON, escaped JSON too) and `name%3Dvalue`
+# of sensitive names inside free text (URLs in log lines, echoed headers, vendor error
+# bodies); an auth scheme (`Basic`, `Bearer`…) is kept, the name kept, the value masked.
+_VALUE = r"(?:[^\s&\"',;\\<>)}\]]|\\+/|\\+u[0-9a-fA-F]{4})+"
 _NAMED_VALUE = re.compile(
     r"(?i)(?<![\w-])(" + "|".join(re.escape(n) for n in sorted(SENSITIVE_NAMES, key=len,
                                                                   reverse=True))
-    + r")(\s*[=:]\s*)(?:bearer\s+|basic\s+)?([^\s&\"',;]+)"
+    + r")(\\*[\"']?\s*(?:[=:]|%3d)\s*\\*[\"']?\s*)((?:bearer|basic|digest|token)\s+)?(" + _VALUE
+    + ")"
 )
+
+
+def _mask_named(match: re.Match[str]) -> str:
+    return f"{match.group(1)}{match.group(2)}{match.group(3) or ''}{MASK}"
 
 
 def is_sensitive_name(name: str) -> bool:
@@ -70,8 +86,100 @@ def secret_values(config: BaseModel) -> list[str]:
     return found
 
 
+def _char_forms(char: str) -> str:
+    r"""A regex for one character of a secret as a vendor may write it back: itself, JSON's
+    `\uXXXX` / `\/` / `\n` escapes (any number of backslashes: JSON inside JSON), and
+    percent-encoding (once or twice, either case of hex)."""
+    if char in _UNRESERVED:
+        return re.escape(char)
+    utf8 = char.encode("utf-8")
+    units = char.encode("utf-16-be")
+    forms = [
+        re.escape(char),
+        "".join(rf"\\+u(?i:{units[i:i + 2].hex()})" for i in range(0, len(units), 2)),
+        "".join(f"(?i:%(?:25)?{byte:02x})" for byte in utf8),
+    ]
+    if char in '/"\\':
+        forms.append(r"\\+" + re.escape(char))
+    if char in _JSON_SHORT:
+        forms.append(r"\\+" + _JSON_SHORT[char])
+    if char == " ":
+        forms.append(r"\+")
+    return "(?:" + "|".join(forms) + ")"
+
+
+def _secret_pattern(secret: str) -> str:
+    """A regex matching `secret` raw, JSON-escaped or percent-encoded."""
+    return "".join(_char_forms(char) for char in secret)
+
+
+def _with_base64(secrets: Iterable[str]) -> set[str]:
+    """The secrets long enough to mask, and each one's Base64 (padding dropped)."""
+    found: set[str] = set()
+    for secret in secrets:
+        if secret and len(secret) >= _MIN_SECRET_LENGTH:
+            found.add(secret)
+            found.add(base64.b64encode(secret.encode("utf-8")).decode("ascii").rstrip("="))
+    return found
+
+
+def _compile(secrets: Iterable[str]) -> re.Pattern[str] | None:
+    # Longest first so a secret that contains another is masked whole.
+    ordered = sorted(secrets, key=len, reverse=True)
+    return re.compile("|".join(_secret_pattern(s) for s in ordered)) if ordered else None
+
+
+class _DerivedCredentials:
+    """Credentials the SDK derives or fetches at run time (Basic values, access tokens,
+    session ids, signatures), known to every Redactor of the process.
+
+    Each belongs to a `slot` (e.g. ``token:dingtalk:<appkey>``) that keeps its latest
+    `_KEEP_PER_SLOT` values: a long-running process renews tokens and signs every request,
+    and the set must not grow without end.
+    """
+
+    _KEEP_PER_SLOT = 64
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._slots: dict[str, deque[str]] = {}
+        self._patterns: dict[str, re.Pattern[str] | None] = {}
+
+    def remember(self, slot: str, values: Iterable[str]) -> None:
+        fresh = _with_base64(values)
+        with self._lock:
+            kept = self._slots.setdefault(slot, deque(maxlen=self._KEEP_PER_SLOT))
+            fresh -= set(kept)
+            if not fresh:
+                return
+            kept.extend(sorted(fresh))
+            # A new dict, swapped in whole: readers in other threads never see it half-built.
+            self._patterns = {**self._patterns, slot: _compile(kept)}
+
+    def mask(self, text: str) -> str:
+        for pattern in self._patterns.values():
+            if pattern is not None:
+                text = pattern.sub(MASK, text)
+        return text
+
+
+_DERIVED = _DerivedCredentials()
+
+
+def register_credential(*values: str, slot: str) -> None:
+    """Make every Redactor of the process mask `values`: credentials the SDK (or a
+    connector) derived or fetched, e.g. a Basic value, an access token, a session id or a
+    request signature. `slot` names where they come from; it keeps its latest values only.
+    Values shorter than four characters are ignored."""
+    _DERIVED.remember(slot, values)
+
+
 class Redactor:
-    """Masks known secret values anywhere in text, and sensitive names in URLs and mappings."""
+    r"""Masks known secret values anywhere in text, and sensitive names in URLs and mappings.
+
+    A secret is masked raw, JSON-escaped (`\/`, `\u002b`…), percent-encoded and in Base64;
+    so is every credential registered with `register_credential` (process-wide).
+    """
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._secrets: set[str] = set()
@@ -79,18 +187,17 @@ class Redactor:
         self.add(*secrets)
 
     def add(self, *secrets: str) -> None:
-        fresh = {s for s in secrets if s and len(s) >= _MIN_SECRET_LENGTH} - self._secrets
+        fresh = _with_base64(secrets) - self._secrets
         if not fresh:
             return
         self._secrets |= fresh
-        # Longest first so a secret that contains another is masked whole.
-        ordered = sorted(self._secrets, key=len, reverse=True)
-        self._pattern = re.compile("|".join(re.escape(s) for s in ordered))
+        self._pattern = _compile(self._secrets)
 
     def text(self, value: str) -> str:
         if self._pattern is not None:
             value = self._pattern.sub(MASK, value)
-        return _NAMED_VALUE.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", value)
+        value = _DERIVED.mask(value)
+        return _NAMED_VALUE.sub(_mask_named, value)
 
     def url(self, url: str) -> str:
         parts = urlsplit(url)

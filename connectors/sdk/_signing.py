@@ -30,7 +30,7 @@ import httpx
 from pydantic import SecretStr
 from typing_extensions import override
 
-from ._redact import install_log_redaction
+from ._redact import install_log_redaction, register_credential
 
 __all__ = [
     "DingTalkRobotSigner",
@@ -124,6 +124,7 @@ class RequestSigner(httpx.Auth, ABC):
         timestamp = self.timestamp()
         nonce = self.nonce(timestamp)
         signature = self.sign(self.canonical_string(request, timestamp, nonce))
+        register_credential(signature, slot=f"signature:{type(self).__name__}")
         self.attach(request, timestamp=timestamp, nonce=nonce, signature=signature)
         yield request
 
