@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
-from hub.api.deps import HubDep
+from hub.api.deps import ActorDep, HubDep
 from hub.outbox.views import OutboxView, get_row, list_rows, replay_dead_letters
 
 router = APIRouter(tags=["outbox"])
@@ -54,11 +54,11 @@ def list_dead_letters(hub: HubDep,
 
 
 @router.post("/dead-letters/{row_id}/replay")
-def replay_one(row_id: RowId, hub: HubDep) -> ReplayResult:
-    return ReplayResult(replayed=replay_dead_letters(hub, [row_id], actor="api"))
+def replay_one(row_id: RowId, hub: HubDep, actor: ActorDep) -> ReplayResult:
+    return ReplayResult(replayed=replay_dead_letters(hub, [row_id], actor=actor))
 
 
 @router.post("/dead-letters/replay",
              responses={404: {"description": "One of `ids` is no dead letter."}})
-def replay_many(body: ReplayRequest, hub: HubDep) -> ReplayResult:
-    return ReplayResult(replayed=replay_dead_letters(hub, body.ids, actor="api"))
+def replay_many(body: ReplayRequest, hub: HubDep, actor: ActorDep) -> ReplayResult:
+    return ReplayResult(replayed=replay_dead_letters(hub, body.ids, actor=actor))
