@@ -1,11 +1,19 @@
 """YAML files read with their line numbers, `${VAR}` interpolation, and pydantic errors
-turned into problems that name the file, the line and the field."""
+turned into problems that name the file, the line and the field.
+
+Config and mapping files are small, plain text written by admins, but the loader treats them
+as hostile input (an API caller can name a mapping; a file may come from anywhere): it refuses
+files over MAX_BYTES, anything but UTF-8 text, nesting deeper than MAX_DEPTH, aliases that
+expand to more than MAX_ALIASED_NODES nodes (the "billion laughs"), and every explicit tag
+(`!!python/...`, `!foo`, even `!!str`): values are plain YAML scalars, lists and mappings.
+Each refusal is one ConfigFileError naming the file and, when known, the line.
+"""
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from difflib import get_close_matches
 from pathlib import Path
@@ -14,11 +22,25 @@ from typing import Any
 from pydantic import ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import (
+    AliasEvent,
+    CollectionEndEvent,
+    CollectionStartEvent,
+    Event,
+    NodeEvent,
+)
+from ruamel.yaml.reader import ReaderError
+from ruamel.yaml.tokens import ScalarToken
 
 from .errors import ConfigFileError, ConfigProblem
 
-__all__ = ["YamlDocument", "load_yaml"]
+__all__ = ["MAX_ALIASED_NODES", "MAX_BYTES", "MAX_DEPTH", "YamlDocument", "find_env_refs",
+           "load_yaml"]
+
+MAX_BYTES = 1 << 20  # 1 MiB: the shipped hub.yaml is 10 KiB, the largest mapping 4 KiB
+MAX_DEPTH = 64  # lists and mappings inside each other
+MAX_ALIASED_NODES = 10_000  # nodes an alias may repeat, counted as expanded, in all
 
 Loc = tuple[str | int, ...]
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -111,18 +133,22 @@ def _readable(item: Mapping[str, Any], known: Sequence[str] | None = None) -> st
 
 
 def load_yaml(path: Path, *, interpolate: bool = False) -> YamlDocument:
-    """Read a YAML file; with `interpolate`, replace `${VAR}` / `${VAR:-default}` in strings."""
+    """Read a YAML file; with `interpolate`, replace `${VAR}` / `${VAR:-default}` in strings.
+
+    Raises ConfigFileError (one problem, naming the file and line) for a file that is not
+    small, plain YAML: see the module docstring."""
+    text = _read_text(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigFileError([ConfigProblem(str(path), None, "", "file not found")]) from None
-    try:
+        _check_shape(path, text)
         raw = YAML(typ="rt").load(text)
+    except ReaderError as exc:  # a character YAML does not allow, e.g. U+0001
+        line = text.count("\n", 0, max(exc.position, 0)) + 1
+        raise _refused(path, line, f"contains the control character U+{exc.character:04X}, "
+                                   "which YAML does not allow (a binary file?)") from None
     except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        message = f"not valid YAML: {exc.problem or exc.context}"
-        raise ConfigFileError([ConfigProblem(str(path), line, "", message)]) from None
+        raise ConfigFileError([_syntax_problem(path, text, exc)]) from None
+    except YAMLError as exc:
+        raise _refused(path, None, f"not valid YAML: {str(exc).splitlines()[0]}") from None
     doc = YamlDocument(path=path, data=None)
     doc.text_lines = text.splitlines()
     doc.lines[()] = 1
@@ -130,15 +156,137 @@ def load_yaml(path: Path, *, interpolate: bool = False) -> YamlDocument:
     return doc
 
 
+def _refused(path: Path, line: int | None, message: str) -> ConfigFileError:
+    return ConfigFileError([ConfigProblem(str(path), line, "", message)])
+
+
+def _read_text(path: Path) -> str:
+    """The file as text: at most MAX_BYTES of UTF-8, no NUL."""
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_BYTES + 1)
+    except FileNotFoundError:
+        raise _refused(path, None, "file not found") from None
+    except OSError as exc:
+        raise _refused(path, None, f"cannot be read: {exc.strerror or type(exc).__name__}") \
+            from None
+    if len(data) > MAX_BYTES:
+        raise _refused(path, None, f"is larger than {MAX_BYTES >> 20} MiB; a config or "
+                                   "mapping file is a small text file")
+    if (nul := data.find(b"\0")) >= 0:
+        raise _refused(path, data.count(b"\n", 0, nul) + 1,
+                       "contains a NUL byte: a binary file, or text not saved as UTF-8")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _refused(path, data.count(b"\n", 0, exc.start) + 1,
+                       f"is not UTF-8 text (byte 0x{data[exc.start]:02x}): a binary file, "
+                       "or text saved in another encoding; save it as UTF-8") from None
+    return text.removeprefix("\ufeff")
+
+
+def _check_shape(path: Path, text: str) -> None:
+    """Walk the parser's events (no recursion, nothing built) and refuse explicit tags,
+    nesting deeper than MAX_DEPTH, and aliases that repeat more than MAX_ALIASED_NODES
+    nodes in all (each alias counted with everything under its anchor, aliases included)."""
+    sizes: list[int] = [0]  # nodes so far in each open collection; the root's slot first
+    anchors: list[str | None] = []  # the anchor of each open collection
+    closed: dict[str, int] = {}  # anchor -> nodes under it
+    aliased = 0
+    for event in YAML(typ="rt").parse(text):
+        line = event.start_mark.line + 1
+        if isinstance(event, AliasEvent):
+            aliased += _alias_size(path, line, event.anchor, closed, anchors)
+            sizes[-1] += closed[event.anchor]
+            if aliased > MAX_ALIASED_NODES:
+                raise _refused(path, line, f"its aliases repeat more than "
+                                           f"{MAX_ALIASED_NODES:,} nodes (an alias bomb?)")
+            continue
+        _refuse_tag(path, line, event)
+        if isinstance(event, CollectionStartEvent):
+            if len(sizes) > MAX_DEPTH:
+                raise _refused(path, line, f"lists and mappings are nested more than "
+                                           f"{MAX_DEPTH} levels deep")
+            sizes.append(1)
+            anchors.append(event.anchor)
+        elif isinstance(event, CollectionEndEvent):
+            size, anchor = sizes.pop(), anchors.pop()
+            sizes[-1] += size
+            if anchor is not None:
+                closed[anchor] = size
+        elif isinstance(event, NodeEvent):  # a scalar
+            sizes[-1] += 1
+            if event.anchor is not None:
+                closed[event.anchor] = 1
+
+
+def _alias_size(path: Path, line: int, anchor: str, closed: Mapping[str, int],
+                open_anchors: Sequence[str | None]) -> int:
+    if anchor in open_anchors:
+        raise _refused(path, line, f"alias *{anchor} is used inside the node it names "
+                                   "(a recursive structure)")
+    if anchor not in closed:
+        raise _refused(path, line, f"alias *{anchor} names no anchor (&{anchor}) above it")
+    return closed[anchor]
+
+
+def _refuse_tag(path: Path, line: int, event: Event) -> None:
+    tag = getattr(event, "tag", None)
+    if tag is None:
+        return
+    shown = str(tag).replace("tag:yaml.org,2002:", "!!")
+    raise _refused(path, line, f"tag '{shown}' is not allowed: write plain values (tags "
+                               "could make the loader build objects)")
+
+
+def _syntax_problem(path: Path, text: str, exc: MarkedYAMLError) -> ConfigProblem:
+    """The problem where the mistake is: an unclosed quote swallows the lines after it and
+    the parser fails far below, so point at the line where the quote opens."""
+    mark = exc.problem_mark or exc.context_mark
+    line = mark.line + 1 if mark is not None else None
+    reason = exc.problem or exc.context
+    if exc.context_mark is not None and "quoted scalar" in (exc.context or ""):
+        return ConfigProblem(str(path), exc.context_mark.line + 1, "",
+                             "this quote is never closed: add the closing quote")
+    opened = _first_multiline_quote(text, before=line)
+    if opened is not None:
+        return ConfigProblem(str(path), opened, "", f"the quote opened on this line is not "
+                             f"closed on it; YAML then fails at line {line}: {reason}")
+    return ConfigProblem(str(path), line, "", f"not valid YAML: {reason}")
+
+
+def _first_multiline_quote(text: str, *, before: int | None) -> int | None:
+    """The line of the first quoted value that runs over several lines, ahead of `before`."""
+    if before is None:
+        return None
+    for token in _tokens(text):
+        if token.start_mark.line + 1 >= before:
+            return None
+        if isinstance(token, ScalarToken) and token.style in ("'", '"') \
+                and token.end_mark.line > token.start_mark.line:
+            return int(token.start_mark.line) + 1
+    return None
+
+
+def _tokens(text: str) -> Iterator[Any]:
+    """The scanner's tokens up to the first error."""
+    try:
+        yield from YAML(typ="rt").scan(text)
+    except YAMLError:
+        return
+
+
 def _plain(node: Any, loc: Loc, doc: YamlDocument, interpolate: bool) -> Any:
     if isinstance(node, CommentedMap):
         result = {}
         for key, value in node.items():
             child = (*loc, str(key))
-            line, column = node.lc.key(key)
+            # A key merged in by `<<: *anchor` has no position of its own: use the mapping's.
+            line, column = node.lc.key(key) if key in node.lc.data else (node.lc.line,
+                                                                            node.lc.col)
             doc.lines[child] = line + 1
             doc.columns[child] = column + 1
-            if not isinstance(value, CommentedMap | CommentedSeq):
+            if not isinstance(value, CommentedMap | CommentedSeq) and key in node.lc.data:
                 _note_scalar(doc, child, node.lc.value(key))
             result[str(key)] = _plain(value, child, doc, interpolate)
         return result
@@ -184,3 +332,17 @@ def _interpolate(value: str, loc: Loc, doc: YamlDocument) -> str:
         raise doc.error(loc, f"environment variable {name} is not set")
 
     return _ENV_REF.sub(replace, value) if "${" in value else value
+
+
+def find_env_refs(data: Any, loc: Loc = ()) -> Iterator[tuple[Loc, int, str]]:
+    """Every `${VAR}` / `${VAR:-default}` left in plain data: (where, offset in the
+    string, the reference) — for files that get no interpolation, to say so."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            yield from find_env_refs(value, (*loc, key))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            yield from find_env_refs(value, (*loc, index))
+    elif isinstance(data, str) and "${" in data:
+        for match in _ENV_REF.finditer(data):
+            yield loc, match.start(), match.group(0)
