@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Request
 
 from hub.runtime import Hub
 from hub.settings import Settings
@@ -13,6 +13,7 @@ from hub.tickets import TicketReader
 
 from .docs import install_docs
 from .errors import install_error_handlers
+from .input_guard import refuse_nul_characters
 from .masking import install_masking
 from .middleware import idempotent, install_middleware
 from .routes import (
@@ -31,6 +32,14 @@ from .routes import (
 from .security import require_area
 
 __all__ = ["create_app"]
+
+
+async def _admitted(request: Request) -> None:
+    """What runs once a caller is admitted: text the store cannot hold is refused before
+    an `Idempotency-Key` is claimed for the request."""
+    await refuse_nul_characters(request)
+    await idempotent(request)
+
 
 # Every router but these two needs an authenticated caller whose role holds its area:
 # /health answers load balancers; /webhooks are verified by each vendor's own signature.
@@ -70,7 +79,7 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
     install_masking(app, runtime)
     # Routes are matched in order: the agents' tickets first, the docs pages last.
     for router, area in ROUTERS:
-        app.include_router(router, dependencies=[Depends(require_area(area, then=idempotent))])
+        app.include_router(router, dependencies=[Depends(require_area(area, then=_admitted))])
     for router in OPEN_ROUTERS:
         app.include_router(router)
     install_docs(app)

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Path, Query, Request
+from pydantic import Field
 
+from hub.pages import MAX_ID
 from hub.runtime import Hub
 
-__all__ = ["ActorDep", "HubDep", "RowId"]
+__all__ = ["ActorDep", "HubDep", "ItemId", "RowId", "RowIdFilter"]
 
-# A row id in a path: the store's integers stop at 2**63 - 1 (larger is a 422, not a 500).
-RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+# Row ids: every id column is a 32-bit INTEGER, so an id outside 1..2**31-1 names no row and
+# is refused as a 422 naming it (a 404 would need a query PostgreSQL cannot even run).
+_ID_RANGE = f"A row id, 1 to {MAX_ID} (larger is refused as invalid)."
+RowId = Annotated[int, Path(ge=1, le=MAX_ID, description=_ID_RANGE)]
+RowIdFilter = Annotated[int | None, Query(ge=1, le=MAX_ID, description=_ID_RANGE)]
+ItemId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 async def _hub(request: Request) -> Hub:  # async: no worker-thread hop per request

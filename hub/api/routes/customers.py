@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 
-from hub.api.deps import HubDep
+from hub.api.deps import HubDep, RowId
 from hub.customer_views import (
     CustomerHistory,
     CustomerPublic,
@@ -14,7 +14,7 @@ from hub.customer_views import (
     get_customer,
     search_customers,
 )
-from hub.pages import DEFAULT_LIMIT, MAX_ID, MAX_LIMIT, Page
+from hub.pages import DEFAULT_LIMIT, MAX_LIMIT, Page
 
 router = APIRouter(prefix="/customers", tags=["customers"])
 
@@ -36,12 +36,12 @@ def list_(hub: HubDep,
 
 
 @router.get("/{customer_id}", responses=_404)
-def get(customer_id: Annotated[int, Path(ge=1, le=MAX_ID)], hub: HubDep) -> CustomerPublic:
+def get(customer_id: RowId, hub: HubDep) -> CustomerPublic:
     return get_customer(hub, customer_id)
 
 
 @router.get("/{customer_id}/history", responses=_404)
-def history(customer_id: Annotated[int, Path(ge=1, le=MAX_ID)], hub: HubDep) -> CustomerHistory:
+def history(customer_id: RowId, hub: HubDep) -> CustomerHistory:
     """The profile, the latest orders and interactions fetched from the source systems, and
     the customer's tickets: each piece names its source and when it was fetched."""
     return customer_history(hub, customer_id)

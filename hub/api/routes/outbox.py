@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from hub.api.deps import ActorDep, HubDep
+from hub.api.deps import ActorDep, HubDep, ItemId, RowId, RowIdFilter
 from hub.outbox.views import OutboxView, get_row, list_rows, replay_dead_letters
 
 router = APIRouter(tags=["outbox"])
-
-_MAX_ID = 2**63 - 1  # the store's integer ids: larger ones are no row, not a server error
-RowId = Annotated[int, Path(ge=1, le=_MAX_ID)]
 
 
 class ReplayRequest(BaseModel):
@@ -21,7 +18,7 @@ class ReplayRequest(BaseModel):
 
     model_config = {"json_schema_extra": {"examples": [{"ids": [12, 13]}, {"ids": None}]}}
 
-    ids: list[Annotated[int, Field(ge=1, le=_MAX_ID)]] | None = Field(
+    ids: list[ItemId] | None = Field(
         default=None, description="Dead letters to replay; "
                                   "omitted or null: every dead letter.", examples=[[12, 13]])
 
@@ -37,7 +34,7 @@ class ReplayResult(BaseModel):
 @router.get("/outbox")
 def list_outbox(hub: HubDep,
                 status: Annotated[Literal["pending", "done", "dead"] | None, Query()] = None,
-                ticket_id: Annotated[int | None, Query(ge=1, le=_MAX_ID)] = None,
+                ticket_id: RowIdFilter = None,
                 limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[OutboxView]:
     return list_rows(hub, status=status, ticket_id=ticket_id, limit=limit)
 

@@ -8,9 +8,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict
 
-from hub.api.deps import ActorDep, HubDep
+from hub.api.deps import ActorDep, HubDep, RowId
 from hub.jsonable import UtcDatetime
-from hub.pages import DEFAULT_LIMIT, MAX_ID, MAX_LIMIT, Page
+from hub.pages import DEFAULT_LIMIT, MAX_LIMIT, Page
 from hub.run_views import JobPublic, RunDetail, RunPublic, get_run, list_jobs, list_runs
 from hub.scheduler.control import pause, request_run, resume
 
@@ -48,7 +48,7 @@ def runs(hub: HubDep,
 
 
 @router.get("/runs/{run_id}", responses={404: {"description": "No such run."}})
-def run(run_id: Annotated[int, Path(ge=1, le=MAX_ID)], hub: HubDep) -> RunDetail:
+def run(run_id: RowId, hub: HubDep) -> RunDetail:
     return get_run(hub, run_id)
 
 

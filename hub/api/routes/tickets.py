@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import anyio
 from fastapi import APIRouter, Header, Query, Request, Response, status
 
-from hub.api.deps import HubDep, RowId
+from hub.api.deps import HubDep, RowId, RowIdFilter
 from hub.outbox import Resolution
 from hub.resolutions import reopen_ticket, resolve_ticket
 from hub.runtime import Hub
@@ -115,7 +115,7 @@ def list_(hub: HubDep,
           status_: Annotated[str | None, Query(
               alias="status", description="One status or several, comma-separated",
               examples=["open,pending"])] = None,
-          customer_id: int | None = None,
+          customer_id: RowIdFilter = None,
           category: Annotated[str | None, Query(max_length=64)] = None,
           priority: Annotated[str | None, Query(max_length=16)] = None,
           channel: Annotated[str | None, Query(max_length=32)] = None,
