@@ -397,8 +397,11 @@ class LoadedConfig:
 def load_config(path: Path, *, mappings: MappingLibrary) -> LoadedConfig:
     """Parse and check hub.yaml; raises ConfigFileError listing every problem found."""
     doc = load_yaml(path, interpolate=True)
+    if doc.data is None:  # nothing but blank lines or comments
+        raise doc.error((), "the file is empty; expected version and connections (and jobs, "
+                            "webhooks, rules): see configs/hub.yaml")
     try:
-        hub = HubConfig.model_validate(doc.data or {})
+        hub = HubConfig.model_validate(doc.data)
     except ValidationError as exc:
         raise doc.validation_error(exc) from None
     problems: list[ConfigProblem] = []
@@ -509,9 +512,15 @@ def _check_mapping_exists(doc: YamlDocument, name: str, job: WritebackJob | Impo
     try:
         mappings.get(job.mapping)
     except NotFoundError as exc:
-        problems.append(doc.problem(("jobs", name, "mapping"), str(exc)))
+        problems.append(doc.problem(("jobs", name, "mapping"),
+                                    _unknown_mapping(exc, job.mapping, mappings)))
     except ConfigFileError as exc:
         problems.extend(exc.problems)
+
+
+def _unknown_mapping(exc: NotFoundError, name: str, mappings: MappingLibrary) -> str:
+    """The library's 'no mapping' with a did-you-mean: hub.yaml is read by admins only."""
+    return f"{exc}; {mappings.hint(name)}"
 
 
 def _check_stream(doc: YamlDocument, name: str, job: PullJob, connection: ConnectionSpec,
@@ -531,7 +540,7 @@ def _check_mapping(doc: YamlDocument, name: str, job: PullJob | EnrichJob,
     try:
         mapping = mappings.get(job.mapping)
     except NotFoundError as exc:
-        problems.append(doc.problem(loc, str(exc)))
+        problems.append(doc.problem(loc, _unknown_mapping(exc, job.mapping, mappings)))
         return
     except ConfigFileError as exc:
         problems.extend(exc.problems)
@@ -570,7 +579,7 @@ def _check_webhooks(doc: YamlDocument, hub: HubConfig, mappings: MappingLibrary,
         try:
             mapping = mappings.get(webhook.mapping)
         except NotFoundError as exc:
-            problems.append(doc.problem(loc, str(exc)))
+            problems.append(doc.problem(loc, _unknown_mapping(exc, webhook.mapping, mappings)))
             continue
         except ConfigFileError as exc:
             problems.extend(exc.problems)

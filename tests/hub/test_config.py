@@ -185,3 +185,42 @@ def test_load_config__import_and_notify_jobs_need_no_connection(tmp_path: Path) 
         load_config(path, mappings=MappingLibrary(MAPPINGS))
     assert [p.field for p in caught.value.problems] == ["jobs.inbox.mapping"]
     assert caught.value.problems[0].line == 6
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", "# only a comment\n", "---\n"],
+                         ids=["empty", "blank-lines", "comment-only", "document-marker"])
+def test_load_config__an_empty_file_is_an_error(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "hub.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigFileError) as caught:
+        load_config(path, mappings=MappingLibrary(MAPPINGS))
+    [problem] = caught.value.problems
+    assert problem.file == str(path)
+    assert problem.message.startswith("the file is empty; expected version and connections")
+
+
+def test_load_config__an_unclosed_quote_is_reported_where_it_opens(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_CRM_KEY", "key-from-env-1234")
+    text = VALID.replace("base_url: ${TEST_CRM_URL:-http://127.0.0.1:9}",
+                         'base_url: "${TEST_CRM_URL:-http://127.0.0.1:9}')
+    text += "".join(f"  job_{i}:\n    kind: notify\n    rule: r{i}\n" for i in range(15))
+    text += 'rules:\n  r0: {when: "x"}\n'
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigFileError) as caught:
+        load_config(path, mappings=MappingLibrary(MAPPINGS))
+    [problem] = caught.value.problems
+    assert problem.line == 6, str(caught.value)
+    assert "quote" in problem.message
+
+
+def test_load_config__an_unknown_mapping_gets_a_did_you_mean(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_CRM_KEY", "key-from-env-1234")
+    path = write(tmp_path, VALID.replace("mapping: crm_customer\n  enrich",
+                                         "mapping: crm_custmer\n  enrich"))
+    with pytest.raises(ConfigFileError) as caught:
+        load_config(path, mappings=MappingLibrary(MAPPINGS))
+    assert "no mapping 'crm_custmer'; did you mean 'crm_customer'?" in str(caught.value)
