@@ -19,7 +19,7 @@ from pydantic import SecretStr
 
 from ._errors import AuthError, RateLimitedError, TransientError
 from ._http import parse_retry_after
-from ._redact import Redactor, register_credential
+from ._redact import Redactor
 
 __all__ = [
     "CachedToken",
@@ -65,9 +65,6 @@ class CachedToken:
     ) -> CachedToken:
         """A token just received from a vendor that said it lives `expires_in` seconds."""
         issued = time.time() if now is None else now
-        # From now on every Redactor masks it, whatever later echoes it.
-        register_credential(access_token, *([refresh_token] if refresh_token else []),
-                            slot="issued")
         return cls(
             access_token=SecretStr(access_token),
             refresh_token=SecretStr(refresh_token) if refresh_token else None,

@@ -27,6 +27,7 @@ from connectors.sdk import (
     TokenProvider,
     TransientError,
     json_body,
+    register_credential,
 )
 
 from ._codes import batch_failure, is_token_invalid
@@ -109,6 +110,7 @@ class YonyouTokens(TokenProvider):
         now = self.clock()
         timestamp = str(int(now * 1000))
         signature = token_signature(self.app_key, timestamp, self.app_secret.get_secret_value())
+        register_credential(signature, slot=f"yonyou:token-signature:{self.app_key}")
         # The raw Base64 goes into params: httpx encodes it exactly once (notes §2).
         response = await self.request_token(client, "GET", gateway.token_url + TOKEN_PATH, params={
             "appKey": self.app_key, "timestamp": timestamp, "signature": signature})
