@@ -23,6 +23,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from hub.api.deps import ActorDep, HubDep
+from hub.api.masked_downloads import DownloadMaskerDep, masked_download
 from hub.errors import HubError, InvalidRequestError, NotFoundError
 from hub.importer.pipeline import (
     ImportOptions,
@@ -193,12 +194,16 @@ def get(import_id: Annotated[int, PathParam(ge=1, le=_MAX_ID)], hub: HubDep) -> 
 @router.get("/{import_id}/report.{kind}", response_class=FileResponse,
             responses={200: {"content": {media: {} for media in _MEDIA.values()}}})
 def report(import_id: Annotated[int, PathParam(ge=1, le=_MAX_ID)],
-           kind: Literal["xlsx", "csv"], hub: HubDep) -> Any:
-    """The rejected rows with every error, to fix and import again."""
+           kind: Literal["xlsx", "csv"], hub: HubDep, masker: DownloadMaskerDep) -> Any:
+    """The rejected rows with every error, to fix and import again (personal data masked
+    for a caller without the `pii` scope)."""
     summary = get_import(hub, import_id)
     path = summary.report_xlsx if kind == "xlsx" else summary.report_csv
     if not path or not Path(path).is_file():
         raise NotFoundError(f"import {import_id} has no error report"
                             f"{'' if summary.status in ('succeeded', 'partial') else ' yet'}")
-    return FileResponse(path, media_type=_MEDIA[kind],
-                        filename=f"{Path(summary.file_name).stem}.errors.{kind}")
+    filename = f"{Path(summary.file_name).stem}.errors.{kind}"
+    if masker is not None:
+        return masked_download(Path(path), kind=kind, media_type=_MEDIA[kind],
+                               filename=filename, masker=masker)
+    return FileResponse(path, media_type=_MEDIA[kind], filename=filename)

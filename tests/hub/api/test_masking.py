@@ -19,7 +19,7 @@ from connectors.sdk.sandbox import serve
 from hub.api.masking import MaskingMiddleware
 from hub.api.principal import Principal
 from hub.config import HubConfig, MaskingSpec
-from hub.field_masking import FieldMasker, mask_as
+from hub.field_masking import FieldMasker, mask_as, mask_personal_text, normalise_field_name
 from hub.runtime import Hub
 from hub.settings import Settings
 from hub.store.models import WebhookEvent
@@ -45,15 +45,16 @@ def test_mask_as__each_kind(kind: str, value: Any, masked: Any) -> None:
     assert mask_as(kind, value) == masked
 
 
-def test_masker__fields_at_any_depth_and_nothing_else() -> None:
+def test_masker__fields_at_any_depth_and_values_in_free_text() -> None:
     masker = FieldMasker(MaskingSpec().by_kind())
-    document = {"contact_mobile": MOBILE, "subject": MOBILE,
+    document = {"contact_mobile": MOBILE, "subject": f"回电 {MOBILE}", "id": 13812345678,
                 "customer": {"mobile": MOBILE, "email": EMAIL, "name": "张三",
                              "attributes": {"id_number": ID_NUMBER}},
                 "events": [{"payload": {"mobile": MOBILE, "text": "hello"}}]}
     masked = json.loads(masker.mask_body(json.dumps(document).encode()) or b"")
     assert masked["contact_mobile"] == "138****5678"
-    assert masked["subject"] == MOBILE  # not a configured field
+    assert masked["subject"] == "回电 138****5678"  # free text: by value
+    assert masked["id"] == 13812345678  # a JSON number is an id or a count, never text
     assert masked["customer"] == {"mobile": "138****5678", "email": "z***@example.com",
                                   "name": "张三", "attributes": {"id_number":
                                                                 "110101********1234"}}
@@ -65,6 +66,71 @@ def test_masker__body_without_a_configured_key_is_not_parsed() -> None:
     assert masker.mask_body(b'{"subject": "mobile"}') is None  # a value, not a key
     assert masker.mask_body(b'{"mobile": null}') is None  # nothing to hide: unchanged
     assert masker.mask_body(b'{"mobile": "1380000') is None  # not JSON: left alone
+
+
+@pytest.mark.parametrize(("name", "normalised"), [
+    ("IdNumber", "id_number"), ("IDNumber", "id_number"), ("contactPhone", "contact_phone"),
+    ("Contact-Phone", "contact_phone"), ("CONTACT_PHONE", "contact_phone"), ("FTEL", "ftel"),
+    ("e-mail", "e_mail"), ("手机号码", "手机号码"),
+])
+def test_normalise_field_name(name: str, normalised: str) -> None:
+    assert normalise_field_name(name) == normalised
+
+
+@pytest.mark.parametrize(("field", "value", "masked"), [
+    # configured names, in any case or spelling: any value
+    ("Mobile", 13812345678, "138****5678"),
+    ("MOBILE", "n/a", "n**"),
+    ("IdNumber", ID_NUMBER, "110101********1234"),
+    ("Contact-Email", "ZHANG@example.com", "Z***@example.com"),
+    # names that look personal: a value that could be one
+    ("tel", "0755-86013388", "075******3388"),
+    ("contact_phone", "+86 138 1234 5678", "138****5678"),
+    ("home_tel2", "0755 8601 3388", "075*******3388"),
+    ("手机", "138 1234 5678", "138****5678"),
+    ("联系电话", "010-88887777", "010*****7777"),
+    ("邮箱", "li@example.org", "l***@example.org"),
+    ("身份证号", "440305851231002", "440305*****1002"),
+    ("idCard", "44030519851231002X", "440305********002X"),
+    ("e_mail", "zhang@example.com", "z***@example.com"),
+    ("senderTel", "13812345678", "138****5678"),
+    # ...and what is about the value, or not personal at all, stays
+    ("phone_count", 3, 3), ("email_verified", True, True), ("email_sent_at",
+     "2026-11-03T10:15:30.123456+00:00", "2026-11-03T10:15:30.123456+00:00"),
+    ("phone_type", "work", "work"), ("email_status", "sent", "sent"),
+    ("hotel", "13 Nanjing Rd 20001", "13 Nanjing Rd 20001"),
+    ("title", "telemetry 200", "telemetry 200"), ("order_id", 13812345678, 13812345678),
+])
+def test_masker__by_normalised_name(field: str, value: Any, masked: Any) -> None:
+    masker = FieldMasker(MaskingSpec().by_kind())
+    document = {"outer": [{field: value}]}
+    masker.mask_in_place(document)
+    assert document["outer"][0][field] == masked
+
+
+@pytest.mark.parametrize(("text", "masked"), [
+    ("客户 13812345678 来电", "客户 138****5678 来电"),
+    ("请回电13812345678。", "请回电138****5678。"),
+    ("+86 138-1234-5678", "138****5678"),
+    ("(0086)138 1234 5678", "(0086)138****5678"),
+    ("tel:+8613812345678;", "tel:138****5678;"),
+    ("mail zhang.wei@example.com.", "mail z***@example.com."),
+    ("13812345678@163.com", "1***@163.com"),  # an email named after a mobile: one email
+    ("身份证 11010119900101123x 已核验", "身份证 110101********123X 已核验"),
+    # numbers that only contain the digits stay whole
+    ("order 20241103138123456789", "order 20241103138123456789"),
+    ("SO13812345678", "SO13812345678"),
+    ("13812345678901", "13812345678901"),
+    ("1738123456789", "1738123456789"),  # a timestamp in milliseconds
+    ("2026-11-03T10:15:30.123456+00:00", "2026-11-03T10:15:30.123456+00:00"),
+    ("amount 13812345678.50", "amount 13812345678.50"),
+    ("serial 138-1234-5678-0001", "serial 138-1234-5678-0001"),
+    ("batch 202411031234567890", "batch 202411031234567890"),  # no birth date inside
+    ("/imports/3/report.xlsx?cursor=MTM4MTIzNDU2Nzg", "/imports/3/report.xlsx?cursor="
+                                                      "MTM4MTIzNDU2Nzg"),
+])
+def test_mask_personal_text__whole_values_only(text: str, masked: str) -> None:
+    assert mask_personal_text(text) == masked
 
 
 def test_config__rules_default_and_a_field_under_two_kinds_is_refused() -> None:
@@ -148,14 +214,15 @@ def test_middleware__by_role_and_scope(role: str | None, scopes: str, masked: bo
         assert body["contact_mobile"] == MOBILE and body["customer"]["email"] == EMAIL
 
 
-def test_middleware__problem_json_masked_text_and_streams_untouched() -> None:
+def test_middleware__problem_json_and_text_masked_streams_untouched() -> None:
     with _tiny() as api:
         problem = api.get("/problem", headers={"x-role": "agent"})
         text = api.get("/text", headers={"x-role": "agent"})
         stream = api.get("/stream", headers={"x-role": "agent"})
     assert problem.status_code == 409 and problem.json()["mobile"] == "138****5678"
     assert problem.headers["content-type"] == "application/problem+json"
-    assert MOBILE in text.text  # not JSON: not ours to rewrite
+    assert text.text == '{"mobile": "138****5678"}'  # plain text: personal values masked
+    assert int(text.headers["content-length"]) == len(text.content)
     assert stream.json() == {"mobile": MOBILE}  # streamed: passed through
 
 
