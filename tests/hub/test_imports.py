@@ -15,7 +15,14 @@ import pytest
 import sqlalchemy as sa
 
 from hub.errors import InvalidRequestError
-from hub.importer.pipeline import ImportOptions, get_import, resume_import, run_import
+from hub.importer.pipeline import (
+    ImportOptions,
+    get_import,
+    list_imports,
+    resume_import,
+    run_import,
+    start_import,
+)
 from hub.importer.readers import ImportFileError
 from hub.runtime import Hub
 from hub.store.models import AuditRecord, Customer, Import, ImportReject, Ticket
@@ -96,6 +103,47 @@ async def test_import__identical_file_is_a_no_op_unless_forced(hub: Hub, tmp_pat
     assert again.duplicate_of == first.id and again.id == first.id
     assert (forced.id != first.id, forced.created, forced.unchanged) == (True, 0, 10)
     assert len(customers(hub)) == 10
+
+
+async def test_import__a_failed_import_is_never_taken_up_again(hub: Hub,
+                                                               tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "客户.csv", [good_row(i) for i in range(1, 11)])
+    wrong = ImportOptions(encoding="ascii")
+    failures = []
+    for _ in range(2):
+        with pytest.raises(ImportFileError, match="ascii"):
+            await run_import(hub, path, mapping="import_customers", options=wrong,
+                             actor="test")
+        failures.append(list_imports(hub, limit=1)[0])
+
+    fixed = await run_import(hub, path, mapping="import_customers", actor="test")
+    again = await run_import(hub, path, mapping="import_customers", actor="test")
+
+    assert [(f.id, f.status) for f in failures] == [(1, "failed"), (2, "failed")]
+    assert (failures[0].error or "").startswith("客户.csv: ")
+    assert (fixed.id, fixed.status, fixed.created) == (3, "succeeded", 10)
+    assert again.duplicate_of == fixed.id
+
+
+async def test_resume__an_interrupted_import_reads_a_new_copy_when_its_own_is_gone(
+    hub: Hub, tmp_path: Path
+) -> None:
+    path = write_csv(tmp_path / "a.csv", [good_row(i) for i in range(1, 31)])
+
+    def stop(_summary: Any) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        await run_import(hub, path, mapping="import_customers",
+                         options=ImportOptions(batch_size=10), actor="test", progress=stop)
+    copy = path.rename(tmp_path / "copy.csv")
+
+    started = start_import(hub, copy, mapping="import_customers",
+                           options=ImportOptions(batch_size=10), actor="test")
+    summary = await resume_import(hub, started.id, actor="test")
+
+    assert started.id == 1 and started.file_path == str(copy.resolve())
+    assert (summary.status, summary.read, summary.created) == ("succeeded", 30, 30)
 
 
 async def test_import__changed_rows_update_never_duplicate(hub: Hub, tmp_path: Path) -> None:
