@@ -41,6 +41,12 @@ async def _admitted(request: Request) -> None:
     await idempotent(request)
 
 
+DESCRIPTION = (
+    "Every route needs credentials (an API key or an OAuth2 bearer JWT; send one, not both) "
+    "except `/health`, the vendor-signed `/webhooks/{connection}`, and this contract itself: "
+    "`/openapi.json`, `/docs` and `/redoc` are served without credentials, as they hold no "
+    "data. Errors are `application/problem+json`.")
+
 # Every router but these two needs an authenticated caller whose role holds its area:
 # /health answers load balancers; /webhooks are verified by each vendor's own signature.
 OPEN_ROUTERS: tuple[APIRouter, ...] = (health.router, webhooks.router)
@@ -72,7 +78,7 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
             runtime.close()
 
     app = FastAPI(title="Customer-service integration hub", version="0.1.0", lifespan=lifespan,
-                  docs_url=None, redoc_url=None)
+                  description=DESCRIPTION, docs_url=None, redoc_url=None)
     app.state.hub = runtime
     install_error_handlers(app)
     install_middleware(app, runtime)

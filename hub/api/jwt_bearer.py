@@ -40,11 +40,12 @@ with warnings.catch_warnings():
         MissingClaimError,
     )
 
-__all__ = ["JwtVerifier"]
+__all__ = ["JwtVerifier", "bounded_subject"]
 
 log = logging.getLogger(__name__)
 
 HMAC_ALGS = ("HS256",)
+MAX_SUBJECT = 120  # characters of `sub` kept; "api:jwt:" + it fits every actor column
 JWKS_ALGS = ("RS256", "RS384", "RS512", "PS256", "ES256", "ES384")
 
 
@@ -73,6 +74,16 @@ def _words(value: Any) -> list[str]:
     if isinstance(value, list):
         return [str(item) for item in value]
     return []
+
+
+def bounded_subject(sub: str) -> str:
+    """`sub` as the hub names the caller: whole when short and printable, else its first
+    characters and a digest of all of it, so it fits the store's actor and idempotency
+    columns and two long subjects sharing a prefix stay two callers."""
+    if len(sub) <= MAX_SUBJECT and sub.isprintable():
+        return sub
+    shown = "".join(char for char in sub if char.isprintable())[:MAX_SUBJECT - 17]
+    return f"{shown}~{hashlib.sha256(sub.encode()).hexdigest()[:16]}"
 
 
 class JwtVerifier:
@@ -150,7 +161,7 @@ class JwtVerifier:
 
     def _principal(self, claims: dict[str, Any]) -> Principal:
         roles = frozenset(r for r in _words(claims.get(self._roles_claim)) if r in ROLES)
-        subject = f"jwt:{claims['sub']}"
+        subject = f"jwt:{bounded_subject(str(claims['sub']))}"
         if not roles:
             error = PermissionDeniedError(f"{subject} holds no hub role "
                                           f"({', '.join(ROLES)}) in claim "

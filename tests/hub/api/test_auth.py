@@ -380,3 +380,75 @@ def test_no_key_or_token_in_responses_audit_or_logs(sqlite_hub: Hub, audit_text:
             assert secret not in text, where
             signature = secret.split(".")[-1][:20]
             assert not signature or signature not in text, where
+
+
+# --- Bounded identities, one credential per request, the public contract -------------------
+
+
+def test_jwt__a_300_character_sub_creates_tickets_audited_under_a_bounded_actor(
+        hub: Hub) -> None:
+    """On PostgreSQL a subject longer than the actor and idempotency columns used to be a 500;
+    two long subjects sharing a prefix stay two callers (an Idempotency-Key is per caller)."""
+    first, second = "u" * 300 + "-first", "u" * 300 + "-second"
+    key = {"Idempotency-Key": "long-sub-1"}
+    body = {"subject": "发票抬头开错了", "channel": "web"}
+    with served(hub, settings=jwt_settings(hub)) as api:
+        made = api.post("/tickets", json=body,
+                        headers={**bearer(hs256(claims(sub=first))), **key})
+        again = api.post("/tickets", json=body,
+                         headers={**bearer(hs256(claims(sub=first))), **key})
+        other = api.post("/tickets", json=body,
+                         headers={**bearer(hs256(claims(sub=second))), **key})
+    assert [made.status_code, again.status_code, other.status_code] == [201, 201, 201]
+    assert again.headers.get("idempotent-replayed") == "true"
+    assert "idempotent-replayed" not in other.headers
+    assert other.json()["id"] != made.json()["id"]
+    import sqlalchemy as sa
+
+    with hub.sessions() as session:
+        actors = set(session.scalars(sa.select(AuditRecord.actor).where(
+            AuditRecord.action == "ticket.create")))
+    assert len(actors) == 2 and all(len(actor) <= 200 for actor in actors)
+    assert all(actor.startswith("api:jwt:uuuu") for actor in actors)
+
+
+@pytest.mark.parametrize("conflict", [
+    "valid key + bad Authorization", "two valid keys", "two Authorization headers",
+    "two X-API-Key headers"])
+def test_credentials__more_than_one_is_401(sqlite_hub: Hub, conflict: str) -> None:
+    one = create_key(sqlite_hub, name="one", role="agent", scopes=(), actor="test").key
+    two = create_key(sqlite_hub, name="two", role="admin", scopes=(), actor="test").key
+    headers = {
+        "valid key + bad Authorization": [("X-API-Key", one), ("Authorization", "Bearer x.y.z")],
+        "two valid keys": [("X-API-Key", one), ("Authorization", f"Bearer {two}")],
+        "two Authorization headers": [("Authorization", f"Bearer {one}"),
+                                      ("Authorization", f"Bearer {two}")],
+        "two X-API-Key headers": [("X-API-Key", one), ("X-API-Key", two)],
+    }[conflict]
+    with served(sqlite_hub) as api:
+        response = api.get(OK_ROUTE, headers=httpx.Headers(headers))
+    assert response.status_code == 401, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert "one credential" in response.json()["detail"]
+    assert response.headers["www-authenticate"].startswith('Bearer realm="hub"')
+    [denied] = denials(sqlite_hub)
+    assert (denied.actor, denied.outcome) == ("anonymous", "401")
+    assert one not in response.text and two not in response.text
+
+
+def test_docs__the_contract_is_public_and_holds_no_data(sqlite_hub: Hub) -> None:
+    """/docs, /redoc and /openapi.json need no credentials (the API's contract, no data):
+    the document itself says so, and every other route it lists needs credentials."""
+    with served(sqlite_hub) as api:
+        pages = {path: api.get(path) for path in ("/docs", "/redoc", "/openapi.json")}
+        assert {path: r.status_code for path, r in pages.items()} == dict.fromkeys(pages, 200)
+        document = pages["/openapi.json"].json()
+        assert "without credentials" in document["info"]["description"]
+        for path, operations in document["paths"].items():
+            for method, operation in operations.items():
+                if path in ("/health", "/webhooks/{connection}"):
+                    assert "security" not in operation, (method, path)
+                    continue
+                assert operation["security"], (method, path)
+                anonymous = api.request(method.upper(), path.replace("{", "").replace("}", ""))
+                assert anonymous.status_code == 401, (method, path, anonymous.text)
