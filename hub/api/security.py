@@ -7,22 +7,26 @@ role of the caller holds `area:read` (GET/HEAD/OPTIONS) or `area:write` (anythin
 sets `request.state.principal`.
 
 Every refusal is a 401 (with `WWW-Authenticate`) or a 403, and one `api.denied` audit row
-naming the reason — never the key or token. The allowed path stays cheap: verified keys and
-tokens are cached in-process (a revocation takes effect within `Authenticator.key_cache_seconds`,
-30 s by default), nothing is written per request except a key's `last_used_at`, at most once a
-minute.
+naming the reason — never the key or token; repeats of one denial from one client within
+`denial_window_seconds` are counted and written as one `api.denied.repeats` row (see
+hub/audit_throttle.py), so a flood cannot queue writers behind the chain. The allowed path
+stays cheap: verified keys and tokens are cached in-process (a revocation takes effect
+within `Authenticator.key_cache_seconds`, 30 s by default), nothing is written per request
+except a key's `last_used_at`, at most once a minute.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 import anyio
 from fastapi import FastAPI, Request
 
 from hub.apikeys import ApiKeyVerifier, looks_like_key
 from hub.audit import AuditEntry
+from hub.audit_throttle import AuditThrottle
 from hub.errors import AuthenticationError, HubError, PermissionDeniedError
 from hub.runtime import Hub
 from hub.settings import Settings
@@ -42,11 +46,17 @@ class Authenticator:
     """One per app: the API key verifier and the JWT verifier, with their caches."""
 
     def __init__(self, hub: Hub, *, settings: Settings | None = None,
-                 key_cache_seconds: float = 30.0, jwks_refetch_seconds: float = 10.0) -> None:
+                 key_cache_seconds: float = 30.0, jwks_refetch_seconds: float = 10.0,
+                 denial_window_seconds: float | None = None) -> None:
         self.hub = hub
         self.keys = ApiKeyVerifier(hub.sessions, cache_seconds=key_cache_seconds)
         self.jwt = JwtVerifier(settings or hub.settings, refetch_seconds=jwks_refetch_seconds,
                                cache_seconds=key_cache_seconds)
+        window = (settings or hub.settings).denial_window_seconds \
+            if denial_window_seconds is None else denial_window_seconds
+        self.denials = AuditThrottle(window_seconds=window)
+        self._flush_timer: asyncio.TimerHandle | None = None
+        self._flushes: set[asyncio.Task[None]] = set()
 
     async def authenticate(self, request: Request) -> Principal:
         kind, credential = _credential(request)
@@ -73,13 +83,56 @@ class Authenticator:
                            outcome=str(error.http_status), detail={"reason": str(error)})
         log.info("API %s %s denied (%s): %s", request.method, request.url.path,
                  error.http_status, error)
+        client = request.client.host if request.client else "-"
+        group = f"{request.method} {_path_group(request.url.path)}"
+        kind = (actor, entry.outcome, str(error), client, group)
+        entries = self.denials.admit(kind, entry, group=group, client=client)
+        if self.denials.pending():
+            self._flush_when_window_closes()
+        await self._record(entries)
+
+    def flush_denials(self) -> None:
+        """Write the counts of every window now (at shutdown; in tests)."""
+        entries = self.denials.flush(everything=True)
+        if entries:
+            self.hub.audit.record(entries)
+
+    async def _record(self, entries: Sequence[AuditEntry]) -> None:
+        if not entries:
+            return
         try:
-            await anyio.to_thread.run_sync(self.hub.audit.record, [entry])
+            await anyio.to_thread.run_sync(self.hub.audit.record, entries)
         except Exception as exc:  # noqa: BLE001 -- the denial stands even if audit fails
             log.error("could not audit an API denial: %s", type(exc).__name__)
 
+    def _flush_when_window_closes(self) -> None:
+        if self._flush_timer is None:
+            self._flush_timer = asyncio.get_running_loop().call_later(
+                self.denials.window_seconds, self._flush_closed_windows)
+
+    def _flush_closed_windows(self) -> None:
+        self._flush_timer = None
+        task = asyncio.ensure_future(self._write_closed_windows())
+        self._flushes.add(task)  # a task nobody references may be collected mid-run
+        task.add_done_callback(self._flushes.discard)
+
+    async def _write_closed_windows(self) -> None:
+        await self._record(self.denials.flush())
+        if self.denials.pending():
+            self._flush_when_window_closes()
+
+
+def _path_group(path: str) -> str:
+    """The first segment of a path: `/tickets/42` → `/tickets/*`."""
+    first, _, rest = path.lstrip("/").partition("/")
+    return f"/{first}/*" if rest else f"/{first}"
+
 
 def _credential(request: Request) -> tuple[str, str]:
+    # One credential per request: with two, which one speaks for the caller is ambiguous
+    # (a valid key must not quietly win over a bad or foreign token).
+    if len(request.headers.getlist("x-api-key") + request.headers.getlist("authorization")) > 1:
+        raise _invalid("send one credential: Authorization or X-API-Key, once")
     api_key = request.headers.get("x-api-key")
     if api_key is not None:
         api_key = api_key.strip()
