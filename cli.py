@@ -585,13 +585,30 @@ def audit_tail(n: Annotated[int, typer.Option("-n", help="How many rows.")] = 20
 
 @audit_app.command("verify")
 def audit_verify() -> None:
-    """Check the hash chain; exits 1 and names the first bad row if anything was altered."""
+    """Check the keyed chain, its signed head and the checkpoints kept outside the store;
+    exits 1 and names the first bad row if anything was altered or removed."""
     result = _hub().audit.verify()
     if not result.ok:
         err.print(f"[red]audit chain broken[/] after {result.checked} good rows:",
                   escape(result.problem or ""), soft_wrap=True)
         raise typer.Exit(1)
-    out.print(f"[green]ok[/]: {result.checked} audit rows, chain intact")
+    out.print(f"[green]ok[/]: {result.checked} audit rows, chain intact, "
+              f"{result.checkpoints} checkpoints matched")
+    if result.unkeyed:
+        err.print(f"[yellow]warning[/]: rows 1-{result.unkeyed} are unkeyed (written before "
+                  "the chain was keyed): anyone who can write the database could have "
+                  "rewritten them", soft_wrap=True)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Append a signed checkpoint of the chain's head to the checkpoint file (writers also
+    do so every HUB_AUDIT_CHECKPOINT_SECONDS); rows removed after it are then detected."""
+    point = _hub().audit.checkpoint()
+    if point is None:
+        out.print("nothing to checkpoint: no keyed audit rows, or HUB_AUDIT_CHECKPOINTS empty")
+        return
+    out.print(f"checkpoint: row {point.seq} at {point.at}")
 
 
 @import_app.command("run")

@@ -224,6 +224,8 @@ class AuditLog:
 
     def checkpoint(self) -> Checkpoint | None:
         """Append a signed checkpoint of the committed head to the checkpoint file."""
+        if self.checkpoints.path is None:
+            return None
         with self._sessions() as session:
             session.connection(execution_options={"read_only": True})
             head = session.get(AuditHead, 1)
