@@ -2,7 +2,8 @@
 
 An upload's own name is shown (cleaned and shortened), never used as a path: it may hold
 separators, NUL, control characters or be longer than any file system allows. The folder
-only ever holds the files of imports that may still run (queued or interrupted ones).
+only ever holds the files of imports that may still run (queued, running or interrupted
+ones), UPLOADS_PER_MAX_FILE largest files' worth at most, whoever sent them.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ import unicodedata
 import uuid
 from pathlib import Path
 
-__all__ = ["MAX_NAME_BYTES", "display_name", "fits", "is_upload", "new_upload_path",
-           "remove_upload", "uploads_folder"]
+__all__ = ["MAX_NAME_BYTES", "UPLOADS_PER_MAX_FILE", "display_name", "fits", "is_upload",
+           "new_upload_path", "remove_upload", "uploads_folder", "uploads_room"]
 
 MAX_NAME_BYTES = 200  # a shown file name, so that "<name>.errors.xlsx" fits in 255 bytes
+UPLOADS_PER_MAX_FILE = 4  # the uploads folder holds at most 4 × import_max_bytes
 _KNOWN_SUFFIXES = (".xlsx", ".csv")
 
 
@@ -45,6 +47,14 @@ def new_upload_path(imports_dir: Path, name: str) -> Path:
     suffix = Path(name).suffix.lower()
     return uploads_folder(imports_dir) / (
         uuid.uuid4().hex + (suffix if suffix in _KNOWN_SUFFIXES else ".upload"))
+
+
+def uploads_room(imports_dir: Path, max_file_bytes: int) -> int:
+    """How many more bytes the uploads folder may take in."""
+    folder = uploads_folder(imports_dir)
+    held = sum(entry.stat().st_size for entry in folder.iterdir() if entry.is_file()) \
+        if folder.is_dir() else 0
+    return max(0, UPLOADS_PER_MAX_FILE * max_file_bytes - held)
 
 
 def is_upload(imports_dir: Path, path: Path | str) -> bool:

@@ -34,13 +34,13 @@ from hub.importer.pipeline import (
     resume_import,
     start_import,
 )
-from hub.importer.uploads import display_name, new_upload_path, remove_upload
+from hub.importer.uploads import display_name, new_upload_path, remove_upload, uploads_room
 from hub.runtime import Hub
 
 router = APIRouter(prefix="/imports", tags=["imports"])
 
 _CHUNK = 1 << 20
-_MAX_ID = 2**63 - 1  # the store's integer ids
+_MAX_ID = 2**31 - 1  # the store's integer ids are 32-bit: larger ones are a 422
 # A mapping is named, never located: a plain identifier (no separators, dots or NUL).
 MAPPING_NAME = r"^[A-Za-z0-9_][A-Za-z0-9_-]*$"
 _MEDIA = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -90,17 +90,29 @@ class UploadTooLargeError(HubError):
     exit_code = 2
 
 
+class UploadsFullError(HubError):
+    """The uploads waiting to be imported already fill the room kept for them."""
+
+    http_status = 507
+    exit_code = 2
+
+
 async def _save(hub: Hub, upload: UploadFile, *, name: str) -> Path:
     """The upload written under a generated name; nothing is left behind when refused."""
-    path = new_upload_path(hub.settings.imports_dir, name)
+    imports_dir, limit = hub.settings.imports_dir, hub.settings.import_max_bytes
+    path = new_upload_path(imports_dir, name)
     await anyio.to_thread.run_sync(lambda: path.parent.mkdir(parents=True, exist_ok=True))
-    size, limit = 0, hub.settings.import_max_bytes
+    room = await anyio.to_thread.run_sync(uploads_room, imports_dir, limit)
+    size = 0
     try:
         with path.open("wb") as handle:
             while chunk := await upload.read(_CHUNK):
                 size += len(chunk)
                 if size > limit:
                     raise UploadTooLargeError(f"{name}: larger than {limit:,} bytes")
+                if size > room:
+                    raise UploadsFullError("the files waiting to be imported fill the room "
+                                           "kept for uploads; try again once they are done")
                 handle.write(chunk)
     except BaseException:
         path.unlink(missing_ok=True)
@@ -140,7 +152,8 @@ def _finish_in_thread(hub: Hub, import_id: int, actor: str) -> None:
 @router.post("", status_code=status.HTTP_202_ACCEPTED, responses={
     200: {"model": ImportPublic, "description": "The same file was imported before: that "
                                                 "import (see `duplicate_of`)."},
-    404: {"description": "No such mapping."}})
+    404: {"description": "No such mapping."},
+    507: {"description": "The uploads waiting to be imported fill the room kept for them."}})
 async def create(hub: HubDep, actor: ActorDep, background: BackgroundTasks,
                  response: Response,
                  file: Annotated[UploadFile, File(description="An .xlsx or .csv file")],

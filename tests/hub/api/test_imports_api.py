@@ -213,3 +213,25 @@ def test_upload__a_5000_character_mapping_name_is_422(api_hub: Hub, api_client: 
                             files={"file": ("a.csv", csv_bytes([]), "text/csv")})
     assert response.status_code == 422, response.text
     assert "m" * 200 not in response.text
+
+
+def test_upload__refused_while_waiting_uploads_fill_the_room(api_hub: Hub,
+                                                             api_client: Any) -> None:
+    api_hub.settings.import_max_bytes = 2000  # the folder holds 4 × 2,000 bytes at most
+    folder = api_hub.settings.imports_dir / "uploads"
+    folder.mkdir(parents=True)
+    waiting = folder / "waiting.csv"  # an interrupted import's upload, say
+    waiting.write_bytes(b"x" * 7500)
+    data = csv_bytes([[f"C{i}", f"客户{i}", f"138000000{i:02d}", "金卡"] for i in range(20)])
+    with api_client(api_hub, role="integrator", scopes=()) as api:
+        full = api.post("/imports", data={"mapping": "import_customers"},
+                        files={"file": ("客户.csv", data, "text/csv")})
+        left = uploads(api_hub)
+        waiting.unlink()
+        room = api.post("/imports", data={"mapping": "import_customers"},
+                        files={"file": ("客户.csv", data, "text/csv")})
+        done = wait(api, room.headers["location"])
+
+    assert 500 < len(data) < 1500
+    assert full.status_code == 507 and left == ["waiting.csv"]
+    assert room.status_code == 202 and done["status"] == "succeeded"
