@@ -17,9 +17,11 @@ AREAS = ("tickets", "customers", "kb", "imports", "jobs", "runs", "outbox", "aud
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "agent": frozenset({"tickets:read", "tickets:write", "customers:read", "kb:read"}),
+    # Connections, jobs (list, pause, resume, trigger) and runs, webhook events (under
+    # connections), imports, the outbox and its dead letters (replay): as the README says.
     "integrator": frozenset({"connections:read", "connections:write", "runs:read",
-                             "jobs:read", "webhooks:read", "imports:read", "imports:write",
-                             "outbox:read", "kb:read"}),
+                             "jobs:read", "jobs:write", "webhooks:read", "imports:read",
+                             "imports:write", "outbox:read", "outbox:write", "kb:read"}),
     "admin": frozenset(f"{area}:{mode}" for area in AREAS for mode in ("read", "write")),
 }
 

@@ -127,3 +127,35 @@ def test_roles__403_exactly_where_role_permissions_say(
         if status == 401 or (status == 403) == allowed:
             wrong.append(f"{role} {method} {path} ({permission}): {status}")
     assert wrong == []
+
+
+# What the README gives each role, as the routes it names: "agent (tickets, customers, KB
+# search), integrator (connections, jobs and runs, webhook events, imports, the outbox),
+# admin (everything)". Allowed means past authorization (any answer but 401/403).
+README_CONTRACT: dict[str, list[str]] = {
+    "agent": ["GET /tickets", "POST /tickets", "GET /tickets/1", "PATCH /tickets/1",
+              "POST /tickets/1/resolve", "POST /tickets/1/reopen", "GET /customers",
+              "GET /customers/1", "GET /customers/1/history", "GET /kb/search"],
+    "integrator": ["GET /connections", "POST /connections/1/check", "GET /jobs",
+                   "POST /jobs/1/pause", "POST /jobs/1/resume", "POST /jobs/1/trigger",
+                   "GET /runs", "GET /runs/1", "GET /metrics", "GET /webhook-events",
+                   "GET /imports", "GET /imports/1",
+                   "GET /imports/1/report.1", "POST /imports", "GET /outbox", "GET /outbox/1",
+                   "GET /dead-letters", "POST /dead-letters/1/replay",
+                   "POST /dead-letters/replay", "GET /kb/search"],
+}
+
+
+@pytest.mark.parametrize("role", sorted(README_CONTRACT))
+def test_roles__hold_exactly_what_the_readme_gives(
+    matrix: tuple[httpx.Client, FastAPI, Hub], role: str
+) -> None:
+    client, app, hub = matrix
+    key = create_key(hub, name=f"readme {role}", role=role, actor="test").key
+    promised = set(README_CONTRACT[role])
+    wrong = []
+    for method, path, _area in protected_routes(app):
+        status = client.request(method, path, headers={"X-API-Key": key}).status_code
+        if (status in (401, 403)) == (f"{method} {path}" in promised):
+            wrong.append(f"{role} {method} {path}: {status}")
+    assert wrong == []

@@ -38,13 +38,18 @@ def test_jobs__pause_resume_trigger_show_in_the_job_list(hub: Hub, api_client: A
     assert len(actors) == 3 and all(actor.startswith("api:apikey:") for actor in actors)
 
 
-def test_jobs__only_admins_operate_jobs(hub: Hub, api_client: Any) -> None:
-    with api_client(hub, role="integrator", scopes=()) as api:
-        listed = api.get("/jobs")
-        refused = api.post("/jobs/crm_customers/pause")
+def test_jobs__integrators_and_admins_operate_jobs_agents_do_not(hub: Hub,
+                                                                   api_client: Any) -> None:
     with api_client(hub, role="agent", scopes=()) as api:
         agent = api.post("/jobs/crm_customers/trigger")
-    assert listed.status_code == 200
-    assert refused.status_code == 403 and agent.status_code == 403
+    assert agent.status_code == 403
     with hub.sessions() as session:
         assert session.get(JobSchedule, "crm_customers") is None
+    with api_client(hub, role="integrator", scopes=()) as api:
+        listed = api.get("/jobs")
+        paused = api.post("/jobs/crm_customers/pause")
+    assert listed.status_code == 200 and paused.status_code == 200, paused.text
+    with hub.sessions() as session:
+        schedule = session.get(JobSchedule, "crm_customers")
+        assert schedule is not None and schedule.paused
+        assert (schedule.paused_by or "").startswith("api:apikey:")
