@@ -107,8 +107,10 @@ def mask_personal_text(text: str) -> str:
     return _ID_OR_MOBILE.sub(_mask_match, text)
 
 
-# A cheap look at a whole serialized body: could any string in it hold a personal value?
-_VALUE_HINT = rb"@|1[3-9]\d(?:[ -]?\d{4}){2}|\d{17}"
+# A cheap look at a whole serialized body: could a string or number in it hold a personal
+# value? (An 11-digit run, or a mobile written with separators; emails are found by "@".)
+_VALUE_HINT = re.compile(rb"[0-9]{11}|1[3-9][0-9][ -]?[0-9]{4}[ -]?[0-9]{4}")
+_JSON_KEY = re.compile(rb'"([^"]{1,80})"\s*:')
 
 # ---------------------------------------------------------------- names
 
@@ -164,13 +166,11 @@ def _id_pair(words: list[str]) -> bool:
                for first, second in zip(words, words[1:], strict=False))
 
 
-_KEY_HINT = (rb"mobile|phone|tel|mail|id[_-]?(?:card|n(?:o|um))|identity|citizen|national|"
-             rb"resident|msisdn|fax|sfz")
-_CJK_WORDS = ("身份证", "证件号", "手机", "电话", "联系方式", "邮箱", "邮件")
-
-
-def _escaped(word: str) -> bytes:
-    return re.escape(json.dumps(word)[1:-1].encode())  # as ensure_ascii JSON writes it
+def _key_text(key: bytes) -> str:
+    try:
+        return str(json.loads(b'"' + key + b'"')) if b"\\" in key else key.decode()
+    except ValueError:  # not a key after all (a quote inside a string): look at it as is
+        return key.decode(errors="replace")
 
 
 # ---------------------------------------------------------------- the masker
@@ -196,16 +196,23 @@ class FieldMasker:
                     raise ValueError(f"field '{name}' is listed under both "
                                      f"{self.kinds[key]} and {kind}")
         self._rules: dict[str, _Rule] = {}
-        configured = [b"[_\\-\\s.]?".join(re.escape(word.encode()) for word in key.split("_"))
-                      for key in self.kinds]
-        cjk = [alternative for word in _CJK_WORDS
-               for alternative in (re.escape(word.encode()), _escaped(word))]
-        self._probe = re.compile(b"|".join([_VALUE_HINT, _KEY_HINT, *configured, *cjk]),
-                                 re.IGNORECASE)
+        self._personal_keys: dict[bytes, bool] = {}
 
     def may_apply(self, body: bytes) -> bool:
-        """Whether `body` may hold anything to mask (False: it surely does not)."""
-        return self._probe.search(body) is not None
+        """Whether the JSON `body` may hold anything to mask (False: it surely does not):
+        a value that looks personal, or a field whose name does."""
+        if b"@" in body or _VALUE_HINT.search(body) is not None:
+            return True
+        known = self._personal_keys
+        for key in set(_JSON_KEY.findall(body)):
+            personal = known.get(key)
+            if personal is None:
+                if len(known) >= _CACHE_LIMIT:
+                    known.clear()
+                personal = known[key] = bool(self.rule_for(_key_text(key))[0])
+            if personal:
+                return True
+        return False
 
     def rule_for(self, name: str) -> _Rule:
         """(kind, mask whatever the value) for field `name`; kind "" when not personal."""

@@ -66,6 +66,16 @@ def test_masker__body_without_a_configured_key_is_not_parsed() -> None:
     assert masker.mask_body(b'{"subject": "mobile"}') is None  # a value, not a key
     assert masker.mask_body(b'{"mobile": null}') is None  # nothing to hide: unchanged
     assert masker.mask_body(b'{"mobile": "1380000') is None  # not JSON: left alone
+    assert masker.mask_body(b'{"at": "2026-11-03T10:15:30.123456Z", "id": 7}') is None
+
+
+def test_masker__a_personal_name_alone_is_enough_to_look_inside() -> None:
+    masker = FieldMasker(MaskingSpec().by_kind())
+    for document in ({"Tel": "010 8888 7777"}, {"手机": "010 8888 7777"}):
+        for ascii_only in (True, False):  # CJK names written as \\uXXXX escapes too
+            body = json.dumps(document, ensure_ascii=ascii_only).encode()
+            assert json.loads(masker.mask_body(body) or b"null") == {
+                next(iter(document)): "010******7777"}
 
 
 @pytest.mark.parametrize(("name", "normalised"), [
