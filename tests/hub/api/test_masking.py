@@ -147,6 +147,8 @@ def test_config__rules_default_and_a_field_under_two_kinds_is_refused() -> None:
     assert HubConfig().api.masking.mobile[:2] == ["contact_mobile", "mobile"]
     with pytest.raises(ValueError, match="'mobile' is listed under both mobile and email"):
         MaskingSpec(email=["mobile"])
+    with pytest.raises(ValueError, match="'Sender-Mobile' is listed under both mobile and"):
+        MaskingSpec(email=["Sender-Mobile"])  # senderMobile, however it is written
 
 
 def test_config__hub_yaml_defines_the_rules(tmp_path: Path,
