@@ -49,11 +49,11 @@ _JSON_SHORT = {"\n": "n", "\r": "r", "\t": "t", "\b": "b", "\f": "f"}
 # of sensitive names inside free text (URLs in log lines, echoed headers, vendor error
 # bodies); an auth scheme (`Basic`, `Bearer`…) is kept, the name kept, the value masked.
 _VALUE = r"(?:[^\s&\"',;\\<>)}\]]|\\+/|\\+u[0-9a-fA-F]{4})+"
+_NAMES = "|".join(re.escape(n) for n in sorted(SENSITIVE_NAMES, key=len, reverse=True))
 _NAMED_VALUE = re.compile(
-    r"(?i)(?<![\w-])(" + "|".join(re.escape(n) for n in sorted(SENSITIVE_NAMES, key=len,
-                                                                  reverse=True))
-    + r")(\\*[\"']?\s*(?:[=:]|%3d)\s*\\*[\"']?\s*)((?:bearer|basic|digest|token)\s+)?(" + _VALUE
-    + ")"
+    r"(?i)(?:(?<![\w-])|(?<=%[0-9a-f]{2}))(" + _NAMES
+    + r")(\\*[\"']?\s*(?:[=:]|%3d)\s*\\*[\"']?\s*)((?:bearer|basic|digest|token)\s+)?("
+    + _VALUE + ")"
 )
 
 
@@ -114,12 +114,12 @@ def _secret_pattern(secret: str) -> str:
 
 
 def _with_base64(secrets: Iterable[str]) -> set[str]:
-    """The secrets long enough to mask, and each one's Base64 (padding dropped)."""
+    """The secrets long enough to mask, and each one's Base64 (with and without padding)."""
     found: set[str] = set()
     for secret in secrets:
         if secret and len(secret) >= _MIN_SECRET_LENGTH:
-            found.add(secret)
-            found.add(base64.b64encode(secret.encode("utf-8")).decode("ascii").rstrip("="))
+            encoded = base64.b64encode(secret.encode("utf-8")).decode("ascii")
+            found |= {secret, encoded, encoded.rstrip("=")}
     return found
 
 

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
+from urllib.parse import quote, quote_plus
 
 import pytest
 from pydantic import BaseModel, SecretStr
 
-from connectors.sdk import MASK, Redactor, install_log_redaction, secret_values
+from connectors.sdk import (
+    MASK,
+    PROCESS_REDACTOR,
+    BasicAuth,
+    Redactor,
+    install_log_redaction,
+    register_credential,
+    secret_values,
+)
 
 
 class Nested(BaseModel):
@@ -75,3 +86,53 @@ def test_log_redaction__masks_callback_signatures_in_access_logs(
         200)
     assert "5c45ff5e21c57e6ad56bac8758b79b1d9ac89fd3" not in caplog.text
     assert "msg_signature=***" in caplog.text and "nonce=1" in caplog.text
+
+
+SECRET_WITH_SPECIALS = "s3cr+t/k=y ä"
+
+
+@pytest.mark.parametrize("shown", [
+    SECRET_WITH_SPECIALS,
+    json.dumps(SECRET_WITH_SPECIALS)[1:-1],  # ä as \u00e4
+    json.dumps(SECRET_WITH_SPECIALS)[1:-1].replace("/", "\\/").replace("+", "\\u002B"),
+    json.dumps(json.dumps(SECRET_WITH_SPECIALS)[1:-1].replace("/", "\\/"))[1:-1],  # twice
+    quote(SECRET_WITH_SPECIALS, safe=""),
+    quote(SECRET_WITH_SPECIALS, safe="").lower(),
+    quote(quote(SECRET_WITH_SPECIALS, safe=""), safe=""),  # encoded twice
+    quote_plus(SECRET_WITH_SPECIALS),
+    base64.b64encode(SECRET_WITH_SPECIALS.encode()).decode(),
+])
+def test_redactor__masks_a_secret_in_every_encoding(shown: str) -> None:
+    assert Redactor([SECRET_WITH_SPECIALS]).text(f"echo [{shown}] end") == f"echo [{MASK}] end"
+
+
+@pytest.mark.parametrize(("text", "kept"), [
+    ('{"Authorization": "Basic dXNlcjpwdw=="}', '{"Authorization": "Basic ***"}'),
+    ('{\\"authorization\\": \\"Bearer a\\/b\\u002bc\\"}',
+     '{\\"authorization\\": \\"Bearer ***\\"}'),
+    ("{'access_token': 'tok-1'}", "{'access_token': '***'}"),
+    ('"KDSVCSessionId":"6512ab"', '"KDSVCSessionId":"***"'),
+    ("next=%2Fcb%3Faccess_token%3Dtok-2", "next=%2Fcb%3Faccess_token%3D***"),
+    ("timestamp=1&sign=ab%2Bc%3D", "timestamp=1&sign=***"),
+    ("Cookie: kdservice-sessionid=abc; lang=zh", "Cookie: ***; lang=zh"),
+    ("the token endpoint refused the key", "the token endpoint refused the key"),
+])
+def test_redactor__masks_credential_fields_by_name(text: str, kept: str) -> None:
+    assert Redactor().text(text) == kept
+
+
+def test_register_credential__every_redactor_masks_it_and_keeps_the_latest_only() -> None:
+    register_credential("derived-val-0001", slot="test:window")
+    assert Redactor().text("x derived-val-0001") == f"x {MASK}"
+    assert PROCESS_REDACTOR.text("derived-val-0001") == MASK
+    for n in range(2, 200):
+        register_credential(f"derived-val-{n:04d}", slot="test:window")
+    assert Redactor().text("derived-val-0199") == MASK
+    assert Redactor().text("derived-val-0001") == "derived-val-0001"  # long since renewed
+
+
+def test_basic_auth__registers_the_header_value() -> None:
+    BasicAuth("agent@example.com", SecretStr("pw-for-basic-7"))
+    value = base64.b64encode(b"agent@example.com:pw-for-basic-7").decode()
+    assert Redactor().text(f'"Authorization": "Basic {value}"') == '"Authorization": "Basic ***"'
+    assert Redactor().text(f"echo {value}") == f"echo {MASK}"
