@@ -35,14 +35,15 @@ from hub.importer.pipeline import (
     start_import,
 )
 from hub.importer.uploads import display_name, new_upload_path, remove_upload, uploads_room
+from hub.mappings import NAME_RULE
 from hub.runtime import Hub
 
 router = APIRouter(prefix="/imports", tags=["imports"])
 
 _CHUNK = 1 << 20
 _MAX_ID = 2**31 - 1  # the store's integer ids are 32-bit: larger ones are a 422
-# A mapping is named, never located: a plain identifier (no separators, dots or NUL).
-MAPPING_NAME = r"^[A-Za-z0-9_][A-Za-z0-9_-]*$"
+# A mapping is named, never located: refused here, before the upload is stored.
+_MAPPING_NAME = f"^(?:{NAME_RULE.pattern})$"
 _MEDIA = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
           "csv": "text/csv; charset=utf-8"}
 
@@ -120,13 +121,6 @@ async def _save(hub: Hub, upload: UploadFile, *, name: str) -> Path:
     return path
 
 
-def _check_mapping(hub: Hub, name: str) -> None:
-    try:
-        mapping_for_import(hub, name)
-    except NotFoundError:
-        raise NotFoundError(f"no mapping '{name}'") from None  # no folder, no listing
-
-
 def _check_encoding(encoding: str | None) -> None:
     if encoding is not None:
         try:
@@ -157,7 +151,7 @@ def _finish_in_thread(hub: Hub, import_id: int, actor: str) -> None:
 async def create(hub: HubDep, actor: ActorDep, background: BackgroundTasks,
                  response: Response,
                  file: Annotated[UploadFile, File(description="An .xlsx or .csv file")],
-                 mapping: Annotated[str, Form(max_length=100, pattern=MAPPING_NAME,
+                 mapping: Annotated[str, Form(max_length=64, pattern=_MAPPING_NAME,
                                               description="A mapping's name.")],
                  sheet: Annotated[str | None, Form()] = None,
                  header_row: Annotated[int | None, Form(ge=1)] = None,
@@ -171,7 +165,7 @@ async def create(hub: HubDep, actor: ActorDep, background: BackgroundTasks,
     200 with that import (`duplicate_of`) unless `force`; after a failed import, the file
     is imported afresh."""
     name = display_name(file.filename)
-    await anyio.to_thread.run_sync(_check_mapping, hub, mapping)
+    await anyio.to_thread.run_sync(mapping_for_import, hub, mapping)
     _check_encoding(encoding)
     options = ImportOptions(sheet=int(sheet) if sheet and sheet.isdigit() else sheet,
                             header_row=header_row, encoding=encoding, delimiter=delimiter,
