@@ -180,6 +180,16 @@ def config_validate() -> None:
               f"{len(config.hub.rules)} rules")
 
 
+def _mapping(hub: Hub, name: str) -> Any:
+    """The compiled mapping; an unknown name adds a did-you-mean (the API never lists them)."""
+    from hub.errors import NotFoundError
+
+    try:
+        return hub.mappings.get(name)
+    except NotFoundError as exc:
+        raise NotFoundError(f"{exc}; {hub.mappings.hint(name)}") from None
+
+
 @mappings_app.command("validate")
 def mappings_validate(names: Annotated[list[str] | None, typer.Argument()] = None) -> None:
     """Compile mappings (all of them by default); errors name file, line and field."""
@@ -189,7 +199,7 @@ def mappings_validate(names: Annotated[list[str] | None, typer.Argument()] = Non
     problems: list[Any] = []
     for name in names or hub.mappings.names():
         try:
-            mapping = hub.mappings.get(name)
+            mapping = _mapping(hub, name)
         except ConfigFileError as exc:
             problems.extend(exc.problems)
             continue
@@ -215,7 +225,7 @@ def mappings_preview(
     if (sample is None) == (source is None):
         raise InvalidRequestError("give one of --sample FILE or --from CONNECTION:STREAM")
     hub = _hub()
-    mapping = hub.mappings.get(name)
+    mapping = _mapping(hub, name)
     hub.upgrade_db()  # live reads and lookups are audited and read the store
     if sample is not None:
         records = load_sample(sample, limit=limit)
@@ -233,7 +243,7 @@ def mappings_explain(name: str, field: str) -> None:
     from hub.mapping.explain import explain_field
     from hub.render_mapping import explain_view
 
-    mapping = _hub().mappings.get(name)
+    mapping = _mapping(_hub(), name)
     try:
         steps = explain_field(mapping.spec, field)
     except KeyError as exc:
@@ -773,18 +783,22 @@ def apikeys_revoke(prefix: Annotated[str, typer.Argument(help="The key's prefix.
 @app.command()
 def doctor() -> None:
     """Check the config, the store, Redis (if used) and every connection; say what is wrong
-    in plain words. Exits 1 when anything is."""
+    in plain words. Exits 2 when the config or its mappings do not load, 1 when anything
+    else is wrong."""
     from rich.table import Table
 
     from hub.doctor import diagnose
 
     hub = _hub()
     findings = _run(diagnose(hub, actor=_cli_actor()))
+    config_loads = all(finding.ok for finding in findings if finding.area == "config")
     table = Table("", "check", "finding", box=None, show_header=False)
     for finding in findings:
         table.add_row("[green]ok[/]" if finding.ok else "[red]!![/]", finding.area,
                       escape(finding.message))
     out.print(table)
+    if not config_loads:
+        raise typer.Exit(2)  # as `hub config validate`
     if not all(finding.ok for finding in findings):
         raise typer.Exit(1)
 
@@ -800,6 +814,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
 
     settings = get_settings()
     api = create_app(settings)
+    api.state.hub.config  # noqa: B018 -- a config that does not load stops here, exit 2
     configure_logging(settings, redactor=api.state.hub.redactor)
     uvicorn.run(api, host=host, port=port, log_config=None)  # uvicorn logs through ours
 

@@ -84,7 +84,7 @@ def test_doctor__a_config_problem_is_named_with_its_line(
 ) -> None:
     monkeypatch.delenv("CRM_API_KEY")
     code, out = doctor(capsys)
-    assert code == 1 and "CRM_API_KEY is not set" in out and "line" in out
+    assert code == 2 and "CRM_API_KEY is not set" in out and "line" in out  # as config validate
 
 
 def test_doctor__checks_the_celery_broker_when_one_is_configured(

@@ -111,3 +111,21 @@ def test_mappings_validate__all_shipped_with_versions(env: Path,
     code, out, _ = run(capsys, "mappings", "validate")
     assert code == 0
     assert "kingdee_refund_bill v1" in out and "crm_customer v1" in out
+
+
+def test_mappings_explain__unknown_name_gets_a_did_you_mean_for_the_admin(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, "mappings", "explain", "crm_custmer", "tier")
+
+    assert code == 3
+    assert "no mapping 'crm_custmer'; did you mean 'crm_customer'?" in err
+
+
+def test_mappings_preview__a_path_is_not_a_mapping_name(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, "mappings", "preview", "../configs/hub", "--sample", "x.json")
+
+    assert code == 3 and "no mapping '../configs/hub'" in err
+    assert str(ROOT) not in err
