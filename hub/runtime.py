@@ -56,7 +56,7 @@ class Hub:
     def audit(self) -> AuditLog:
         # Shares self.redactor, which learns each connection's secrets when the config
         # loads; reading the log (tail, verify) needs no config at all.
-        return AuditLog(self.sessions, self.redactor)
+        return AuditLog(self.sessions, self.redactor, settings=self.settings)
 
     @functools.cached_property
     def config(self) -> LoadedConfig:

@@ -76,6 +76,9 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
         app.state.ticket_reader = reader = TicketReader(runtime.engine)
         yield
         reader.close()
+        auth = getattr(app.state, "authenticator", None)
+        if auth is not None:
+            auth.flush_denials()  # the counts of denial windows still open
         if hub is None:
             runtime.close()
 

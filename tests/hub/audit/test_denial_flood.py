@@ -62,6 +62,13 @@ def test_flood__n_denials_write_a_few_rows_that_count_all_n(hub: Hub) -> None:
     assert hub.audit.verify().ok
 
 
+def test_flood__the_open_windows_counts_are_written_when_the_api_stops(hub: Hub) -> None:
+    auth = Authenticator(hub, denial_window_seconds=3600)
+    with flood(hub, auth, [("/tickets/1", {})] * 20):
+        assert counted(denial_rows(hub)) == 1
+    assert counted(denial_rows(hub)) == 20  # the lifespan's shutdown wrote the rest
+
+
 def test_flood__the_count_is_written_when_the_window_closes(hub: Hub) -> None:
     auth = Authenticator(hub, denial_window_seconds=0.2)
     with flood(hub, auth, [("/tickets/1", {})] * 30):
