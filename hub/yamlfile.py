@@ -148,7 +148,8 @@ def load_yaml(path: Path, *, interpolate: bool = False) -> YamlDocument:
     except MarkedYAMLError as exc:
         raise ConfigFileError([_syntax_problem(path, text, exc)]) from None
     except YAMLError as exc:
-        raise _refused(path, None, f"not valid YAML: {str(exc).splitlines()[0]}") from None
+        reason = next(iter(str(exc).splitlines()), type(exc).__name__)
+        raise _refused(path, None, f"not valid YAML: {reason}") from None
     doc = YamlDocument(path=path, data=None)
     doc.text_lines = text.splitlines()
     doc.lines[()] = 1
