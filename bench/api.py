@@ -165,7 +165,10 @@ def main() -> None:
         seed(url, args.tickets)
         print(f"seeded {args.tickets:,} tickets in {time.perf_counter() - started:.1f} s")
         headers = admin_key(url)
-        env = {**os.environ, "HUB_DATABASE_URL": url}
+        # The read path needs no connection; `hub serve` refuses a config that does not load.
+        config = Path(tmp) / "hub.yaml"
+        config.write_text("version: 1\nconnections: {}\n", encoding="utf-8")
+        env = {**os.environ, "HUB_DATABASE_URL": url, "HUB_CONFIG": str(config)}
         base = f"http://127.0.0.1:{_free_port()}"
         with serving([sys.executable, "-c", "import sys, cli; sys.exit(cli.main())", "serve",
                       "--port", base.rsplit(":", 1)[1]],
