@@ -1,7 +1,8 @@
 """`hub doctor`: what is wrong with this installation, in plain words.
 
 Checks, in order: the config file (every problem with its line), the mappings its jobs use,
-the store (reachable, schema current), the shared rate-budget store when it is Redis, the
+the store (reachable, schema current), where the audit chain's key comes from, the shared
+rate-budget store when it is Redis, the
 Celery broker when HUB_BROKER_URL is set (a host running workers or the scheduler), and
 every connection (reachable, credentials accepted, permitted), probed concurrently. Each
 finding says what to do about it. Nothing is written except the connections' audit rows.
@@ -26,14 +27,14 @@ __all__ = ["Finding", "diagnose"]
 
 @dataclass(frozen=True)
 class Finding:
-    area: str  # config, store, redis, broker, connection:<name>
+    area: str  # config, store, audit, redis, broker, connection:<name>
     ok: bool
     message: str
 
 
 async def diagnose(hub: Hub, *, actor: str) -> list[Finding]:
     config, store = _config(hub), _store(hub)
-    findings = [config, store]
+    findings = [config, store, _audit_key(hub)]
     if hub.settings.rate_budget_store == "redis":
         findings.append(_redis(hub))
     if "HUB_BROKER_URL" in os.environ:  # this host runs `hub worker` / the Celery scheduler
@@ -75,6 +76,18 @@ def _store(hub: Hub) -> Finding:
         return Finding("store", False, f"the schema at {where} is at revision {current}, "
                        f"the code needs {head}: run `hub db upgrade`")
     return Finding("store", True, f"{where}, schema at revision {current}")
+
+
+def _audit_key(hub: Hub) -> Finding:
+    """Where the key signing the audit chain comes from; reads it, never makes one."""
+    settings = hub.settings
+    if settings.audit_key is not None and settings.audit_key.get_secret_value():
+        return Finding("audit", True, "the chain is signed with HUB_AUDIT_KEY")
+    where = settings.audit_key_file
+    made = "was generated" if where.is_file() else "will be generated on the first write"
+    return Finding("audit", True, f"the chain's key {made} in {where}, beside the store: "
+                   "anyone who can read that file can forge the log; in production set "
+                   "HUB_AUDIT_KEY from a secret store (docs/security.md)")
 
 
 def _redis(hub: Hub) -> Finding:

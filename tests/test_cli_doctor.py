@@ -101,3 +101,14 @@ def test_doctor__checks_the_celery_broker_when_one_is_configured(
     code, out = doctor(capsys)
     broker = next(line for line in out.splitlines() if " broker " in f" {line} ")
     assert "store is SQLite" in broker and "PostgreSQL" in broker
+
+
+def test_doctor__says_where_the_audit_key_comes_from(env: Path, capsys: pytest.CaptureFixture[str],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HUB_AUDIT_KEY_FILE", str(env / "audit.key"))
+    _, out = doctor(capsys)
+    assert f"will be generated on the first write in {env / 'audit.key'}" in out
+    assert not (env / "audit.key").exists()  # doctor writes no key
+    monkeypatch.setenv("HUB_AUDIT_KEY", "k" * 40)
+    _, out = doctor(capsys)
+    assert "signed with HUB_AUDIT_KEY" in out and "k" * 40 not in out
