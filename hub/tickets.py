@@ -469,6 +469,10 @@ TicketStatus = Literal["open", "pending", "closed"]
 _EDITABLE_STATUSES = frozenset(get_args(TicketStatus))
 
 
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
 class TicketUpdate(BaseModel):
     """The fields an agent may change; absent fields stay as they are. Resolving is
     `POST /tickets/{id}/resolve` (it owes write-backs), not a status change."""
@@ -476,12 +480,18 @@ class TicketUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra={
         "examples": [{"priority": "high", "status": "pending"}]})
 
-    subject: str | None = Field(default=None, min_length=1, max_length=500)
-    description: str | None = Field(default=None, max_length=20000)
+    # Absent: unchanged (None here); null is refused except for the category (it clears it),
+    # so the document shows these four without null and without a default.
+    subject: str = Field(default=None, min_length=1, max_length=500,  # type: ignore[assignment]
+                         json_schema_extra=_no_default)
+    description: str = Field(default=None, max_length=20000,  # type: ignore[assignment]
+                             json_schema_extra=_no_default)
     category: str | None = Field(default=None, max_length=64,
                                  description="null clears the category")
-    priority: Priority | None = None
-    status: TicketStatus | None = None
+    priority: Priority = Field(default=None,  # type: ignore[assignment]
+                               json_schema_extra=_no_default)
+    status: TicketStatus = Field(default=None,  # type: ignore[assignment]
+                                 json_schema_extra=_no_default)
 
 
 _NOT_NULL = ("subject", "description", "priority", "status")

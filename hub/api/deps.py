@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import re
+from datetime import datetime
+from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from hub.pages import MAX_ID
 from hub.runtime import Hub
 
-__all__ = ["ActorDep", "HubDep", "ItemId", "RowId", "RowIdFilter"]
+__all__ = ["ActorDep", "HubDep", "Instant", "ItemId", "RowId", "RowIdFilter"]
 
 # Row ids: every id column is a 32-bit INTEGER, so an id outside 1..2**31-1 names no row and
 # is refused as a 422 naming it (a 404 would need a query PostgreSQL cannot even run).
@@ -18,6 +20,20 @@ _ID_RANGE = f"A row id, 1 to {MAX_ID} (larger is refused as invalid)."
 RowId = Annotated[int, Path(ge=1, le=MAX_ID, description=_ID_RANGE)]
 RowIdFilter = Annotated[int | None, Query(ge=1, le=MAX_ID, description=_ID_RANGE)]
 ItemId = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+# RFC 3339, as the document's `format: date-time` says (pydantic alone would also take a
+# number as Unix seconds, or a date without a time or a zone).
+_RFC_3339 = re.compile(r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)")
+
+
+def _rfc_3339(value: Any) -> Any:
+    if isinstance(value, str) and not _RFC_3339.fullmatch(value):
+        raise ValueError("expected a date and time with its offset (RFC 3339), "
+                         "e.g. 2026-05-01T08:00:00Z")
+    return value
+
+
+Instant = Annotated[datetime, BeforeValidator(_rfc_3339)]
 
 
 async def _hub(request: Request) -> Hub:  # async: no worker-thread hop per request

@@ -29,6 +29,8 @@ from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
+from .middleware import KEY_PATTERN
+
 __all__ = ["PROBLEM_SCHEMA", "SECURITY_SCHEMES", "install_docs"]
 
 ASSETS = Path(fastapi_offline.__file__).parent / "static"
@@ -60,6 +62,13 @@ PROBLEM_SCHEMA: dict[str, Any] = {
     "examples": [{"type": "/problems/not-found", "title": "Not Found", "status": 404,
                   "detail": "no ticket 42", "instance": "/tickets/42"}],
 }
+
+IDEMPOTENCY_KEY: dict[str, Any] = {
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "description": "Repeat the request safely: a repeat with the same key and body replays "
+                   "the first answer (`Idempotent-Replayed: true`); the same key with another "
+                   "request is a 422, while the first still runs a 409.",
+    "schema": {"type": "string", "pattern": KEY_PATTERN, "examples": ["7f9c2ba4-e88f-11ee"]}}
 
 _ERRORS: dict[str, str] = {
     "401": "No credentials, or invalid ones (see `WWW-Authenticate`).",
@@ -198,6 +207,7 @@ def complete_openapi(schema: dict[str, Any], *, open_paths: set[str],
                 codes += ["400", "413"]
             if secured and method == "post":
                 codes.append("409")  # state conflicts; Idempotency-Key still in use
+                _declare_idempotency_key(operation)
             if method == "patch":
                 codes += ["409", "412", "428"]
             if method == "get" and "{" in path:
@@ -207,6 +217,13 @@ def complete_openapi(schema: dict[str, Any], *, open_paths: set[str],
                 entry = responses.setdefault(code, {"description": _ERRORS[code]})
                 entry.setdefault("content", {})[PROBLEM_MEDIA] = {"schema": problem}
     return schema
+
+
+def _declare_idempotency_key(operation: dict[str, Any]) -> None:
+    """Every protected POST honours `Idempotency-Key` (middleware.py): say so, once."""
+    parameters = operation.setdefault("parameters", [])
+    parameters[:] = [p for p in parameters if str(p.get("name", "")).lower() != "idempotency-key"]
+    parameters.append(IDEMPOTENCY_KEY)
 
 
 def _unique_operation_ids(schema: dict[str, Any]) -> None:

@@ -38,7 +38,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub.errors import ConfigFileError, HubError, PreconditionFailedError
@@ -119,9 +121,23 @@ def _http_error(request: Request, exc: Exception) -> JSONResponse:
     status = exc.status_code
     kind = _HTTP_TYPES.get(status, f"http-{status}")
     detail = exc.detail if isinstance(exc.detail, str) else _title(status)
+    headers = dict(exc.headers) if exc.headers else {}
+    if status == 405:
+        headers["Allow"] = ", ".join(_allowed_methods(request))
     return problem_response(status, kind, _redact(request, detail),
-                            instance=request.url.path,
-                            headers=dict(exc.headers) if exc.headers else None)
+                            instance=request.url.path, headers=headers or None)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path (the router names only the first
+    route's, and each method of a path may be a route of its own)."""
+    methods: set[str] = set()
+    probe = {**request.scope, "method": ""}  # no route serves it: a path match is PARTIAL
+    for context in iter_route_contexts(request.app.router.routes):
+        match, _ = context.route.matches(probe)
+        if match is Match.PARTIAL:
+            methods.update(context.methods or ())
+    return sorted(methods)
 
 
 def _log_failure(request: Request, what: str, exc: BaseException) -> None:

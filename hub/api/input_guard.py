@@ -55,9 +55,16 @@ async def _in_body(request: Request) -> tuple[str | int, ...] | None:
     if content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
         form = await request.form()  # cached as well
         for name, value in form.multi_items():
-            if isinstance(value, str) and (NUL in value or NUL in name):
-                return ("body", name.replace(NUL, ""))
+            # Only the fields the route reads: the others never reach the store.
+            if name in _form_fields(request) and isinstance(value, str) and NUL in value:
+                return ("body", name)
     return None
+
+
+def _form_fields(request: Request) -> set[str]:
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    return {field.alias for field in getattr(dependant, "body_params", ())}
 
 
 def _find_nul(value: Any, location: tuple[str | int, ...]) -> tuple[str | int, ...] | None:

@@ -13,6 +13,7 @@ Every protected router runs it once its caller is admitted: `require_area(area, 
 from __future__ import annotations
 
 import hashlib
+import re
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -32,9 +33,13 @@ from hub.store.models import IdempotencyRecord
 
 from .errors import problem_response
 
-__all__ = ["BodySizeLimit", "IdempotencyMiddleware", "idempotent", "install_middleware"]
+__all__ = ["KEY_PATTERN", "BodySizeLimit", "IdempotencyMiddleware", "idempotent",
+           "install_middleware"]
 
 MAX_KEY_LENGTH = 200
+# Visible ASCII, 1 to 200 characters: what the OpenAPI document declares (docs.py).
+KEY_PATTERN = f"^[!-~]{{1,{MAX_KEY_LENGTH}}}$"
+_KEY = re.compile(KEY_PATTERN)
 _SPOOL_IN_MEMORY = 1024 * 1024
 _CHUNK = 64 * 1024
 # Not replayed: they describe the first transfer, not the answer.
@@ -225,9 +230,10 @@ class IdempotencyMiddleware:
         if key is None or scope["path"].startswith("/webhooks"):
             await self.app(scope, receive, send)
             return
-        if not 0 < len(key) <= MAX_KEY_LENGTH:
+        if not _KEY.match(key):
             response = problem_response(422, "invalid-request", "Idempotency-Key must be 1 to "
-                                        f"{MAX_KEY_LENGTH} characters", instance=scope["path"])
+                                        f"{MAX_KEY_LENGTH} visible ASCII characters",
+                                        instance=scope["path"])
             await response(scope, receive, send)
             return
         with tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY) as spool:

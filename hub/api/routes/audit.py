@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from hub.api.deps import HubDep
+from hub.api.deps import HubDep, Instant
 from hub.audit_query import AuditRow, query_audit
 from hub.pages import DEFAULT_LIMIT, MAX_LIMIT, Page
 
@@ -24,8 +23,8 @@ def audit(hub: HubDep,
                                               examples=["ticket:123"])] = None,
           action: Annotated[str | None, Query(max_length=100, description=_MATCH,
                                               examples=["ticket.*"])] = None,
-          since: Annotated[datetime | None, Query(description="Inclusive (ISO 8601).")] = None,
-          until: Annotated[datetime | None, Query(description="Exclusive (ISO 8601).")] = None,
+          since: Annotated[Instant | None, Query(description="Inclusive (ISO 8601).")] = None,
+          until: Annotated[Instant | None, Query(description="Exclusive (ISO 8601).")] = None,
           cursor: Annotated[str | None, Query(max_length=200)] = None,
           limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT) -> Page[AuditRow]:
     """Audit rows matching every filter, newest first, with their detail."""

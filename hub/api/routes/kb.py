@@ -12,6 +12,10 @@ from hub.kb import ArticleHit, search_articles
 
 router = APIRouter(prefix="/kb", tags=["kb"])
 
+MAX_HITS = 50
+# One character that is neither whitespace to JSON Schema's regex nor to Python's strip().
+_NOT_BLANK = r"[^\s\x1c-\x1f\x85\ufeff]"
+
 
 class ArticleHitPublic(BaseModel):
     """An article matching the query: `score` 0..1, matches in `snippet` between 【 and 】."""
@@ -36,9 +40,10 @@ class ArticleHitPublic(BaseModel):
 
 @router.get("/search")
 def search(hub: HubDep,
-           q: Annotated[str, Query(max_length=500, description="Words to look for.",
-                                   examples=["退款 到账"])] = "",
-           limit: Annotated[int, Query(ge=1, le=100,
+           q: Annotated[str, Query(max_length=500, pattern=_NOT_BLANK,
+                                   description="Words to look for (not only spaces).",
+                                   examples=["退款 到账"])],
+           limit: Annotated[int, Query(ge=1, le=MAX_HITS,
                                        description="How many articles at most.")] = 5,
            ) -> list[ArticleHitPublic]:
     """The articles best matching `q`, best first."""

@@ -6,13 +6,12 @@ Every answer carrying one ticket carries its `ETag`; `PATCH` needs it back in `I
 from __future__ import annotations
 
 import functools
-from datetime import datetime
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
-from hub.api.deps import HubDep, RowId, RowIdFilter
+from hub.api.deps import HubDep, Instant, RowId, RowIdFilter
 from hub.outbox import Resolution
 from hub.resolutions import reopen_ticket, resolve_ticket
 from hub.runtime import Hub
@@ -34,10 +33,12 @@ from hub.tickets import (
 # a replay on the caller, so it must come after).
 router = APIRouter(prefix="/tickets", tags=["tickets"])
 
-IfMatch = Annotated[str | None, Header(
-    description="The ETag of the version this change is based on (412 when it is stale)")]
-IdempotencyKey = Annotated[str | None, Header(
-    max_length=200, description="Repeat the request safely: the first answer is replayed")]
+# Read from the request and declared here: required by the document, yet its absence is
+# answered 428 `precondition-required` (RFC 6585), not a generic 422.
+_IF_MATCH = {"name": "If-Match", "in": "header", "required": True,
+             "description": "The ETag of the version this change is based on (412 when it "
+                            "is stale; 428 when missing)",
+             "schema": {"type": "string", "minLength": 1, "examples": ['"3f2a9c1b"']}}
 
 
 def _tags(header: str | None) -> list[str] | None:
@@ -103,8 +104,8 @@ async def get(ticket_id: RowId, request: Request) -> Response:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-async def create(body: TicketCreate, hub: HubDep, request: Request, response: Response,
-                 idempotency_key: IdempotencyKey = None) -> TicketPublic:  # noqa: ARG001
+async def create(body: TicketCreate, hub: HubDep, request: Request,
+                 response: Response) -> TicketPublic:
     ticket = await create_ticket(hub, body, actor=_actor(request))
     response.headers["Location"] = f"/tickets/{ticket.id}"
     return _versioned(response, get_versioned_ticket(hub, ticket.id))
@@ -119,9 +120,9 @@ def list_(hub: HubDep,
           category: Annotated[str | None, Query(max_length=64)] = None,
           priority: Annotated[str | None, Query(max_length=16)] = None,
           channel: Annotated[str | None, Query(max_length=32)] = None,
-          created_since: Annotated[datetime | None, Query(
+          created_since: Annotated[Instant | None, Query(
               description="Created at or after (ISO 8601)")] = None,
-          created_until: Annotated[datetime | None, Query(
+          created_until: Annotated[Instant | None, Query(
               description="Created before (ISO 8601)")] = None,
           q: Annotated[str | None, Query(max_length=200,
                                          description="The subject contains this")] = None,
@@ -139,13 +140,13 @@ def list_(hub: HubDep,
 
 @router.patch("/{ticket_id}", responses={
     412: {"description": "If-Match names an older version"},
-    428: {"description": "If-Match is missing"}})
+    428: {"description": "If-Match is missing"}}, openapi_extra={"parameters": [_IF_MATCH]})
 async def update(ticket_id: RowId, body: TicketUpdate, hub: HubDep, request: Request,
-           response: Response,
-           if_match: IfMatch = None) -> TicketPublic:
+                 response: Response) -> TicketPublic:
     """Change subject, description, category, priority or status (open, pending, closed).
     Send the ETag you read in `If-Match`: if someone changed the ticket since, the answer
     is 412 and nothing is written."""
+    if_match = request.headers.get("if-match") or None  # empty: missing (428)
     updated = await update_ticket(hub, ticket_id, body, if_match=_tags(if_match),
                                   actor=_actor(request))
     return _versioned(response, updated)
@@ -153,8 +154,7 @@ async def update(ticket_id: RowId, body: TicketUpdate, hub: HubDep, request: Req
 
 @router.post("/{ticket_id}/resolve")
 def resolve(ticket_id: RowId, body: Resolution, hub: HubDep, request: Request,
-            response: Response,
-            idempotency_key: IdempotencyKey = None) -> TicketPublic:  # noqa: ARG001
+            response: Response) -> TicketPublic:
     """Resolve the ticket. A refund, spare parts or a reusable solution are written back to
     the ERP / knowledge base through the outbox, exactly once; `writebacks` in the answer
     shows each (pending until the dispatcher sends it). 409 when already resolved; 422 when a
@@ -164,7 +164,7 @@ def resolve(ticket_id: RowId, body: Resolution, hub: HubDep, request: Request,
 
 
 @router.post("/{ticket_id}/reopen")
-def reopen(ticket_id: RowId, hub: HubDep, request: Request, response: Response,
-           idempotency_key: IdempotencyKey = None) -> TicketPublic:  # noqa: ARG001
+def reopen(ticket_id: RowId, hub: HubDep, request: Request,
+           response: Response) -> TicketPublic:
     reopen_ticket(hub, ticket_id, actor=_actor(request))
     return _versioned(response, get_versioned_ticket(hub, ticket_id))

@@ -149,4 +149,4 @@ def test_kb_search_route__hits_and_problem_json(indexed_hub: Hub, api_client: An
     assert set(body[0]) == {"id", "title", "url", "score", "snippet", "labels"}
     assert empty.status_code == 422
     assert empty.headers["content-type"].startswith("application/problem+json")
-    assert "empty" in empty.json()["detail"]
+    assert [error["field"] for error in empty.json()["errors"]] == ["query.q"]
