@@ -52,7 +52,7 @@ TIERS: dict[str, int] = {
     # T4: operating the hub
     "hub.admin": 4,
     # T5: the faces
-    "hub.api": 5, "hub.cli": 5, "hub.console": 5, "hub.demo": 5,
+    "hub.api": 5, "hub.cli": 5, "hub.cli.render": 5, "hub.console": 5, "hub.demo": 5,
     # the entry point
     "cli": 6,
 }
@@ -66,15 +66,20 @@ SIDEWAYS: dict[str, set[str]] = {
     "hub.core": {"hub.errors", "connectors.sdk"},  # logs redact with the SDK's redactor
     "hub.mapping": {"hub.errors", "hub.core"},
     "hub.audit": {"hub.store"},
-    # what a pull or an import lands: customers (whose enrichment is then queued), articles
-    "hub.ingest": {"hub.customers", "hub.kb", "hub.enrichment"},
-    "hub.enrichment": {"hub.customers"},  # a ticket is enriched with its customer's history
-    "hub.sync": {"hub.ingest", "hub.jobs"},
+    "hub.ingest": {"hub.customers", "hub.kb"},  # what a pull or an import lands
+    # a ticket is enriched with its customer's history, read through the lookups
+    "hub.enrichment": {"hub.customers", "hub.ingest"},
+    # every job kind records its runs in hub.jobs; a pull queues the changed customers
+    "hub.sync": {"hub.ingest", "hub.jobs", "hub.enrichment"},
     "hub.importer": {"hub.ingest", "hub.jobs"},
+    "hub.notify": {"hub.jobs"},
+    "hub.outbox": {"hub.jobs"},
     "hub.tickets.inbound": {"hub.ingest", "hub.tickets"},
     "hub.tickets": {"hub.customers", "hub.enrichment", "hub.notify", "hub.kb", "hub.outbox"},
     "hub.scheduler": CAPABILITIES - {"hub.scheduler"},
-    "hub.cli": {"hub.demo"},
+    # the terminal views serve the CLI's commands and the demo, which is one of them
+    "hub.cli": {"hub.cli.render", "hub.demo"},
+    "hub.demo": {"hub.cli.render"},
 }
 
 FACES = ("hub.api", "hub.cli", "hub.console", "hub.demo", "cli")
