@@ -71,8 +71,8 @@ err = Console(stderr=True)
 
 
 def _hub() -> Hub:
+    from hub.core.settings import get_settings
     from hub.runtime import Hub
-    from hub.settings import get_settings
 
     return Hub(get_settings())
 
@@ -256,7 +256,7 @@ def sync_run(job: str) -> None:
     """Run a pull job to the end of its stream, resuming from the last committed page."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from hub.logs import configure_logging
+    from hub.core.logs import configure_logging
     from hub.render import run_summary
     from hub.sync import RunSummary, run_pull
 
@@ -809,8 +809,8 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
     import uvicorn
 
     from hub.api import create_app
-    from hub.logs import configure_logging
-    from hub.settings import get_settings
+    from hub.core.logs import configure_logging
+    from hub.core.settings import get_settings
 
     settings = get_settings()
     api = create_app(settings)
@@ -834,8 +834,8 @@ def scheduler(
     import asyncio
     import signal
 
+    from hub.core.logs import configure_logging
     from hub.errors import InvalidRequestError
-    from hub.logs import configure_logging
     from hub.scheduler.scheduler import Executor, Scheduler
 
     hub = _hub()
@@ -888,7 +888,7 @@ def worker(
         # (set before prometheus_client is first imported).
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="hub-metrics-")
 
-    from hub.logs import configure_logging
+    from hub.core.logs import configure_logging
     from hub.scheduler.celery_app import make_app
 
     hub = _hub()

@@ -33,8 +33,8 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from hub.core.settings import Settings  # noqa: E402
 from hub.runtime import Hub  # noqa: E402
-from hub.settings import Settings  # noqa: E402
 from hub.store.models import Customer, Ticket  # noqa: E402
 
 PATH = "/tickets/{id}?expand=customer,orders"

@@ -68,9 +68,9 @@ def child(path: Path, database: Path, imports: Path) -> None:
     sys.path.insert(0, str(ROOT))
     import asyncio
 
+    from hub.core.settings import Settings
     from hub.importer.pipeline import ImportOptions, run_import
     from hub.runtime import Hub
-    from hub.settings import Settings
 
     hub = Hub(Settings(database_url=f"sqlite:///{database}", mappings_dir=ROOT / "mappings",
                        config=ROOT / "configs/hub.yaml", imports_dir=imports))

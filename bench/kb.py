@@ -22,9 +22,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from hub.core.settings import Settings  # noqa: E402
 from hub.kb import search_articles, upsert_articles  # noqa: E402
 from hub.runtime import Hub  # noqa: E402
-from hub.settings import Settings  # noqa: E402
 
 ARTICLES = 100_000
 BATCH = 1_000

@@ -143,8 +143,8 @@ def main() -> None:
     if args.serve:
         _serve(args)
         return
+    from hub.core.settings import Settings
     from hub.runtime import Hub
-    from hub.settings import Settings
 
     workdir = Path(tempfile.mkdtemp(prefix="hub-bench-notify-"))
     with SandboxProcess(args) as server:

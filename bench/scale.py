@@ -119,9 +119,9 @@ def _stop(workers: list[subprocess.Popen[bytes]]) -> None:
 
 
 def _pull(workers: int, url: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    from hub.core.settings import Settings
     from hub.runtime import Hub
     from hub.scheduler.celery_app import CeleryExecutor, make_app
-    from hub.settings import Settings
     from hub.store.models import Customer, Run
 
     schema, database_url = _schema()

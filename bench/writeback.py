@@ -64,8 +64,8 @@ jobs:
 
 
 def _hub(workdir: Path, url: str) -> Any:
+    from hub.core.settings import Settings
     from hub.runtime import Hub
-    from hub.settings import Settings
 
     creds = Credentials()
     config = workdir / "hub.yaml"

@@ -27,10 +27,10 @@ from sqlalchemy import event, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.sdk import CallRecord, Redactor
+from hub.core.settings import Settings, get_settings
 
 from .audit_checkpoints import Checkpoint, CheckpointFile, CheckpointProblem
 from .audit_keys import AuditKey, AuditKeys
-from .settings import Settings, get_settings
 from .store.models import AuditHead, AuditRecord
 
 __all__ = ["GENESIS", "AuditEntry", "AuditLog", "VerifyResult", "call_entry", "fit"]

@@ -16,7 +16,7 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .settings import Settings
+from hub.core.settings import Settings
 
 __all__ = ["AuditKey", "AuditKeys", "key_id_of"]
 

@@ -9,9 +9,10 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Select, select
 from sqlalchemy.orm import InstrumentedAttribute
 
+from hub.core.jsonable import UtcDatetime
+from hub.core.pages import Page, decode_cursor, filter_text, page_of
+
 from .errors import InvalidRequestError
-from .jsonable import UtcDatetime
-from .pages import Page, decode_cursor, filter_text, page_of
 from .runtime import Hub
 from .store.models import AuditRecord
 

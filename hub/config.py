@@ -29,11 +29,11 @@ from connectors.sdk import (
     Writer,
     load_connector,
 )
+from hub.core.yamlfile import YamlDocument, load_yaml
 
 from .errors import ConfigFileError, ConfigProblem, NotFoundError
 from .mappings import MappingLibrary
 from .notify.spec import RuleSpec, check_rules
-from .yamlfile import YamlDocument, load_yaml
 
 __all__ = ["ApiSpec", "ConnectionSpec", "Duration", "EnrichJob", "EnrichSource", "HubConfig",
            "ImportJob", "JobSpec", "LoadedConfig", "MaskingSpec", "NotifyJob", "PullJob",

@@ -10,11 +10,11 @@ from pydantic import BaseModel, ConfigDict, Field, SecretBytes, SecretStr
 from sqlalchemy import select
 
 from connectors.sdk import CheckResult, ConnectorError, load_connector
+from hub.core.jsonable import UtcDatetime
+from hub.core.pages import Page, decode_cursor, filter_text, page_of
 
 from .audit import AuditEntry
 from .errors import InvalidRequestError
-from .jsonable import UtcDatetime
-from .pages import Page, decode_cursor, filter_text, page_of
 from .runtime import Hub
 from .store.models import WebhookEvent
 

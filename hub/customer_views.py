@@ -9,10 +9,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import or_, select
 
+from hub.core.jsonable import UtcDatetime, as_utc
+from hub.core.pages import Page, decode_cursor, filter_text, page_of
+
 from .errors import NotFoundError
-from .jsonable import UtcDatetime, as_utc
 from .mapping import normalize_mobile
-from .pages import Page, decode_cursor, filter_text, page_of
 from .runtime import Hub
 from .store.models import Customer, Ticket
 

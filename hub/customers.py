@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import insert, or_, select
 from sqlalchemy.orm import Session
 
-from .jsonable import content_hash, to_jsonable
+from hub.core.jsonable import content_hash, to_jsonable
+
 from .store.models import Customer, ExternalRecord
 
 __all__ = ["Created", "UpsertResult", "customer_profile", "find_by_contact", "upsert_customers",

@@ -24,6 +24,7 @@ from connectors.dingtalk.sandbox import create_app as create_dingtalk_sandbox
 from connectors.kingdee.sandbox import create_app as create_kingdee_sandbox
 from connectors.sdk.sandbox import serve
 from connectors.wecom.sandbox import create_app as create_wecom_sandbox
+from hub.core.settings import Settings
 
 from .demo_import import import_sample
 from .demo_jobs import scheduler_section
@@ -31,7 +32,6 @@ from .demo_writeback import writeback_section
 from .notify.engine import check_overdue, recent_firings
 from .render import firings_table, notify_summary, run_summary, ticket_panel, tickets_table
 from .runtime import Hub
-from .settings import Settings
 from .sync import run_pull
 from .tickets import TicketCreate, TicketPublic, create_ticket, get_ticket
 from .webhooks import WebhookRejectedError, receive_webhook

@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
+from hub.core.yamlfile import YamlDocument, find_env_refs, load_yaml
+
 from .errors import ConfigFileError, NotFoundError
-from .yamlfile import YamlDocument, find_env_refs, load_yaml
 
 if TYPE_CHECKING:
     from .mapping import CompiledMapping, TransformRegistry

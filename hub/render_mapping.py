@@ -11,7 +11,8 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from .jsonable import to_jsonable
+from hub.core.jsonable import to_jsonable
+
 from .mapping import CompiledMapping
 from .preview import PreviewRow
 

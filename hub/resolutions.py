@@ -16,10 +16,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hub.core.jsonable import to_jsonable
+
 from .audit import AuditEntry
 from .config import WritebackJob
 from .errors import ConflictError, InvalidRequestError, NotFoundError
-from .jsonable import to_jsonable
 from .mapping import RecordMappingError
 from .outbox import store
 from .outbox.documents import Resolution, idempotency_key, writeback_document

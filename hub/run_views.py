@@ -9,11 +9,12 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
+from hub.core.jsonable import UtcDatetime
+from hub.core.pages import Page, decode_cursor, filter_text, page_of
+
 from .errors import NotFoundError
 from .jobs import leases
 from .jobs.slices import COUNTS
-from .jsonable import UtcDatetime
-from .pages import Page, decode_cursor, filter_text, page_of
 from .runtime import Hub
 from .scheduler.scheduler import first_due
 from .store.models import JobSchedule, Run, RunSlice

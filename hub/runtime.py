@@ -23,17 +23,17 @@ from connectors.sdk import (
     load_connector,
     secret_values,
 )
+from hub.core.settings import Settings
+from hub.store.budgets import RedisBudgetStore, SqlBudgetStore
+from hub.store.nonces import SqlNonceStore
+from hub.store.tokens import SqlTokenCache
 
 from .audit import AuditLog
-from .budget_store import RedisBudgetStore, SqlBudgetStore
 from .config import LoadedConfig, load_config
 from .errors import NotFoundError
 from .mappings import MappingLibrary
-from .nonce_store import SqlNonceStore
-from .settings import Settings
 from .store import migrate
 from .store.engine import create_engine, session_factory
-from .token_cache import SqlTokenCache
 
 __all__ = ["Hub"]
 

@@ -28,6 +28,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from connectors.sdk import ConnectorError, RetriableError
+from hub.core.logs import log_context
 
 from .audit import AuditEntry
 from .config import PullJob
@@ -37,7 +38,6 @@ from .errors import ConflictError, InvalidRequestError, JobFailedError, NotFound
 from .jobs import leases
 from .jobs import slices as parts
 from .kb.store import upsert_articles
-from .logs import log_context
 from .lookups import resolve_lookups
 from .mapping import CompiledMapping, LookupTables, RecordMappingError
 from .runs import HOST, MAX_RECORDED_ERRORS, finish_run, process_alive, start_run

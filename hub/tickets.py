@@ -21,11 +21,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import JSON, Dialect, Engine, bindparam, select
 from sqlalchemy.orm import Session, object_session
 
+from hub.core.jsonable import UtcDatetime
+
 from .audit import AuditEntry
 from .enrichment import enrich_now, ticket_created
 from .enrichment.queue import enqueue as enqueue_enrichment
 from .errors import ConflictError, InvalidRequestError, NotFoundError, PreconditionFailedError
-from .jsonable import UtcDatetime
 from .mapping import normalize_mobile
 from .notify.engine import evaluate_ticket
 from .runtime import Hub

@@ -50,11 +50,11 @@ from connectors.sdk import (
     WebhookReceiver,
     WebhookReply,
 )
+from hub.core.jsonable import to_jsonable
 
 from .audit import AuditEntry
 from .config import WebhookSpec
 from .errors import HubError, NotFoundError
-from .jsonable import to_jsonable
 from .lookups import resolve_lookups
 from .mapping import RecordMappingError
 from .notify.engine import TERMINAL_STATUSES, evaluate_ticket

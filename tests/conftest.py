@@ -21,8 +21,8 @@ import sqlalchemy as sa
 from connectors.confluence.sandbox import create_app as create_confluence_sandbox
 from connectors.crm.sandbox import create_app as create_crm_sandbox
 from connectors.sdk.sandbox import serve
+from hub.core.settings import Settings
 from hub.runtime import Hub
-from hub.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_URL = os.environ.get(

@@ -131,8 +131,8 @@ def test_audit_verify__needs_no_connection_secrets(env: str, capsys: pytest.Capt
 @pytest.mark.slow
 def _agent_key() -> str:
     from hub.apikeys import create_key
+    from hub.core.settings import get_settings
     from hub.runtime import Hub
-    from hub.settings import get_settings
 
     hub = Hub(get_settings())
     try:

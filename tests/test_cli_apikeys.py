@@ -9,9 +9,9 @@ import pytest
 
 import cli
 from hub.apikeys import ApiKeyVerifier
+from hub.core.settings import Settings
 from hub.errors import AuthenticationError
 from hub.runtime import Hub
-from hub.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = re.compile(r"hub_[A-Za-z0-9_-]{8}_[A-Za-z0-9_-]{43,}")

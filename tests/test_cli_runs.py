@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 import cli
+from hub.core.settings import Settings
 from hub.runtime import Hub
-from hub.settings import Settings
 from hub.store.models import Run
 
 ROOT = Path(__file__).resolve().parent.parent

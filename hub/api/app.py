@@ -7,8 +7,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 
+from hub.core.settings import Settings
 from hub.runtime import Hub
-from hub.settings import Settings
 from hub.tickets import TicketReader
 
 from .docs import install_docs

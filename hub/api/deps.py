@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Path, Query, Request
 from pydantic import BeforeValidator, Field
 
-from hub.pages import MAX_ID
+from hub.core.pages import MAX_ID
 from hub.runtime import Hub
 
 __all__ = ["ActorDep", "HubDep", "Instant", "ItemId", "RowId", "RowIdFilter"]

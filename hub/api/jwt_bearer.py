@@ -22,8 +22,8 @@ from typing import Any
 
 import httpx
 
+from hub.core.settings import Settings
 from hub.errors import AuthenticationError, PermissionDeniedError
-from hub.settings import Settings
 
 from .principal import ROLES, Principal
 

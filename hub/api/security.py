@@ -27,9 +27,9 @@ from fastapi import FastAPI, Request
 from hub.apikeys import ApiKeyVerifier, looks_like_key
 from hub.audit import AuditEntry
 from hub.audit_throttle import AuditThrottle
+from hub.core.settings import Settings
 from hub.errors import AuthenticationError, HubError, PermissionDeniedError
 from hub.runtime import Hub
-from hub.settings import Settings
 
 from .jwt_bearer import JwtVerifier
 from .principal import Principal

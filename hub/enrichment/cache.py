@@ -22,8 +22,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from connectors.sdk import ConnectorError, CustomerDirectory
+from hub.core.jsonable import as_utc
 
-from ..jsonable import as_utc
 from ..runtime import Hub
 from ..store.models import Customer, CustomerSnapshot
 from .owner import new_owner

@@ -23,9 +23,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from hub.core.jsonable import to_jsonable
+
 from ..audit import AuditEntry
 from ..errors import InvalidRequestError, NotFoundError
-from ..jsonable import to_jsonable
 from ..lookups import resolve_lookups
 from ..mapping import CompiledMapping, RecordMappingError
 from ..mapping.paths import Key, parse_path

@@ -18,7 +18,8 @@ from typing import Any, ClassVar
 
 from sqlalchemy import Connection, Table, bindparam, insert, select, update
 
-from ..jsonable import to_jsonable
+from hub.core.jsonable import to_jsonable
+
 from ..store.models import Customer, Ticket
 
 __all__ = ["TARGETS", "BatchCounts", "CustomerTarget", "Target", "TicketTarget", "target_for"]

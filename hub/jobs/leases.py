@@ -17,7 +17,8 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..jsonable import as_utc
+from hub.core.jsonable import as_utc
+
 from ..store.models import JobLease
 
 __all__ = ["Holder", "acquire", "hand_over", "holder", "release", "renew", "run_owner", "take_over"]

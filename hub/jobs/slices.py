@@ -18,8 +18,8 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from connectors.sdk import Slice
+from hub.core.jsonable import as_utc
 
-from ..jsonable import as_utc
 from ..store.models import RunSlice
 
 __all__ = ["COUNTS", "Claimed", "LeaseLostError", "add", "claim", "locked", "next_due",

@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hub.core.jsonable import content_hash
 from hub.errors import InvalidRequestError
-from hub.jsonable import content_hash
 from hub.store.models import Article
 
 from .text import storage_to_text

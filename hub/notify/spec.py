@@ -29,9 +29,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from connectors.sdk import ConnectorConfig, Notifier, RobotPoster, load_connector
+from hub.core.yamlfile import YamlDocument
 from hub.errors import ConfigProblem
 from hub.mapping.expr import Expression, Template, compile_condition, compile_template
-from hub.yamlfile import YamlDocument
 
 __all__ = [
     "CLOCK_NAMES",

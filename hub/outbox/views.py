@@ -8,10 +8,11 @@ from datetime import UTC, datetime
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from hub.core.jsonable import UtcDatetime, as_utc
+
 from ..audit import AuditEntry
 from ..config import WritebackJob
 from ..errors import InvalidRequestError, NotFoundError
-from ..jsonable import UtcDatetime, as_utc
 from ..mapping import RecordMappingError
 from ..runtime import Hub
 from ..store.models import OutboxMessage

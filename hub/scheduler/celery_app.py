@@ -24,10 +24,11 @@ from typing import Any
 from celery import Celery, signals
 from sqlalchemy import select
 
+from hub.core.settings import Settings
+
 from ..errors import HubError
 from ..jobs import leases
 from ..runtime import Hub
-from ..settings import Settings
 from ..store.models import Run
 from ..sync import JobBusyError, close_if_complete, drain, open_run, plan_run, pull_job
 from .run import job_spec, run_job

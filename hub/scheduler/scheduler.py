@@ -21,9 +21,10 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from hub.core.jsonable import as_utc
+
 from ..config import JobSpec, ScheduleSpec
 from ..jobs import leases
-from ..jsonable import as_utc
 from ..runtime import Hub
 from ..store.models import JobSchedule
 from .run import lease_name

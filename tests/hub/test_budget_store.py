@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from hub.budget_store import RedisBudgetStore, SqlBudgetStore
 from hub.store import migrate
+from hub.store.budgets import RedisBudgetStore, SqlBudgetStore
 from hub.store.engine import create_engine, session_factory
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,7 +50,7 @@ READER = textwrap.dedent("""
     import asyncio, sys
     import httpx
     from hub.runtime import Hub
-    from hub.settings import Settings
+    from hub.core.settings import Settings
 
     async def main():
         hub = Hub(Settings())

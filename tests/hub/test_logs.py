@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from connectors.sdk import MASK, Redactor
-from hub.logs import configure_logging, current_context, log_context
+from hub.core.logs import configure_logging, current_context, log_context
+from hub.core.settings import Settings
 from hub.runtime import Hub
-from hub.settings import Settings
 from hub.sync import run_pull
 
 Configure = Callable[..., io.StringIO]

@@ -162,7 +162,7 @@ import multiprocessing, sys
 from connectors.sdk import CallRecord
 from hub.metrics import observe_call, render_metrics
 from hub.runtime import Hub
-from hub.settings import Settings
+from hub.core.settings import Settings
 
 
 def child() -> None:

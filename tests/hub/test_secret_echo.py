@@ -35,8 +35,8 @@ from connectors.sdk import ConnectorError
 from connectors.sdk import Message as Notice
 from connectors.sdk.sandbox import serve
 from connectors.wecom.sandbox import create_app as wecom_sandbox
+from hub.core.settings import Settings
 from hub.runtime import Hub
-from hub.settings import Settings
 from hub.store.models import AuditRecord, Run
 
 ROOT = Path(__file__).resolve().parents[2]

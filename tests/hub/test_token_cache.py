@@ -16,7 +16,7 @@ from connectors.sdk.sandbox import serve
 from connectors.sdk.testing.token_sandbox import create_token_sandbox
 from hub.store import migrate
 from hub.store.engine import create_engine, session_factory
-from hub.token_cache import SqlTokenCache
+from hub.store.tokens import SqlTokenCache
 
 APP_KEY, APP_SECRET = "dingappkey0002", "ding-app-secret-1a2b3c4d5e"
 KEY = f"dingtalk:{APP_KEY}"

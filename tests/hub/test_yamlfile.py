@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from hub.core.yamlfile import MAX_BYTES, MAX_DEPTH, load_yaml
 from hub.errors import ConfigFileError
-from hub.yamlfile import MAX_BYTES, MAX_DEPTH, load_yaml
 
 
 def billion_laughs() -> bytes:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from hub.api.deps import HubDep, Instant
 from hub.audit_query import AuditRow, query_audit
-from hub.pages import DEFAULT_LIMIT, MAX_LIMIT, Page
+from hub.core.pages import DEFAULT_LIMIT, MAX_LIMIT, Page
 
 router = APIRouter(tags=["audit"])
 

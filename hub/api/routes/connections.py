@@ -15,7 +15,7 @@ from hub.connection_views import (
     list_connections,
     list_webhook_events,
 )
-from hub.pages import DEFAULT_LIMIT, MAX_LIMIT, Page
+from hub.core.pages import DEFAULT_LIMIT, MAX_LIMIT, Page
 
 from ..principal import Principal
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from hub.api.deps import HubDep, RowId
+from hub.core.pages import DEFAULT_LIMIT, MAX_LIMIT, Page
 from hub.customer_views import (
     CustomerHistory,
     CustomerPublic,
@@ -14,7 +15,6 @@ from hub.customer_views import (
     get_customer,
     search_customers,
 )
-from hub.pages import DEFAULT_LIMIT, MAX_LIMIT, Page
 
 router = APIRouter(prefix="/customers", tags=["customers"])
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict
 
 from hub.api.deps import ActorDep, HubDep
-from hub.jsonable import UtcDatetime
+from hub.core.jsonable import UtcDatetime
 from hub.run_views import JobPublic, list_jobs
 from hub.scheduler.control import pause, request_run, resume
 

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from hub.api.deps import HubDep, RowId
-from hub.pages import DEFAULT_LIMIT, MAX_LIMIT, Page
+from hub.core.pages import DEFAULT_LIMIT, MAX_LIMIT, Page
 from hub.run_views import RunDetail, RunPublic, get_run, list_runs
 
 router = APIRouter(tags=["runs"])

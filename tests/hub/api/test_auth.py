@@ -27,9 +27,9 @@ from hub.api import create_app
 from hub.api.jwt_bearer import JwtVerifier
 from hub.api.security import Authenticator, install_authenticator
 from hub.apikeys import create_key, list_keys, parse_expiry, revoke_key
+from hub.core.settings import Settings
 from hub.errors import AuthenticationError, InvalidRequestError, PermissionDeniedError
 from hub.runtime import Hub
-from hub.settings import Settings
 from hub.store.models import AuditRecord
 
 with warnings.catch_warnings():

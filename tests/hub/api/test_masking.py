@@ -19,9 +19,9 @@ from connectors.sdk.sandbox import serve
 from hub.api.masking import MaskingMiddleware
 from hub.api.principal import Principal
 from hub.config import HubConfig, MaskingSpec
+from hub.core.settings import Settings
 from hub.field_masking import FieldMasker, mask_as, mask_personal_text, normalise_field_name
 from hub.runtime import Hub
-from hub.settings import Settings
 from hub.store.models import WebhookEvent
 
 MOBILE, EMAIL, ID_NUMBER = "13812345678", "zhang.wei@example.com", "110101199001011234"

@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
+from hub.core.settings import Settings
 from hub.runtime import Hub
-from hub.settings import Settings
 from hub.store.models import Ticket
 from hub.tickets import (
     TicketCreate,

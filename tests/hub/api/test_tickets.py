@@ -11,8 +11,8 @@ import httpx
 from connectors.sdk.sandbox import serve
 from hub.api import create_app
 from hub.apikeys import create_key
+from hub.core.settings import Settings
 from hub.runtime import Hub
-from hub.settings import Settings
 from hub.store.migrate import head_revision
 
 

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 import cli
 from hub.audit import AuditEntry
+from hub.core.settings import get_settings
 from hub.runtime import Hub
-from hub.settings import get_settings
 from hub.store.models import AuditHead, AuditRecord
 
 

@@ -212,7 +212,7 @@ def test_legacy__unkeyed_rows_verify_and_are_sealed_by_the_first_keyed_write(
 
 
 def test_no_key_set__a_key_file_is_made_once_with_0600(tmp_path: Path) -> None:
-    from hub.settings import Settings
+    from hub.core.settings import Settings
 
     settings = Settings(audit_key_file=tmp_path / "keys" / "audit.key")
     first = AuditKeys.from_settings(settings)

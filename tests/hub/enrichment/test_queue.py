@@ -111,7 +111,7 @@ async def test_drain__a_killed_claimers_rows_are_taken_over_when_its_lease_runs_
         subject="打印机卡纸", mobile=digits(vendor["contact"]["mobile"])), actor="test")
     set_faults(crm_sandbox, latency_ms=8000)  # the claimer is stuck in the fetch when killed
     code = ("import asyncio\nfrom pathlib import Path\nfrom hub.runtime import Hub\n"
-            "from hub.settings import Settings\nfrom hub.enrichment import drain_enrichment\n"
+            "from hub.core.settings import Settings\nfrom hub.enrichment import drain_enrichment\n"
             f"hub = Hub(Settings(database_url={database_url!r}, "
             f"config=Path({str(tmp_path / 'hub-1.yaml')!r}), "
             f"mappings_dir=Path({str(ROOT / 'mappings')!r})))\n"

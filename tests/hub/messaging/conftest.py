@@ -23,8 +23,8 @@ from connectors.sdk.sandbox import serve
 from connectors.sdk.testing import FaultInjector
 from connectors.wecom.sandbox import CallbackBuilder, SandboxLimits, WeComSandbox
 from connectors.wecom.sandbox import create_app as create_wecom
+from hub.core.settings import Settings
 from hub.runtime import Hub
-from hub.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -6,8 +6,8 @@ import asyncio
 from typing import Any
 
 from connectors.sdk import NonceStore
-from hub.nonce_store import SqlNonceStore
 from hub.store.models import CallbackNonce
+from hub.store.nonces import SqlNonceStore
 
 from .conftest import MessagingHub, Sandboxes, rows
 

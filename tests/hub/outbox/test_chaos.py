@@ -23,10 +23,10 @@ from connectors.kingdee._sandbox_auth import Credentials
 from connectors.kingdee.sandbox import create_app
 from connectors.sdk.sandbox import serve
 from connectors.sdk.testing import FaultInjector
+from hub.core.settings import Settings
 from hub.outbox import DispatchOptions, Resolution, dispatch
 from hub.resolutions import resolve_ticket
 from hub.runtime import Hub
-from hub.settings import Settings
 from hub.store.models import OutboxMessage, Ticket
 from hub.tickets import get_ticket
 

@@ -11,11 +11,11 @@ import pytest
 from connectors.sdk.sandbox import serve
 from connectors.sdk.testing import FaultInjector
 from connectors.yonyou.sandbox import APP_KEY, APP_SECRET, TENANT_ID, create_app
+from hub.core.settings import Settings
 from hub.outbox import DispatchOptions, Resolution, dispatch
 from hub.outbox.views import list_rows
 from hub.resolutions import resolve_ticket
 from hub.runtime import Hub
-from hub.settings import Settings
 from hub.store.models import Ticket
 from hub.tickets import get_ticket
 

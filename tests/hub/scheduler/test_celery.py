@@ -23,10 +23,10 @@ from connectors.crm.sandbox import create_app as create_crm
 from connectors.kingdee._sandbox_auth import Credentials
 from connectors.kingdee.sandbox import create_app as create_kingdee
 from connectors.sdk.sandbox import serve
+from hub.core.settings import Settings
 from hub.outbox import Resolution
 from hub.resolutions import resolve_ticket
 from hub.runtime import Hub
-from hub.settings import Settings
 from hub.store.models import (
     AuditRecord,
     Customer,

@@ -17,7 +17,7 @@ from sqlalchemy import delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-from .store.models import CallbackNonce
+from hub.store.models import CallbackNonce
 
 __all__ = ["SqlNonceStore"]
 

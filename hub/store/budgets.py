@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from .store.models import RateBudget
+from hub.store.models import RateBudget
 
 __all__ = ["RedisBudgetStore", "SqlBudgetStore"]
 

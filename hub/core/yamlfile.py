@@ -33,7 +33,7 @@ from ruamel.yaml.events import (
 from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.tokens import ScalarToken
 
-from .errors import ConfigFileError, ConfigProblem
+from hub.errors import ConfigFileError, ConfigProblem
 
 __all__ = ["MAX_ALIASED_NODES", "MAX_BYTES", "MAX_DEPTH", "YamlDocument", "find_env_refs",
            "load_yaml"]

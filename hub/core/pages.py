@@ -14,7 +14,7 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .errors import InvalidRequestError
+from hub.errors import InvalidRequestError
 
 __all__ = ["DEFAULT_LIMIT", "MAX_ID", "MAX_LIMIT", "Page", "decode_cursor", "encode_cursor",
            "filter_text", "page_of"]
