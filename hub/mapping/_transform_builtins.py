@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from hub.mapping._masking import halfwidth, mask_email, mask_id, mask_text, quote_value
-from hub.mapping.transforms import Step, TransformFactory
+from hub.mapping.steps import Step, TransformFactory
 from hub.mapping.types import is_missing, map_key, normalize_mobile
 
 __all__ = ["BUILTINS"]

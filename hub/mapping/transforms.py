@@ -67,11 +67,13 @@ import difflib
 import functools
 import inspect
 import types
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, Self, Union, get_args, get_origin
 
 from hub.mapping._masking import mask_value
+from hub.mapping._transform_builtins import BUILTINS
+from hub.mapping.steps import Step, TransformFactory
 
 __all__ = [
     "ENTRY_POINT_GROUP", "Step", "TransformArgsError", "TransformEntryPoint", "TransformFactory",
@@ -80,10 +82,6 @@ __all__ = [
 ]
 
 ENTRY_POINT_GROUP = "hub.mapping.transforms"
-
-Step = Callable[[Any], Any]
-TransformFactory = Callable[..., Step]
-
 
 class TransformArgsError(ValueError):
     """A transform's arguments do not fit its factory, or are invalid (a negative length)."""
@@ -325,19 +323,10 @@ class TransformEntryPoint(Protocol):
     def load(self) -> Any: ...
 
 
-def _builtins() -> Mapping[str, TransformFactory]:
-    # Imported when first needed, not at the top: the built-ins import `Step` from this module,
-    # and it must be there at run time for `inspect.signature(eval_str=True)` to check arguments.
-    from hub.mapping._transform_builtins import BUILTINS
-
-    return BUILTINS
-
-
 def _add_plugins(registry: TransformRegistry, points: Iterable[TransformEntryPoint]) -> None:
-    builtins = _builtins()
     for point in points:
         origin = f"distribution '{point.dist.name}'" if point.dist else "an unknown distribution"
-        if point.name in builtins:
+        if point.name in BUILTINS:
             raise TransformRegistrationError(
                 f"transform plugin '{point.name}' from {origin} would replace the built-in "
                 f"transform '{point.name}'; rename it"
@@ -354,7 +343,7 @@ def _add_plugins(registry: TransformRegistry, points: Iterable[TransformEntryPoi
 
 def _builtin_registry() -> TransformRegistry:
     registry = TransformRegistry()
-    for name, factory in _builtins().items():
+    for name, factory in BUILTINS.items():
         registry.register(name, factory, origin="built-in")
     return registry
 
