@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench._server import ChildServer  # noqa: E402
-from connectors.kingdee._sandbox_auth import Credentials  # noqa: E402
+from connectors.kingdee.sandbox.auth import Credentials  # noqa: E402
 
 CONFIG = """
 version: 1

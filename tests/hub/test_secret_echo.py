@@ -29,8 +29,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 import cli
 from connectors.confluence.sandbox import create_app as confluence_sandbox
 from connectors.dingtalk.sandbox import create_app as dingtalk_sandbox
-from connectors.kingdee._sandbox_auth import Credentials
 from connectors.kingdee.sandbox import create_app as kingdee_sandbox
+from connectors.kingdee.sandbox.auth import Credentials
 from connectors.sdk import ConnectorError
 from connectors.sdk import Message as Notice
 from connectors.sdk.sandbox import serve

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from connectors.confluence._cql import CqlError, parse_cql
-from connectors.confluence._pages import PageStore
-from connectors.confluence._seed import SEED_ARTICLES, seed_pages
+from connectors.confluence.sandbox.cql import CqlError, parse_cql
+from connectors.confluence.sandbox.pages import PageStore
+from connectors.confluence.sandbox.seed import SEED_ARTICLES, seed_pages
 
 from .conftest import EMAIL, TOKEN, Site
 

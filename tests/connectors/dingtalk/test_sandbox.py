@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from connectors.dingtalk._sandbox_crypto import PushCipher, robot_sign
+from connectors.dingtalk.sandbox.crypto import PushCipher, robot_sign
 
 VECTOR_D_SECRET = "SEC0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd"
 VECTOR_D_SIGN = "8SZas7RY4E7wuOlgLfjLwHSKZpyUEdXdLvFYSDZiiFw="

@@ -7,7 +7,7 @@ import time
 import traceback
 from typing import Any
 
-from connectors.dingtalk._sandbox_crypto import robot_sign
+from connectors.dingtalk.sandbox.crypto import robot_sign
 from connectors.sdk import (
     CallRecord,
     ConnectorError,

@@ -7,8 +7,8 @@ from typing import Any
 import httpx
 import pytest
 
-from connectors.rest._seed import generate_articles
 from connectors.rest.sandbox import STYLES
+from connectors.rest.sandbox.seed import generate_articles
 
 
 def get(sandbox: Any, path: str, *, key: str | None = None, **params: Any) -> httpx.Response:

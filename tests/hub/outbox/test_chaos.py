@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from connectors.kingdee._sandbox_auth import Credentials
 from connectors.kingdee.sandbox import create_app
+from connectors.kingdee.sandbox.auth import Credentials
 from connectors.sdk.sandbox import serve
 from connectors.sdk.testing import FaultInjector
 from hub.core.settings import Settings

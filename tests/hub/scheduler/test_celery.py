@@ -20,8 +20,8 @@ import pytest
 import sqlalchemy as sa
 
 from connectors.crm.sandbox import create_app as create_crm
-from connectors.kingdee._sandbox_auth import Credentials
 from connectors.kingdee.sandbox import create_app as create_kingdee
+from connectors.kingdee.sandbox.auth import Credentials
 from connectors.sdk.sandbox import serve
 from hub.core.settings import Settings
 from hub.outbox import Resolution

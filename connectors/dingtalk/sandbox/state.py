@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._sandbox_crypto import robot_sign
+from .crypto import robot_sign
 
 __all__ = ["DingTalkSandbox", "SandboxRobot", "Task", "VendorError"]
 

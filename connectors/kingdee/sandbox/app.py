@@ -27,9 +27,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from ._sandbox_auth import SESSION_LOST, Credentials, Sessions, login, verify_signed
-from ._sandbox_bills import BillStore
-from ._sandbox_forms import FormError, error_item
+from .auth import SESSION_LOST, Credentials, Sessions, login, verify_signed
+from .bills import BillStore
+from .forms import FormError, error_item
 
 __all__ = ["SandboxState", "create_app"]
 
@@ -227,7 +227,7 @@ def _control_routes(state: SandboxState) -> list[Route]:
         store = state.store
         if form not in store.records:
             return JSONResponse({"error": f"unknown form {form}"}, status_code=404)
-        from ._sandbox_forms import FORMS
+        from .forms import FORMS
         try:
             record = store.build(form, FORMS[form], await request.json(), validate=False)
         except FormError as exc:
@@ -281,7 +281,3 @@ def main() -> None:
           f"password={creds.password}\n  app_id={creds.app_id} app_secret={creds.app_secret}")
     uvicorn.run(create_app(latency_ms=options.latency_ms), host=options.host,
                 port=options.port, log_level="warning")
-
-
-if __name__ == "__main__":
-    main()

@@ -24,8 +24,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from connectors.sdk.sandbox import add_request_log_routes
 
-from ._cql import CqlError, parse_cql
-from ._pages import Page, PageStore, StoreError
+from .cql import CqlError, parse_cql
+from .pages import Page, PageStore, StoreError
 
 __all__ = ["ConfluenceSandbox", "create_app"]
 
@@ -80,7 +80,7 @@ def create_app(
     *, email: str = "kb-bot@example.com", api_token: str = "sandbox-confluence-token",
     space_key: str = "KB", time_zone: str = "UTC",
 ) -> FastAPI:
-    """The sandbox app, seeded with the knowledge-base articles of `_seed`.
+    """The sandbox app, seeded with the knowledge-base articles of `seed`.
 
     Args:
         email: the Atlassian account email Basic auth must carry.

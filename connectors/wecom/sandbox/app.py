@@ -35,8 +35,8 @@ from fastapi import FastAPI, Request, Response
 
 from connectors.sdk.sandbox import add_request_log_routes
 
-from ._sandbox_callbacks import CallbackBuilder, SignedCallback, xml_fields
-from ._sandbox_state import SandboxLimits, WeComSandbox, errcode
+from .callbacks import CallbackBuilder, SignedCallback, xml_fields
+from .state import SandboxLimits, WeComSandbox, errcode
 
 __all__ = [
     "CallbackBuilder",

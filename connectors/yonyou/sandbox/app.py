@@ -28,11 +28,11 @@ from fastapi import FastAPI, Request, Response
 
 from connectors.sdk.sandbox import add_request_log_routes
 
-from ._sandbox_auth import AuthDesk
-from ._sandbox_bills import KINDS, BillBook, BillError
-from ._sandbox_query import QueryError, filter_rows, page, sort_rows
-from ._seed import Seed, generate
-from .client import LOOKUP_PATH, TOKEN_PATH
+from ..client import LOOKUP_PATH, TOKEN_PATH
+from .auth import AuthDesk
+from .bills import KINDS, BillBook, BillError
+from .query import QueryError, filter_rows, page, sort_rows
+from .seed import Seed, generate
 
 __all__ = ["APP_KEY", "APP_SECRET", "TENANT_ID", "YonyouSandbox", "create_app"]
 
@@ -139,7 +139,7 @@ def create_app(*, apps: Mapping[str, str] | None = None, tenants: set[str] | Non
     Args:
         apps: appKey → appSecret (default: the one sandbox app).
         tenants: tenant ids the lookup knows (default: the sandbox tenant).
-        seed: the tenant's data (default: `_seed.generate()`).
+        seed: the tenant's data (default: `seed.generate()`).
         latency_ms: added to every lookup, token and business call.
         token_ttl: seconds a token lives (`expire`).
         idempotency_window: seconds a resubmitCheckKey's first answer is replayed.

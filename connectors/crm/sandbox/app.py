@@ -23,8 +23,9 @@ from fastapi import FastAPI, Request, Response
 from starlette.datastructures import Headers, QueryParams
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from connectors.crm._seed import format_ts, generate_customers, generate_history, parse_ts
 from connectors.sdk.sandbox import add_request_log_routes
+
+from .seed import format_ts, generate_customers, generate_history, parse_ts
 
 __all__ = ["CrmSandbox", "Fault", "create_app", "normalize_mobile"]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ._sandbox_filter import FilterError, compile_filter, parse_order, sort_rows
+from .filter import FilterError, compile_filter, parse_order, sort_rows
 
 __all__ = ["FORMS", "Form", "FormError", "run_query"]
 

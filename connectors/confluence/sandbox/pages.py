@@ -10,7 +10,7 @@ from html import unescape
 from typing import Any
 from urllib.parse import quote
 
-from ._seed import seed_pages
+from .seed import seed_pages
 
 __all__ = ["Page", "PageStore", "StoreError"]
 

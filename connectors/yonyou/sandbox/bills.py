@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from ._seed import ORGS, WAREHOUSES, Seed
+from .seed import ORGS, WAREHOUSES, Seed
 
 __all__ = ["KINDS", "BillBook", "BillError"]
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._signing import client_secret, kdsig, login_sign, string_to_sign
+from .._signing import client_secret, kdsig, login_sign, string_to_sign
 
 __all__ = ["Credentials", "Sessions", "login", "verify_signed"]
 

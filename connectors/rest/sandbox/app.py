@@ -25,7 +25,7 @@ from fastapi import FastAPI, Request, Response
 
 from connectors.sdk.sandbox import add_request_log_routes
 
-from ._seed import format_ts, generate_articles, parse_ts
+from .seed import format_ts, generate_articles, parse_ts
 
 __all__ = ["API_KEY_HEADER", "STYLES", "RestSandbox", "create_app"]
 

@@ -26,8 +26,8 @@ from fastapi import FastAPI, Request, Response
 
 from connectors.sdk.sandbox import add_request_log_routes
 
-from ._sandbox_crypto import EventPusher
-from ._sandbox_state import DingTalkSandbox, VendorError
+from .crypto import EventPusher
+from .state import DingTalkSandbox, VendorError
 
 __all__ = ["DEFAULT_USERS", "DingTalkSandbox", "EventPusher", "create_app"]
 

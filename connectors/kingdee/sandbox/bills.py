@@ -13,8 +13,8 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
-from ._sandbox_forms import FORMS, Form, FormError, error_item, get_form, run_query
-from ._seed import seed
+from .forms import FORMS, Form, FormError, error_item, get_form, run_query
+from .seed import seed
 
 __all__ = ["BillStore"]
 

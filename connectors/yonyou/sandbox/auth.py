@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import unquote
 
-from ._signing import token_signature
+from .._signing import token_signature
 
 __all__ = ["AuthDesk"]
 
