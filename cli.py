@@ -17,6 +17,8 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 if TYPE_CHECKING:
+    from typer.exceptions import TyperException
+
     from hub.runtime import Hub
 
 app = typer.Typer(help="Customer-service integration hub.", no_args_is_help=True,
@@ -932,20 +934,54 @@ def _cli_actor() -> str:
         return "cli"
 
 
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        from importlib.metadata import version
+
+        out.print(f"hub {version('cs-integration-hub')}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _hub_options(
+    version: Annotated[bool, typer.Option(  # noqa: ARG001 -- read by its callback
+        "--version", callback=_print_version, is_eager=True,
+        help="Show the hub's version and exit.")] = False,
+) -> None:
+    """Customer-service integration hub."""
+
+
+def _show_usage_error(exc: TyperException) -> None:
+    """One line: what is wrong, and where the help of that command is. `hub` or a group
+    given nothing shows its help, as `--help` would."""
+    from typer._click.exceptions import NoArgsIsHelpError, UsageError
+
+    if isinstance(exc, NoArgsIsHelpError):
+        exc.show()
+        return
+    where = ""
+    if isinstance(exc, UsageError) and exc.ctx is not None:
+        where = f" (see `{exc.ctx.command_path} --help`)"
+    err.print("[red]error:[/]", escape(f"{exc.format_message()}{where}"), highlight=False,
+              soft_wrap=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     """The `hub` console script: every error becomes one readable line and an exit code."""
+    from typer.exceptions import TyperException
+
     from connectors.sdk import ConnectorError
     from hub.errors import HubError
 
     try:
-        result = app(args=argv, standalone_mode=False)
-    except click.exceptions.Exit as exc:
+        result = app(args=argv, prog_name="hub", standalone_mode=False)
+    except typer.Exit as exc:
         return exc.exit_code
-    except click.exceptions.Abort:
+    except typer.Abort:
         err.print("aborted")
         return 1
-    except click.ClickException as exc:
-        exc.show()
+    except TyperException as exc:  # typer's usage errors (its own copy of click's)
+        _show_usage_error(exc)
         return exc.exit_code
     except HubError as exc:
         err.print("[red]error:[/]", escape(str(exc)), highlight=False, soft_wrap=True)
