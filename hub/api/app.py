@@ -93,6 +93,6 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
         app.include_router(router, dependencies=[Depends(require_area(area, then=_admitted))])
     for router in OPEN_ROUTERS:
         app.include_router(router)
-    install_docs(app)
+    install_docs(app, open_routers=OPEN_ROUTERS)
     return app
 

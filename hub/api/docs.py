@@ -14,11 +14,12 @@ from __future__ import annotations
 import copy
 import warnings
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import fastapi_offline
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.docs import (
     get_redoc_html,
     get_swagger_ui_html,
@@ -97,8 +98,10 @@ _FORM_EXAMPLES: dict[str, Any] = {
 }
 
 
-def install_docs(app: FastAPI) -> None:
-    """Serve /docs and /redoc from local assets and complete the OpenAPI document."""
+def install_docs(app: FastAPI, *, open_routers: Iterable[APIRouter]) -> None:
+    """Serve /docs and /redoc from local assets and complete the OpenAPI document, where the
+    routes of `open_routers` are the ones that need no credentials."""
+    open_paths = _open_paths(open_routers)
     app.mount(STATIC_URL, StaticFiles(directory=ASSETS), name="docs-static")
     openapi_url = app.openapi_url or "/openapi.json"
     redirect_url = "/docs/oauth2-redirect"
@@ -133,18 +136,15 @@ def install_docs(app: FastAPI) -> None:
                 warnings.filterwarnings("ignore", "Duplicate Operation ID", UserWarning)
                 schema = get_openapi(title=app.title, version=app.version,
                                      routes=app.routes, description=app.description)
-            app.openapi_schema = complete_openapi(schema, open_paths=_open_paths(),
+            app.openapi_schema = complete_openapi(schema, open_paths=open_paths,
                                                   examples=_raw_examples(app))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def _open_paths() -> set[str]:
-    # Imported late: app.py imports this module.
-    from .app import OPEN_ROUTERS
-
-    return {route.path for router in OPEN_ROUTERS for route in router.routes
+def _open_paths(open_routers: Iterable[APIRouter]) -> set[str]:
+    return {route.path for router in open_routers for route in router.routes
             if isinstance(route, APIRoute)}
 
 
