@@ -1,7 +1,7 @@
 """Custom group robots: the webhook's credentials, its error codes, its own rate budget.
 
 Each robot is a static ``access_token`` (from its webhook URL) and, with signing on, a ``SEC…``
-secret: every request carries ``&timestamp=<ms>&sign=<sig>`` (the SDK's DingTalkRobotSigner).
+secret: every request carries ``&timestamp=<ms>&sign=<sig>`` (DingTalkRobotSigner).
 DingTalk allows 20 messages a minute per robot; a robot's requests go through an HttpClient of
 their own whose RateBudget is keyed by the robot, so every job and process sending through it
 shares that allowance (protocol notes §6).
@@ -16,19 +16,27 @@ from typing import Any
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from typing_extensions import override
 
 from connectors.sdk import (
     AuthError,
     ConnectorError,
-    DingTalkRobotSigner,
     RateLimit,
     RateLimitedError,
     RejectedError,
     TransientError,
     json_body,
 )
+from connectors.sdk.crypto import RequestSigner
 
-__all__ = ["ROBOT_PATH", "RobotAuth", "RobotConfig", "budget_key", "robot_error"]
+__all__ = [
+    "ROBOT_PATH",
+    "DingTalkRobotSigner",
+    "RobotAuth",
+    "RobotConfig",
+    "budget_key",
+    "robot_error",
+]
 
 ROBOT_PATH = "/robot/send"
 ROBOT_THROTTLED = frozenset({130101, 410100, 660026})  # §6: all three mean "throttled"
@@ -57,6 +65,27 @@ def budget_key(robot: RobotConfig) -> str:
     """One budget per robot, whichever connection posts through it; the key shows no token."""
     digest = hashlib.sha256(robot.access_token.get_secret_value().encode()).hexdigest()[:16]
     return f"dingtalk:robot:{digest}"
+
+
+class DingTalkRobotSigner(RequestSigner):
+    """DingTalk custom group robot ("加签"): ``&timestamp=<ms>&sign=<sig>`` on the webhook URL.
+
+    ``sign = Base64(HMAC-SHA256(secret, f"{timestamp}\\n{secret}"))``, timestamp in Unix
+    milliseconds (DingTalk accepts one hour of skew), URL-encoded once. `secret` is the robot's
+    ``SEC…`` string; the robot's ``access_token`` stays in the webhook URL (a static credential).
+
+    Example:
+        ``httpx.AsyncClient(auth=DingTalkRobotSigner(SecretStr("SEC...")))`` then
+        ``POST https://oapi.dingtalk.com/robot/send?access_token=...`` with the message JSON.
+    """
+
+    placement = "query"
+    signature_name = "sign"
+    timestamp_name = "timestamp"
+
+    @override
+    def canonical_string(self, request: httpx.Request, timestamp: str, nonce: str) -> str:
+        return f"{timestamp}\n{self.secret.get_secret_value()}"
 
 
 class RobotAuth(DingTalkRobotSigner):

@@ -83,7 +83,6 @@ from ._redact import (
 )
 from ._registry import ENTRY_POINT_GROUP, ConnectorInfo, available_connectors, load_connector
 from ._signing import (
-    DingTalkRobotSigner,
     RequestSigner,
     hmac_sha256_base64,
     hmac_sha256_digest,
@@ -133,7 +132,6 @@ __all__ = [
     "Writer",
     "WrittenLister",
     "Delivery",
-    "DingTalkRobotSigner",
     "HeaderCursorPaginator",
     "HttpClient",
     "InboundEvent",

@@ -28,12 +28,10 @@ from typing import ClassVar, Literal
 
 import httpx
 from pydantic import SecretStr
-from typing_extensions import override
 
 from ._redact import install_log_redaction, register_credential
 
 __all__ = [
-    "DingTalkRobotSigner",
     "RequestSigner",
     "hmac_sha256_base64",
     "hmac_sha256_digest",
@@ -131,23 +129,3 @@ class RequestSigner(httpx.Auth, ABC):
     def __repr__(self) -> str:
         return f"{type(self).__name__}(secret=***)"
 
-
-class DingTalkRobotSigner(RequestSigner):
-    """DingTalk custom group robot ("加签"): ``&timestamp=<ms>&sign=<sig>`` on the webhook URL.
-
-    ``sign = Base64(HMAC-SHA256(secret, f"{timestamp}\\n{secret}"))``, timestamp in Unix
-    milliseconds (DingTalk accepts one hour of skew), URL-encoded once. `secret` is the robot's
-    ``SEC…`` string; the robot's ``access_token`` stays in the webhook URL (a static credential).
-
-    Example:
-        ``httpx.AsyncClient(auth=DingTalkRobotSigner(SecretStr("SEC...")))`` then
-        ``POST https://oapi.dingtalk.com/robot/send?access_token=...`` with the message JSON.
-    """
-
-    placement = "query"
-    signature_name = "sign"
-    timestamp_name = "timestamp"
-
-    @override
-    def canonical_string(self, request: httpx.Request, timestamp: str, nonce: str) -> str:
-        return f"{timestamp}\n{self.secret.get_secret_value()}"

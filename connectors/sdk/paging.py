@@ -1,0 +1,43 @@
+"""Paginators: which request comes next, walked by `paginate`; chosen by name from config."""
+
+from ._paging import (
+    PAGINATORS,
+    CursorPaginator,
+    HeaderCursorPaginator,
+    LinkPaginator,
+    NextUrlPaginator,
+    OffsetPaginator,
+    Page,
+    PageNumberPaginator,
+    PageRequest,
+    PageWalk,
+    Paginator,
+    PaginatorSpec,
+    SinglePagePaginator,
+    find_path,
+    get_paginator,
+    paginate,
+    parse_link_header,
+    select_records,
+)
+
+__all__ = [
+    "CursorPaginator",
+    "HeaderCursorPaginator",
+    "LinkPaginator",
+    "NextUrlPaginator",
+    "OffsetPaginator",
+    "PAGINATORS",
+    "Page",
+    "PageNumberPaginator",
+    "PageRequest",
+    "PageWalk",
+    "Paginator",
+    "PaginatorSpec",
+    "SinglePagePaginator",
+    "find_path",
+    "get_paginator",
+    "paginate",
+    "parse_link_header",
+    "select_records",
+]

@@ -1,0 +1,5 @@
+"""Rate budgets: a connection's request allowance, shared by every job and process using it."""
+
+from ._budget import PROCESS_BUDGETS, BudgetStore, MemoryBudgetStore, RateBudget, RateLimit
+
+__all__ = ["BudgetStore", "MemoryBudgetStore", "PROCESS_BUDGETS", "RateBudget", "RateLimit"]
