@@ -103,7 +103,7 @@ def seed(url: str, tickets: int) -> None:
 
 
 def admin_key(url: str) -> dict[str, str]:
-    from hub.apikeys import create_key
+    from hub.access.apikeys import create_key
 
     hub = Hub(Settings(database_url=url))
     try:

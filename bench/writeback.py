@@ -82,8 +82,8 @@ def _enqueue(hub: Any, bills: int) -> tuple[int, list[int]]:
     from datetime import UTC, datetime
 
     from hub.outbox import Resolution
-    from hub.resolutions import resolve_ticket
     from hub.store.models import Ticket
+    from hub.tickets.resolve import resolve_ticket
 
     rows, both, n = 0, [], 0
     while rows < bills:

@@ -23,6 +23,7 @@ from connectors.sdk import (
     load_connector,
     secret_values,
 )
+from hub.config.mapping_files import MappingLibrary
 from hub.core.settings import Settings
 from hub.store.budgets import RedisBudgetStore, SqlBudgetStore
 from hub.store.nonces import SqlNonceStore
@@ -31,7 +32,6 @@ from hub.store.tokens import SqlTokenCache
 from .audit import AuditLog
 from .config import LoadedConfig, load_config
 from .errors import NotFoundError
-from .mappings import MappingLibrary
 from .store import migrate
 from .store.engine import create_engine, session_factory
 
@@ -132,7 +132,7 @@ def _accepts(connector_class: type, name: str) -> bool:
 
 def _both(audit: CallHook, observe: CallHook | None) -> CallHook:
     """Every call goes to the process's latency metrics, the audit hook and `observe`."""
-    from .metrics import observe_call  # hub.metrics imports Hub: load it on first use
+    from hub.admin.metrics import observe_call  # hub.metrics imports Hub: load it on first use
 
     def on_call(call: CallRecord) -> None:
         observe_call(call)

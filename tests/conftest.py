@@ -146,7 +146,7 @@ def api_credentials(hub: Hub, *, role: str = "admin",
                     scopes: tuple[str, ...] = ("pii",)) -> dict[str, str]:
     """Headers that authenticate as a new caller with `role` and `scopes`: a real API key,
     made through the same service as `hub apikeys create`."""
-    from hub.apikeys import create_key
+    from hub.access.apikeys import create_key
 
     created = create_key(hub, name=f"test {role}", role=role, scopes=scopes, actor="test")
     return {"Authorization": f"Bearer {created.key}"}

@@ -130,7 +130,7 @@ def test_audit_verify__needs_no_connection_secrets(env: str, capsys: pytest.Capt
 
 @pytest.mark.slow
 def _agent_key() -> str:
-    from hub.apikeys import create_key
+    from hub.access.apikeys import create_key
     from hub.core.settings import get_settings
     from hub.runtime import Hub
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import cli
-from hub.apikeys import ApiKeyVerifier
+from hub.access.apikeys import ApiKeyVerifier
 from hub.core.settings import Settings
 from hub.errors import AuthenticationError
 from hub.runtime import Hub

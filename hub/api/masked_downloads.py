@@ -24,7 +24,7 @@ from urllib.parse import quote
 from fastapi import Depends, Request
 from starlette.responses import StreamingResponse
 
-from hub.field_masking import FieldMasker, mask_personal_text
+from hub.access.masking import FieldMasker, mask_personal_text
 
 from .masking import MaskingRules, sees_personal_data
 

@@ -21,9 +21,9 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from hub.access.masking import FieldMasker, mask_personal_text
 from hub.config import MaskingSpec
 from hub.errors import ConfigFileError
-from hub.field_masking import FieldMasker, mask_personal_text
 from hub.runtime import Hub
 
 from .principal import Principal

@@ -24,9 +24,9 @@ from collections.abc import Awaitable, Callable, Sequence
 import anyio
 from fastapi import FastAPI, Request
 
-from hub.apikeys import ApiKeyVerifier, looks_like_key
+from hub.access.apikeys import ApiKeyVerifier, looks_like_key
 from hub.audit import AuditEntry
-from hub.audit_throttle import AuditThrottle
+from hub.audit.throttle import AuditThrottle
 from hub.core.settings import Settings
 from hub.errors import AuthenticationError, HubError, PermissionDeniedError
 from hub.runtime import Hub

@@ -7,11 +7,11 @@ from typing import Any
 from sqlalchemy import select
 
 from connectors.sdk import ConnectorError, CustomerDirectory
+from hub.customers.store import upsert_customers
+from hub.ingest.lookups import resolve_lookups
 
 from ..audit import AuditEntry
 from ..config import EnrichJob
-from ..customers import upsert_customers
-from ..lookups import resolve_lookups
 from ..runtime import Hub
 from ..store.models import Customer
 

@@ -20,10 +20,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connectors.sdk import ConnectorError
+from hub.customers.store import customer_profile, find_by_contact
 
 from ..audit import AuditEntry
 from ..config import EnrichJob
-from ..customers import customer_profile, find_by_contact
 from ..mapping import RecordMappingError
 from ..notify.engine import evaluate_ticket
 from ..runtime import Hub

@@ -24,17 +24,17 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from hub.core.jsonable import to_jsonable
+from hub.ingest.lookups import resolve_lookups
+from hub.ingest.targets import Target, target_for
+from hub.jobs.runs import HOST, process_alive
 
 from ..audit import AuditEntry
 from ..errors import InvalidRequestError, NotFoundError
-from ..lookups import resolve_lookups
 from ..mapping import CompiledMapping, RecordMappingError
 from ..mapping.paths import Key, parse_path
-from ..runs import HOST, process_alive
 from ..runtime import Hub
 from ..store.models import Import, ImportReject
 from .report import ERRORS_COLUMN
-from .targets import Target, target_for
 from .uploads import MAX_NAME_BYTES, fits
 
 if TYPE_CHECKING:

@@ -1,2 +1,2 @@
 """The job engine's bookkeeping: job leases (one run of a job at a time, anywhere) and the
-parts (slices) of a run that workers share."""
+parts of a run that workers share."""

@@ -5,6 +5,6 @@ nothing else at import time); the services are in `engine` (`evaluate_ticket`,
 `check_overdue`) and `send` (deliveries through the connectors).
 """
 
-from hub.notify.spec import MessageSpec, RuleSpec, TargetSpec, check_rules
+from hub.config.rules import MessageSpec, RuleSpec, TargetSpec, check_rules
 
 __all__ = ["MessageSpec", "RuleSpec", "TargetSpec", "check_rules"]

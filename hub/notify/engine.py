@@ -26,15 +26,15 @@ from sqlalchemy.orm import Session
 
 from connectors.sdk import Message
 from hub.audit import AuditEntry
+from hub.config.rules import RuleSpec, condition
 from hub.errors import JobFailedError
+from hub.jobs.runs import MAX_RECORDED_ERRORS, finish_run, start_run
 from hub.mapping.expr import EvaluationError
-from hub.runs import MAX_RECORDED_ERRORS, finish_run, start_run
 from hub.runtime import Hub
 from hub.store.models import NotifyFiring, Run, Ticket
 
 from .scope import render_message, ticket_scope
 from .send import ConnectorPool, DeliveryRecord, FollowUp, deliver, follow_up
-from .spec import RuleSpec, condition
 
 __all__ = ["JOB", "TERMINAL_STATUSES", "Firing", "NotifySummary", "check_overdue",
            "evaluate_ticket", "recent_firings"]

@@ -7,9 +7,8 @@ from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from connectors.sdk import Message
+from hub.config.rules import MessageSpec, template
 from hub.store.models import Ticket
-
-from .spec import MessageSpec, template
 
 __all__ = ["aware", "render_message", "ticket_scope", "ticket_url"]
 

@@ -23,10 +23,9 @@ from connectors.sdk import (
     Recipient,
     RobotPoster,
 )
+from hub.config.rules import TargetSpec, mask_mobile
 from hub.errors import HubError
 from hub.runtime import Hub
-
-from .spec import TargetSpec, mask_mobile
 
 __all__ = ["ConnectorPool", "DeliveryRecord", "FollowUp", "deliver", "follow_up"]
 

@@ -35,10 +35,10 @@ from connectors.sdk import (
     Writer,
     WriteResult,
 )
+from hub.jobs.runs import HOST, finish_run, start_run
 
 from ..audit import AuditEntry, call_entry
 from ..config import RetrySpec, WritebackJob
-from ..runs import HOST, finish_run, start_run
 from ..runtime import Hub
 from ..store.models import Run
 from . import store

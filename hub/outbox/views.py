@@ -133,7 +133,7 @@ def _remap(hub: Hub, row: OutboxMessage) -> None:
     if document is None:
         raise InvalidRequestError(f"outbox row {row.id}: mapping {mapping.label} filters "
                                   "its document out")
-    from ..resolutions import json_document
+    from hub.tickets.resolve import json_document
 
     row.document = json_document(document)
     row.mapping = mapping.label

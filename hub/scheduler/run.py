@@ -22,12 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from hub.core.logs import log_context
+from hub.jobs.runs import HOST, finish_run, start_run
 
 from ..audit import AuditEntry
 from ..config import EnrichJob, ImportJob, JobSpec, NotifyJob, PullJob, WritebackJob
 from ..errors import JobFailedError, NotFoundError
 from ..jobs import leases
-from ..runs import HOST, finish_run, start_run
 from ..runtime import Hub
 from ..sync import JobBusyError, run_pull
 

@@ -408,7 +408,7 @@ async def test_import__fixed_csv_report_restores_neutralised_text(hub: Hub,
 
 async def test_import__two_sheets_of_one_workbook_are_two_imports(hub: Hub,
                                                                   tmp_path: Path) -> None:
-    from hub.demo_import import write_sample_workbook
+    from hub.demo.imports import write_sample_workbook
 
     workbook = write_sample_workbook(tmp_path / "旧系统导出.xlsx")
 

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from hub.config.mapping_files import MappingLibrary
 from hub.errors import ConfigFileError
-from hub.lookups import resolve_lookups
+from hub.ingest.lookups import resolve_lookups
 from hub.mapping import RecordMappingError
-from hub.mappings import MappingLibrary
 from hub.runtime import Hub
 from hub.store.models import AuditRecord, Customer, Run
 from hub.sync import run_pull

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from hub.config.mapping_files import MappingLibrary
 from hub.errors import ConfigFileError, NotFoundError
-from hub.mappings import MappingLibrary
 
 ROOT = Path(__file__).resolve().parents[2]
 

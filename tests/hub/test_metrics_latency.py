@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from connectors.crm.connector import CrmConnector
 from connectors.sdk import CallRecord
-from hub.metrics import (
+from hub.admin.metrics import (
     LATENCY_BUCKETS,
     connector_call_metrics,
     observe_call,
@@ -160,7 +160,7 @@ async def test_metrics_server__serves_calls_and_store(hub: Hub, metrics_url: str
 _PREFORK = """
 import multiprocessing, sys
 from connectors.sdk import CallRecord
-from hub.metrics import observe_call, render_metrics
+from hub.admin.metrics import observe_call, render_metrics
 from hub.runtime import Hub
 from hub.core.settings import Settings
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from hub.admin.scaffold import NAME_RULE, create_plugin, plugin_names
 from hub.errors import InvalidRequestError
-from hub.scaffold import NAME_RULE, create_plugin, plugin_names
 
 
 @pytest.mark.parametrize(("name", "dist", "package", "cls"), [

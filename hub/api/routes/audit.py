@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from hub.api.deps import HubDep, Instant
-from hub.audit_query import AuditRow, query_audit
+from hub.audit.query import AuditRow, query_audit
 from hub.core.pages import DEFAULT_LIMIT, MAX_LIMIT, Page
 
 router = APIRouter(tags=["audit"])

@@ -6,8 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from hub.api.deps import HubDep
-from hub.connection_views import (
+from hub.admin.connections import (
     CheckOutcome,
     ConnectionPublic,
     WebhookEventPublic,
@@ -15,6 +14,7 @@ from hub.connection_views import (
     list_connections,
     list_webhook_events,
 )
+from hub.api.deps import HubDep
 from hub.core.pages import DEFAULT_LIMIT, MAX_LIMIT, Page
 
 from ..principal import Principal

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from hub.api.deps import HubDep, RowId
 from hub.core.pages import DEFAULT_LIMIT, MAX_LIMIT, Page
-from hub.customer_views import (
+from hub.customers.queries import (
     CustomerHistory,
     CustomerPublic,
     customer_history,

@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 
 from hub.api.deps import ActorDep, HubDep
 from hub.api.masked_downloads import DownloadMaskerDep, masked_download
+from hub.config.mapping_files import NAME_RULE
 from hub.errors import HubError, InvalidRequestError, NotFoundError
 from hub.importer.pipeline import (
     ImportOptions,
@@ -35,7 +36,6 @@ from hub.importer.pipeline import (
     start_import,
 )
 from hub.importer.uploads import display_name, new_upload_path, remove_upload, uploads_room
-from hub.mappings import NAME_RULE
 from hub.runtime import Hub
 
 router = APIRouter(prefix="/imports", tags=["imports"])

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from hub.api.deps import ActorDep, HubDep
 from hub.core.jsonable import UtcDatetime
-from hub.run_views import JobPublic, list_jobs
+from hub.jobs.run_queries import JobPublic, list_jobs
 from hub.scheduler.control import pause, request_run, resume
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])

@@ -5,8 +5,8 @@ from __future__ import annotations
 import anyio
 from fastapi import APIRouter, Response
 
+from hub.admin.metrics import CONTENT_TYPE, render_metrics
 from hub.api.deps import HubDep
-from hub.metrics import CONTENT_TYPE, render_metrics
 
 router = APIRouter(tags=["metrics"])
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from hub.api.deps import HubDep, RowId
 from hub.core.pages import DEFAULT_LIMIT, MAX_LIMIT, Page
-from hub.run_views import RunDetail, RunPublic, get_run, list_runs
+from hub.jobs.run_queries import RunDetail, RunPublic, get_run, list_runs
 
 router = APIRouter(tags=["runs"])
 

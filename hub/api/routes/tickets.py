@@ -13,7 +13,6 @@ from fastapi import APIRouter, Query, Request, Response, status
 
 from hub.api.deps import HubDep, Instant, RowId, RowIdFilter
 from hub.outbox import Resolution
-from hub.resolutions import reopen_ticket, resolve_ticket
 from hub.runtime import Hub
 from hub.tickets import (
     TicketCreate,
@@ -28,6 +27,7 @@ from hub.tickets import (
     list_ticket_page,
     update_ticket,
 )
+from hub.tickets.resolve import reopen_ticket, resolve_ticket
 
 # app.py includes the router with the area's authentication, then `idempotent` (which keys
 # a replay on the caller, so it must come after).

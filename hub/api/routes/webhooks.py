@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, BackgroundTasks, Request, Response
 
 from hub.api.deps import HubDep
-from hub.webhooks import receive_webhook
+from hub.tickets.inbound import receive_webhook
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 

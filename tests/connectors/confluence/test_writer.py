@@ -22,7 +22,7 @@ from connectors.sdk import (
     WrittenLister,
 )
 from connectors.sdk.testing import capture_logs
-from hub.mappings import MappingLibrary
+from hub.config.mapping_files import MappingLibrary
 
 from .conftest import EMAIL, TOKEN, Site
 

@@ -229,7 +229,7 @@ def test_example_rest_kb__parses_into_rest_config() -> None:
 
 
 def test_example_mapping__compiles_and_maps_a_sandbox_article() -> None:
-    from hub.mappings import MappingLibrary  # the admin's view of the example
+    from hub.config.mapping_files import MappingLibrary  # the admin's view of the example
 
     mapping = MappingLibrary(ROOT / "mappings").get("examples_kb_article")
     article = {"id": "KB0001", "title": "如何申请退款", "body": "…", "labels": ["售后"],

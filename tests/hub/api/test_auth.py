@@ -23,10 +23,10 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from connectors.sdk.sandbox import serve
+from hub.access.apikeys import create_key, list_keys, parse_expiry, revoke_key
 from hub.api import create_app
 from hub.api.jwt_bearer import JwtVerifier
 from hub.api.security import Authenticator, install_authenticator
-from hub.apikeys import create_key, list_keys, parse_expiry, revoke_key
 from hub.core.settings import Settings
 from hub.errors import AuthenticationError, InvalidRequestError, PermissionDeniedError
 from hub.runtime import Hub

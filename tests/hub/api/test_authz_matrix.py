@@ -20,10 +20,10 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import SecretStr
 
 from connectors.sdk.sandbox import serve
+from hub.access.apikeys import create_key
 from hub.api import create_app
 from hub.api.principal import ROLE_PERMISSIONS
 from hub.api.security import Authenticator, install_authenticator
-from hub.apikeys import create_key
 from hub.runtime import Hub
 
 with warnings.catch_warnings():

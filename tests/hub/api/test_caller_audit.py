@@ -15,12 +15,12 @@ import sqlalchemy as sa
 
 from connectors.kingdee.sandbox import create_app as create_kingdee_sandbox
 from connectors.sdk.sandbox import serve
-from hub.apikeys import create_key
+from hub.access.apikeys import create_key
 from hub.outbox import Resolution, dispatch
-from hub.resolutions import resolve_ticket
 from hub.runtime import Hub
 from hub.store.models import AuditRecord
 from hub.tickets import TicketCreate, create_ticket
+from hub.tickets.resolve import resolve_ticket
 
 CSV = "客户编号,客户名称\nC1,客户一\nC2,客户二\n".encode()
 

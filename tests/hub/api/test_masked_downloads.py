@@ -10,9 +10,9 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
+from hub.access.masking import FieldMasker
 from hub.api.masked_downloads import masked_download
 from hub.config import MaskingSpec
-from hub.field_masking import FieldMasker
 from hub.importer.report import CellError, RejectedRow, write_report
 
 HEADERS = ["客户编号", "手机号", "备注"]

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from hub.outbox import Resolution
-from hub.resolutions import resolve_ticket
 from hub.runtime import Hub
 from hub.sync import run_pull
 from hub.tickets import TicketCreate, create_ticket
+from hub.tickets.resolve import resolve_ticket
 
 
 async def test_metrics__runs_records_and_outbox(hub: Hub, api_client: Any,

@@ -12,8 +12,8 @@ import pytest
 
 from connectors.sdk import secret_values
 from hub.audit import AuditEntry
-from hub.customers import upsert_customers
-from hub.runs import finish_run, start_run
+from hub.customers.store import upsert_customers
+from hub.jobs.runs import finish_run, start_run
 from hub.runtime import Hub
 from hub.store.models import Ticket, WebhookEvent
 

@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 
 from connectors.sdk.sandbox import serve
+from hub.access.apikeys import create_key
 from hub.api import create_app
-from hub.apikeys import create_key
 from hub.core.settings import Settings
 from hub.runtime import Hub
 from hub.store.migrate import head_revision

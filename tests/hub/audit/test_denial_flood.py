@@ -15,7 +15,7 @@ from connectors.sdk.sandbox import serve
 from hub.api import create_app
 from hub.api.security import Authenticator, install_authenticator
 from hub.audit import AuditEntry
-from hub.audit_throttle import AuditThrottle
+from hub.audit.throttle import AuditThrottle
 from hub.runtime import Hub
 from hub.store.models import AuditRecord
 

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from connectors.sdk import Redactor
 from hub.audit import AuditEntry, AuditLog
-from hub.audit_keys import AuditKeys
+from hub.audit.keys import AuditKeys
 from hub.store import migrate
 from hub.store.engine import create_engine, session_factory
 from hub.store.models import AuditHead, AuditRecord

@@ -11,8 +11,8 @@ import pytest
 from pydantic import ValidationError
 
 from hub.config import EnrichJob, load_config
+from hub.config.mapping_files import MappingLibrary
 from hub.errors import ConfigFileError
-from hub.mappings import MappingLibrary
 
 from .conftest import _ANCHOR, ROOT
 

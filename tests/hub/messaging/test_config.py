@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from hub.config import load_config
+from hub.config.mapping_files import MappingLibrary
 from hub.errors import ConfigFileError
-from hub.mappings import MappingLibrary
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -11,7 +11,7 @@ import pytest
 from connectors.sdk import InboundEvent
 from hub.runtime import Hub
 from hub.store.models import AuditRecord, NotifyFiring, Ticket, WebhookEvent
-from hub.webhooks import WebhookRejectedError, WebhookResult, event_record, receive_webhook
+from hub.tickets.inbound import WebhookRejectedError, WebhookResult, event_record, receive_webhook
 
 from .conftest import URGENT_RULE, WEBHOOKS, MessagingHub, Sandboxes, rows
 

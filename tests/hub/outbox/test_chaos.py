@@ -25,10 +25,10 @@ from connectors.sdk.sandbox import serve
 from connectors.sdk.testing import FaultInjector
 from hub.core.settings import Settings
 from hub.outbox import DispatchOptions, Resolution, dispatch
-from hub.resolutions import resolve_ticket
 from hub.runtime import Hub
 from hub.store.models import OutboxMessage, Ticket
 from hub.tickets import get_ticket
+from hub.tickets.resolve import resolve_ticket
 
 pytestmark = pytest.mark.slow
 

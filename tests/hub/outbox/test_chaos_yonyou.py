@@ -14,10 +14,10 @@ from connectors.yonyou.sandbox import APP_KEY, APP_SECRET, TENANT_ID, create_app
 from hub.core.settings import Settings
 from hub.outbox import DispatchOptions, Resolution, dispatch
 from hub.outbox.views import list_rows
-from hub.resolutions import resolve_ticket
 from hub.runtime import Hub
 from hub.store.models import Ticket
 from hub.tickets import get_ticket
+from hub.tickets.resolve import resolve_ticket
 
 pytestmark = pytest.mark.slow
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from hub.outbox import DispatchOptions, Resolution, dispatch
-from hub.resolutions import reopen_ticket, resolve_ticket
 from hub.runtime import Hub
 from hub.sync import run_pull
 from hub.tickets import TicketCreate, create_ticket, get_ticket
+from hub.tickets.resolve import reopen_ticket, resolve_ticket
 
 
 def _solution(title: str, solution: str) -> Resolution:

@@ -17,9 +17,9 @@ from hub.errors import ConflictError, InvalidRequestError
 from hub.outbox import DispatchOptions, Resolution, dispatch
 from hub.outbox.reconcile import reconcile
 from hub.outbox.views import list_rows, replay_dead_letters
-from hub.resolutions import resolve_ticket
 from hub.runtime import Hub
 from hub.tickets import TicketCreate, create_ticket, get_ticket
+from hub.tickets.resolve import resolve_ticket
 
 REFUND = {"customer_number": "C002", "refund": {"amount": "88.50", "method": "wire"}}
 PARTS = {"customer_number": "C002", "parts": [{"material": "p-1001 ", "qty": "2"}]}

@@ -25,7 +25,6 @@ from connectors.kingdee.sandbox.auth import Credentials
 from connectors.sdk.sandbox import serve
 from hub.core.settings import Settings
 from hub.outbox import Resolution
-from hub.resolutions import resolve_ticket
 from hub.runtime import Hub
 from hub.store.models import (
     AuditRecord,
@@ -36,6 +35,7 @@ from hub.store.models import (
     RunSlice,
     Ticket,
 )
+from hub.tickets.resolve import resolve_ticket
 
 from .conftest import ROOT
 

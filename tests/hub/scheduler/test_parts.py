@@ -12,7 +12,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from hub.jobs import slices as parts
+from hub.jobs import parts
 from hub.runtime import Hub
 from hub.store.models import Customer, ExternalRecord, Run, RunSlice, SyncState
 from hub.sync import JobBusyError, drain, open_run, plan_run, run_pull

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from hub.config import ScheduleSpec, format_duration, load_config, parse_duration
+from hub.config.mapping_files import MappingLibrary
 from hub.errors import ConfigFileError
-from hub.mappings import MappingLibrary
 from hub.scheduler.scheduler import first_due
 from hub.scheduler.timetable import next_after
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from hub.customers import upsert_customers
+from hub.customers.store import upsert_customers
 from hub.runtime import Hub
 from hub.store.statistics import analyze_if_stale
 

@@ -1,0 +1,78 @@
+"""Rich renderings of the outbox, dead letters, dispatch runs and reconciliation reports."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from hub.outbox import DispatchSummary
+from hub.outbox.reconcile import ReconcileReport
+from hub.outbox.views import OutboxView
+
+__all__ = ["dispatch_summary", "outbox_table", "reconcile_view"]
+
+_STATUS = {"pending": "cyan", "done": "green", "dead": "bold red"}
+
+
+def outbox_table(rows: Sequence[OutboxView], *, title: str = "Outbox") -> Table:
+    table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left")
+    for column in ("id", "ticket", "action", "connection", "key", "status", "step",
+                   "tries", "number / error"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        status = "sending" if row.in_flight else row.status
+        detail = Text(row.error or "", style="red") if row.status == "dead" or row.error \
+            and row.status != "done" else Text(row.number or "")
+        table.add_row(str(row.id), str(row.ticket_id or "—"), row.action, row.connection,
+                      row.key, Text(status, style=_STATUS.get(row.status, "")),
+                      row.step or "—", f"{row.attempts}" + (f" (+{row.replays} replays)"
+                                                          if row.replays else ""), detail)
+    if not rows:
+        table.caption = "nothing here"
+    return table
+
+
+def dispatch_summary(summary: DispatchSummary) -> RenderableType:
+    style = {"succeeded": "green", "partial": "yellow"}.get(summary.status, "red")
+    ms = summary.duration_ms or 0
+    took = f"{ms} ms" if ms < 1000 else f"{ms / 1000:.1f} s"
+    line = Text.assemble(
+        (f"outbox dispatch {summary.status}", style), f" (run {summary.run_id}): ",
+        f"{summary.done} written, {summary.retried} to retry, ",
+        (f"{summary.dead} dead letters", "red" if summary.dead else ""),
+        f" in {took}")
+    if not summary.errors:
+        return line
+    errors = Table(box=box.SIMPLE, show_header=True)
+    errors.add_column("row")
+    errors.add_column("key")
+    errors.add_column("why", style="red", overflow="fold")
+    for error in summary.errors[:20]:
+        errors.add_row(str(error["outbox_id"]), error["key"], error["error"])
+    return Group(line, errors)
+
+
+def reconcile_view(report: ReconcileReport) -> RenderableType:
+    verdict = Text("in agreement", style="green") if report.ok else Text(
+        ", ".join(f"{n} {kind}" for kind, n in sorted(report.counts().items())), style="red")
+    head = Text.assemble(f"since {report.since:%Y-%m-%d %H:%M}: {report.checked} write-backs, "
+                         f"{report.bills} vendor documents, {report.matched} matched — ",
+                         verdict)
+    parts: list[RenderableType] = [head]
+    if report.skipped_jobs:
+        parts.append(Text(f"skipped (connection cannot list what it wrote): "
+                          f"{', '.join(report.skipped_jobs)}", style="dim"))
+    if report.findings:
+        table = Table(box=box.SIMPLE_HEAD)
+        for column in ("finding", "job", "ticket", "key", "documents", "detail"):
+            table.add_column(column, overflow="fold")
+        for finding in report.findings:
+            table.add_row(Text(finding.kind, style="red"), finding.job,
+                          finding.reference or "—", finding.key or "—",
+                          ", ".join(finding.numbers) or "—", finding.detail)
+        parts.append(table)
+    return Group(*parts)

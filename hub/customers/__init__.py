@@ -1,0 +1,3 @@
+"""Customers: the store that upserts them and the queries that read them."""
+
+__all__: list[str] = []

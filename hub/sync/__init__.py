@@ -1,0 +1,27 @@
+"""Incremental pulls: plan a run in parts, read pages, commit records with their cursor."""
+
+from hub.sync.pull import (
+    JobBusyError,
+    Progress,
+    RunSummary,
+    close_if_complete,
+    drain,
+    interrupt,
+    open_run,
+    plan_run,
+    pull_job,
+    run_pull,
+)
+
+__all__ = [
+    "JobBusyError",
+    "Progress",
+    "RunSummary",
+    "close_if_complete",
+    "drain",
+    "interrupt",
+    "open_run",
+    "plan_run",
+    "pull_job",
+    "run_pull",
+]

@@ -1,0 +1,326 @@
+"""Inbound vendor callbacks (`/webhooks/<connection>`): verified, deduplicated, made tickets.
+
+The connection's connector (a `WebhookReceiver`) verifies the signature, refuses stale
+timestamps and replayed nonces — nonces live in the store (`SqlNonceStore`), so a replay is
+caught whichever process of the hub sees it — decrypts, and parses an `InboundEvent`. Then:
+
+* a refused callback raises `WebhookRejectedError` with the status to answer (403 forged,
+  stale or replayed; 400 malformed or undecryptable; 405 wrong method; 503 the connection
+  has no callback keys), after an audit row that names the reason — never the signature,
+  the token, the AES key or the body;
+* an accepted event is recorded once per (connection, event id), in the same transaction as
+  the ticket it opens or updates: a vendor's retry finds the row and is only acknowledged;
+* an event type listed in the webhook's `events` is mapped (`mapping:`, input below) into a
+  ticket — or, when an open ticket has the same `external_ref`, added to that ticket; any
+  other type is recorded as ``ignored``, audited and acknowledged.
+
+The reply is the connector's (`WebhookReply`, the vendor's expected form). Enrichment and
+notify rules run afterwards (`WebhookResult.after`), so the vendor gets its answer in time.
+
+The mapping's input record::
+
+    {"connection": "wecom", "connector": "wecom", "event_type": "text", "event_id": "...",
+     "sender": "zhangsan", "text": "...", "received_at": "2024-05-02T10:00:00+00:00",
+     "payload": {...the decrypted event...}}
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from connectors.sdk import (
+    CallbackCryptoError,
+    CallbackSignatureError,
+    ConfigError,
+    ConnectorError,
+    InboundEvent,
+    RejectedError,
+    ReplayedCallbackError,
+    StaleCallbackError,
+    WebhookReceiver,
+    WebhookReply,
+)
+from hub.audit import AuditEntry
+from hub.config import WebhookSpec
+from hub.core.jsonable import to_jsonable
+from hub.errors import HubError, NotFoundError
+from hub.ingest.lookups import resolve_lookups
+from hub.mapping import RecordMappingError
+from hub.notify.engine import TERMINAL_STATUSES, evaluate_ticket
+from hub.runtime import Hub
+from hub.store.models import Ticket, WebhookEvent
+from hub.tickets.service import TicketCreate, insert_ticket, ticket_created
+
+__all__ = ["WebhookRejectedError", "WebhookResult", "event_record", "receive_webhook",
+           "without_nul"]
+
+log = logging.getLogger("hub.webhooks")
+
+# Why a callback was refused, and the status that says so. Both vendors document only the
+# success answer: anything else is a failed delivery, retried (if at all) on network errors
+# only, so the status is for the operator reading the vendor's console and our audit.
+_REFUSALS: tuple[tuple[type[ConnectorError], str, int], ...] = (
+    (ReplayedCallbackError, "replayed", 403),
+    (StaleCallbackError, "stale", 403),
+    (CallbackSignatureError, "forged", 403),
+    (CallbackCryptoError, "undecryptable", 400),
+    (RejectedError, "method", 405),
+    (ConfigError, "not_configured", 503),
+)
+_PRIORITY_RANK = {"low": 0, "normal": 1, "high": 2, "urgent": 3}
+
+
+class WebhookRejectedError(HubError):
+    """A callback the hub refused; `http_status` is what the vendor is answered."""
+
+    def __init__(self, message: str, *, reason: str, http_status: int) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.http_status = http_status
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookResult:
+    """What the hub did with one callback, the reply to send, and the work left for after.
+
+    Attributes:
+        reply: the vendor's expected answer.
+        outcome: verified (a URL check), ticket, updated, duplicate, ignored (a type not in
+            the webhook's events), skipped (the mapping's filter) or failed (the mapping
+            refused the event; it is stored with the error).
+        event_id: the vendor's event id, once the event was parsed.
+        ticket_id: the ticket opened or updated.
+        after: enrichment and notify rules, to run once the reply is sent.
+    """
+
+    reply: WebhookReply
+    outcome: str
+    event_id: str | None = None
+    ticket_id: int | None = None
+    after: Callable[[], Awaitable[None]] | None = None
+
+
+def _webhook(hub: Hub, connection: str) -> WebhookSpec:
+    spec = hub.config.hub.webhooks.get(connection)
+    if spec is None or not spec.enabled:
+        known = ", ".join(sorted(n for n, w in hub.config.hub.webhooks.items() if w.enabled))
+        raise NotFoundError(f"no webhook for connection '{connection}'; configured: "
+                            f"{known or 'none'}")
+    return spec
+
+
+def event_record(connection: str, event: InboundEvent) -> dict[str, Any]:
+    """The record a webhook's mapping reads (see the module docstring)."""
+    return {"connection": connection, "connector": event.connector,
+            "event_type": event.event_type, "event_id": event.event_id,
+            "sender": event.sender, "text": event.text,
+            "received_at": event.received_at.isoformat(), "payload": dict(event.payload)}
+
+
+async def receive_webhook(hub: Hub, connection: str, *, method: str, query: Mapping[str, str],
+                          body: bytes, now: float | None = None) -> WebhookResult:
+    """Open, check and act on one callback to ``/webhooks/<connection>``.
+
+    Args:
+        hub: the runtime.
+        connection: the connection named in the URL.
+        method: GET (WeCom's URL verification) or POST.
+        query: the query parameters, decoded once.
+        body: the raw body.
+        now: Unix seconds to judge freshness by (default: the clock).
+
+    Raises:
+        NotFoundError: no (enabled) webhook for this connection.
+        WebhookRejectedError: the callback was refused (already audited).
+    """
+    spec = _webhook(hub, connection)
+    actor = f"webhook:{connection}"
+    event, reply = await _open(hub, connection, actor, method=method, query=query, body=body,
+                               now=now)
+    if event is not None:
+        event = without_nul(event)
+    if event is None:
+        hub.audit.record([AuditEntry(actor, "webhook.verify", f"webhook:{connection}")])
+        return WebhookResult(reply, "verified")
+    if event.event_type not in spec.events:
+        return _store(hub, connection, spec, event, reply, actor, outcome="ignored",
+                      error=f"event type '{event.event_type}' is not one this webhook handles")
+    mapping = hub.mappings.get(spec.mapping)
+    record = event_record(connection, event)
+    try:
+        lookups = await resolve_lookups(hub, mapping, [record], actor=actor)
+        mapped = mapping(record, row=event.event_id, lookups=lookups)
+        data = None if mapped is None else TicketCreate.model_validate(to_jsonable(mapped))
+    except RecordMappingError as exc:
+        return _store(hub, connection, spec, event, reply, actor, outcome="failed",
+                      error=str(exc))
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+                             for e in exc.errors(include_url=False, include_input=False))
+        return _store(hub, connection, spec, event, reply, actor, outcome="failed",
+                      error=f"mapping '{spec.mapping}' gave no valid ticket: {problems}")
+    if data is None:
+        return _store(hub, connection, spec, event, reply, actor, outcome="skipped",
+                      error=f"mapping '{spec.mapping}' filtered the event out")
+    return _store(hub, connection, spec, event, reply, actor, outcome="ticket", data=data)
+
+
+async def _open(hub: Hub, connection: str, actor: str, *, method: str,
+                query: Mapping[str, str], body: bytes,
+                now: float | None) -> tuple[InboundEvent | None, WebhookReply]:
+    connector = hub.connector(connection, actor=actor)
+    try:
+        if not isinstance(connector, WebhookReceiver):
+            raise ConfigError(f"connector '{connector.name}' does not receive webhooks")
+        return await connector.open_webhook(method=method, query=query, body=body,
+                                            nonces=hub.nonce_store, now=now)
+    except ConnectorError as exc:
+        reason, status = _refusal(exc)
+        message = hub.redactor.text(str(exc))
+        hub.audit.record([AuditEntry(actor, "webhook.reject", f"webhook:{connection}",
+                                     outcome=reason,
+                                     detail={"method": method.upper(), "error": message})])
+        raise WebhookRejectedError(f"callback refused ({reason}): {message}", reason=reason,
+                                   http_status=status) from None
+    finally:
+        await connector.aclose()
+
+
+def without_nul(event: InboundEvent) -> InboundEvent:
+    """The event with every NUL character removed: PostgreSQL's text and JSON refuse them,
+    and a verified event must be stored (a vendor retries a refused push, to no avail)."""
+    return dataclasses.replace(
+        event, event_type=_strip_nul(event.event_type), event_id=_strip_nul(event.event_id),
+        sender=_strip_nul(event.sender), text=_strip_nul(event.text),
+        payload=_strip_nul(dict(event.payload)))
+
+
+def _strip_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, Mapping):
+        return {_strip_nul(key): _strip_nul(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_strip_nul(item) for item in value]
+    return value
+
+
+def _refusal(error: ConnectorError) -> tuple[str, int]:
+    for kind, reason, status in _REFUSALS:
+        if isinstance(error, kind):
+            return reason, status
+    return "refused", 400
+
+
+def _store(hub: Hub, connection: str, spec: WebhookSpec, event: InboundEvent,
+           reply: WebhookReply, actor: str, *, outcome: str, error: str | None = None,
+           data: TicketCreate | None = None) -> WebhookResult:
+    """Record the event and act on it in one transaction; a second delivery of the same
+    event id is acknowledged and changes nothing."""
+    now = datetime.now(UTC)
+    with hub.sessions.begin() as session:
+        event_row = _claim(session, connection, event, hub.redactor.mapping(
+            to_jsonable(dict(event.payload))), now)
+        if event_row is None:
+            session.execute(update(WebhookEvent).where(
+                WebhookEvent.connection == connection, WebhookEvent.event_id == event.event_id,
+            ).values(deliveries=WebhookEvent.deliveries + 1, updated_at=now))
+            hub.audit.append(session, [_entry(actor, "webhook.duplicate", connection, event)])
+            return WebhookResult(reply, "duplicate", event.event_id)
+        ticket_id = None
+        if data is not None:
+            ticket = _open_ticket(session, data) if spec.update_open else None
+            if ticket is not None:
+                _add_to_ticket(hub, session, ticket, data, event, actor)
+                outcome = "updated"
+            else:
+                ticket = insert_ticket(hub, session, data, actor=actor)
+            ticket_id = ticket.id
+        row = session.get_one(WebhookEvent, event_row)
+        row.status = "ticket" if ticket_id is not None else outcome
+        row.ticket_id, row.error = ticket_id, error
+        hub.audit.append(session, [_entry(
+            actor, f"webhook.{outcome}", connection, event,
+            outcome="failed" if outcome == "failed" else "ok",
+            ticket=ticket_id, error=error)])
+    after = None
+    if ticket_id is not None:
+        after = _after(hub, ticket_id, actor, created=outcome == "ticket")
+    return WebhookResult(reply, outcome, event.event_id, ticket_id, after)
+
+
+def _claim(session: Session, connection: str, event: InboundEvent, payload: dict[str, Any],
+           now: datetime) -> int | None:
+    """Insert the event row unless this (connection, event id) was seen; its id or None."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(WebhookEvent).values(
+        connection=connection, event_id=event.event_id[:200],
+        event_type=event.event_type[:100], sender=event.sender[:200] if event.sender else None,
+        status="received", payload=payload, received_at=event.received_at, updated_at=now,
+    ).on_conflict_do_nothing(index_elements=["connection", "event_id"]
+                             ).returning(WebhookEvent.id)
+    found: int | None = session.execute(statement).scalar()
+    return found
+
+
+def _entry(actor: str, action: str, connection: str, event: InboundEvent, *,
+           outcome: str = "ok", **detail: Any) -> AuditEntry:
+    return AuditEntry(actor, action, f"webhook:{connection}", outcome=outcome, detail={
+        "event_type": event.event_type, "event_id": event.event_id, "sender": event.sender,
+        **{k: v for k, v in detail.items() if v is not None}})
+
+
+def _open_ticket(session: Session, data: TicketCreate) -> Ticket | None:
+    if not data.external_ref:
+        return None
+    found: Ticket | None = session.scalars(
+        select(Ticket).where(Ticket.external_ref == data.external_ref,
+                             Ticket.status.not_in(TERMINAL_STATUSES))
+        .order_by(Ticket.id.desc()).limit(1)).first()
+    return found
+
+
+def _add_to_ticket(hub: Hub, session: Session, ticket: Ticket, data: TicketCreate,
+                   event: InboundEvent, actor: str) -> None:
+    """A later message of the same conversation: appended to the open ticket, whose
+    priority only ever rises."""
+    stamp = event.received_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    note = f"[{stamp}{' ' + event.sender if event.sender else ''}] " \
+           f"{data.description or data.subject}"
+    ticket.description = f"{ticket.description}\n\n{note}" if ticket.description else note
+    changed = ["description"]
+    if _PRIORITY_RANK[data.priority] > _PRIORITY_RANK.get(ticket.priority, 1):
+        ticket.priority = data.priority
+        changed.append("priority")
+    if ticket.category is None and data.category:
+        ticket.category = data.category
+        changed.append("category")
+    ticket.updated_at = datetime.now(UTC)
+    hub.audit.append(session, [AuditEntry(actor, "ticket.update", f"ticket:{ticket.id}",
+                                          detail={"fields": changed,
+                                                  "event_id": event.event_id})])
+
+
+def _after(hub: Hub, ticket_id: int, actor: str, *, created: bool
+           ) -> Callable[[], Awaitable[None]]:
+    async def run() -> None:
+        try:
+            if created:
+                await ticket_created(hub, ticket_id, actor=actor)
+            else:
+                await evaluate_ticket(hub, ticket_id, trigger="ticket.update", actor=actor)
+        except Exception:  # the vendor was answered already: log, never lose the ticket
+            log.exception("follow-up of ticket %s (from %s) failed", ticket_id, actor)
+
+    return run
