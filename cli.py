@@ -106,7 +106,7 @@ def connectors_new(
     dest: Annotated[Path, typer.Option(help="Folder to create the plugin in.")] = Path("."),
 ) -> None:
     """Scaffold a connector plugin package that installs and passes its own tests."""
-    from hub.scaffold import create_plugin
+    from hub.admin.scaffold import create_plugin
 
     path = create_plugin(name, dest)
     out.print(f"created {path}\n  pip install -e {path} && pytest {path}")
@@ -220,9 +220,9 @@ def mappings_preview(
     limit: Annotated[int, typer.Option(help="How many records.")] = 20,
 ) -> None:
     """Map sample records and show input beside output, errors highlighted. Writes nothing."""
+    from hub.admin.preview import load_sample, preview, read_connection_sample
+    from hub.cli.render.mapping import preview_view
     from hub.errors import InvalidRequestError
-    from hub.preview import load_sample, preview, read_connection_sample
-    from hub.render_mapping import preview_view
 
     if (sample is None) == (source is None):
         raise InvalidRequestError("give one of --sample FILE or --from CONNECTION:STREAM")
@@ -241,9 +241,9 @@ def mappings_preview(
 @mappings_app.command("explain")
 def mappings_explain(name: str, field: str) -> None:
     """How MAPPING produces FIELD (nested fields as `lines.qty`), step by step."""
+    from hub.cli.render.mapping import explain_view
     from hub.errors import NotFoundError
     from hub.mapping.explain import explain_field
-    from hub.render_mapping import explain_view
 
     mapping = _mapping(_hub(), name)
     try:
@@ -258,8 +258,8 @@ def sync_run(job: str) -> None:
     """Run a pull job to the end of its stream, resuming from the last committed page."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+    from hub.cli.render.tickets import run_summary
     from hub.core.logs import configure_logging
-    from hub.render import run_summary
     from hub.sync import RunSummary, run_pull
 
     hub = _hub()
@@ -291,8 +291,8 @@ def tickets_create(
     """Create a ticket and show it enriched with the customer's profile and history."""
     from pydantic import ValidationError
 
+    from hub.cli.render.tickets import ticket_panel
     from hub.errors import InvalidRequestError
-    from hub.render import ticket_panel
     from hub.tickets import TicketCreate, create_ticket
 
     try:
@@ -309,7 +309,7 @@ def tickets_create(
 @tickets_app.command("show")
 def tickets_show(ticket_id: int) -> None:
     """Show one ticket with its enrichment."""
-    from hub.render import ticket_panel
+    from hub.cli.render.tickets import ticket_panel
     from hub.tickets import get_ticket
 
     out.print(ticket_panel(get_ticket(_hub(), ticket_id)))
@@ -318,7 +318,7 @@ def tickets_show(ticket_id: int) -> None:
 @tickets_app.command("list")
 def tickets_list(limit: int = 20) -> None:
     """The newest tickets."""
-    from hub.render import tickets_table
+    from hub.cli.render.tickets import tickets_table
     from hub.tickets import list_tickets
 
     out.print(tickets_table(list_tickets(_hub(), limit=limit)))
@@ -342,11 +342,11 @@ def tickets_resolve(
 
     from pydantic import ValidationError
 
+    from hub.cli.render.tickets import ticket_panel
     from hub.errors import InvalidRequestError
     from hub.outbox import Resolution
-    from hub.render import ticket_panel
-    from hub.resolutions import resolve_ticket
     from hub.tickets import get_ticket
+    from hub.tickets.resolve import resolve_ticket
 
     data: dict[str, Any] = json.loads(file.read_text("utf-8")) if file else {}
     if note:
@@ -379,8 +379,8 @@ def outbox_list(
     limit: int = 50,
 ) -> None:
     """The newest outbox rows: what is owed, what was written (with the vendor's number)."""
+    from hub.cli.render.outbox import outbox_table
     from hub.outbox.views import list_rows, outbox_depth
-    from hub.render_outbox import outbox_table
 
     hub = _hub()
     hub.upgrade_db()
@@ -403,9 +403,9 @@ def outbox_dispatch(
     import asyncio
     import signal
 
+    from hub.cli.render.outbox import dispatch_summary
     from hub.errors import InvalidRequestError
     from hub.outbox import Dispatcher, DispatchOptions
-    from hub.render_outbox import dispatch_summary
 
     if mode not in ("drain", "due", "forever"):
         raise InvalidRequestError(f"--mode {mode}: choose drain, due or forever")
@@ -429,8 +429,8 @@ def outbox_dispatch(
 @dlq_app.command("list")
 def dlq_list(limit: int = 50) -> None:
     """Dead letters, with the reason each failed (the vendor's field and message)."""
+    from hub.cli.render.outbox import outbox_table
     from hub.outbox.views import list_rows
-    from hub.render_outbox import outbox_table
 
     hub = _hub()
     hub.upgrade_db()
@@ -466,9 +466,9 @@ def reconcile_erp(
     (missing, duplicate, mismatched, unexpected, not written)."""
     from datetime import UTC, datetime
 
+    from hub.cli.render.outbox import reconcile_view
     from hub.errors import InvalidRequestError
     from hub.outbox.reconcile import reconcile
-    from hub.render_outbox import reconcile_view
 
     try:
         start = datetime.fromisoformat(since)
@@ -487,8 +487,8 @@ def reconcile_erp(
 @jobs_app.command("list")
 def jobs_list() -> None:
     """Every configured job: kind, connection, and its last run's status and times."""
-    from hub.render_runs import jobs_table
-    from hub.run_views import list_jobs
+    from hub.cli.render.runs import jobs_table
+    from hub.jobs.run_queries import list_jobs
 
     hub = _hub()
     hub.upgrade_db()
@@ -568,8 +568,8 @@ def runs_list(
     limit: Annotated[int, typer.Option(min=1, max=500)] = 20,
 ) -> None:
     """The newest runs with their counts (what `GET /runs` answers)."""
-    from hub.render_runs import runs_table
-    from hub.run_views import list_runs
+    from hub.cli.render.runs import runs_table
+    from hub.jobs.run_queries import list_runs
 
     hub = _hub()
     hub.upgrade_db()
@@ -579,8 +579,8 @@ def runs_list(
 @runs_app.command("show")
 def runs_show(run_id: int) -> None:
     """One run: timing, counts, retries, and the records it rejected with why."""
-    from hub.render_runs import run_panel
-    from hub.run_views import get_run
+    from hub.cli.render.runs import run_panel
+    from hub.jobs.run_queries import get_run
 
     hub = _hub()
     hub.upgrade_db()
@@ -590,7 +590,7 @@ def runs_show(run_id: int) -> None:
 @audit_app.command("tail")
 def audit_tail(n: Annotated[int, typer.Option("-n", help="How many rows.")] = 20) -> None:
     """The newest audit rows."""
-    from hub.render import audit_table
+    from hub.cli.render.tickets import audit_table
 
     out.print(audit_table(_hub().audit.tail(n)))
 
@@ -673,8 +673,8 @@ def import_show(import_id: int) -> None:
 @import_app.command("list")
 def import_list(limit: int = 20) -> None:
     """The latest imports."""
+    from hub.cli.render.tickets import imports_table
     from hub.importer.pipeline import list_imports
-    from hub.render import imports_table
 
     hub = _hub()
     hub.upgrade_db()
@@ -706,7 +706,7 @@ def _import_progress(name: str) -> Any:
 
 
 def _print_import(summary: Any) -> None:
-    from hub.render import import_summary
+    from hub.cli.render.tickets import import_summary
 
     out.print(import_summary(summary))
 
@@ -714,8 +714,8 @@ def _print_import(summary: Any) -> None:
 @notify_app.command("check-overdue")
 def notify_check_overdue() -> None:
     """Follow pending sends up, then fire the SLA rules (age_hours …) on open tickets."""
+    from hub.cli.render.tickets import notify_summary
     from hub.notify.engine import check_overdue
-    from hub.render import notify_summary
 
     hub = _hub()
     try:
@@ -735,7 +735,7 @@ def apikeys_create(
                                                      "(2027-01-01); none: never.")] = None,
 ) -> None:
     """Make an API key and print it — the only time it is shown."""
-    from hub.apikeys import create_key, parse_expiry
+    from hub.access.apikeys import create_key, parse_expiry
 
     hub = _hub()
     hub.upgrade_db()
@@ -754,7 +754,7 @@ def apikeys_list() -> None:
     """Every API key: prefix, name, role, scopes, expiry, revocation, last use (no secrets)."""
     from rich.table import Table
 
-    from hub.apikeys import list_keys
+    from hub.access.apikeys import list_keys
 
     hub = _hub()
     hub.upgrade_db()
@@ -774,7 +774,7 @@ def apikeys_list() -> None:
 @apikeys_app.command("revoke")
 def apikeys_revoke(prefix: Annotated[str, typer.Argument(help="The key's prefix.")]) -> None:
     """Revoke a key; running API processes refuse it within their key cache (30 s)."""
-    from hub.apikeys import revoke_key
+    from hub.access.apikeys import revoke_key
 
     hub = _hub()
     hub.upgrade_db()
@@ -789,7 +789,7 @@ def doctor() -> None:
     else is wrong."""
     from rich.table import Table
 
-    from hub.doctor import diagnose
+    from hub.admin.doctor import diagnose
 
     hub = _hub()
     findings = _run(diagnose(hub, actor=_cli_actor()))
@@ -910,7 +910,7 @@ def worker(
 def _serve_metrics(hub: Hub) -> None:
     port = hub.settings.metrics_port
     if port:
-        from hub.metrics import start_metrics_server
+        from hub.admin.metrics import start_metrics_server
 
         start_metrics_server(hub, port)
         err.print(f"metrics on http://0.0.0.0:{port}/metrics")
