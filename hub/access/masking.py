@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from hub.mapping import normalize_mobile
-from hub.mapping._masking import mask_email, mask_id, mask_text
+from hub.mapping.masking import mask_email, mask_id, mask_text
 
 __all__ = ["FieldMasker", "mask_as", "mask_personal_text", "normalise_field_name"]
 

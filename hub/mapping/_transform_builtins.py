@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from hub.mapping._masking import halfwidth, mask_email, mask_id, mask_text, quote_value
+from hub.mapping.masking import halfwidth, mask_email, mask_id, mask_text, quote_value
 from hub.mapping.steps import Step, TransformFactory
 from hub.mapping.types import is_missing, map_key, normalize_mobile
 

@@ -71,8 +71,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, Self, Union, get_args, get_origin
 
-from hub.mapping._masking import mask_value
 from hub.mapping._transform_builtins import BUILTINS
+from hub.mapping.masking import mask_value
 from hub.mapping.steps import Step, TransformFactory
 
 __all__ = [
