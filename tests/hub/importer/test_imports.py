@@ -27,7 +27,7 @@ from hub.importer.readers import ImportFileError
 from hub.runtime import Hub
 from hub.store.models import AuditRecord, Customer, Import, ImportReject, Ticket
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 HEADERS = ["客户编号", "客户名称", "公司", "手机号", "邮箱", "客户等级", "省份", "城市", "账户余额",
            "注册日期"]
 

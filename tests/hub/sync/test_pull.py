@@ -19,7 +19,7 @@ from hub.runtime import Hub
 from hub.store.models import Customer, ExternalRecord, Run, RunSlice, SyncState
 from hub.sync import run_pull
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def config_with_page_size(tmp_path: Path, page_size: int) -> Path:

@@ -11,7 +11,7 @@ from hub.config import EnrichJob, PullJob, load_config
 from hub.config.mapping_files import MappingLibrary
 from hub.errors import ConfigFileError
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 MAPPINGS = ROOT / "mappings"
 
 VALID = """\

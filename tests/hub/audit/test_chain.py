@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import sqlalchemy as sa
 
-from connectors.sdk import Redactor
+from connectors.sdk.redaction import Redactor
 from hub.audit import AuditEntry, AuditLog
 from hub.store import migrate
 from hub.store.engine import create_engine, session_factory

@@ -18,7 +18,7 @@ from hub.store import migrate
 from hub.store.budgets import RedisBudgetStore, SqlBudgetStore
 from hub.store.engine import create_engine, session_factory
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def assert_spaced(waits: list[float], interval: float) -> None:

@@ -9,7 +9,7 @@ import pytest
 from hub.config.mapping_files import MappingLibrary
 from hub.errors import ConfigFileError
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 # (case, file body, "line:column field: message") — the exact problem the admin sees.
 INVALID = [

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from hub.store.models import Customer, SyncState
 from hub.sync import run_pull
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 async def test_rest_pull__paged_incremental_customers_from_yaml_only(

@@ -9,7 +9,7 @@ from rich.console import Console
 
 from hub.demo import run_demo
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_run_demo__shows_an_enriched_ticket() -> None:

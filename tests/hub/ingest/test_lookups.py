@@ -18,7 +18,7 @@ from hub.runtime import Hub
 from hub.store.models import AuditRecord, Customer, Run
 from hub.sync import run_pull
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _mappings(tmp_path: Path, **files: str) -> Path:

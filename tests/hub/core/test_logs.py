@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from connectors.sdk import MASK, Redactor
+from connectors.sdk.redaction import MASK, Redactor
 from hub.core.logs import configure_logging, current_context, log_context
 from hub.core.settings import Settings
 from hub.runtime import Hub

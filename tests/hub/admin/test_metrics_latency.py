@@ -17,7 +17,7 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import func, select
 
 from connectors.crm.connector import CrmConnector
-from connectors.sdk import CallRecord
+from connectors.sdk.http import CallRecord
 from hub.admin.metrics import (
     LATENCY_BUCKETS,
     connector_call_metrics,
@@ -27,7 +27,7 @@ from hub.admin.metrics import (
 from hub.runtime import Hub
 from hub.store.models import AuditRecord
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _registry() -> CollectorRegistry:
@@ -159,7 +159,7 @@ async def test_metrics_server__serves_calls_and_store(hub: Hub, metrics_url: str
 
 _PREFORK = """
 import multiprocessing, sys
-from connectors.sdk import CallRecord
+from connectors.sdk.http import CallRecord
 from hub.admin.metrics import observe_call, render_metrics
 from hub.runtime import Hub
 from hub.core.settings import Settings

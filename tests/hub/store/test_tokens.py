@@ -10,8 +10,8 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from connectors.sdk._auth import TokenAuth
-from connectors.sdk._tokens import CachedToken, TokenCache, TokenLease, TokenProvider, json_body
+from connectors.sdk import json_body
+from connectors.sdk.auth import CachedToken, TokenAuth, TokenCache, TokenLease, TokenProvider
 from connectors.sdk.sandbox import serve
 from connectors.sdk.testing.token_sandbox import create_token_sandbox
 from hub.store import migrate

@@ -9,7 +9,7 @@ import pytest
 from hub.config.mapping_files import MappingLibrary
 from hub.errors import ConfigFileError, NotFoundError
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_library__compiles_shipped_mappings() -> None:
