@@ -90,7 +90,7 @@ def connectors_list() -> None:
     """Connectors registered under the `hub.connectors` entry-point group."""
     from rich.table import Table
 
-    from connectors.sdk import available_connectors, load_connector
+    from connectors.sdk.registry import available_connectors, load_connector
 
     table = Table("name", "class", "package", "title", "streams")
     for info in available_connectors():
@@ -117,7 +117,7 @@ def connectors_spec(name: str) -> None:
     """The JSON Schema of a connector's connection config (secrets marked writeOnly)."""
     import json
 
-    from connectors.sdk import load_connector
+    from connectors.sdk.registry import load_connector
 
     schema = load_connector(name).Config.model_json_schema()
     out.print_json(json.dumps(schema, ensure_ascii=False))

@@ -104,7 +104,7 @@ def _config(workdir: Path, url: str, args: argparse.Namespace) -> Path:
 
 
 async def _send_all(hub: Any, args: argparse.Namespace) -> tuple[float, float, list[Any]]:
-    from connectors.sdk import Message
+    from connectors.sdk.messaging import Message
     from hub.config.rules import TargetSpec
     from hub.notify.send import ConnectorPool, deliver
 

@@ -13,16 +13,11 @@ import httpx
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from connectors.sdk import (
-    PROCESS_BUDGETS,
-    BudgetStore,
-    CallHook,
-    CallRecord,
-    Connector,
-    Redactor,
-    load_connector,
-    secret_values,
-)
+from connectors.sdk import Connector
+from connectors.sdk.http import CallHook, CallRecord
+from connectors.sdk.ratelimit import PROCESS_BUDGETS, BudgetStore
+from connectors.sdk.redaction import Redactor, secret_values
+from connectors.sdk.registry import load_connector
 from hub.config.mapping_files import MappingLibrary
 from hub.core.settings import Settings
 from hub.store.budgets import RedisBudgetStore, SqlBudgetStore

@@ -21,7 +21,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from connectors.sdk import RejectedError, WriteResult
+from connectors.sdk import RejectedError
+from connectors.sdk.capabilities import WriteResult
 
 from .client import PageTitleTakenError, article_cql, cql_date, cql_string, to_article
 

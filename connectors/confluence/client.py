@@ -9,16 +9,8 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, tzinfo
 from typing import Any, Literal
 
-from connectors.sdk import (
-    ConnectorError,
-    HttpClient,
-    NotFoundError,
-    Page,
-    PageRequest,
-    Paginator,
-    RejectedError,
-    paginate,
-)
+from connectors.sdk import ConnectorError, HttpClient, NotFoundError, RejectedError
+from connectors.sdk.paging import Page, PageRequest, Paginator, paginate
 
 __all__ = ["API", "EXPAND", "ConfluenceClient", "ConfluenceNextPaginator", "PageTitleTakenError",
            "VersionConflictError", "article_cql", "cql_date", "cql_string", "to_article"]

@@ -12,18 +12,18 @@ import httpx
 from pydantic import Field, SecretStr, field_validator
 
 from connectors.sdk import (
-    BasicAuth,
     Batch,
     CheckResult,
     ConfigError,
     Connector,
     ConnectorConfig,
-    IncrementalCursor,
     OutcomeUnknownError,
     Stream,
     TransientError,
-    WriteResult,
 )
+from connectors.sdk.auth import BasicAuth
+from connectors.sdk.capabilities import WriteResult
+from connectors.sdk.streams import IncrementalCursor
 
 from . import _publish
 from .client import (

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from connectors.sdk import CursorPaginator, HttpClient, NotFoundError, paginate
+from connectors.sdk import HttpClient, NotFoundError
+from connectors.sdk.paging import CursorPaginator, paginate
 
 __all__ = ["API_KEY_HEADER", "CrmClient"]
 

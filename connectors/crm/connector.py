@@ -13,7 +13,6 @@ import httpx
 from pydantic import Field, SecretStr
 
 from connectors.sdk import (
-    ApiKeyAuth,
     Batch,
     CheckResult,
     ConfigError,
@@ -22,6 +21,7 @@ from connectors.sdk import (
     Slice,
     Stream,
 )
+from connectors.sdk.auth import ApiKeyAuth
 
 from .client import API_KEY_HEADER, MAX_PAGE_SIZE, CrmClient, find_first
 

@@ -16,18 +16,16 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from connectors.sdk import (
+from connectors.sdk import ConnectorError, RejectedError
+from connectors.sdk.crypto import (
     CallbackCrypto,
     CallbackCryptoError,
     CallbackSignatureError,
-    ConnectorError,
-    InboundEvent,
     NonceStore,
-    RejectedError,
-    WebhookReply,
     check_fresh,
     check_not_replayed,
 )
+from connectors.sdk.messaging import InboundEvent, WebhookReply
 
 __all__ = ["CHECK_URL", "DingTalkCallbacks", "parse_event"]
 

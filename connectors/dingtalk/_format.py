@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from connectors.sdk import Message
+from connectors.sdk.messaging import Message
 
 from .client import MAX_MSG_BYTES
 

@@ -21,13 +21,13 @@ from typing_extensions import override
 from connectors.sdk import (
     AuthError,
     ConnectorError,
-    RateLimit,
     RateLimitedError,
     RejectedError,
     TransientError,
     json_body,
 )
 from connectors.sdk.crypto import RequestSigner
+from connectors.sdk.ratelimit import RateLimit
 
 __all__ = [
     "ROBOT_PATH",

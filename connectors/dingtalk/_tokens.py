@@ -9,14 +9,9 @@ import httpx
 from pydantic import SecretStr
 from typing_extensions import override
 
-from connectors.sdk import (
-    CachedToken,
-    RateBudget,
-    RateLimitedError,
-    TokenProvider,
-    TransientError,
-    json_body,
-)
+from connectors.sdk import RateLimitedError, TransientError, json_body
+from connectors.sdk.auth import CachedToken, TokenProvider
+from connectors.sdk.ratelimit import RateBudget
 
 from ._codes import APP_THROTTLED, SYSTEM_BUSY, THROTTLE_WAIT, is_new_api, is_token_invalid
 

@@ -17,28 +17,20 @@ import httpx
 from pydantic import Field, SecretStr, model_validator
 
 from connectors.sdk import (
-    CallbackCrypto,
     CheckResult,
     ConfigError,
     Connector,
     ConnectorConfig,
     ConnectorError,
-    Delivery,
     HttpClient,
-    InboundEvent,
-    MemoryTokenCache,
-    Message,
-    NonceStore,
     NotFoundError,
-    RateBudget,
-    RateLimit,
-    Recipient,
     RetryPolicy,
     Stream,
-    TokenAuth,
-    TokenCache,
-    WebhookReply,
 )
+from connectors.sdk.auth import MemoryTokenCache, TokenAuth, TokenCache
+from connectors.sdk.crypto import CallbackCrypto, NonceStore
+from connectors.sdk.messaging import Delivery, InboundEvent, Message, Recipient, WebhookReply
+from connectors.sdk.ratelimit import RateBudget, RateLimit
 
 from ._callbacks import DingTalkCallbacks
 from ._codes import app_error

@@ -16,7 +16,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from connectors.sdk import AuthError, ConfigError, ConnectorError, WriteResult, WriteStep
+from connectors.sdk import AuthError, ConfigError, ConnectorError
+from connectors.sdk.capabilities import WriteResult, WriteStep
 
 from ._envelope import KingdeeRejectedError
 from .client import KingdeeClient, SessionRenewedError, quote

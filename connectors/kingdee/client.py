@@ -15,13 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from connectors.sdk import (
-    AuthError,
-    ConnectorError,
-    HttpClient,
-    Redactor,
-    register_credential,
-)
+from connectors.sdk import AuthError, ConnectorError, HttpClient
+from connectors.sdk.redaction import Redactor, register_credential
 
 from ._envelope import SessionLostError
 from ._signing import login_sign, signed_headers

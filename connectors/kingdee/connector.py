@@ -16,8 +16,8 @@ from connectors.sdk import (
     ConnectorConfig,
     ConnectorError,
     Stream,
-    WriteResult,
 )
+from connectors.sdk.capabilities import WriteResult
 
 from ._envelope import check_envelope
 from ._streams import STREAMS, group_rows

@@ -31,10 +31,7 @@ from urllib.parse import quote
 import httpx
 
 from connectors.sdk import (
-    ApiKeyAuth,
-    BasicAuth,
     Batch,
-    BearerAuth,
     CheckResult,
     ConfigError,
     Connector,
@@ -42,8 +39,9 @@ from connectors.sdk import (
     RejectedError,
     Stream,
 )
-from connectors.sdk._incremental import IncrementalCursor
-from connectors.sdk._paging import PageRequest, PageWalk, find_path, paginate, select_records
+from connectors.sdk.auth import ApiKeyAuth, BasicAuth, BearerAuth
+from connectors.sdk.paging import PageRequest, PageWalk, find_path, paginate, select_records
+from connectors.sdk.streams import IncrementalCursor
 
 from .spec import (
     ActionSpec,

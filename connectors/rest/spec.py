@@ -22,8 +22,8 @@ from pydantic import (
 )
 
 from connectors.sdk import ConnectorConfig
-from connectors.sdk._incremental import CursorFormat
-from connectors.sdk._paging import PaginatorSpec, SinglePagePaginator
+from connectors.sdk.paging import PaginatorSpec, SinglePagePaginator
+from connectors.sdk.streams import CursorFormat
 
 __all__ = [
     "ActionSpec", "ApiKeyAuthSpec", "AuthSpec", "BasicAuthSpec", "BearerAuthSpec",

@@ -1,26 +1,23 @@
-"""What a connector plugin imports: the Connector base, streams, HTTP client, typed errors."""
+"""What every connector imports: the Connector base, streams, the HTTP client, typed errors.
 
-from ._auth import ApiKeyAuth, BasicAuth, BearerAuth, TokenAuth
-from ._budget import PROCESS_BUDGETS, BudgetStore, MemoryBudgetStore, RateBudget, RateLimit
-from ._callback_crypto import (
-    CallbackCrypto,
-    CallbackCryptoError,
-    CallbackSignatureError,
-    MemoryNonceStore,
-    NonceStore,
-    ReplayedCallbackError,
-    StaleCallbackError,
-    check_fresh,
-    check_not_replayed,
-)
-from ._capabilities import (
-    CustomerDirectory,
-    ReferenceData,
-    Writer,
-    WriteResult,
-    WriteStep,
-    WrittenLister,
-)
+The rest of the SDK lives in topic modules, each with its own `__all__`:
+
+* `connectors.sdk.errors` — the error tree (its classes are also here);
+* `connectors.sdk.streams` — streams, batches, slices and the incremental cursor;
+* `connectors.sdk.http` — the HTTP client, its retry policy, call records and hooks;
+* `connectors.sdk.auth` — API keys, Basic, Bearer, vendor tokens and their cache, OAuth 2;
+* `connectors.sdk.crypto` — request signing and signed, encrypted callbacks;
+* `connectors.sdk.paging` — paginators and `paginate`;
+* `connectors.sdk.ratelimit` — rate budgets shared across jobs and processes;
+* `connectors.sdk.redaction` — keeping secrets out of logs, errors and recordings;
+* `connectors.sdk.capabilities` — customer directories, reference data, writers;
+* `connectors.sdk.messaging` — notifiers, group robots, webhook receivers;
+* `connectors.sdk.registry` — finding built-in and plugin connectors;
+* `connectors.sdk.sandbox`, `connectors.sdk.testing` — serving sandboxes, the conformance suite.
+
+A name that moved to a topic module is not importable from here: the error names its new home.
+"""
+
 from ._config import ConnectorConfig
 from ._connector import CheckResult, Connector
 from ._errors import (
@@ -34,168 +31,74 @@ from ._errors import (
     RetriableError,
     TransientError,
 )
-from ._http import CallHook, CallRecord, HttpClient, RetryPolicy, SendStats, parse_retry_after
-from ._incremental import CursorFormat, IncrementalCursor, IncrementalState
-from ._messages import (
-    Delivery,
-    InboundEvent,
-    Message,
-    Notifier,
-    Recipient,
-    RobotPoster,
-    WebhookReceiver,
-    WebhookReply,
-)
-from ._oauth import (
-    ClientAuthMethod,
-    OAuth2ClientCredentials,
-    OAuth2Provider,
-    OAuth2RefreshToken,
-)
-from ._paging import (
-    PAGINATORS,
-    CursorPaginator,
-    HeaderCursorPaginator,
-    LinkPaginator,
-    NextUrlPaginator,
-    OffsetPaginator,
-    Page,
-    PageNumberPaginator,
-    PageRequest,
-    PageWalk,
-    Paginator,
-    PaginatorSpec,
-    SinglePagePaginator,
-    find_path,
-    get_paginator,
-    paginate,
-    parse_link_header,
-    select_records,
-)
-from ._redact import (
-    MASK,
-    PROCESS_REDACTOR,
-    Redactor,
-    install_log_redaction,
-    is_sensitive_name,
-    register_credential,
-    secret_values,
-)
-from ._registry import ENTRY_POINT_GROUP, ConnectorInfo, available_connectors, load_connector
-from ._signing import (
-    RequestSigner,
-    hmac_sha256_base64,
-    hmac_sha256_digest,
-    hmac_sha256_hex,
-)
+from ._http import HttpClient, RetryPolicy
 from ._streams import Batch, Slice, Stream
-from ._tokens import (
-    CachedToken,
-    MemoryTokenCache,
-    TokenCache,
-    TokenLease,
-    TokenProvider,
-    json_body,
-)
+from ._tokens import json_body
 
 __all__ = [
-    "ENTRY_POINT_GROUP",
-    "MASK",
-    "PAGINATORS",
-    "PROCESS_BUDGETS",
-    "ApiKeyAuth",
     "AuthError",
-    "BasicAuth",
     "Batch",
-    "Slice",
-    "BearerAuth",
-    "BudgetStore",
-    "CachedToken",
-    "CallHook",
-    "CallRecord",
-    "CallbackCrypto",
-    "CallbackCryptoError",
-    "CallbackSignatureError",
     "CheckResult",
-    "ClientAuthMethod",
     "ConfigError",
     "Connector",
     "ConnectorConfig",
     "ConnectorError",
-    "ConnectorInfo",
-    "CursorFormat",
-    "CursorPaginator",
-    "CustomerDirectory",
-    "ReferenceData",
-    "WriteResult",
-    "WriteStep",
-    "Writer",
-    "WrittenLister",
-    "Delivery",
-    "HeaderCursorPaginator",
     "HttpClient",
-    "InboundEvent",
-    "IncrementalCursor",
-    "IncrementalState",
-    "LinkPaginator",
-    "MemoryBudgetStore",
-    "MemoryNonceStore",
-    "MemoryTokenCache",
-    "Message",
-    "NextUrlPaginator",
-    "NonceStore",
     "NotFoundError",
-    "Notifier",
-    "OAuth2ClientCredentials",
-    "OAuth2Provider",
-    "OAuth2RefreshToken",
-    "OffsetPaginator",
     "OutcomeUnknownError",
-    "Page",
-    "PageNumberPaginator",
-    "PageRequest",
-    "PageWalk",
-    "Paginator",
-    "PaginatorSpec",
-    "RateBudget",
-    "RateLimit",
     "RateLimitedError",
-    "Recipient",
-    "Redactor",
     "RejectedError",
-    "ReplayedCallbackError",
-    "RequestSigner",
     "RetriableError",
     "RetryPolicy",
-    "RobotPoster",
-    "SendStats",
-    "SinglePagePaginator",
-    "StaleCallbackError",
+    "Slice",
     "Stream",
-    "TokenAuth",
-    "TokenCache",
-    "TokenLease",
-    "TokenProvider",
     "TransientError",
-    "WebhookReceiver",
-    "WebhookReply",
-    "available_connectors",
-    "check_fresh",
-    "check_not_replayed",
-    "find_path",
-    "get_paginator",
-    "hmac_sha256_base64",
-    "hmac_sha256_digest",
-    "hmac_sha256_hex",
-    "install_log_redaction",
-    "PROCESS_REDACTOR",
-    "is_sensitive_name",
     "json_body",
-    "load_connector",
-    "paginate",
-    "parse_link_header",
-    "parse_retry_after",
-    "register_credential",
-    "secret_values",
-    "select_records",
 ]
+
+_MOVED_TO_TOPIC: dict[str, tuple[str, ...]] = {
+    "auth": (
+        "ApiKeyAuth", "BasicAuth", "BearerAuth", "CachedToken", "ClientAuthMethod",
+        "MemoryTokenCache", "OAuth2ClientCredentials", "OAuth2Provider", "OAuth2RefreshToken",
+        "TokenAuth", "TokenCache", "TokenLease", "TokenProvider",
+    ),
+    "capabilities": (
+        "CustomerDirectory", "ReferenceData", "WriteResult", "WriteStep", "Writer", "WrittenLister",
+    ),
+    "crypto": (
+        "CallbackCrypto", "CallbackCryptoError", "CallbackSignatureError", "MemoryNonceStore",
+        "NonceStore", "ReplayedCallbackError", "RequestSigner", "StaleCallbackError", "check_fresh",
+        "check_not_replayed", "hmac_sha256_base64", "hmac_sha256_digest", "hmac_sha256_hex",
+    ),
+    "http": ("CallHook", "CallRecord", "SendStats", "parse_retry_after"),
+    "messaging": (
+        "Delivery", "InboundEvent", "Message", "Notifier", "Recipient", "RobotPoster",
+        "WebhookReceiver", "WebhookReply",
+    ),
+    "paging": (
+        "CursorPaginator", "HeaderCursorPaginator", "LinkPaginator", "NextUrlPaginator",
+        "OffsetPaginator", "PAGINATORS", "Page", "PageNumberPaginator", "PageRequest", "PageWalk",
+        "Paginator", "PaginatorSpec", "SinglePagePaginator", "find_path", "get_paginator",
+        "paginate", "parse_link_header", "select_records",
+    ),
+    "ratelimit": ("BudgetStore", "MemoryBudgetStore", "PROCESS_BUDGETS", "RateBudget", "RateLimit"),
+    "redaction": (
+        "MASK", "PROCESS_REDACTOR", "Redactor", "install_log_redaction", "is_sensitive_name",
+        "register_credential", "secret_values",
+    ),
+    "registry": ("ConnectorInfo", "ENTRY_POINT_GROUP", "available_connectors", "load_connector"),
+    "streams": ("CursorFormat", "IncrementalCursor", "IncrementalState"),
+}
+_MOVED: dict[str, str] = {
+    **{name: f"connectors.sdk.{topic}" for topic, names in _MOVED_TO_TOPIC.items()
+       for name in names},
+    "DingTalkRobotSigner": "connectors.dingtalk",
+}
+
+
+def __getattr__(name: str) -> object:
+    """A name that moved out of the root fails with its new home, not a bare ImportError."""
+    home = _MOVED.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    raise ImportError(f"connectors.sdk.{name} moved: import it from {home}", name=__name__)

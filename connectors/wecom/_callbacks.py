@@ -20,17 +20,16 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from connectors.sdk import (
+from connectors.sdk import ConnectorError
+from connectors.sdk.crypto import (
     CallbackCrypto,
     CallbackCryptoError,
     CallbackSignatureError,
-    ConnectorError,
-    InboundEvent,
     NonceStore,
-    WebhookReply,
     check_fresh,
     check_not_replayed,
 )
+from connectors.sdk.messaging import InboundEvent, WebhookReply
 
 from ._xml import UnsafeXmlError, parse_fields
 

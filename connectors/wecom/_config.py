@@ -6,7 +6,8 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from connectors.sdk import ConnectorConfig, RateLimit
+from connectors.sdk import ConnectorConfig
+from connectors.sdk.ratelimit import RateLimit
 
 __all__ = ["MEMBER_LIMIT", "ROBOT_LIMIT", "WeComConfig", "WeComRobot"]
 

@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from connectors.sdk import Delivery, Message
+from connectors.sdk.messaging import Delivery, Message
 
 __all__ = [
     "APP_CHANNEL",

@@ -30,21 +30,19 @@ from pydantic import SecretStr
 
 from connectors.sdk import (
     AuthError,
-    CachedToken,
     ConfigError,
     ConnectorError,
     HttpClient,
     NotFoundError,
-    RateBudget,
     RateLimitedError,
-    Redactor,
     RejectedError,
     RetriableError,
-    TokenCache,
-    TokenProvider,
     TransientError,
     json_body,
 )
+from connectors.sdk.auth import CachedToken, TokenCache, TokenProvider
+from connectors.sdk.ratelimit import RateBudget
+from connectors.sdk.redaction import Redactor
 
 __all__ = [
     "API",

@@ -15,30 +15,22 @@ from typing import ClassVar
 import httpx
 
 from connectors.sdk import (
-    BudgetStore,
-    CallHook,
     CheckResult,
     ConfigError,
     Connector,
     ConnectorError,
-    Delivery,
     HttpClient,
-    InboundEvent,
-    MemoryTokenCache,
-    Message,
-    NonceStore,
-    RateBudget,
-    RateLimit,
-    Recipient,
     RejectedError,
     RetryPolicy,
     Stream,
-    TokenAuth,
-    TokenCache,
     TransientError,
-    WebhookReply,
     json_body,
 )
+from connectors.sdk.auth import MemoryTokenCache, TokenAuth, TokenCache
+from connectors.sdk.crypto import NonceStore
+from connectors.sdk.http import CallHook
+from connectors.sdk.messaging import Delivery, InboundEvent, Message, Recipient, WebhookReply
+from connectors.sdk.ratelimit import BudgetStore, RateBudget, RateLimit
 
 from ._callbacks import WeComCallbacks
 from ._config import WeComConfig, WeComRobot

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from connectors.sdk import hmac_sha256_base64
+from connectors.sdk.crypto import hmac_sha256_base64
 
 __all__ = ["string_to_sign", "token_signature"]
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from connectors.sdk import ConfigError, RejectedError, WriteResult, WriteStep
+from connectors.sdk import ConfigError, RejectedError
+from connectors.sdk.capabilities import WriteResult, WriteStep
 
 from ._codes import DUPLICATE_CODES
 from ._streams import records_of, walk

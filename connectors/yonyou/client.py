@@ -20,15 +20,9 @@ import httpx
 from pydantic import SecretStr
 from typing_extensions import override
 
-from connectors.sdk import (
-    CachedToken,
-    ConfigError,
-    HttpClient,
-    TokenProvider,
-    TransientError,
-    json_body,
-    register_credential,
-)
+from connectors.sdk import ConfigError, HttpClient, TransientError, json_body
+from connectors.sdk.auth import CachedToken, TokenProvider
+from connectors.sdk.redaction import register_credential
 
 from ._codes import batch_failure, is_token_invalid
 from ._signing import token_signature

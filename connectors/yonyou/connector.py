@@ -14,21 +14,19 @@ from typing import Any, ClassVar
 import httpx
 
 from connectors.sdk import (
-    BudgetStore,
-    CallHook,
     CheckResult,
     ConfigError,
     Connector,
     ConnectorError,
     HttpClient,
-    MemoryTokenCache,
     RetryPolicy,
     Stream,
-    TokenAuth,
-    TokenCache,
-    WriteResult,
     json_body,
 )
+from connectors.sdk.auth import MemoryTokenCache, TokenAuth, TokenCache
+from connectors.sdk.capabilities import WriteResult
+from connectors.sdk.http import CallHook
+from connectors.sdk.ratelimit import BudgetStore
 
 from ._codes import classify
 from ._config import YonyouConfig

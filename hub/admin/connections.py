@@ -9,7 +9,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, SecretBytes, SecretStr
 from sqlalchemy import select
 
-from connectors.sdk import CheckResult, ConnectorError, load_connector
+from connectors.sdk import CheckResult, ConnectorError
+from connectors.sdk.registry import load_connector
 from hub.audit import AuditEntry
 from hub.core.jsonable import UtcDatetime
 from hub.core.pages import Page, decode_cursor, filter_text, page_of

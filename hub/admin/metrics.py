@@ -31,7 +31,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
-from connectors.sdk import CallRecord
+from connectors.sdk.http import CallRecord
 from hub.enrichment import queue as enrichment_queue
 from hub.outbox import store as outbox_store
 from hub.runtime import Hub

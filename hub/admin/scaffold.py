@@ -13,7 +13,7 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
-from connectors.sdk import available_connectors
+from connectors.sdk.registry import available_connectors
 from hub.errors import InvalidRequestError
 
 __all__ = ["NAME_RULE", "PluginNames", "create_plugin", "plugin_names"]

@@ -26,7 +26,8 @@ from typing import Any
 from sqlalchemy import event, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from connectors.sdk import CallRecord, Redactor
+from connectors.sdk.http import CallRecord
+from connectors.sdk.redaction import Redactor
 from hub.audit.checkpoints import Checkpoint, CheckpointFile, CheckpointProblem
 from hub.audit.keys import AuditKey, AuditKeys
 from hub.core.settings import Settings, get_settings

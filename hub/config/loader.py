@@ -21,14 +21,10 @@ from pydantic import (
     model_validator,
 )
 
-from connectors.sdk import (
-    ConfigError,
-    ConnectorConfig,
-    CustomerDirectory,
-    WebhookReceiver,
-    Writer,
-    load_connector,
-)
+from connectors.sdk import ConfigError, ConnectorConfig
+from connectors.sdk.capabilities import CustomerDirectory, Writer
+from connectors.sdk.messaging import WebhookReceiver
+from connectors.sdk.registry import load_connector
 from hub.config.mapping_files import MappingLibrary
 from hub.config.rules import RuleSpec, check_rules
 from hub.core.yamlfile import YamlDocument, load_yaml

@@ -28,7 +28,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from connectors.sdk import ConnectorConfig, Notifier, RobotPoster, load_connector
+from connectors.sdk import ConnectorConfig
+from connectors.sdk.messaging import Notifier, RobotPoster
+from connectors.sdk.registry import load_connector
 from hub.core.yamlfile import YamlDocument
 from hub.errors import ConfigProblem
 from hub.mapping.expr import Expression, Template, compile_condition, compile_template

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any, TextIO
 
-from connectors.sdk import PROCESS_REDACTOR, Redactor, install_log_redaction
+from connectors.sdk.redaction import PROCESS_REDACTOR, Redactor, install_log_redaction
 
 from .settings import Settings
 

@@ -21,7 +21,8 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from connectors.sdk import ConnectorError, CustomerDirectory
+from connectors.sdk import ConnectorError
+from connectors.sdk.capabilities import CustomerDirectory
 from hub.core.jsonable import as_utc
 
 from ..runtime import Hub

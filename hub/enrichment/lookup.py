@@ -6,7 +6,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from connectors.sdk import ConnectorError, CustomerDirectory
+from connectors.sdk import ConnectorError
+from connectors.sdk.capabilities import CustomerDirectory
 from hub.customers.store import upsert_customers
 from hub.ingest.lookups import resolve_lookups
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from connectors.sdk import ReferenceData
+from connectors.sdk.capabilities import ReferenceData
 from hub.customers.store import customer_profile
 from hub.errors import InvalidRequestError
 from hub.mapping import CompiledMapping, LookupInfo, LookupTables

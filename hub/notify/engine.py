@@ -24,7 +24,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from connectors.sdk import Message
+from connectors.sdk.messaging import Message
 from hub.audit import AuditEntry
 from hub.config.rules import RuleSpec, condition
 from hub.errors import JobFailedError

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
-from connectors.sdk import Message
+from connectors.sdk.messaging import Message
 from hub.config.rules import MessageSpec, template
 from hub.store.models import Ticket
 

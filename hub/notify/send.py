@@ -13,16 +13,9 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from connectors.sdk import (
-    CallRecord,
-    Connector,
-    ConnectorError,
-    Delivery,
-    Message,
-    Notifier,
-    Recipient,
-    RobotPoster,
-)
+from connectors.sdk import Connector, ConnectorError
+from connectors.sdk.http import CallRecord
+from connectors.sdk.messaging import Delivery, Message, Notifier, Recipient, RobotPoster
 from hub.config.rules import TargetSpec, mask_mobile
 from hub.errors import HubError
 from hub.runtime import Hub

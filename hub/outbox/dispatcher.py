@@ -25,16 +25,9 @@ from typing import Any
 import httpx
 from sqlalchemy.orm import Session
 
-from connectors.sdk import (
-    AuthError,
-    CallRecord,
-    ConfigError,
-    Connector,
-    ConnectorError,
-    RejectedError,
-    Writer,
-    WriteResult,
-)
+from connectors.sdk import AuthError, ConfigError, Connector, ConnectorError, RejectedError
+from connectors.sdk.capabilities import Writer, WriteResult
+from connectors.sdk.http import CallRecord
 from hub.jobs.runs import HOST, finish_run, start_run
 
 from ..audit import AuditEntry, call_entry

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from connectors.sdk import WriteResult, WrittenLister
+from connectors.sdk.capabilities import WriteResult, WrittenLister
 
 from ..config import WritebackJob
 from ..runtime import Hub

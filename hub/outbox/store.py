@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Select, and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
-from connectors.sdk import WriteResult
+from connectors.sdk.capabilities import WriteResult
 
 from ..store.models import OutboxMessage
 

@@ -26,7 +26,7 @@ _PURGE_EVERY = 60.0  # seconds between purges of expired rows, per store
 
 
 class SqlNonceStore:
-    """A NonceStore (`connectors.sdk.NonceStore`) on the hub's store, SQLite or PostgreSQL.
+    """A NonceStore (`connectors.sdk.crypto.NonceStore`) on the hub's store, SQLite or PostgreSQL.
 
     Args:
         sessions: the hub's session factory.

@@ -18,7 +18,7 @@ from sqlalchemy import delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-from connectors.sdk import CachedToken
+from connectors.sdk.auth import CachedToken
 from hub.store.models import ConnectorToken
 
 __all__ = ["SqlTokenCache"]

@@ -38,18 +38,14 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from connectors.sdk import (
+from connectors.sdk import ConfigError, ConnectorError, RejectedError
+from connectors.sdk.crypto import (
     CallbackCryptoError,
     CallbackSignatureError,
-    ConfigError,
-    ConnectorError,
-    InboundEvent,
-    RejectedError,
     ReplayedCallbackError,
     StaleCallbackError,
-    WebhookReceiver,
-    WebhookReply,
 )
+from connectors.sdk.messaging import InboundEvent, WebhookReceiver, WebhookReply
 from hub.audit import AuditEntry
 from hub.config import WebhookSpec
 from hub.core.jsonable import to_jsonable

@@ -32,7 +32,7 @@ from connectors.dingtalk.sandbox import create_app as dingtalk_sandbox
 from connectors.kingdee.sandbox import create_app as kingdee_sandbox
 from connectors.kingdee.sandbox.auth import Credentials
 from connectors.sdk import ConnectorError
-from connectors.sdk import Message as Notice
+from connectors.sdk.messaging import Message as Notice
 from connectors.sdk.sandbox import serve
 from connectors.wecom.sandbox import create_app as wecom_sandbox
 from hub.core.settings import Settings

@@ -23,7 +23,7 @@ from urllib.parse import urlencode
 import httpx
 from pydantic import SecretStr
 
-from connectors.sdk import CallbackCrypto
+from connectors.sdk.crypto import CallbackCrypto
 
 __all__ = ["CallbackBuilder", "SignedCallback", "xml_fields"]
 

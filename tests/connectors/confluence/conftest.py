@@ -10,7 +10,7 @@ import pytest
 
 from connectors.confluence.connector import ConfluenceConnector
 from connectors.confluence.sandbox import ConfluenceSandbox, create_app
-from connectors.sdk import CallRecord
+from connectors.sdk.http import CallRecord
 from connectors.sdk.sandbox import serve
 from connectors.sdk.testing import FaultInjector
 

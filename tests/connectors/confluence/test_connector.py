@@ -15,7 +15,8 @@ from connectors.confluence.client import (
     cql_date,
 )
 from connectors.confluence.connector import ConfluenceConnector
-from connectors.sdk import CallRecord, RejectedError
+from connectors.sdk import RejectedError
+from connectors.sdk.http import CallRecord
 from connectors.sdk.testing import capture_logs
 
 from .conftest import EMAIL, TOKEN, Site

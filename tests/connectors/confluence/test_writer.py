@@ -12,15 +12,9 @@ from starlette.types import Receive, Scope, Send
 
 from connectors.confluence._publish import key_label, label_name, reference_of
 from connectors.confluence.client import PageTitleTakenError
-from connectors.sdk import (
-    CallRecord,
-    ConfigError,
-    ConnectorError,
-    RejectedError,
-    Writer,
-    WriteResult,
-    WrittenLister,
-)
+from connectors.sdk import ConfigError, ConnectorError, RejectedError
+from connectors.sdk.capabilities import Writer, WriteResult, WrittenLister
+from connectors.sdk.http import CallRecord
 from connectors.sdk.testing import capture_logs
 from hub.config.mapping_files import MappingLibrary
 

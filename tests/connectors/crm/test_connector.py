@@ -9,7 +9,8 @@ import httpx
 import pytest
 
 from connectors.crm.connector import CrmConnector
-from connectors.sdk import AuthError, CallRecord, RateLimitedError
+from connectors.sdk import AuthError, RateLimitedError
+from connectors.sdk.http import CallRecord
 
 
 def connector(sandbox: Any, *, api_key: str | None = None, calls: list[CallRecord] | None = None,

@@ -12,7 +12,8 @@ import pytest
 
 from connectors.dingtalk.connector import DingTalkConnector
 from connectors.dingtalk.sandbox import DingTalkSandbox, EventPusher, create_app
-from connectors.sdk import CallRecord, MemoryBudgetStore
+from connectors.sdk.http import CallRecord
+from connectors.sdk.ratelimit import MemoryBudgetStore
 from connectors.sdk.sandbox import serve
 from connectors.sdk.testing import FaultInjector
 

@@ -13,16 +13,15 @@ from fastapi import FastAPI, Request, Response
 
 from connectors.dingtalk.connector import DingTalkConnector
 from connectors.dingtalk.sandbox import EventPusher
-from connectors.sdk import (
+from connectors.sdk import ConfigError, RejectedError
+from connectors.sdk.crypto import (
     CallbackCryptoError,
     CallbackSignatureError,
-    ConfigError,
     MemoryNonceStore,
-    RejectedError,
     ReplayedCallbackError,
     StaleCallbackError,
-    WebhookReceiver,
 )
+from connectors.sdk.messaging import WebhookReceiver
 from connectors.sdk.sandbox import serve
 
 CONFIG = {"app_key": "dingappkey01", "app_secret": "app-secret-3f0e", "agent_id": 1,

@@ -10,14 +10,8 @@ from typing import Any
 import pytest
 
 from connectors.dingtalk.client import GETBYMOBILE_PATH, WORK_NOTICE_PATH
-from connectors.sdk import (
-    Delivery,
-    Message,
-    Notifier,
-    OutcomeUnknownError,
-    Recipient,
-    TransientError,
-)
+from connectors.sdk import OutcomeUnknownError, TransientError
+from connectors.sdk.messaging import Delivery, Message, Notifier, Recipient
 
 TICKET = "https://hub.example.test/tickets/T-1001"
 

@@ -9,14 +9,9 @@ from typing import Any
 import pytest
 
 from connectors.dingtalk.connector import DingTalkConnector
-from connectors.sdk import (
-    AuthError,
-    ConfigError,
-    MemoryBudgetStore,
-    Message,
-    RejectedError,
-    RobotPoster,
-)
+from connectors.sdk import AuthError, ConfigError, RejectedError
+from connectors.sdk.messaging import Message, RobotPoster
+from connectors.sdk.ratelimit import MemoryBudgetStore
 
 TICKET = "https://hub.example.test/tickets/T-9"
 

@@ -8,13 +8,10 @@ import traceback
 from typing import Any
 
 from connectors.dingtalk.sandbox.crypto import robot_sign
-from connectors.sdk import (
-    CallRecord,
-    ConnectorError,
-    MemoryNonceStore,
-    Message,
-    Recipient,
-)
+from connectors.sdk import ConnectorError
+from connectors.sdk.crypto import MemoryNonceStore
+from connectors.sdk.http import CallRecord
+from connectors.sdk.messaging import Message, Recipient
 from connectors.sdk.testing import capture_logs
 
 WRONG_ROBOT_SECRET = "SECwrong0000000000000000000000000000beef"

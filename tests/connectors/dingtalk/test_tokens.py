@@ -12,7 +12,10 @@ import respx
 
 from connectors.dingtalk.client import GETBYMOBILE_PATH
 from connectors.dingtalk.connector import DingTalkConnector
-from connectors.sdk import AuthError, MemoryBudgetStore, MemoryTokenCache, Message, Recipient
+from connectors.sdk import AuthError
+from connectors.sdk.auth import MemoryTokenCache
+from connectors.sdk.messaging import Message, Recipient
+from connectors.sdk.ratelimit import MemoryBudgetStore
 
 FAST = {"per_second": 1000, "headroom": 1}
 

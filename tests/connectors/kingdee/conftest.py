@@ -11,7 +11,7 @@ import pytest
 
 from connectors.kingdee.connector import KingdeeConnector
 from connectors.kingdee.sandbox import SandboxState, create_app
-from connectors.sdk import CallRecord
+from connectors.sdk.http import CallRecord
 from connectors.sdk.sandbox import serve
 from connectors.sdk.testing import FaultInjector
 

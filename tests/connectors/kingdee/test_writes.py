@@ -10,7 +10,8 @@ import httpx
 import pytest
 
 from connectors.kingdee._writer import BillWriter, jsonable
-from connectors.sdk import OutcomeUnknownError, RejectedError, TransientError, WriteResult
+from connectors.sdk import OutcomeUnknownError, RejectedError, TransientError
+from connectors.sdk.capabilities import WriteResult
 
 from .conftest import Kingdee
 

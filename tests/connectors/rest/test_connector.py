@@ -11,8 +11,8 @@ import respx
 from ruamel.yaml import YAML
 
 from connectors.rest.connector import RestConnector
-from connectors.sdk import CallRecord
-from connectors.sdk._errors import ConfigError, RejectedError, TransientError
+from connectors.sdk import ConfigError, RejectedError, TransientError
+from connectors.sdk.http import CallRecord
 
 PAGING = {
     # style: (paginator, records_path, static params)

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from ruamel.yaml import YAML
 
 from connectors.rest.spec import ActionSpec, RestConfig
-from connectors.sdk._paging import CursorPaginator, SinglePagePaginator
+from connectors.sdk.paging import CursorPaginator, SinglePagePaginator
 
 ROOT = Path(__file__).resolve().parents[3]
 BASE = {"base_url": "https://kb.example.test/api", "streams": {"articles": {"path": "/articles"}}}

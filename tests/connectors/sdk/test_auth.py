@@ -8,7 +8,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from connectors.sdk._auth import ApiKeyAuth, BasicAuth, BearerAuth
+from connectors.sdk.auth import ApiKeyAuth, BasicAuth, BearerAuth
 
 SECRET = "key-0f9e8d7c6b5a"
 

@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from connectors.crm.connector import CrmConnector
-from connectors.sdk._budget import MemoryBudgetStore, RateBudget, RateLimit
+from connectors.sdk.ratelimit import MemoryBudgetStore, RateBudget, RateLimit
 
 
 @pytest.mark.parametrize(

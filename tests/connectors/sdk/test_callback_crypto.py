@@ -7,12 +7,11 @@ import json
 
 import pytest
 
-from connectors.sdk import (
-    AuthError,
+from connectors.sdk import AuthError, ConfigError
+from connectors.sdk.crypto import (
     CallbackCrypto,
     CallbackCryptoError,
     CallbackSignatureError,
-    ConfigError,
     MemoryNonceStore,
     NonceStore,
     ReplayedCallbackError,

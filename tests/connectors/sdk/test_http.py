@@ -11,17 +11,16 @@ import respx
 
 from connectors.sdk import (
     AuthError,
-    CallRecord,
     HttpClient,
     NotFoundError,
     OutcomeUnknownError,
     RateLimitedError,
-    Redactor,
     RejectedError,
     RetryPolicy,
     TransientError,
-    parse_retry_after,
 )
+from connectors.sdk.http import CallRecord, parse_retry_after
+from connectors.sdk.redaction import Redactor
 
 BASE = "https://crm.example.test"
 SECRET = "s3cr3t-token-value"

@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from connectors.sdk._errors import ConfigError
-from connectors.sdk._incremental import MAX_STATE_KEYS, IncrementalCursor, IncrementalState
+from connectors.sdk import ConfigError
+from connectors.sdk._incremental import MAX_STATE_KEYS
+from connectors.sdk.streams import IncrementalCursor, IncrementalState
 
 T0 = "2026-03-01T09:00:00+08:00"
 T1 = "2026-03-01T09:00:01+08:00"

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from connectors.sdk import (
+from connectors.sdk.crypto import NonceStore
+from connectors.sdk.messaging import (
     Delivery,
     InboundEvent,
     Message,
-    NonceStore,
     Notifier,
     Recipient,
     RobotPoster,

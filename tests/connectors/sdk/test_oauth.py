@@ -11,10 +11,13 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from connectors.sdk._auth import TokenAuth
-from connectors.sdk._errors import AuthError
-from connectors.sdk._oauth import OAuth2ClientCredentials, OAuth2RefreshToken
-from connectors.sdk._tokens import MemoryTokenCache
+from connectors.sdk import AuthError
+from connectors.sdk.auth import (
+    MemoryTokenCache,
+    OAuth2ClientCredentials,
+    OAuth2RefreshToken,
+    TokenAuth,
+)
 from connectors.sdk.sandbox import serve
 from connectors.sdk.testing.token_sandbox import create_token_sandbox
 

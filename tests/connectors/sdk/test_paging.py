@@ -11,10 +11,9 @@ import pytest
 from pydantic import SecretStr, TypeAdapter, ValidationError
 
 from connectors.rest.sandbox import create_app
-from connectors.sdk._auth import ApiKeyAuth
-from connectors.sdk._errors import ConfigError, ConnectorError
-from connectors.sdk._http import HttpClient
-from connectors.sdk._paging import (
+from connectors.sdk import ConfigError, ConnectorError, HttpClient
+from connectors.sdk.auth import ApiKeyAuth
+from connectors.sdk.paging import (
     PAGINATORS,
     CursorPaginator,
     HeaderCursorPaginator,
@@ -34,7 +33,7 @@ from connectors.sdk._paging import (
     parse_link_header,
     select_records,
 )
-from connectors.sdk._redact import Redactor
+from connectors.sdk.redaction import Redactor
 from connectors.sdk.sandbox import serve
 
 BASE = "https://api.example.test"

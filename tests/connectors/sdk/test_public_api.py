@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import importlib
 import types
+from pathlib import Path
 
 import pytest
 
+import connectors.sdk as sdk
+
+ROOT = [
+    "AuthError", "Batch", "CheckResult", "ConfigError", "Connector", "ConnectorConfig",
+    "ConnectorError", "HttpClient", "NotFoundError", "OutcomeUnknownError", "RateLimitedError",
+    "RejectedError", "RetriableError", "RetryPolicy", "Slice", "Stream", "TransientError",
+    "json_body",
+]
 TOPICS: dict[str, list[str]] = {
     "auth": [
         "ApiKeyAuth", "BasicAuth", "BearerAuth", "CachedToken", "ClientAuthMethod",
@@ -68,3 +77,40 @@ def test_topic__exports_exactly_its_pinned_sorted_names(topic: str) -> None:
 def test_topics__each_name_has_one_home() -> None:
     homes = [name for names in TOPICS.values() for name in names]
     assert len(homes) == len(set(homes))
+
+
+def test_root__exports_exactly_its_pinned_sorted_names() -> None:
+    assert sdk.__all__ == ROOT
+    assert public_names(sdk) == set(ROOT)
+    assert len(ROOT) <= 20
+
+
+def test_root__names_are_their_topic_modules_objects() -> None:
+    homes = {name: topic for topic, names in TOPICS.items() for name in names}
+    for name in set(ROOT) & set(homes):  # Connector, ConnectorConfig, CheckResult: root only
+        topic = importlib.import_module(f"connectors.sdk.{homes[name]}")
+        assert getattr(sdk, name) is getattr(topic, name)
+
+
+MOVED = sorted({(name, f"connectors.sdk.{topic}") for topic, names in TOPICS.items()
+                for name in names if name not in ROOT}
+               | {("DingTalkRobotSigner", "connectors.dingtalk")})
+
+
+@pytest.mark.parametrize(("name", "home"), MOVED)
+def test_root__a_moved_name_fails_naming_its_new_home(name: str, home: str) -> None:
+    message = f"connectors.sdk.{name} moved: import it from {home}"
+    with pytest.raises(ImportError, match=rf"^{message}$"):
+        exec(f"from connectors.sdk import {name}", {})  # the statement a plugin would write
+    with pytest.raises(ImportError, match=rf"^{message}$"):
+        getattr(sdk, name)
+    assert hasattr(importlib.import_module(home), name)
+
+
+def test_root__an_unknown_name_is_a_plain_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="has no attribute 'NoSuchThing'"):
+        getattr(sdk, "NoSuchThing")  # noqa: B009 - the name must not be resolved statically
+
+
+def test_package__ships_py_typed_for_plugins_type_checkers() -> None:
+    assert (Path(sdk.__file__).parent / "py.typed").is_file()

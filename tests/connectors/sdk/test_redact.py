@@ -10,10 +10,10 @@ from urllib.parse import quote, quote_plus
 import pytest
 from pydantic import BaseModel, SecretStr
 
-from connectors.sdk import (
+from connectors.sdk.auth import BasicAuth
+from connectors.sdk.redaction import (
     MASK,
     PROCESS_REDACTOR,
-    BasicAuth,
     Redactor,
     install_log_redaction,
     register_credential,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from connectors.crm.connector import CrmConnector
-from connectors.sdk import ConfigError, available_connectors, load_connector
+from connectors.sdk import ConfigError
+from connectors.sdk.registry import available_connectors, load_connector
 
 
 def test_available_connectors__lists_builtin_crm_from_entry_points() -> None:

@@ -16,10 +16,8 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from connectors.sdk._auth import TokenAuth
-from connectors.sdk._errors import AuthError, TransientError
-from connectors.sdk._http import HttpClient, RetryPolicy
-from connectors.sdk._tokens import CachedToken, MemoryTokenCache, TokenProvider, json_body
+from connectors.sdk import AuthError, HttpClient, RetryPolicy, TransientError, json_body
+from connectors.sdk.auth import CachedToken, MemoryTokenCache, TokenAuth, TokenProvider
 from connectors.sdk.sandbox import serve
 from connectors.sdk.testing.token_sandbox import create_token_sandbox
 
@@ -137,7 +135,7 @@ async def test_token_auth__refused_token_is_refreshed_and_request_sent_again_onc
 
 @pytest.mark.parametrize("mode", ["dingtalk", "oauth2"])
 async def test_token_auth__second_refusal_raises_auth_error_without_loop(mode: str) -> None:
-    from connectors.sdk._oauth import OAuth2ClientCredentials
+    from connectors.sdk.auth import OAuth2ClientCredentials
 
     # Tokens that are born expired: the vendor refuses even a freshly fetched one.
     app = create_token_sandbox(mode=mode, client_id=APP_KEY, client_secret=APP_SECRET,  # type: ignore[arg-type]

@@ -10,15 +10,11 @@ from typing import Any
 import pytest
 from fastapi import FastAPI, Request, Response
 
-from connectors.sdk import (
-    CallbackCryptoError,
-    CallRecord,
-    InboundEvent,
-    MemoryBudgetStore,
-    MemoryNonceStore,
-    MemoryTokenCache,
-    TokenCache,
-)
+from connectors.sdk.auth import MemoryTokenCache, TokenCache
+from connectors.sdk.crypto import CallbackCryptoError, MemoryNonceStore
+from connectors.sdk.http import CallRecord
+from connectors.sdk.messaging import InboundEvent
+from connectors.sdk.ratelimit import MemoryBudgetStore
 from connectors.sdk.sandbox import serve
 from connectors.sdk.testing import FaultInjector
 from connectors.wecom.connector import WeComConnector

@@ -9,10 +9,10 @@ from typing import Any
 import httpx
 import pytest
 
-from connectors.sdk import (
+from connectors.sdk import ConfigError
+from connectors.sdk.crypto import (
     CallbackCryptoError,
     CallbackSignatureError,
-    ConfigError,
     MemoryNonceStore,
     ReplayedCallbackError,
     StaleCallbackError,

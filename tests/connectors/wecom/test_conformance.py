@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from connectors.sdk import Message, Notifier, Recipient, RobotPoster, WebhookReceiver
+from connectors.sdk.messaging import Message, Notifier, Recipient, RobotPoster, WebhookReceiver
 from connectors.sdk.testing import ConnectorSuite
 from connectors.wecom.connector import WeComConfig, WeComConnector
 from connectors.wecom.sandbox import create_app

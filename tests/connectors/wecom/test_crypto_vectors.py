@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from pydantic import SecretStr
 
-from connectors.sdk import MemoryNonceStore
+from connectors.sdk.crypto import MemoryNonceStore
 from connectors.wecom._callbacks import WeComCallbacks
 from connectors.wecom.connector import WeComConnector
 from connectors.wecom.sandbox import xml_fields

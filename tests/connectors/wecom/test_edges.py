@@ -6,12 +6,9 @@ import httpx
 import pytest
 import respx
 
-from connectors.sdk import (
-    MemoryBudgetStore,
-    Message,
-    Recipient,
-    RejectedError,
-)
+from connectors.sdk import RejectedError
+from connectors.sdk.messaging import Message, Recipient
+from connectors.sdk.ratelimit import MemoryBudgetStore
 from connectors.wecom.connector import WeComConnector
 
 BASE = "https://qyapi.example.test"

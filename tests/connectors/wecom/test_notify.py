@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from connectors.sdk import Message, OutcomeUnknownError, Recipient, RejectedError
+from connectors.sdk import OutcomeUnknownError, RejectedError
+from connectors.sdk.messaging import Message, Recipient
 from connectors.wecom.sandbox import SandboxLimits
 
 from .conftest import EnvFactory, WeComEnv

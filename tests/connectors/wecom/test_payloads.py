@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from connectors.sdk import Message
+from connectors.sdk.messaging import Message
 from connectors.wecom._payloads import (
     app_delivery,
     app_message_body,

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from connectors.sdk import ConfigError, Message, OutcomeUnknownError
+from connectors.sdk import ConfigError, OutcomeUnknownError
+from connectors.sdk.messaging import Message
 from connectors.wecom.connector import WeComConfig
 from connectors.wecom.sandbox import SandboxLimits
 

@@ -8,13 +8,10 @@ from collections.abc import Awaitable
 from dataclasses import replace
 from typing import Any
 
-from connectors.sdk import (
-    ConnectorError,
-    MemoryNonceStore,
-    MemoryTokenCache,
-    Message,
-    Recipient,
-)
+from connectors.sdk import ConnectorError
+from connectors.sdk.auth import MemoryTokenCache
+from connectors.sdk.crypto import MemoryNonceStore
+from connectors.sdk.messaging import Message, Recipient
 from connectors.sdk.testing import capture_logs
 from connectors.wecom.sandbox import SandboxLimits
 

@@ -7,14 +7,9 @@ import time
 
 import pytest
 
-from connectors.sdk import (
-    AuthError,
-    CachedToken,
-    MemoryTokenCache,
-    Message,
-    Recipient,
-    TransientError,
-)
+from connectors.sdk import AuthError, TransientError
+from connectors.sdk.auth import CachedToken, MemoryTokenCache
+from connectors.sdk.messaging import Message, Recipient
 
 from .conftest import CORP_ID, EnvFactory, WeComEnv
 

@@ -10,7 +10,8 @@ from typing import Any, ClassVar
 import httpx
 import pytest
 
-from connectors.sdk import CallRecord, MemoryBudgetStore
+from connectors.sdk.http import CallRecord
+from connectors.sdk.ratelimit import MemoryBudgetStore
 from connectors.sdk.sandbox import serve
 from connectors.sdk.testing import FaultInjector
 from connectors.yonyou.connector import YonyouConnector

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.sdk import AuthError, ConfigError, MemoryTokenCache, NotFoundError
+from connectors.sdk import AuthError, ConfigError, NotFoundError
+from connectors.sdk.auth import MemoryTokenCache
 from connectors.yonyou.connector import YonyouConnector
 
 from .conftest import Server

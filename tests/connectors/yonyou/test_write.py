@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from connectors.sdk import OutcomeUnknownError, RejectedError, TransientError, WriteResult
+from connectors.sdk import OutcomeUnknownError, RejectedError, TransientError
+from connectors.sdk.capabilities import WriteResult
 from hub.mapping import compile_mapping, parse_spec
 
 from .conftest import DOCUMENT, Server

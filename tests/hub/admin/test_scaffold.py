@@ -126,17 +126,17 @@ def test_create_plugin__installs_is_discovered_and_passes_its_own_tests(tmp_path
 
     run("-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--no-index",
         "-e", str(root))
-    found = run("-c", "from connectors.sdk import load_connector; "
+    found = run("-c", "from connectors.sdk.registry import load_connector; "
                       "print(load_connector('acme_desk').__module__)")
     assert found.strip() == "hub_connector_acme_desk.connector"
-    listed = run("-c", "from connectors.sdk import available_connectors; "
+    listed = run("-c", "from connectors.sdk.registry import available_connectors; "
                        "print([(c.name, c.distribution) for c in available_connectors()])")
     assert "('acme_desk', 'hub-connector-acme-desk')" in listed
     output = run("-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", cwd=root)
     assert " passed" in output and "failed" not in output, output
     # The shared venv has not learnt about the plugin.
     outer = subprocess.run(
-        [sys.executable, "-c", "from connectors.sdk import available_connectors; "
+        [sys.executable, "-c", "from connectors.sdk.registry import available_connectors; "
                                "print([c.name for c in available_connectors()])"],
         capture_output=True, text=True, check=True, env=_clean_env())
     assert "acme_desk" not in outer.stdout

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from connectors.sdk import secret_values
+from connectors.sdk.redaction import secret_values
 from hub.audit import AuditEntry
 from hub.customers.store import upsert_customers
 from hub.jobs.runs import finish_run, start_run

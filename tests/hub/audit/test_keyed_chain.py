@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from connectors.sdk import Redactor
+from connectors.sdk.redaction import Redactor
 from hub.audit import AuditEntry, AuditLog
 from hub.audit.keys import AuditKeys
 from hub.store import migrate

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from connectors.sdk import NonceStore
+from connectors.sdk.crypto import NonceStore
 from hub.store.models import CallbackNonce
 from hub.store.nonces import SqlNonceStore
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from connectors.sdk import InboundEvent
+from connectors.sdk.messaging import InboundEvent
 from hub.runtime import Hub
 from hub.store.models import AuditRecord, NotifyFiring, Ticket, WebhookEvent
 from hub.tickets.inbound import WebhookRejectedError, WebhookResult, event_record, receive_webhook

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from connectors.sdk import WriteResult
+from connectors.sdk.capabilities import WriteResult
 from hub.outbox import store
 from hub.runtime import Hub
 from hub.store.models import OutboxMessage, Ticket

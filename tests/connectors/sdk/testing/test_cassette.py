@@ -12,14 +12,10 @@ import pytest
 
 from connectors.crm.connector import CrmConnector
 from connectors.crm.sandbox import create_app
-from connectors.sdk import HttpClient, Redactor
+from connectors.sdk import HttpClient
+from connectors.sdk.redaction import Redactor
 from connectors.sdk.sandbox import serve
-from connectors.sdk.testing import (
-    Cassette,
-    CassetteError,
-    FaultInjector,
-    UnmatchedRequestError,
-)
+from connectors.sdk.testing import Cassette, CassetteError, FaultInjector, UnmatchedRequestError
 
 KEY = "crm-cassette-key-31d9a6c2"
 SECRET = "tok-9f8e7d6c5b4a"

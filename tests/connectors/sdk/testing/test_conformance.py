@@ -15,7 +15,6 @@ from fastapi.responses import JSONResponse
 from pydantic import SecretStr
 
 from connectors.sdk import (
-    ApiKeyAuth,
     AuthError,
     Batch,
     CheckResult,
@@ -24,6 +23,7 @@ from connectors.sdk import (
     ConnectorError,
     Stream,
 )
+from connectors.sdk.auth import ApiKeyAuth
 from connectors.sdk.testing import ConnectorSuite, SandboxHarness, SuiteSpec
 from connectors.sdk.testing._checks import (
     check_bad_credentials,
