@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # every test runs `hub` in a process of its own
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # every test runs `hub` in a process of its own
+
 ENTRY_POINT = "import sys, cli; sys.exit(cli.main())"
 
 

@@ -183,6 +183,7 @@ if __name__ == "__main__":
 """
 
 
+@pytest.mark.slow
 def test_metrics__calls_of_forked_children_with_a_multiprocess_dir(
         tmp_path: Path, sqlite_url: str) -> None:
     """A Celery prefork worker calls vendors in its children: with PROMETHEUS_MULTIPROC_DIR the

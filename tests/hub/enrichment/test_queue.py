@@ -100,6 +100,7 @@ def _wait_for(predicate: Any, what: str) -> None:
         time.sleep(0.05)
 
 
+@pytest.mark.slow
 async def test_drain__a_killed_claimers_rows_are_taken_over_when_its_lease_runs_out(
     enrich_hub: Any, crm_sandbox: Any, database_url: str, tmp_path: Any
 ) -> None:

@@ -273,6 +273,7 @@ async def test_resume__refuses_a_changed_file(hub: Hub, tmp_path: Path) -> None:
         await resume_import(hub, 1, actor="test")
 
 
+@pytest.mark.slow
 def test_kill_9_mid_import_then_rerun__no_gap_no_duplicate(tmp_path: Path) -> None:
     """A real `hub import` process is SIGKILLed after some batches committed; the same
     command run again finishes the import: every row once, the same import id."""
