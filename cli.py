@@ -549,12 +549,13 @@ def enrich_drain(
     """Enrich the tickets due in the queue (new ones, and partial ones due a retry): one
     pass; `hub scheduler` does this on the enrich job's schedule."""
     from hub.enrichment import drain_enrichment, enrich_job
+    from hub.notify.engine import evaluate_enriched
 
     hub = _hub()
     hub.upgrade_db()
     found = enrich_job(hub)
     result = _run(drain_enrichment(hub, limit=limit, concurrency=concurrency or (
-        found[1].concurrency if found else 8)))
+        found[1].concurrency if found else 8), then=evaluate_enriched))
     out.print(f"claimed {result.claimed}: enriched {result.enriched}, not found "
               f"{result.not_found}, partial {result.partial} (retried {result.retried}, "
               f"failed {result.failed}), lost {result.lost}")

@@ -6,8 +6,9 @@ their history from the per-customer cache — from that connection and, concurre
 job's further `sources` (merged, each item tagged with its connection) — and settles the
 ticket and its queue row in one transaction: `enriched`, `not_found`, or `partial` (a source
 failed or was too slow: `sources` says which and why, and the row is retried with
-exponential backoff until the job's retry budget is spent). The notify rules run once the
-attempt has settled, since they read what enrichment found (the customer's tier).
+exponential backoff until the job's retry budget is spent). Once an attempt has settled, the
+caller's `then` runs on the ticket: the tickets service, the scheduler and `hub enrich drain`
+pass the notify rules, which read what enrichment found (the customer's tier).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import logging
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from connectors.sdk import ConnectorError
 from hub.customers.store import customer_profile, find_by_contact
@@ -25,7 +26,6 @@ from hub.customers.store import customer_profile, find_by_contact
 from ..audit import AuditEntry
 from ..config import EnrichJob
 from ..mapping import RecordMappingError
-from ..notify.engine import evaluate_ticket
 from ..runtime import Hub
 from ..store.models import Customer, Ticket
 from . import queue
@@ -35,12 +35,19 @@ from .owner import new_owner
 from .sources import from_primary, from_source, skipped, timed_out
 from .summary import history_summary
 
-__all__ = ["DrainResult", "Outcome", "drain_enrichment", "enrich_job", "enrich_now",
-           "ticket_created"]
+__all__ = ["AfterEnrichment", "DrainResult", "Outcome", "drain_enrichment", "enrich_job",
+           "enrich_new_ticket", "enrich_now"]
 
 log = logging.getLogger("hub.enrichment")
 
 _LEASE_MARGIN = 30.0  # seconds a lease outlives the work it covers (settling, a slow store)
+
+
+class AfterEnrichment(Protocol):
+    """What runs on a ticket once its enrichment has settled, given why it was queued
+    (`created`, `customer_changed`, `requested`); what it raises is logged, never re-raised."""
+
+    async def __call__(self, hub: Hub, ticket_id: int, *, reason: str, actor: str) -> None: ...
 
 
 def enrich_job(hub: Hub) -> tuple[str, EnrichJob] | None:
@@ -88,20 +95,23 @@ class DrainResult:
         setattr(self, settled, getattr(self, settled) + 1)
 
 
-async def ticket_created(hub: Hub, ticket_id: int, *, actor: str) -> None:
-    """What follows a committed new ticket (its queue row written with it): enrichment,
-    waited for up to the job's `inline_wait`, then the notify rules. What is not done by
-    then is left to the queue, which runs the rules when it settles."""
+async def enrich_new_ticket(hub: Hub, ticket_id: int, *, actor: str,
+                            then: AfterEnrichment | None = None) -> None:
+    """Enrich a committed new ticket (its queue row written with it), waited for up to the
+    job's `inline_wait`, then run `then` on it. What is not done by then is left to the
+    queue, whose drain runs its own `then` when it settles."""
     found = enrich_job(hub)
     await enrich_now(hub, ticket_id, actor=actor,
-                     wait=found[1].inline_wait if found else None)
+                     wait=found[1].inline_wait if found else None, then=then)
 
 
-async def enrich_now(hub: Hub, ticket_id: int, *, actor: str, wait: float | None) -> bool:
+async def enrich_now(hub: Hub, ticket_id: int, *, actor: str, wait: float | None,
+                     then: AfterEnrichment | None = None) -> bool:
     """Enrich one ticket now if its queue row is free, giving up after `wait` seconds
-    (None: as long as the source's timeout allows). True when the attempt settled; False
-    when another process holds the row, nothing is owed, or the wait ran out (the row is
-    then handed back to the queue at once, and a fetch under way still fills the cache)."""
+    (None: as long as the source's timeout allows), then run `then` on it. True when the
+    attempt settled; False when another process holds the row, nothing is owed, or the wait
+    ran out (the row is then handed back to the queue at once, and a fetch under way still
+    fills the cache)."""
     if wait is not None and wait <= 0:
         return False
     found = enrich_job(hub)
@@ -122,15 +132,16 @@ async def enrich_now(hub: Hub, ticket_id: int, *, actor: str, wait: float | None
     settled = _settle(hub, claimed, outcome, found, owner=owner, actor=actor,
                       now=datetime.now(UTC))
     if settled != "lost":
-        await _notify(hub, claimed, actor=actor)
+        await _follow_up(then, hub, claimed, actor=actor)
     return settled != "lost"
 
 
 async def drain_enrichment(hub: Hub, *, limit: int = 100, concurrency: int = 8,
                            owner: str | None = None, now: datetime | None = None,
-                           actor: str | None = None) -> DrainResult:
+                           actor: str | None = None,
+                           then: AfterEnrichment | None = None) -> DrainResult:
     """Claim up to `limit` due queue rows, enrich `concurrency` tickets at a time, settle
-    each (then run the notify rules on it) and count the outcomes. Safe to run in many
+    each (then run `then` on it) and count the outcomes. Safe to run in many
     processes at once: a row is leased to one claimer, and a claimer that dies leaves its
     rows to the next pass once their lease runs out.
 
@@ -161,7 +172,7 @@ async def drain_enrichment(hub: Hub, *, limit: int = 100, concurrency: int = 8,
             unsettled.discard(row.id)
             result.add(settled)
             if settled not in ("lost", "errors"):
-                await _notify(hub, row, actor=actor)
+                await _follow_up(then, hub, row, actor=actor)
 
     try:
         await asyncio.gather(*(one(row) for row in claimed))
@@ -312,9 +323,11 @@ def _settle(hub: Hub, claimed: queue.Claimed, outcome: Outcome,
     return "retried" if retry_at is not None else "failed"
 
 
-async def _notify(hub: Hub, claimed: queue.Claimed, *, actor: str) -> None:
-    trigger = "ticket.create" if claimed.reason == "created" else "ticket.enrich"
+async def _follow_up(then: AfterEnrichment | None, hub: Hub, claimed: queue.Claimed, *,
+                     actor: str) -> None:
+    if then is None:
+        return
     try:
-        await evaluate_ticket(hub, claimed.ticket_id, trigger=trigger, actor=actor)
-    except Exception:  # the ticket is enriched and stays so; the rules are re-checked later
-        log.exception("notify rules on ticket %s failed after enrichment", claimed.ticket_id)
+        await then(hub, claimed.ticket_id, reason=claimed.reason, actor=actor)
+    except Exception:  # the ticket is enriched and stays so; what follows is re-run later
+        log.exception("what follows the enrichment of ticket %s failed", claimed.ticket_id)

@@ -19,8 +19,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from ..notify.engine import TERMINAL_STATUSES
-from ..store.models import EnrichmentTask, Ticket
+from ..store.models import TERMINAL_TICKET_STATUSES, EnrichmentTask, Ticket
 from .cache import mark_stale
 
 __all__ = ["REASONS", "Claimed", "claim", "claim_ticket", "depth", "enqueue",
@@ -66,7 +65,7 @@ def enqueue_customer_changed(session: Session, customer_ids: Collection[int], *,
     for start in range(0, len(ids), 500):
         for ticket_id in session.scalars(select(Ticket.id).where(
                 Ticket.customer_id.in_(ids[start:start + 500]),
-                Ticket.status.not_in(TERMINAL_STATUSES)).order_by(Ticket.id)):
+                Ticket.status.not_in(TERMINAL_TICKET_STATUSES)).order_by(Ticket.id)):
             enqueue(session, ticket_id, reason="customer_changed", now=now)
             tickets += 1
     return tickets

@@ -31,16 +31,15 @@ from hub.errors import JobFailedError
 from hub.jobs.runs import MAX_RECORDED_ERRORS, finish_run, start_run
 from hub.mapping.expr import EvaluationError
 from hub.runtime import Hub
-from hub.store.models import NotifyFiring, Run, Ticket
+from hub.store.models import TERMINAL_TICKET_STATUSES, NotifyFiring, Run, Ticket
 
 from .scope import render_message, ticket_scope
 from .send import ConnectorPool, DeliveryRecord, FollowUp, deliver, follow_up
 
-__all__ = ["JOB", "TERMINAL_STATUSES", "Firing", "NotifySummary", "check_overdue",
+__all__ = ["JOB", "Firing", "NotifySummary", "check_overdue", "evaluate_enriched",
            "evaluate_ticket", "recent_firings"]
 
 JOB = "notify"
-TERMINAL_STATUSES = ("resolved", "closed")  # the overdue check skips these tickets
 _BATCH = 500
 _CONCURRENCY = 8  # firings sent at once in a pass
 
@@ -87,6 +86,15 @@ class _Decision:
     firing_id: int
     rule: RuleSpec
     message: Message | None
+
+
+async def evaluate_enriched(hub: Hub, ticket_id: int, *, reason: str, actor: str) -> None:
+    """Run the rules on a ticket whose enrichment has just settled (they read what it found:
+    the customer's tier), as created when it was queued at its creation, else as enriched.
+    What the tickets service, the scheduler and `hub enrich drain` pass as the enrichment's
+    `then`."""
+    trigger = "ticket.create" if reason == "created" else "ticket.enrich"
+    await evaluate_ticket(hub, ticket_id, trigger=trigger, actor=actor)
 
 
 def _enabled_rules(hub: Hub, *, clock_only: bool = False) -> dict[str, RuleSpec]:
@@ -149,7 +157,7 @@ async def check_overdue(hub: Hub, *, now: datetime | None = None, actor: str = "
         while rules:
             with hub.sessions.begin() as session:
                 tickets = list(session.scalars(
-                    select(Ticket).where(Ticket.status.not_in(TERMINAL_STATUSES),
+                    select(Ticket).where(Ticket.status.not_in(TERMINAL_TICKET_STATUSES),
                                          Ticket.id > after)
                     .order_by(Ticket.id).limit(_BATCH)))
                 if not tickets:

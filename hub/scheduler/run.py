@@ -164,10 +164,12 @@ async def _stop_when(stop: asyncio.Event, action: Any) -> None:
 
 async def _enrich(hub: Hub, job: EnrichJob) -> dict[str, Any]:
     from ..enrichment import drain_enrichment
+    from ..notify.engine import evaluate_enriched
 
     total: dict[str, int] = {}
     while True:
-        result = await drain_enrichment(hub, limit=100, concurrency=job.concurrency)
+        result = await drain_enrichment(hub, limit=100, concurrency=job.concurrency,
+                                        then=evaluate_enriched)
         counts = _counts(result)
         for key, value in counts.items():
             total[key] = total.get(key, 0) + value

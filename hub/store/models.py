@@ -21,6 +21,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
+    "TERMINAL_TICKET_STATUSES",
     "Article",
     "Import",
     "ImportReject",
@@ -89,6 +90,11 @@ class ExternalRecord(Base):
     payload: Mapped[dict[str, Any]]
     content_hash: Mapped[str] = mapped_column(String(64))
     fetched_at: Mapped[datetime]
+
+
+# A ticket in one of these is done: no overdue check, no new enrichment when its customer
+# changes, and a later message of its conversation opens a new ticket.
+TERMINAL_TICKET_STATUSES = ("resolved", "closed")
 
 
 class Ticket(Base):

@@ -52,9 +52,9 @@ from hub.core.jsonable import to_jsonable
 from hub.errors import HubError, NotFoundError
 from hub.ingest.lookups import resolve_lookups
 from hub.mapping import RecordMappingError
-from hub.notify.engine import TERMINAL_STATUSES, evaluate_ticket
+from hub.notify.engine import evaluate_ticket
 from hub.runtime import Hub
-from hub.store.models import Ticket, WebhookEvent
+from hub.store.models import TERMINAL_TICKET_STATUSES, Ticket, WebhookEvent
 from hub.tickets.service import TicketCreate, insert_ticket, ticket_created
 
 __all__ = ["WebhookRejectedError", "WebhookResult", "event_record", "receive_webhook",
@@ -282,7 +282,7 @@ def _open_ticket(session: Session, data: TicketCreate) -> Ticket | None:
         return None
     found: Ticket | None = session.scalars(
         select(Ticket).where(Ticket.external_ref == data.external_ref,
-                             Ticket.status.not_in(TERMINAL_STATUSES))
+                             Ticket.status.not_in(TERMINAL_TICKET_STATUSES))
         .order_by(Ticket.id.desc()).limit(1)).first()
     return found
 

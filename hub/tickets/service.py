@@ -23,11 +23,11 @@ from sqlalchemy.orm import Session, object_session
 
 from hub.audit import AuditEntry
 from hub.core.jsonable import UtcDatetime
-from hub.enrichment import enrich_now, ticket_created
+from hub.enrichment import enrich_new_ticket, enrich_now
 from hub.enrichment.queue import enqueue as enqueue_enrichment
 from hub.errors import ConflictError, InvalidRequestError, NotFoundError, PreconditionFailedError
 from hub.mapping import normalize_mobile
-from hub.notify.engine import evaluate_ticket
+from hub.notify.engine import evaluate_enriched, evaluate_ticket
 from hub.runtime import Hub
 from hub.store.models import Ticket
 
@@ -165,6 +165,13 @@ async def create_ticket(hub: Hub, data: TicketCreate, *, actor: str) -> TicketPu
     return get_ticket(hub, ticket_id)
 
 
+async def ticket_created(hub: Hub, ticket_id: int, *, actor: str) -> None:
+    """What follows a committed new ticket (its queue row written with it): its enrichment,
+    waited for up to the enrich job's `inline_wait`, then the notify rules. What is not done
+    by then is left to the queue, which runs the rules when it settles."""
+    await enrich_new_ticket(hub, ticket_id, actor=actor, then=evaluate_enriched)
+
+
 def insert_ticket(hub: Hub, session: Session, data: TicketCreate, *, actor: str) -> Ticket:
     """Add a ticket and its audit row inside the caller's transaction (call `ticket_created`
     once it commits)."""
@@ -189,7 +196,7 @@ async def enrich_ticket(hub: Hub, ticket_id: int, *, actor: str) -> None:
         if session.get(Ticket, ticket_id) is None:
             raise NotFoundError(f"no ticket {ticket_id}")
         enqueue_enrichment(session, ticket_id, reason="requested", now=datetime.now(UTC))
-    await enrich_now(hub, ticket_id, actor=actor, wait=None)
+    await enrich_now(hub, ticket_id, actor=actor, wait=None, then=evaluate_enriched)
 
 
 EXPANDABLE = ("customer", "orders", "history", "kb")  # customer/orders/history: always there
