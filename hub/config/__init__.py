@@ -1,32 +1,25 @@
 """The admin's configuration: connections, jobs, rules, webhooks, masking; the loader that
 checks them against the mapping files."""
 
-from hub.config.loader import (
+from hub.config.durations import Duration, format_duration, parse_duration
+from hub.config.jobs import (
     ACTION_CODES,
     CONTACT_FIELDS,
-    ApiSpec,
     ConnectedJob,
-    ConnectionSpec,
     ContactField,
-    Duration,
     EnrichJob,
     EnrichSource,
-    HubConfig,
     ImportJob,
     JobSpec,
-    LoadedConfig,
-    MaskingSpec,
     NotifyJob,
     PullJob,
     RetrySpec,
     ScheduledJob,
     ScheduleSpec,
-    WebhookSpec,
     WritebackJob,
-    format_duration,
-    load_config,
-    parse_duration,
 )
+from hub.config.loader import LoadedConfig, load_config
+from hub.config.schema import ApiSpec, ConnectionSpec, HubConfig, MaskingSpec, WebhookSpec
 
 __all__ = [
     "ACTION_CODES",

@@ -26,11 +26,12 @@ from collections.abc import Callable, Mapping
 from difflib import get_close_matches
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from connectors.sdk import ConnectorConfig
 from connectors.sdk.messaging import Notifier, RobotPoster
 from connectors.sdk.registry import load_connector
+from hub.config.base import SpecModel
 from hub.core.yamlfile import YamlDocument
 from hub.errors import ConfigProblem
 from hub.mapping.expr import Expression, Template, compile_condition, compile_template
@@ -81,11 +82,7 @@ def template(source: str) -> Template:
     return compile_template(source, functions=FUNCTIONS)
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class TargetSpec(_Model):
+class TargetSpec(SpecModel):
     """Who gets the message, through which connection: exactly one of `user` (the vendor's
     user id), `mobile` (looked up through the vendor) or `robot` (a group robot named in the
     connection's config)."""
@@ -112,7 +109,7 @@ class TargetSpec(_Model):
         return f"{self.connection}:mobile:{mask_mobile(self.mobile or '')}"
 
 
-class MessageSpec(_Model):
+class MessageSpec(SpecModel):
     """The message a rule sends; `title` and `text` are templates over the ticket.
 
     Attributes:
@@ -136,7 +133,7 @@ class MessageSpec(_Model):
         return value
 
 
-class RuleSpec(_Model):
+class RuleSpec(SpecModel):
     """When a ticket matches `when`, send `message` to every target in `notify` — once for
     each status the ticket is in (a rule that keeps matching does not send again)."""
 
