@@ -1,0 +1,201 @@
+"""The tickets' DTOs: what the API and the CLI take (TicketCreate, TicketUpdate,
+TicketFilter) and give (TicketPublic, TicketPage, a ticket with its version)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from hub.core.time import UtcDatetime
+from hub.mapping import normalize_mobile
+
+if TYPE_CHECKING:
+    from hub.store.models import Ticket
+
+__all__ = ["Channel", "Priority", "TicketCreate", "TicketFilter", "TicketPage", "TicketPublic",
+           "TicketStatus", "TicketUpdate", "VersionedJson", "VersionedTicket", "public_fields"]
+
+
+Channel = Literal["web", "phone", "email", "wechat", "dingtalk", "wecom", "api"]
+Priority = Literal["low", "normal", "high", "urgent"]
+
+
+class TicketCreate(BaseModel):
+    """A new ticket as the service desk reports it; mobile or email finds the customer."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra={
+        "examples": [{"subject": "洗碗机不出水", "description": "开机后不进水", "channel": "web",
+                      "contact_name": "王芳", "mobile": "13812345678", "priority": "high"}]})
+
+    subject: str = Field(min_length=1, max_length=500)
+    description: str = Field(default="", max_length=20000)
+    channel: Channel = "api"
+    contact_name: str | None = Field(default=None, max_length=200)
+    mobile: str | None = Field(default=None, max_length=40)
+    email: str | None = Field(default=None, max_length=254)
+    category: str | None = Field(default=None, max_length=64)
+    priority: Priority = "normal"
+    external_ref: str | None = Field(default=None, max_length=200)
+
+    @field_validator("mobile")
+    @classmethod
+    def _mobile(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        normalized = normalize_mobile(value)
+        if normalized is None:
+            raise ValueError(f"'{value}' is not a valid mainland China mobile number")
+        return normalized
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        value = value.lower()
+        if "@" not in value or "." not in value.rsplit("@", 1)[1]:
+            raise ValueError(f"'{value}' is not an email address")
+        return value
+
+
+_TICKET_EXAMPLE: dict[str, Any] = {
+    "id": 42, "subject": "洗碗机不出水", "description": "开机后不进水", "channel": "web",
+    "status": "open", "contact_name": "王芳", "contact_mobile": "13812345678",
+    "contact_email": None, "customer_id": 7, "enrichment_status": "enriched",
+    "enrichment_error": None, "enriched_at": "2026-05-01T08:00:02Z",
+    "created_at": "2026-05-01T08:00:00Z", "category": "维修", "priority": "high",
+    "external_ref": None, "customer": {"id": 7, "name": "王芳", "tier": "vip"},
+    "history": {"orders": [], "interactions": []},
+    "summary": {"orders": 0, "total_spent": "0", "last_order_at": None, "interactions": 0},
+    "sources": [{"connection": "crm", "status": "ok",
+                 "fetched_at": "2026-05-01T08:00:02Z"}],
+    "resolved_at": None, "resolution": None, "writebacks": [], "kb": None,
+}
+
+
+class TicketPublic(BaseModel):
+    """A ticket as the API shows it, enriched with the customer's profile and history."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_TICKET_EXAMPLE]})
+
+    id: int
+    subject: str
+    description: str
+    channel: str
+    status: str
+    contact_name: str | None
+    contact_mobile: str | None
+    contact_email: str | None
+    customer_id: int | None
+    enrichment_status: str
+    enrichment_error: str | None
+    enriched_at: UtcDatetime | None
+    created_at: UtcDatetime
+    category: str | None = None
+    priority: str = "normal"
+    external_ref: str | None = None
+    customer: dict[str, Any] | None = None
+    history: dict[str, Any] | None = None
+    summary: dict[str, Any] | None = None
+    sources: list[dict[str, Any]] = Field(default_factory=list)
+    resolved_at: UtcDatetime | None = None
+    resolution: dict[str, Any] | None = Field(
+        default=None, description="The last resolution: note, refund, parts, solution.")
+    writebacks: list[dict[str, Any]] = Field(
+        default_factory=list, description="What the resolution owes other systems, through "
+        "the outbox: action, connection, key, status (pending, done, dead), step, the "
+        "vendor's document number once written, and the vendor's error if it refused.")
+    kb: list[dict[str, Any]] | None = Field(
+        default=None, description="With ?expand=kb: the knowledge-base articles best matching "
+        "the ticket (id, title, url, score 0..1, snippet with matches in 【】, labels).")
+
+    @classmethod
+    def of(cls, ticket: Ticket) -> TicketPublic:
+        return cls(**public_fields(ticket))
+
+
+def public_fields(ticket: Ticket) -> dict[str, Any]:
+    """A ticket's fields as TicketPublic shows them (in its order): for `TicketPublic.of`,
+    and for `public_json` on the read path, which skips the model."""
+    enrichment = ticket.enrichment or {}
+    return {
+        "id": ticket.id, "subject": ticket.subject, "description": ticket.description,
+        "channel": ticket.channel, "status": ticket.status,
+        "contact_name": ticket.contact_name, "contact_mobile": ticket.contact_mobile,
+        "contact_email": ticket.contact_email, "customer_id": ticket.customer_id,
+        "enrichment_status": ticket.enrichment_status,
+        "enrichment_error": ticket.enrichment_error, "enriched_at": ticket.enriched_at,
+        "created_at": ticket.created_at, "category": ticket.category,
+        "priority": ticket.priority or "normal", "external_ref": ticket.external_ref,
+        "customer": enrichment.get("customer"), "history": enrichment.get("history"),
+        "summary": enrichment.get("summary"), "sources": enrichment.get("sources", []),
+        "resolved_at": ticket.resolved_at, "resolution": ticket.resolution,
+    }
+
+TicketStatus = Literal["open", "pending", "closed"]
+
+
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+class TicketUpdate(BaseModel):
+    """The fields an agent may change; absent fields stay as they are. Resolving is
+    `POST /tickets/{id}/resolve` (it owes write-backs), not a status change."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra={
+        "examples": [{"priority": "high", "status": "pending"}]})
+
+    # Absent: unchanged (None here); null is refused except for the category (it clears it),
+    # so the document shows these four without null and without a default.
+    subject: str = Field(default=None, min_length=1, max_length=500,  # type: ignore[assignment]
+                         json_schema_extra=_no_default)
+    description: str = Field(default=None, max_length=20000,  # type: ignore[assignment]
+                             json_schema_extra=_no_default)
+    category: str | None = Field(default=None, max_length=64,
+                                 description="null clears the category")
+    priority: Priority = Field(default=None,  # type: ignore[assignment]
+                               json_schema_extra=_no_default)
+    status: TicketStatus = Field(default=None,  # type: ignore[assignment]
+                                 json_schema_extra=_no_default)
+
+class TicketFilter(BaseModel):
+    """What `GET /tickets` narrows the list to; every given condition must hold."""
+
+    status: list[str] | None = None
+    customer_id: int | None = None
+    category: str | None = None
+    priority: str | None = None
+    channel: str | None = None
+    created_since: datetime | None = None
+    created_until: datetime | None = None
+    q: str | None = Field(default=None, description="the subject contains this (any case)")
+
+
+class TicketPage(BaseModel):
+    """One page of tickets, newest first; `next_cursor` fetches the next (null: no more)."""
+
+    model_config = ConfigDict(json_schema_extra={
+        "examples": [{"items": [_TICKET_EXAMPLE], "next_cursor": "dDE6NDI"}]})
+
+    items: list[TicketPublic]
+    next_cursor: str | None = None
+
+@dataclass(frozen=True, slots=True)
+class VersionedTicket:
+    """A ticket and its version: a strong ETag that changes with any change to the ticket
+    row (fields, enrichment, resolution) or to the state of its write-backs."""
+
+    ticket: TicketPublic
+    etag: str
+
+
+@dataclass(frozen=True, slots=True)
+class VersionedJson:
+    """`VersionedTicket` serialized: the body of `GET /tickets/{id}` and its ETag."""
+
+    body: bytes
+    etag: str
