@@ -19,6 +19,7 @@ from connectors.sdk.ratelimit import PROCESS_BUDGETS, BudgetStore
 from connectors.sdk.redaction import Redactor, secret_values
 from connectors.sdk.registry import load_connector
 from hub.config.mapping_files import MappingLibrary
+from hub.core.call_metrics import observe_call
 from hub.core.settings import Settings
 from hub.store.budgets import RedisBudgetStore, SqlBudgetStore
 from hub.store.nonces import SqlNonceStore
@@ -127,8 +128,6 @@ def _accepts(connector_class: type, name: str) -> bool:
 
 def _both(audit: CallHook, observe: CallHook | None) -> CallHook:
     """Every call goes to the process's latency metrics, the audit hook and `observe`."""
-    from hub.admin.metrics import observe_call  # hub.metrics imports Hub: load it on first use
-
     def on_call(call: CallRecord) -> None:
         observe_call(call)
         audit(call)

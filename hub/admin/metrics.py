@@ -4,34 +4,26 @@ The store already records everything worth counting (runs with their counts, the
 so the collector asks it on each scrape: every process behind a load balancer reports the
 same totals, nothing is lost when one restarts, and no request pays for bookkeeping. Request
 latency is the exception: it lives only in the process that made the call, in a histogram fed
-by the connector call hook (`Hub.connector`). No label ever carries a secret or an id: job,
-status, connection, operation and action names only.
+by the connector call hook (`Hub.connector`, through hub.core.call_metrics). No label ever
+carries a secret or an id: job, status, connection, operation and action names only.
 """
 
 from __future__ import annotations
 
-import functools
 import os
-import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from wsgiref.simple_server import WSGIServer
 
-from prometheus_client import (
-    CollectorRegistry,
-    Counter,
-    Histogram,
-    generate_latest,
-    start_http_server,
-)
+from prometheus_client import CollectorRegistry, generate_latest, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
-from connectors.sdk.http import CallRecord
+from hub.core.call_metrics import connector_call_metrics
 from hub.enrichment import queue as enrichment_queue
 from hub.outbox import store as outbox_store
 from hub.runtime import Hub
@@ -39,25 +31,15 @@ from hub.store.models import OutboxMessage, Run
 
 __all__ = [
     "CONTENT_TYPE",
-    "LATENCY_BUCKETS",
-    "ConnectorCallMetrics",
     "MetricsServer",
     "StoreCollector",
-    "connector_call_metrics",
     "metrics_registry",
-    "observe_call",
     "render_metrics",
     "start_metrics_server",
 ]
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _RECORD_COUNTS = ("read", "created", "updated", "unchanged", "rejected", "skipped")
-# Vendor APIs answer in 5 ms (a sandbox, a cache) to 30 s (a slow ERP query, a timeout).
-LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
-# Operations are names in connector code ("customers.list", "refund.create.save"); anything
-# else (a path, an id slipped into a name) is folded into one label value.
-_OPERATION = re.compile(r"[A-Za-z][A-Za-z0-9_.:-]{0,63}")
-_OTHER = "other"
 
 
 class StoreCollector(Collector):
@@ -114,45 +96,6 @@ class StoreCollector(Collector):
                     Run.status == "running").group_by(Run.job)):
                 running.add_metric([job], count)
         yield from (runs, records, retries, waits, outbox, dead, enrichment, running)
-
-
-@dataclass(frozen=True)
-class ConnectorCallMetrics:
-    """Every vendor HTTP attempt this process made: latency by connection, operation and
-    outcome (its `_count` is the number of requests), and the attempts that were retries."""
-
-    latency: Histogram
-    retries: Counter
-
-    def observe(self, call: CallRecord) -> None:
-        operation = call.operation if _OPERATION.fullmatch(call.operation) else _OTHER
-        self.latency.labels(call.connection, operation, call.outcome).observe(
-            call.duration_ms / 1000)
-        if call.attempt > 1:
-            self.retries.labels(call.connection, operation).inc()
-
-    def collectors(self) -> tuple[Collector, ...]:
-        return self.latency, self.retries
-
-
-@functools.cache
-def connector_call_metrics() -> ConnectorCallMetrics:
-    """The process's connector call metrics, made on first use (nothing at import time)."""
-    labels = ["connection", "operation", "outcome"]
-    return ConnectorCallMetrics(
-        latency=Histogram(
-            "hub_connector_request_seconds", "Vendor HTTP attempts made by this process, by "
-            "connection, operation and outcome (ok or the error kind).", labels,
-            registry=None, buckets=LATENCY_BUCKETS),
-        retries=Counter(
-            "hub_connector_retries", "Vendor HTTP attempts that were retries, by connection "
-            "and operation.", labels[:2], registry=None),
-    )
-
-
-def observe_call(call: CallRecord) -> None:
-    """The connector call hook's metrics half: `Hub.connector` passes it every attempt."""
-    connector_call_metrics().observe(call)
 
 
 def metrics_registry(hub: Hub) -> CollectorRegistry:

@@ -18,12 +18,8 @@ from sqlalchemy import func, select
 
 from connectors.crm.connector import CrmConnector
 from connectors.sdk.http import CallRecord
-from hub.admin.metrics import (
-    LATENCY_BUCKETS,
-    connector_call_metrics,
-    observe_call,
-    start_metrics_server,
-)
+from hub.admin.metrics import start_metrics_server
+from hub.core.call_metrics import LATENCY_BUCKETS, connector_call_metrics, observe_call
 from hub.runtime import Hub
 from hub.store.models import AuditRecord
 
@@ -160,7 +156,8 @@ async def test_metrics_server__serves_calls_and_store(hub: Hub, metrics_url: str
 _PREFORK = """
 import multiprocessing, sys
 from connectors.sdk.http import CallRecord
-from hub.admin.metrics import observe_call, render_metrics
+from hub.admin.metrics import render_metrics
+from hub.core.call_metrics import observe_call
 from hub.runtime import Hub
 from hub.core.settings import Settings
 
