@@ -4,7 +4,7 @@ Idempotency needs the caller, who is only known once `require_area` (a dependenc
 the answer, only known once the endpoint ran. So it is split in two halves that share a
 `_Claim` through `scope["state"]`:
 - `IdempotencyMiddleware` hashes the body of a keyed POST, then captures the answer and
-  stores it on the claimed `IdempotencyRecord` (or releases the claim on a 5xx / crash);
+  stores it with the claimed key (hub.store.idempotency; or releases the claim on a 5xx / crash);
 - the `idempotent` dependency, which runs after authentication, claims the key for the
   caller, or refuses (409 still running, 422 another request), or replays the stored answer.
 Every protected router runs it once its caller is admitted: `require_area(area, then=idempotent)`.
@@ -16,20 +16,17 @@ import hashlib
 import re
 import tempfile
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import anyio
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import HTTPException
-from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hub.errors import IdempotencyKeyInUseError, IdempotencyKeyReusedError
 from hub.runtime import Hub
-from hub.store.models import IdempotencyRecord
+from hub.store.idempotency import StoredAnswer, claim_key, release_key, store_answer
 
 from .errors import problem_response
 
@@ -122,13 +119,9 @@ class _Claim:
 
 
 class _Replay(Exception):  # noqa: N818 -- a signal, not an error
-    def __init__(self, record: IdempotencyRecord) -> None:
+    def __init__(self, answer: StoredAnswer) -> None:
         super().__init__("replay")
-        self.record = record
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite drops the zone
+        self.answer = answer
 
 
 async def idempotent(request: Request) -> None:
@@ -146,62 +139,30 @@ async def idempotent(request: Request) -> None:
 
 
 def _claim(hub: Hub, claim: _Claim, subject: str, method: str, path: str) -> None:
-    now = datetime.now(UTC)
-    for _attempt in range(2):
-        try:
-            with hub.sessions.begin() as session:
-                session.execute(delete(IdempotencyRecord).where(
-                    IdempotencyRecord.expires_at < now))
-                record = session.get(IdempotencyRecord, (subject, claim.key),
-                                     with_for_update=True)
-                if record is None:
-                    session.add(IdempotencyRecord(
-                        principal=subject, key=claim.key, method=method, path=path,
-                        request_hash=claim.request_hash, status_code=None,
-                        response_body=None, response_headers=None, created_at=now,
-                        expires_at=now + timedelta(hours=hub.settings.idempotency_ttl_hours)))
-                    session.flush()
-                else:
-                    session.expunge(record)
-            if record is None:  # committed: the key is ours
-                claim.principal = subject
-                return
-            break
-        except IntegrityError:
-            continue  # another request claimed the key between our read and insert
-    else:
-        raise IdempotencyKeyInUseError(f"Idempotency-Key '{claim.key}' is in use")
-    if record.request_hash != claim.request_hash:
-        raise IdempotencyKeyReusedError(
-            f"Idempotency-Key '{claim.key}' was used for another request "
-            f"({record.method} {record.path} with another body)")
-    if record.status_code is None:
-        raise IdempotencyKeyInUseError(
-            f"the first request with Idempotency-Key '{claim.key}' is still running")
-    raise _Replay(record)
+    answer = claim_key(hub.sessions, principal=subject, key=claim.key,
+                       request_hash=claim.request_hash, method=method, path=path,
+                       ttl=timedelta(hours=hub.settings.idempotency_ttl_hours))
+    if answer is not None:
+        raise _Replay(answer)
+    claim.principal = subject
 
 
 def _replay(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, _Replay)
-    record = exc.record
-    headers = {**(record.response_headers or {}), "Idempotent-Replayed": "true"}
-    return Response((record.response_body or "").encode(), status_code=record.status_code or 200,
-                    headers=headers)
+    answer = exc.answer
+    return Response(answer.body.encode(), status_code=answer.status_code,
+                    headers={**answer.headers, "Idempotent-Replayed": "true"})
 
 
 def _store(hub: Hub, claim: _Claim, status: int, headers: dict[str, str], body: str) -> None:
-    with hub.sessions.begin() as session:
-        record = session.get(IdempotencyRecord, (claim.principal, claim.key))
-        if record is not None:
-            record.status_code, record.response_headers = status, headers
-            record.response_body = body
+    assert claim.principal is not None
+    store_answer(hub.sessions, principal=claim.principal, key=claim.key, status_code=status,
+                 headers=headers, body=body)
 
 
 def _release(hub: Hub, claim: _Claim) -> None:
-    with hub.sessions.begin() as session:
-        session.execute(delete(IdempotencyRecord).where(
-            IdempotencyRecord.principal == claim.principal,
-            IdempotencyRecord.key == claim.key, IdempotencyRecord.status_code.is_(None)))
+    assert claim.principal is not None
+    release_key(hub.sessions, principal=claim.principal, key=claim.key)
 
 
 class _SpooledBody:
