@@ -9,10 +9,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..config import WritebackJob
+from ..core.jsonable import to_jsonable
 from ..store.models import Customer, Ticket
 
 __all__ = ["PartUsed", "Refund", "RefundLine", "Resolution", "Solution", "idempotency_key",
-           "ticket_ref", "writeback_document"]
+           "json_document", "ticket_ref", "writeback_document"]
 
 Money = Decimal
 
@@ -147,3 +148,18 @@ def writeback_document(ticket: Ticket, customer: Customer | None, resolution: Re
         "solution": None if resolution.solution is None else resolution.solution.model_dump(
             mode="json"),
     }
+
+
+def json_document(value: Any) -> Any:
+    """JSON-ready: decimals become JSON numbers (vendors want 88.5, not "88.50") unless a
+    float cannot hold them exactly, then text; dates become ISO text."""
+    if isinstance(value, dict):
+        return {str(k): json_document(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_document(v) for v in value]
+    if isinstance(value, Decimal):
+        number = float(value)
+        if Decimal(repr(number)) == value:
+            return int(number) if number.is_integer() and "." not in str(value) else number
+        return str(value)
+    return to_jsonable(value)

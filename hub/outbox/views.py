@@ -17,6 +17,7 @@ from ..mapping import RecordMappingError
 from ..runtime import Hub
 from ..store.models import OutboxMessage
 from . import store
+from .documents import json_document
 
 __all__ = ["OutboxView", "get_row", "list_rows", "outbox_depth", "replay_dead_letters"]
 
@@ -133,7 +134,5 @@ def _remap(hub: Hub, row: OutboxMessage) -> None:
     if document is None:
         raise InvalidRequestError(f"outbox row {row.id}: mapping {mapping.label} filters "
                                   "its document out")
-    from hub.tickets.resolve import json_document
-
     row.document = json_document(document)
     row.mapping = mapping.label

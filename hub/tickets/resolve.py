@@ -10,7 +10,6 @@ The dispatcher sends it later, exactly once.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -18,16 +17,15 @@ from sqlalchemy.orm import Session
 
 from hub.audit import AuditEntry
 from hub.config import WritebackJob
-from hub.core.jsonable import to_jsonable
 from hub.errors import ConflictError, InvalidRequestError, NotFoundError
 from hub.mapping import RecordMappingError
 from hub.outbox import store
-from hub.outbox.documents import Resolution, idempotency_key, writeback_document
+from hub.outbox.documents import Resolution, idempotency_key, json_document, writeback_document
+from hub.outbox.views import OutboxView
 from hub.runtime import Hub
 from hub.store.models import Customer, OutboxMessage, Ticket
 
-__all__ = ["json_document", "reopen_ticket", "resolve_ticket", "ticket_writebacks",
-           "writeback_jobs"]
+__all__ = ["reopen_ticket", "resolve_ticket", "ticket_writebacks", "writeback_jobs"]
 
 
 def writeback_jobs(hub: Hub) -> dict[str, WritebackJob]:
@@ -123,21 +121,6 @@ def _enqueue(hub: Hub, session: Session, name: str, job: WritebackJob, ticket: T
                          payload=payload, document=json_document(document), now=now)
 
 
-def json_document(value: Any) -> Any:
-    """JSON-ready: decimals become JSON numbers (vendors want 88.5, not "88.50") unless a
-    float cannot hold them exactly, then text; dates become ISO text."""
-    if isinstance(value, dict):
-        return {str(k): json_document(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_document(v) for v in value]
-    if isinstance(value, Decimal):
-        number = float(value)
-        if Decimal(repr(number)) == value:
-            return int(number) if number.is_integer() and "." not in str(value) else number
-        return str(value)
-    return to_jsonable(value)
-
-
 def reopen_ticket(hub: Hub, ticket_id: int, *, actor: str) -> None:
     """Back to open; a later resolve writes new bills (its keys carry the new number)."""
     with hub.sessions.begin() as session:
@@ -153,8 +136,6 @@ def reopen_ticket(hub: Hub, ticket_id: int, *, actor: str) -> None:
 
 def ticket_writebacks(session: Session, ticket_id: int) -> list[dict[str, Any]]:
     """The ticket's write-backs as the ticket view shows them."""
-    from hub.outbox.views import OutboxView
-
     rows = session.scalars(select(OutboxMessage).where(OutboxMessage.ticket_id == ticket_id)
                            .order_by(OutboxMessage.id))
     keep = {"id", "action", "connection", "key", "status", "step", "number", "error"}
