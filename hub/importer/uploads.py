@@ -10,14 +10,33 @@ from __future__ import annotations
 
 import unicodedata
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-__all__ = ["MAX_NAME_BYTES", "UPLOADS_PER_MAX_FILE", "display_name", "fits", "is_upload",
-           "new_upload_path", "remove_upload", "uploads_folder", "uploads_room"]
+import anyio
+
+from hub.errors import HubError
+
+__all__ = ["MAX_NAME_BYTES", "UPLOADS_PER_MAX_FILE", "UploadTooLargeError", "UploadsFullError",
+           "display_name", "fits", "is_upload", "new_upload_path", "remove_upload",
+           "save_upload", "uploads_folder", "uploads_room"]
 
 MAX_NAME_BYTES = 200  # a shown file name, so that "<name>.errors.xlsx" fits in 255 bytes
 UPLOADS_PER_MAX_FILE = 4  # the uploads folder holds at most 4 × import_max_bytes
 _KNOWN_SUFFIXES = (".xlsx", ".csv")
+_CHUNK = 1 << 20
+
+
+class UploadTooLargeError(HubError):
+    http_status = 413
+    exit_code = 2
+
+
+class UploadsFullError(HubError):
+    """The uploads waiting to be imported already fill the room kept for them."""
+
+    http_status = 507
+    exit_code = 2
 
 
 def uploads_folder(imports_dir: Path) -> Path:
@@ -66,3 +85,27 @@ def remove_upload(imports_dir: Path, path: Path | str) -> None:
     """Delete an uploaded file; files outside the uploads folder (a CLI user's) are kept."""
     if is_upload(imports_dir, path):
         Path(path).unlink(missing_ok=True)
+
+
+async def save_upload(read: Callable[[int], Awaitable[bytes]], *, imports_dir: Path,
+                      max_bytes: int, name: str) -> Path:
+    """The upload, read chunk by chunk with `read`, written under a generated name; nothing
+    is left behind when refused (over `max_bytes`, or past the room left for uploads)."""
+    path = new_upload_path(imports_dir, name)
+    await anyio.to_thread.run_sync(lambda: path.parent.mkdir(parents=True, exist_ok=True))
+    room = await anyio.to_thread.run_sync(uploads_room, imports_dir, max_bytes)
+    size = 0
+    try:
+        with path.open("wb") as handle:
+            while chunk := await read(_CHUNK):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise UploadTooLargeError(f"{name}: larger than {max_bytes:,} bytes")
+                if size > room:
+                    raise UploadsFullError("the files waiting to be imported fill the room "
+                                           "kept for uploads; try again once they are done")
+                handle.write(chunk)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import codecs
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -25,22 +24,13 @@ from pydantic import BaseModel, Field
 from hub.api.deps import ActorDep, HubDep
 from hub.api.masked_downloads import DownloadMaskerDep, masked_download
 from hub.config.mapping_files import NAME_RULE
-from hub.errors import HubError, InvalidRequestError, NotFoundError
-from hub.importer.pipeline import (
-    ImportOptions,
-    ImportSummary,
-    get_import,
-    list_imports,
-    mapping_for_import,
-    resume_import,
-    start_import,
-)
-from hub.importer.uploads import display_name, new_upload_path, remove_upload, uploads_room
-from hub.runtime import Hub
+from hub.errors import NotFoundError
+from hub.importer.background import finish_upload_import, start_upload_import, upload_options
+from hub.importer.pipeline import ImportSummary, get_import, list_imports, mapping_for_import
+from hub.importer.uploads import display_name, save_upload
 
 router = APIRouter(prefix="/imports", tags=["imports"])
 
-_CHUNK = 1 << 20
 _MAX_ID = 2**31 - 1  # the store's integer ids are 32-bit: larger ones are a 422
 # A mapping is named, never located: refused here, before the upload is stored.
 _MAPPING_NAME = f"^(?:{NAME_RULE.pattern})$"
@@ -86,63 +76,6 @@ class ImportPublic(BaseModel):
                    error=summary.error, report=report)
 
 
-class UploadTooLargeError(HubError):
-    http_status = 413
-    exit_code = 2
-
-
-class UploadsFullError(HubError):
-    """The uploads waiting to be imported already fill the room kept for them."""
-
-    http_status = 507
-    exit_code = 2
-
-
-async def _save(hub: Hub, upload: UploadFile, *, name: str) -> Path:
-    """The upload written under a generated name; nothing is left behind when refused."""
-    imports_dir, limit = hub.settings.imports_dir, hub.settings.import_max_bytes
-    path = new_upload_path(imports_dir, name)
-    await anyio.to_thread.run_sync(lambda: path.parent.mkdir(parents=True, exist_ok=True))
-    room = await anyio.to_thread.run_sync(uploads_room, imports_dir, limit)
-    size = 0
-    try:
-        with path.open("wb") as handle:
-            while chunk := await upload.read(_CHUNK):
-                size += len(chunk)
-                if size > limit:
-                    raise UploadTooLargeError(f"{name}: larger than {limit:,} bytes")
-                if size > room:
-                    raise UploadsFullError("the files waiting to be imported fill the room "
-                                           "kept for uploads; try again once they are done")
-                handle.write(chunk)
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    return path
-
-
-def _check_encoding(encoding: str | None) -> None:
-    if encoding is not None:
-        try:
-            codecs.lookup(encoding)
-        except LookupError:
-            raise InvalidRequestError(f"encoding: unknown encoding {encoding!r}") from None
-
-
-def _finish_in_thread(hub: Hub, import_id: int, actor: str) -> None:
-    # Its own event loop in a worker thread: the import's CPU and database work must not
-    # stall the API's loop.
-    try:
-        asyncio.run(resume_import(hub, import_id, actor=actor))
-    except HubError:
-        pass  # recorded on the import (status failed, error) for GET /imports/{id}
-    finally:
-        summary = get_import(hub, import_id)
-        if summary.status in ("succeeded", "partial", "failed") and summary.file_path:
-            # Done with the file: only an interrupted import is read again.
-            remove_upload(hub.settings.imports_dir, summary.file_path)
-
-
 @router.post("", status_code=status.HTTP_202_ACCEPTED, responses={
     200: {"model": ImportPublic, "description": "The same file was imported before: that "
                                                 "import (see `duplicate_of`)."},
@@ -166,25 +99,19 @@ async def create(hub: HubDep, actor: ActorDep, background: BackgroundTasks,
     is imported afresh."""
     name = display_name(file.filename)
     await anyio.to_thread.run_sync(mapping_for_import, hub, mapping)
-    _check_encoding(encoding)
-    options = ImportOptions(sheet=int(sheet) if sheet and sheet.isdigit() else sheet,
-                            header_row=header_row, encoding=encoding, delimiter=delimiter,
-                            source=source)
-    path = await _save(hub, file, name=name)
-    try:
-        summary = await anyio.to_thread.run_sync(lambda: start_import(
-            hub, path, mapping=mapping, options=options, force=force, actor=actor,
-            file_name=name))
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    if summary.file_path != str(path.resolve()):
-        path.unlink(missing_ok=True)  # a duplicate, or an interrupted import's own copy
+    options = upload_options(sheet=sheet, header_row=header_row, encoding=encoding,
+                             delimiter=delimiter, source=source)
+    path = await save_upload(file.read, imports_dir=hub.settings.imports_dir,
+                             max_bytes=hub.settings.import_max_bytes, name=name)
+    summary = await anyio.to_thread.run_sync(lambda: start_upload_import(
+        hub, path, mapping=mapping, options=options, force=force, actor=actor,
+        file_name=name))
     response.headers["Location"] = f"/imports/{summary.id}"
     if summary.duplicate_of is not None:
         response.status_code = status.HTTP_200_OK
         return ImportPublic.of(summary)
-    background.add_task(anyio.to_thread.run_sync, _finish_in_thread, hub, summary.id, actor)
+    background.add_task(anyio.to_thread.run_sync,
+                        partial(finish_upload_import, hub, summary.id, actor=actor))
     return ImportPublic.of(summary)
 
 
