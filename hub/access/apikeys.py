@@ -28,6 +28,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.audit import AuditEntry
+from hub.core.time import as_utc, as_utc_or_none
 from hub.errors import AuthenticationError, ConflictError, InvalidRequestError, NotFoundError
 from hub.store.models import ApiKey
 
@@ -80,9 +81,9 @@ class ApiKeyInfo:
     def of(cls, row: ApiKey) -> ApiKeyInfo:
         return cls(id=row.id, name=row.name, prefix=row.prefix, role=row.role,
                    scopes=tuple(row.scopes or ()), created_by=row.created_by,
-                   created_at=_utc(row.created_at), expires_at=_utc_or_none(row.expires_at),
-                   revoked_at=_utc_or_none(row.revoked_at),
-                   last_used_at=_utc_or_none(row.last_used_at))
+                   created_at=as_utc(row.created_at), expires_at=as_utc_or_none(row.expires_at),
+                   revoked_at=as_utc_or_none(row.revoked_at),
+                   last_used_at=as_utc_or_none(row.last_used_at))
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,14 +92,6 @@ class CreatedKey:
 
     key: str
     info: ApiKeyInfo
-
-
-def _utc(at: datetime) -> datetime:
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-
-
-def _utc_or_none(at: datetime | None) -> datetime | None:
-    return None if at is None else _utc(at)
 
 
 def hash_key(key: str) -> str:
@@ -124,7 +117,7 @@ def parse_expiry(text: str, *, now: datetime | None = None) -> datetime:
         raise InvalidRequestError(
             f"expiry {text!r}: use a duration (90d, 12h, 30m, 2w) or a date (2027-01-01)"
         ) from None
-    at = _utc(at)
+    at = as_utc(at)
     if at <= now:
         raise InvalidRequestError(f"expiry {text!r}: must be in the future")
     return at
@@ -256,7 +249,7 @@ class ApiKeyVerifier:
             raise AuthenticationError("unknown API key")
         verified = VerifiedKey(prefix=row.prefix, role=row.role,
                                scopes=frozenset(row.scopes or ()),
-                               expires_at=_utc_or_none(row.expires_at))
+                               expires_at=as_utc_or_none(row.expires_at))
         if row.revoked_at is not None:
             raise _refused("API key revoked", verified.subject)
         _check_expiry(verified)

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from connectors.sdk import CheckResult, ConnectorError
 from connectors.sdk.registry import load_connector
 from hub.audit import AuditEntry
-from hub.core.jsonable import UtcDatetime
 from hub.core.pages import Page, decode_cursor, filter_text, page_of
+from hub.core.time import UtcDatetime
 from hub.errors import InvalidRequestError
 from hub.runtime import Hub
 from hub.store.models import WebhookEvent

@@ -31,6 +31,7 @@ from connectors.sdk.redaction import Redactor
 from hub.audit.checkpoints import Checkpoint, CheckpointFile, CheckpointProblem
 from hub.audit.keys import AuditKey, AuditKeys
 from hub.core.settings import Settings, get_settings
+from hub.core.time import as_utc
 from hub.store.models import AuditHead, AuditRecord
 
 __all__ = ["GENESIS", "AuditEntry", "AuditLog", "VerifyResult", "call_entry", "fit"]
@@ -73,10 +74,6 @@ def call_entry(actor: str, call: CallRecord) -> AuditEntry:
     )
 
 
-def _utc(at: datetime) -> datetime:
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-
-
 def _digest(prev_hash: str, row: AuditRecord, key: AuditKey | None) -> str:
     return _digest_of(prev_hash, row.seq, row.at, row.actor, row.action, row.target,
                       row.outcome, row.detail, key=key)
@@ -86,7 +83,7 @@ def _digest_of(prev_hash: str, seq: int, at: datetime, actor: str, action: str,
                target: str | None, outcome: str, detail: dict[str, Any] | None, *,
                key: AuditKey | None) -> str:
     """HMAC-SHA256 under `key` (which the body names); plain SHA-256 for legacy rows."""
-    content: list[Any] = [seq, _utc(at).isoformat(), actor, action, target, outcome, detail]
+    content: list[Any] = [seq, as_utc(at).isoformat(), actor, action, target, outcome, detail]
     if key is not None:
         content.append(key.key_id)
     body = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))

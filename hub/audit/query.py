@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Select, select
 from sqlalchemy.orm import InstrumentedAttribute
 
-from hub.core.jsonable import UtcDatetime
 from hub.core.pages import Page, decode_cursor, filter_text, page_of
+from hub.core.time import UtcDatetime, as_utc
 from hub.errors import InvalidRequestError
 from hub.runtime import Hub
 from hub.store.models import AuditRecord
@@ -57,7 +57,7 @@ def _aware(name: str, at: datetime | None) -> datetime | None:
     if at is None:
         return None
     try:
-        return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+        return as_utc(at)
     except OverflowError:
         raise InvalidRequestError(f"{name}: out of range") from None
 

@@ -4,22 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import AfterValidator
-
-__all__ = ["UtcDatetime", "as_utc", "content_hash", "to_jsonable"]
-
-
-def as_utc(value: datetime) -> datetime:
-    """The store keeps UTC; SQLite hands it back without a zone: say it is UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
-
-
-# A datetime field of an API model: always with its offset (RFC 3339 `date-time`).
-UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
+__all__ = ["content_hash", "to_jsonable"]
 
 
 def to_jsonable(value: Any) -> Any:

@@ -9,8 +9,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import or_, select
 
-from hub.core.jsonable import UtcDatetime, as_utc
 from hub.core.pages import Page, decode_cursor, filter_text, page_of
+from hub.core.time import UtcDatetime, as_utc_or_none
 from hub.errors import NotFoundError
 from hub.mapping import normalize_mobile
 from hub.runtime import Hub
@@ -128,15 +128,11 @@ def get_customer(hub: Hub, customer_id: int) -> CustomerPublic:
         return CustomerPublic.of(row)
 
 
-def _utc(at: datetime | None) -> datetime | None:
-    return None if at is None else as_utc(at)
-
-
 def _parse(text: Any) -> datetime | None:
     if not isinstance(text, str):
         return None
     try:
-        return _utc(datetime.fromisoformat(text))
+        return as_utc_or_none(datetime.fromisoformat(text))
     except ValueError:
         return None
 
@@ -163,15 +159,15 @@ def customer_history(hub: Hub, customer_id: int, *, tickets: int = 50) -> Custom
                               category=t.category, created_at=t.created_at,
                               resolved_at=t.resolved_at) for t in recent]
         enriched = sorted((t for t in recent if (t.enrichment or {}).get("history")),
-                          key=lambda t: _utc(t.enriched_at) or now, reverse=True)
+                          key=lambda t: as_utc_or_none(t.enriched_at) or now, reverse=True)
         latest = enriched[0] if enriched else None
         enrichment = (latest.enrichment or {}) if latest else {}
-    pieces = [_piece("profile", customer.source, _utc(customer.updated_at), now,
+    pieces = [_piece("profile", customer.source, as_utc_or_none(customer.updated_at), now,
                      customer.model_dump(mode="json"))]
     if latest is not None:
         ok = [s for s in enrichment.get("sources") or [] if s.get("status") == "ok"]
         source = ok[0] if ok else {}
-        fetched = _parse(source.get("fetched_at")) or _utc(latest.enriched_at)
+        fetched = _parse(source.get("fetched_at")) or as_utc_or_none(latest.enriched_at)
         connection = str(source.get("connection") or customer.source)
         via = f"ticket:{latest.id}"
         fetched_by = {str(s.get("connection")): _parse(s.get("fetched_at")) for s in ok}

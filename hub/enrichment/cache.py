@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from connectors.sdk import ConnectorError
 from connectors.sdk.capabilities import CustomerDirectory
-from hub.core.jsonable import as_utc
+from hub.core.time import as_utc
 
 from ..runtime import Hub
 from ..store.models import Customer, CustomerSnapshot

@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 from sqlalchemy import Connection, Table, bindparam, insert, select, update
 
 from hub.core.jsonable import to_jsonable
+from hub.core.time import as_utc
 
 from ..store.models import Customer, Ticket
 
@@ -219,8 +220,7 @@ class TicketTarget(Target):
         values = [row.get(column) for column in self._COMPARED]
         created = values[-1]
         if isinstance(created, datetime):  # compare instants; SQLite gives them back naive
-            aware = created if created.tzinfo else created.replace(tzinfo=UTC)
-            values[-1] = aware.timestamp()
+            values[-1] = as_utc(created).timestamp()
         return repr(values)
 
     def existing(self, keys: Sequence[str], *,

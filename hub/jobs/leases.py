@@ -17,7 +17,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hub.core.jsonable import as_utc
+from hub.core.time import as_utc
 
 from ..store.models import JobLease
 

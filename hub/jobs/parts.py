@@ -18,7 +18,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from connectors.sdk import Slice
-from hub.core.jsonable import as_utc
+from hub.core.time import as_utc
 
 from ..store.models import RunSlice
 

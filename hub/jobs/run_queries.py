@@ -9,8 +9,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
-from hub.core.jsonable import UtcDatetime
 from hub.core.pages import Page, decode_cursor, filter_text, page_of
+from hub.core.time import UtcDatetime
 from hub.errors import NotFoundError
 from hub.jobs import leases
 from hub.jobs.parts import COUNTS

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hub.core.time import as_utc
 from hub.store.models import Run
 
 __all__ = ["HOST", "MAX_RECORDED_ERRORS", "finish_run", "mark_dead_runs", "process_alive",
@@ -60,5 +61,4 @@ def finish_run(run: Run, *, status: str, error: str | None = None) -> None:
     run.status = status
     run.error = error
     run.finished_at = datetime.now(UTC)
-    started = run.started_at if run.started_at.tzinfo else run.started_at.replace(tzinfo=UTC)
-    run.duration_ms = int((run.finished_at - started).total_seconds() * 1000)
+    run.duration_ms = int((run.finished_at - as_utc(run.started_at)).total_seconds() * 1000)

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.core.jsonable import content_hash
+from hub.core.time import as_utc
 from hub.errors import InvalidRequestError
 from hub.store.models import Article
 
@@ -92,6 +93,5 @@ def upsert_articles(session: Session, source: str, entities: Sequence[dict[str, 
 def _differs(old: Any, new: Any) -> bool:
     if isinstance(old, datetime) and isinstance(new, datetime):
         # SQLite hands timestamps back naive; compare them as UTC.
-        old = old if old.tzinfo else old.replace(tzinfo=UTC)
-        new = new if new.tzinfo else new.replace(tzinfo=UTC)
+        old, new = as_utc(old), as_utc(new)
     return bool(old != new)

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from connectors.sdk.messaging import Message
 from hub.config.rules import MessageSpec, template
+from hub.core.time import as_utc
 from hub.store.models import Ticket
 
-__all__ = ["aware", "render_message", "ticket_scope", "ticket_url"]
+__all__ = ["render_message", "ticket_scope", "ticket_url"]
 
 _HUNDREDTH = Decimal("0.01")
-
-
-def aware(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes (stored as UTC)."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def ticket_url(public_url: str | None, ticket_id: int) -> str | None:
@@ -32,7 +28,7 @@ def ticket_scope(ticket: Ticket, *, now: datetime, public_url: str | None) -> di
     """
     enrichment = ticket.enrichment or {}
     customer = enrichment.get("customer")
-    created = aware(ticket.created_at)
+    created = as_utc(ticket.created_at)
     seconds = max(0.0, (now - created).total_seconds())
     return {
         "id": ticket.id,
@@ -50,7 +46,7 @@ def ticket_scope(ticket: Ticket, *, now: datetime, public_url: str | None) -> di
         "tier": customer.get("tier") if isinstance(customer, dict) else None,
         "summary": enrichment.get("summary"),
         "created_at": created,
-        "updated_at": aware(ticket.updated_at),
+        "updated_at": as_utc(ticket.updated_at),
         "age_minutes": int(seconds // 60),
         "age_hours": (Decimal(int(seconds)) / 3600).quantize(_HUNDREDTH, rounding=ROUND_DOWN),
         "now": now,

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from hub.core.jsonable import UtcDatetime, as_utc
+from hub.core.time import UtcDatetime, as_utc_or_none
 
 from ..audit import AuditEntry
 from ..config import WritebackJob
@@ -58,7 +58,7 @@ class OutboxView(BaseModel):
     @classmethod
     def of(cls, row: OutboxMessage, now: datetime | None = None) -> OutboxView:
         result = row.result or {}
-        lease = None if row.lease_until is None else as_utc(row.lease_until)
+        lease = as_utc_or_none(row.lease_until)
         return cls(id=row.id, ticket_id=row.ticket_id, job=row.job, connection=row.connection,
                    action=row.action, key=row.idempotency_key, status=row.status,
                    step=row.step, attempts=row.attempts, replays=row.replays,

@@ -21,7 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hub.core.jsonable import as_utc
+from hub.core.time import as_utc
 
 from ..config import JobSpec, ScheduleSpec
 from ..jobs import leases

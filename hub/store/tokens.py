@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.sdk.auth import CachedToken
+from hub.core.time import as_utc
 from hub.store.models import ConnectorToken
 
 __all__ = ["SqlTokenCache"]
@@ -75,9 +76,7 @@ class SqlTokenCache:
             row = session.get(ConnectorToken, key)
             if row is None:
                 return None
-            updated = row.updated_at
-            if updated.tzinfo is None:  # SQLite returns naive datetimes (stored as UTC)
-                updated = updated.replace(tzinfo=UTC)
+            updated = as_utc(row.updated_at)  # SQLite returns naive datetimes (UTC)
             return CachedToken(
                 access_token=SecretStr(row.access_token),
                 refresh_token=SecretStr(row.refresh_token) if row.refresh_token else None,

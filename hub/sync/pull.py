@@ -31,6 +31,7 @@ from connectors.sdk import ConnectorError, RetriableError
 from hub.audit import AuditEntry
 from hub.config import PullJob
 from hub.core.logs import log_context
+from hub.core.time import as_utc_or_none
 from hub.customers.store import upsert_customers, upsert_external_records
 from hub.enrichment import enqueue_customer_changed
 from hub.errors import ConflictError, InvalidRequestError, JobFailedError, NotFoundError
@@ -245,8 +246,7 @@ class _Reader:
         self.run_owner = leases.run_owner(run_id)
         self.ttl = hub.settings.job_lease_seconds
         self.stop = stop
-        self.deadline = deadline.replace(tzinfo=UTC) if deadline and not deadline.tzinfo \
-            else deadline
+        self.deadline = as_utc_or_none(deadline)
         self.progress = progress
         self.held: set[int] = set()
 

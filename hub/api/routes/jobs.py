@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict
 
 from hub.api.deps import ActorDep, HubDep
-from hub.core.jsonable import UtcDatetime
+from hub.core.time import UtcDatetime
 from hub.jobs.run_queries import JobPublic, list_jobs
 from hub.scheduler.control import pause, request_run, resume
 
