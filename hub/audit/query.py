@@ -7,12 +7,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Select, select
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
 from hub.core.pages import Page, decode_cursor, filter_text, page_of
 from hub.core.time import UtcDatetime, as_utc
 from hub.errors import InvalidRequestError
-from hub.runtime import Hub
 from hub.store.models import AuditRecord
 
 __all__ = ["AuditRow", "query_audit"]
@@ -62,10 +61,10 @@ def _aware(name: str, at: datetime | None) -> datetime | None:
         raise InvalidRequestError(f"{name}: out of range") from None
 
 
-def query_audit(hub: Hub, *, actor: str | None = None, target: str | None = None,
-                action: str | None = None, since: datetime | None = None,
-                until: datetime | None = None, cursor: str | None = None,
-                limit: int = 50) -> Page[AuditRow]:
+def query_audit(sessions: sessionmaker[Session], *, actor: str | None = None,
+                target: str | None = None, action: str | None = None,
+                since: datetime | None = None, until: datetime | None = None,
+                cursor: str | None = None, limit: int = 50) -> Page[AuditRow]:
     """Rows matching every filter, newest first; `since` inclusive, `until` exclusive."""
     actor, target = filter_text("actor", actor), filter_text("target", target)
     action = filter_text("action", action)
@@ -83,6 +82,6 @@ def query_audit(hub: Hub, *, actor: str | None = None, target: str | None = None
         query = query.where(AuditRecord.at >= since)
     if until is not None:
         query = query.where(AuditRecord.at < until)
-    with hub.sessions() as session:
+    with sessions() as session:
         rows = session.scalars(query).all()
         return page_of("audit", rows, limit, key=lambda r: r.seq, view=AuditRow.of)

@@ -28,5 +28,5 @@ def audit(hub: HubDep,
           cursor: Annotated[str | None, Query(max_length=200)] = None,
           limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT) -> Page[AuditRow]:
     """Audit rows matching every filter, newest first, with their detail."""
-    return query_audit(hub, actor=actor, target=target, action=action, since=since,
+    return query_audit(hub.sessions, actor=actor, target=target, action=action, since=since,
                        until=until, cursor=cursor, limit=limit)
