@@ -77,8 +77,9 @@ SIDEWAYS: dict[str, set[str]] = {
     "hub.tickets.inbound": {"hub.ingest", "hub.tickets"},
     "hub.tickets": {"hub.customers", "hub.enrichment", "hub.notify", "hub.kb", "hub.outbox"},
     "hub.scheduler": CAPABILITIES - {"hub.scheduler"},
-    # the terminal views serve the CLI's commands and the demo, which is one of them
-    "hub.cli": {"hub.cli.render", "hub.demo"},
+    # the terminal views serve the CLI's commands and the demo, which is one of them;
+    # `hub serve` starts the API
+    "hub.cli": {"hub.cli.render", "hub.demo", "hub.api"},
     "hub.demo": {"hub.cli.render"},
 }
 

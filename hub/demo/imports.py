@@ -8,7 +8,7 @@ from typing import Any
 
 from rich.console import Console
 
-from hub.cli.render.tickets import import_summary
+from hub.cli.render.imports import import_summary
 from hub.importer.pipeline import ImportOptions, run_import
 from hub.runtime import Hub
 

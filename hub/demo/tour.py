@@ -24,13 +24,9 @@ from connectors.dingtalk.sandbox import create_app as create_dingtalk_sandbox
 from connectors.kingdee.sandbox import create_app as create_kingdee_sandbox
 from connectors.sdk.sandbox import serve
 from connectors.wecom.sandbox import create_app as create_wecom_sandbox
-from hub.cli.render.tickets import (
-    firings_table,
-    notify_summary,
-    run_summary,
-    ticket_panel,
-    tickets_table,
-)
+from hub.cli.render.notify import firings_table, notify_summary
+from hub.cli.render.runs import run_summary
+from hub.cli.render.tickets import ticket_panel, tickets_table
 from hub.core.settings import Settings
 from hub.demo.imports import import_sample
 from hub.demo.jobs import scheduler_section

@@ -254,7 +254,7 @@ def vendors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Vendors
         monkeypatch.setenv("HUB_MAPPINGS_DIR", str(ROOT / "mappings"))
         monkeypatch.setenv("HUB_LOG_FORMAT", "json")
         monkeypatch.setenv("HUB_LOG_LEVEL", "DEBUG")
-        monkeypatch.setattr(cli.out, "width", 400)
+        monkeypatch.setenv("COLUMNS", "400")  # each run's console reads it
         yield Vendors(kingdee_state=kingdee_app.state.sandbox, **echoes)
 
 

@@ -1,4 +1,4 @@
-"""Rich renderings of jobs and runs (`hub jobs list`, `hub runs list|show`)."""
+"""Terminal views of jobs and runs (`hub jobs list`, `hub runs list|show`, a pull's summary)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from hub.jobs.run_queries import JobPublic, RunDetail, RunPublic
+from hub.jobs.run_queries import RunDetail, RunPublic
+from hub.scheduler.views import JobPublic
+from hub.sync import RunSummary
 
-__all__ = ["jobs_table", "run_panel", "runs_table"]
+__all__ = ["jobs_table", "run_panel", "run_summary", "runs_table"]
 
 _STATUS = {"succeeded": "green", "partial": "yellow", "failed": "bold red",
            "interrupted": "red", "running": "cyan"}
@@ -99,3 +101,17 @@ def run_panel(run: RunDetail) -> RenderableType:
         errors.add_row(str(error.get("key") or error.get("record") or error.get("outbox_id")
                            or "—"), str(error.get("message") or error.get("error") or ""))
     return Group(head, errors)
+
+
+def run_summary(summary: RunSummary) -> Table:
+    """A pull's counts: pages, records read, created, updated, rejected, retries, time."""
+    table = Table(box=box.SIMPLE_HEAD, title=f"Run {summary.run_id} of {summary.job}: "
+                  f"{summary.status}", title_justify="left")
+    for column in ("pages", "read", "created", "updated", "unchanged", "rejected", "retries",
+                   "budget wait ms", "ms"):
+        table.add_column(column, justify="right")
+    table.add_row(*(str(x) for x in (summary.pages, summary.read, summary.created,
+                                     summary.updated, summary.unchanged, summary.rejected,
+                                     summary.retries, summary.budget_wait_ms,
+                                     summary.duration_ms)))
+    return table

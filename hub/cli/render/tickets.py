@@ -1,4 +1,4 @@
-"""Rich renderings of hub objects for the terminal (CLI and demo)."""
+"""Terminal views of tickets: one enriched ticket as an agent reads it, and a list."""
 
 from __future__ import annotations
 
@@ -12,13 +12,9 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from hub.notify.engine import Firing, NotifySummary
-from hub.notify.send import DeliveryRecord
-from hub.sync import RunSummary
 from hub.tickets import TicketPublic
 
-__all__ = ["audit_table", "firings_table", "import_summary", "imports_table", "notify_summary",
-           "run_summary", "ticket_panel", "tickets_table"]
+__all__ = ["ticket_panel", "tickets_table"]
 
 _TIER_STYLE = {"vip": "bold magenta", "gold": "bold yellow", "silver": "white",
                "standard": "dim"}
@@ -127,102 +123,4 @@ def tickets_table(tickets: Sequence[TicketPublic]) -> Table:
         table.add_row(str(t.id), t.subject, customer.get("name") or "—",
                       customer.get("tier") or "—",
                       Text(t.enrichment_status, style=_STATUS_STYLE.get(t.enrichment_status, "")))
-    return table
-
-
-def run_summary(summary: RunSummary) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, title=f"Run {summary.run_id} of {summary.job}: "
-                  f"{summary.status}", title_justify="left")
-    for column in ("pages", "read", "created", "updated", "unchanged", "rejected", "retries",
-                   "budget wait ms", "ms"):
-        table.add_column(column, justify="right")
-    table.add_row(*(str(x) for x in (summary.pages, summary.read, summary.created,
-                                     summary.updated, summary.unchanged, summary.rejected,
-                                     summary.retries, summary.budget_wait_ms,
-                                     summary.duration_ms)))
-    return table
-
-
-def audit_table(rows: Sequence[Any]) -> Table:
-    table = Table(box=box.SIMPLE_HEAD)
-    for column in ("seq", "at (UTC)", "actor", "action", "target", "outcome"):
-        table.add_column(column)
-    for row in rows:
-        table.add_row(str(row.seq), row.at.strftime("%Y-%m-%d %H:%M:%S"), row.actor,
-                      row.action, row.target or "", row.outcome)
-    return table
-
-
-_DELIVERY_STYLE = {"sent": "green", "pending": "cyan", "partial": "yellow", "failed": "red"}
-
-
-def notify_summary(summary: NotifySummary) -> RenderableType:
-    """A notify pass: its counts, then each rule that fired and where its message went."""
-    title = (f"Run {summary.run_id} of notify ({summary.trigger}): {summary.status}"
-             if summary.run_id is not None else f"notify ({summary.trigger}): nothing fired")
-    counts = Table(box=box.SIMPLE_HEAD, title=title, title_justify="left")
-    for column in ("tickets", "fired", "sent", "failed", "followed up", "retries"):
-        counts.add_column(column, justify="right")
-    counts.add_row(*(str(x) for x in (summary.tickets, len(summary.firings), summary.sent,
-                                      summary.failed, summary.followed_up, summary.retries)))
-    parts: list[RenderableType] = [counts]
-    if summary.firings:
-        parts.append(firings_table(summary.firings))
-    if summary.error:
-        parts.append(Text(summary.error, style="yellow"))
-    return Group(*parts)
-
-
-def firings_table(firings: Sequence[Firing]) -> Table:
-    """Each rule that fired, for which ticket, and where each of its sends went."""
-    table = Table(box=box.SIMPLE_HEAD)
-    table.add_column("rule", overflow="fold")
-    table.add_column("ticket", no_wrap=True)
-    table.add_column("to", overflow="fold")
-    table.add_column("status", no_wrap=True)
-    table.add_column("detail", overflow="fold")
-    for firing in firings:
-        records: list[DeliveryRecord | None] = [*firing.deliveries] or [None]
-        for record in records:
-            status = record.status if record else firing.status
-            # Text, not markup: "dingtalk:robot:ops" must not become an emoji.
-            table.add_row(Text(firing.rule), f"#{firing.ticket_id} ({firing.state})",
-                          Text(", ".join(record.targets) if record else "—"),
-                          Text(status, style=_DELIVERY_STYLE.get(status, "")),
-                          Text((record.detail if record else firing.error) or ""))
-    return table
-
-
-def import_summary(summary: Any) -> RenderableType:
-    """An import's counts and where its error report is."""
-    title = f"Import {summary.id} of {summary.file_name} ({summary.mapping}): {summary.status}"
-    table = Table(box=box.SIMPLE_HEAD, title=title, title_justify="left")
-    for column in ("read", "created", "updated", "unchanged", "rejected", "skipped"):
-        table.add_column(column, justify="right")
-    table.add_row(*(f"{value:,}" for value in (summary.read, summary.created, summary.updated,
-                                               summary.unchanged, summary.rejected,
-                                               summary.skipped)))
-    lines: list[RenderableType] = [table]
-    if summary.duplicate_of is not None:
-        lines.append(Text(f"This file was already imported through {summary.mapping} "
-                          f"(import {summary.duplicate_of}); nothing done. Use --force to "
-                          "import it again.", style="yellow"))
-    if summary.report_xlsx:
-        lines.append(Text.assemble(("Rejected rows, with every error: ", "bold"),
-                                   summary.report_xlsx, " (also ", summary.report_csv or "",
-                                   "). Fix them there and import the report again."))
-    if summary.error:
-        lines.append(Text(summary.error, style="red"))
-    return Group(*lines)
-
-
-def imports_table(summaries: Sequence[Any]) -> Table:
-    table = Table(box=box.SIMPLE_HEAD)
-    for column in ("id", "file", "mapping", "status", "read", "created", "updated",
-                   "rejected", "started (UTC)"):
-        table.add_column(column)
-    for s in summaries:
-        table.add_row(str(s.id), s.file_name, s.mapping, s.status, f"{s.read:,}",
-                      f"{s.created:,}", f"{s.updated:,}", f"{s.rejected:,}",
-                      s.started_at.strftime("%Y-%m-%d %H:%M") if s.started_at else "")
     return table

@@ -3,39 +3,23 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
-import cli
 from hub.access.apikeys import ApiKeyVerifier
 from hub.core.settings import Settings
 from hub.errors import AuthenticationError
 from hub.runtime import Hub
 
-ROOT = Path(__file__).resolve().parent.parent
+from .conftest import CliEnv, Run
+
 KEY = re.compile(r"hub_[A-Za-z0-9_-]{8}_[A-Za-z0-9_-]{43,}")
 
 
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("HUB_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
-    monkeypatch.setenv("HUB_CONFIG", str(ROOT / "configs/hub.yaml"))
-    monkeypatch.setenv("HUB_MAPPINGS_DIR", str(ROOT / "mappings"))
-    monkeypatch.setattr(cli.out, "width", 200)
-    return tmp_path
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = cli.main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
 def test_apikeys__create_prints_once_list_hides_revoke_refuses(
-    env: Path, capsys: pytest.CaptureFixture[str]
+    env: CliEnv, run: Run
 ) -> None:
-    code, out, err = run(capsys, "apikeys", "create", "--name", "service desk", "--role",
+    code, out, err = run("apikeys", "create", "--name", "service desk", "--role",
                          "agent", "--scope", "pii", "--expires", "90d")
     assert code == 0, err
     [key] = KEY.findall(out)
@@ -43,18 +27,18 @@ def test_apikeys__create_prints_once_list_hides_revoke_refuses(
     prefix = key.split("_")[1]
     assert prefix in err and "not shown again" in err and key not in err
 
-    code, out, err = run(capsys, "apikeys", "list")
+    code, out, err = run("apikeys", "list")
     assert code == 0 and prefix in out and "service desk" in out and "pii" in out
     assert key not in out + err and key.rsplit("_", 1)[1][:8] not in out + err
 
-    hub = Hub(Settings(database_url=f"sqlite:///{env / 'cli.db'}"))
+    hub = Hub(Settings(database_url=env.database_url))
     verifier = ApiKeyVerifier(hub.sessions, cache_seconds=0)
     assert verifier.verify(key).role == "agent"
-    code, out, _ = run(capsys, "apikeys", "revoke", prefix)
+    code, out, _ = run("apikeys", "revoke", prefix)
     assert code == 0 and f"revoked API key {prefix}" in out
     with pytest.raises(AuthenticationError, match="revoked"):
         verifier.verify(key)
-    code, out, _ = run(capsys, "apikeys", "list")
+    code, out, _ = run("apikeys", "list")
     assert re.search(rf"{prefix}.*\d{{4}}-\d\d-\d\d.*\d{{4}}-\d\d-\d\d.*\d{{4}}-\d\d-\d\d",
                      out)  # created, expires and revoked all filled in
     assert key not in cli_audit(hub)
@@ -70,14 +54,14 @@ def cli_audit(hub: Hub) -> str:
     (["--role", "agent", "--expires", "soon"], "expiry 'soon'"),
 ])
 def test_apikeys__bad_create_is_one_line_exit_2(
-    env: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+    env: CliEnv, run: Run, args: list[str], message: str
 ) -> None:
-    code, out, err = run(capsys, "apikeys", "create", "--name", "x", *args)
+    code, out, err = run("apikeys", "create", "--name", "x", *args)
     assert code == 2 and message in err and not KEY.search(out + err)
 
 
 def test_apikeys__revoking_an_unknown_prefix_is_exit_3(
-    env: Path, capsys: pytest.CaptureFixture[str]
+    env: CliEnv, run: Run
 ) -> None:
-    code, _, err = run(capsys, "apikeys", "revoke", "nosuchkey")
+    code, _, err = run("apikeys", "revoke", "nosuchkey")
     assert code == 3 and "no API key with prefix" in err

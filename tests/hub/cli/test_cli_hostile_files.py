@@ -17,7 +17,7 @@ import pytest
 
 pytestmark = pytest.mark.slow  # every test runs `hub` in a process of its own
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _billion_laughs() -> bytes:

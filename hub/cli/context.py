@@ -1,0 +1,80 @@
+"""One `CliContext` per run of `hub`: the settings, the Hub (made once, when a command first
+needs it), the consoles and who acts. Typer hands it to each command as `ctx.obj`.
+
+Nothing heavy is imported here at module level, so `import cli` stays light.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+if TYPE_CHECKING:
+    from hub.core.settings import Settings
+    from hub.runtime import Hub
+
+__all__ = ["CliContext", "cli_context"]
+
+T = TypeVar("T")
+
+
+def _stderr_console() -> Console:
+    return Console(stderr=True)
+
+
+@dataclass
+class CliContext:
+    """What every command of one run shares. `out` is stdout (results), `err` is stderr
+    (progress, warnings, errors)."""
+
+    out: Console = field(default_factory=Console)
+    err: Console = field(default_factory=_stderr_console)
+
+    @functools.cached_property
+    def settings(self) -> Settings:
+        from hub.core.settings import get_settings
+
+        return get_settings()
+
+    @functools.cached_property
+    def hub(self) -> Hub:
+        """The Hub on these settings, made on first use (`hub connectors list` needs none)."""
+        from hub.runtime import Hub
+
+        return Hub(self.settings)
+
+    def ready_hub(self) -> Hub:
+        """The Hub with its store created or migrated to the latest revision."""
+        self.hub.upgrade_db()
+        return self.hub
+
+    @functools.cached_property
+    def actor(self) -> str:
+        """Who the audit rows name: `cli:<user>`, or `cli` where there is no user name."""
+        import getpass
+
+        try:
+            return f"cli:{getpass.getuser()}"
+        except Exception:  # noqa: BLE001 -- no user name on some containers
+            return "cli"
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run one coroutine to its end (a command's async service call)."""
+        import asyncio
+
+        return asyncio.run(coro)
+
+    def close(self) -> None:
+        """Release the store's connections, if a command opened them."""
+        if "hub" in self.__dict__:
+            self.hub.close()
+
+
+def cli_context(ctx: typer.Context) -> CliContext:
+    """The run's context (made here when the app is invoked without `cli.main`)."""
+    return ctx.ensure_object(CliContext)

@@ -1,0 +1,92 @@
+"""`hub mappings validate|preview|explain`: the admins' field mappings, checked and shown."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from hub.cli.context import cli_context
+
+if TYPE_CHECKING:
+    from hub.runtime import Hub
+
+__all__ = ["app"]
+
+app = typer.Typer(help="Field mappings in mappings/.", no_args_is_help=True)
+
+
+def _mapping(hub: Hub, name: str) -> Any:
+    """The compiled mapping; an unknown name adds a did-you-mean (the API never lists them)."""
+    from hub.errors import NotFoundError
+
+    try:
+        return hub.mappings.get(name)
+    except NotFoundError as exc:
+        raise NotFoundError(f"{exc}; {hub.mappings.hint(name)}") from None
+
+
+@app.command("validate")
+def mappings_validate(
+    ctx: typer.Context, names: Annotated[list[str] | None, typer.Argument()] = None
+) -> None:
+    """Compile mappings (all of them by default); errors name file, line and field."""
+    from hub.errors import ConfigFileError
+
+    cli = cli_context(ctx)
+    problems: list[Any] = []
+    for name in names or cli.hub.mappings.names():
+        try:
+            mapping = _mapping(cli.hub, name)
+        except ConfigFileError as exc:
+            problems.extend(exc.problems)
+            continue
+        cli.out.print(f"[green]ok[/]: {name} v{mapping.version} ({len(mapping.fields)} fields)")
+    if problems:
+        raise ConfigFileError(problems)
+
+
+@app.command("preview")
+def mappings_preview(
+    ctx: typer.Context,
+    name: str,
+    sample: Annotated[Path | None, typer.Option(
+        "--sample", help="A JSON, JSON Lines, CSV or YAML file of records.")] = None,
+    source: Annotated[str | None, typer.Option(
+        "--from", help="CONNECTION:STREAM, read live through the connector.")] = None,
+    limit: Annotated[int, typer.Option(help="How many records.")] = 20,
+) -> None:
+    """Map sample records and show input beside output, errors highlighted. Writes nothing."""
+    from hub.admin.preview import load_sample, preview, read_connection_sample
+    from hub.cli.render.mapping import preview_view
+    from hub.errors import InvalidRequestError
+
+    if (sample is None) == (source is None):
+        raise InvalidRequestError("give one of --sample FILE or --from CONNECTION:STREAM")
+    cli = cli_context(ctx)
+    mapping = _mapping(cli.hub, name)
+    hub = cli.ready_hub()  # live reads and lookups are audited and read the store
+    if sample is not None:
+        records = load_sample(sample, limit=limit)
+    else:
+        assert source is not None
+        records = cli.run(read_connection_sample(hub, source, limit=limit, actor=cli.actor))
+    rows = cli.run(preview(hub, mapping, records, actor=cli.actor))
+    cli.out.print(preview_view(mapping, rows))
+
+
+@app.command("explain")
+def mappings_explain(ctx: typer.Context, name: str, field: str) -> None:
+    """How MAPPING produces FIELD (nested fields as `lines.qty`), step by step."""
+    from hub.cli.render.mapping import explain_view
+    from hub.errors import NotFoundError
+    from hub.mapping.explain import explain_field
+
+    cli = cli_context(ctx)
+    mapping = _mapping(cli.hub, name)
+    try:
+        steps = explain_field(mapping.spec, field)
+    except KeyError as exc:
+        raise NotFoundError(f"mapping '{name}': {exc.args[0]}") from None
+    cli.out.print(explain_view(mapping, field, steps))

@@ -1,0 +1,58 @@
+"""Shared fixtures of the CLI's tests: a store of its own on the shipped config and mappings
+(`env`, `crm_env` with the CRM sandbox), and `run`, which runs `hub ARGS` in this process
+through the entry point and returns its exit code, stdout and stderr."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import cli
+
+ROOT = Path(__file__).resolve().parents[3]
+
+Run = Callable[..., tuple[int, str, str]]
+
+
+@dataclass(frozen=True)
+class CliEnv:
+    """Where a test's `hub` keeps its files, and its store."""
+
+    dir: Path
+    database_url: str
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliEnv:
+    """`hub` on the shipped configs/hub.yaml and mappings/, a SQLite store in tmp_path, and a
+    terminal wide enough that no table wraps."""
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("HUB_DATABASE_URL", url)
+    monkeypatch.setenv("HUB_CONFIG", str(ROOT / "configs/hub.yaml"))
+    monkeypatch.setenv("HUB_MAPPINGS_DIR", str(ROOT / "mappings"))
+    monkeypatch.setenv("HUB_IMPORTS_DIR", str(tmp_path / "imports"))
+    monkeypatch.setenv("COLUMNS", "300")
+    return CliEnv(tmp_path, url)
+
+
+@pytest.fixture
+def crm_env(env: CliEnv, crm_sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> CliEnv:
+    """`env`, with the config's CRM connection pointing at the CRM sandbox."""
+    monkeypatch.setenv("CRM_BASE_URL", crm_sandbox.url)
+    monkeypatch.setenv("CRM_API_KEY", crm_sandbox.api_key)
+    return env
+
+
+@pytest.fixture
+def run(capsys: pytest.CaptureFixture[str]) -> Run:
+    """`run("tickets", "show", "1")` -> (exit code, stdout, stderr), through `cli.main`."""
+    def invoke(*args: str) -> tuple[int, str, str]:
+        code = cli.main(list(args))
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return invoke

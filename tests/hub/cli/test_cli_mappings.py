@@ -1,0 +1,122 @@
+"""`hub mappings preview | explain | validate` end to end, against real files and the CRM
+sandbox."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT, CliEnv, Run
+
+GOOD = {"id": "C1", "name": "王芳", "level": "金卡", "status": "正常",
+        "contact": {"mobile": "+86 138-1234-5678", "email": "Wang@Example.cn"},
+        "updated_at": "2024-05-02 10:00:00"}
+BAD = {"id": "C2", "name": "李伟", "level": "银卡", "status": "正常",
+       "contact": {"mobile": "1391234567", "email": "li@"}, "updated_at": "昨天"}
+
+
+def test_mappings_preview__sample_file_shows_input_output_and_errors(
+    crm_env: CliEnv, run: Run
+) -> None:
+    sample = crm_env.dir / "sample.json"
+    sample.write_text(json.dumps([GOOD, BAD], ensure_ascii=False), encoding="utf-8")
+
+    code, out, _ = run("mappings", "preview", "crm_customer", "--sample", str(sample))
+
+    assert code == 0
+    assert "row 1" in out and "row 2" in out
+    assert "tier: gold" in out and "mobile: 13812345678" in out
+    assert "mobile: '1***' is not an 11-digit mobile number" in out and "[type mobile]" in out
+    assert "source_updated_at: '昨天' is not a date and time" in out
+    assert "crm_customer@1: 2 rows — 1 mapped, 1 with errors, 0 skipped" in out
+
+
+def test_mappings_preview__csv_sample_in_gb18030(crm_env: CliEnv,
+                                                run: Run) -> None:
+    sample = crm_env.dir / "sample.csv"
+    sample.write_bytes("id;name;level;updated_at\nC9;张三;钻石;2024/3/5\n".encode("gb18030"))
+
+    code, out, _ = run("mappings", "preview", "crm_customer", "--sample", str(sample))
+
+    assert code == 0 and "name: 张三" in out and "tier: vip" in out
+
+
+def test_mappings_preview__live_from_a_connection(crm_env: CliEnv,
+                                                 run: Run) -> None:
+    code, out, _ = run("mappings", "preview", "crm_customer", "--from", "crm:customers",
+                       "--limit", "3")
+
+    assert code == 0
+    assert "crm_customer@1: 3 rows — 3 mapped" in out
+
+
+def test_mappings_preview__needs_exactly_one_source(crm_env: CliEnv,
+                                                  run: Run) -> None:
+    code, _, err = run("mappings", "preview", "crm_customer")
+    assert code != 0 and "--sample FILE or --from" in err
+
+
+def test_mappings_explain__steps_of_a_field(crm_env: CliEnv, run: Run) -> None:
+    code, out, _ = run("mappings", "explain", "crm_customer", "tier")
+
+    assert code == 0
+    assert "read from path 'level'" in out
+    assert "value map {普通 → standard" in out and "becomes the default" in out
+    assert "when missing: 'standard'" in out
+
+
+def test_mappings_explain__nested_field_of_a_write_back_mapping(
+    crm_env: CliEnv, run: Run
+) -> None:
+    code, out, _ = run("mappings", "explain", "kingdee_refund_bill",
+                       "FREFUNDBILLENTRY.FSETTLETYPEID.FNumber")
+
+    assert code == 0
+    assert "inside each item of 'FREFUNDBILLENTRY'" in out
+    assert "is an error (strict)" in out
+
+
+def test_mappings_explain__unknown_field_suggests(crm_env: CliEnv,
+                                                 run: Run) -> None:
+    code, _, err = run("mappings", "explain", "crm_customer", "teir")
+    assert code == 3 and "did you mean 'tier'" in err
+
+
+def test_mappings_validate__all_shipped_with_versions(crm_env: CliEnv,
+                                                     run: Run) -> None:
+    code, out, _ = run("mappings", "validate")
+    assert code == 0
+    assert "kingdee_refund_bill v1" in out and "crm_customer v1" in out
+
+
+def test_mappings_explain__unknown_name_gets_a_did_you_mean_for_the_admin(
+    crm_env: CliEnv, run: Run
+) -> None:
+    code, _, err = run("mappings", "explain", "crm_custmer", "tier")
+
+    assert code == 3
+    assert "no mapping 'crm_custmer'; did you mean 'crm_customer'?" in err
+
+
+def test_mappings_preview__a_path_is_not_a_mapping_name(
+    crm_env: CliEnv, run: Run
+) -> None:
+    code, _, err = run("mappings", "preview", "../configs/hub", "--sample", "x.json")
+
+    assert code == 3 and "no mapping '../configs/hub'" in err
+    assert str(ROOT) not in err
+
+
+def test_mappings_validate__ok_and_broken(crm_env: CliEnv, tmp_path: Path,
+                                          run: Run,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    code, out, _ = run("mappings", "validate")
+    assert code == 0 and "crm_customer" in out
+    (tmp_path / "bad.yaml").write_text("fields:\n  a:\n    path: a\n    requried: true\n",
+                                       encoding="utf-8")
+    monkeypatch.setenv("HUB_MAPPINGS_DIR", str(tmp_path))
+    code, _, err = run("mappings", "validate", "bad")
+    assert code == 2 and "line 4, column 5, field 'fields.a.requried'" in err
+    assert "did you mean 'required'" in err
