@@ -172,63 +172,78 @@ def run_demo(console: Console, *, customers: int, project_root: Path) -> list[Ti
     workdir = Path(tempfile.mkdtemp(prefix="hub-demo-"))
     api_key = secrets.token_urlsafe(24)
     sandbox_app = create_crm_sandbox(api_key=api_key, customers=customers)
-    sandbox = sandbox_app.state.sandbox
     settings = Settings(database_url=f"sqlite:///{workdir / 'hub.db'}",
                         config=project_root / "configs" / "hub.yaml",
                         mappings_dir=project_root / "mappings",
                         imports_dir=workdir / "imports")
     with ExitStack() as stack:
-        base_url = stack.enter_context(serve(sandbox_app))
-        messengers = _messengers(stack)
-        kb_url = stack.enter_context(serve(create_confluence_sandbox(
-            email="kb-bot@example.com", api_token=api_key, space_key="KB")))
-        kingdee_url = stack.enter_context(serve(create_kingdee_sandbox(latency_ms=0)))
-        stack.enter_context(_environment(CRM_BASE_URL=base_url, CRM_API_KEY=api_key,
-                                         KINGDEE_BASE_URL=f"{kingdee_url}/k3cloud/",
-                                         KB_BASE_URL=kb_url, KB_EMAIL="kb-bot@example.com",
-                                         KB_API_TOKEN=api_key, KB_SPACE_KEY="KB",
-                                         **messengers.env))
+        base_url, messengers = _start_sandboxes(stack, sandbox_app, api_key)
         hub = Hub(settings)
         try:
             hub.upgrade_db()
             console.print(f"[bold]Hub demo[/] — store {workdir / 'hub.db'}, "
                           f"CRM sandbox at {base_url} ({customers} customers)\n")
-            console.rule("1 · Pull customers from the CRM")
-            console.print(run_summary(asyncio.run(run_pull(hub, "crm_customers",
-                                                            trigger="demo"))))
-            changed = next(c for c in sandbox.customers if c["level"] == "普通")
-            sandbox.update_customer(changed["id"], {"level": "钻石"})
-            console.print(f"{changed['name']} was upgraded to 钻石 in the CRM; the next run "
-                          "pulls only what changed:")
-            console.print(run_summary(asyncio.run(run_pull(hub, "crm_customers",
-                                                            trigger="demo"))))
-            console.rule("2 · Tickets arrive and are enriched")
-            tickets = [asyncio.run(create_ticket(hub, data, actor="demo"))
-                       for data in _demo_tickets(sandbox)]
-            console.print(tickets_table(tickets))
-            console.rule("3 · What the agent sees")
-            console.print(ticket_panel(tickets[0]))
-            console.rule("4 · Knowledge base: articles suggested for the ticket")
-            _show_suggestions(console, hub, tickets[0])
-            console.rule("5 · Notify rules: the VIP ticket and the refund")
-            _show_notifications(console, hub, messengers)
-            console.rule("6 · An urgent WeCom message becomes a ticket")
-            asyncio.run(_inbound(console, hub, messengers))
-            console.rule("7 · Two hours later: the SLA check (hub notify check-overdue)")
-            later = datetime.now(UTC) + timedelta(hours=2, minutes=5)
-            console.print(notify_summary(asyncio.run(check_overdue(hub, now=later,
-                                                                   actor="demo"))))
-            console.rule("8 · Import a spreadsheet from the old system")
-            import_sample(console, hub, workdir)
-            console.rule("9 · Resolved: refund and spare parts written to the ERP, exactly once")
-            writeback_section(console, hub, tickets)
-            console.rule("10 · Jobs on a timetable (hub scheduler)")
-            scheduler_section(console, hub)
-            console.rule("11 · Audit trail")
-            verdict = hub.audit.verify()
-            console.print(f"{verdict.checked} audit rows, hash chain "
-                          f"{'[green]intact[/]' if verdict.ok else '[red]BROKEN[/]'} "
-                          "(hub audit verify); every CRM call and data change is in it.")
-            return tickets
+            return _tour(console, hub, sandbox_app.state.sandbox, messengers, workdir)
         finally:
             hub.close()
+
+
+def _start_sandboxes(stack: ExitStack, crm_app: Any, api_key: str) -> tuple[str, _Messengers]:
+    """Serve the vendors' sandboxes until `stack` closes, and point hub.yaml's variables at
+    them; the CRM's base URL and the messengers."""
+    base_url = stack.enter_context(serve(crm_app))
+    messengers = _messengers(stack)
+    kb_url = stack.enter_context(serve(create_confluence_sandbox(
+        email="kb-bot@example.com", api_token=api_key, space_key="KB")))
+    kingdee_url = stack.enter_context(serve(create_kingdee_sandbox(latency_ms=0)))
+    stack.enter_context(_environment(CRM_BASE_URL=base_url, CRM_API_KEY=api_key,
+                                     KINGDEE_BASE_URL=f"{kingdee_url}/k3cloud/",
+                                     KB_BASE_URL=kb_url, KB_EMAIL="kb-bot@example.com",
+                                     KB_API_TOKEN=api_key, KB_SPACE_KEY="KB",
+                                     **messengers.env))
+    return base_url, messengers
+
+
+def _tour(console: Console, hub: Hub, sandbox: Any, messengers: _Messengers,
+          workdir: Path) -> list[TicketPublic]:
+    """The demo's sections, in order; the tickets of section 2."""
+    console.rule("1 · Pull customers from the CRM")
+    _pull_section(console, hub, sandbox)
+    console.rule("2 · Tickets arrive and are enriched")
+    tickets = [asyncio.run(create_ticket(hub, data, actor="demo"))
+               for data in _demo_tickets(sandbox)]
+    console.print(tickets_table(tickets))
+    console.rule("3 · What the agent sees")
+    console.print(ticket_panel(tickets[0]))
+    console.rule("4 · Knowledge base: articles suggested for the ticket")
+    _show_suggestions(console, hub, tickets[0])
+    console.rule("5 · Notify rules: the VIP ticket and the refund")
+    _show_notifications(console, hub, messengers)
+    console.rule("6 · An urgent WeCom message becomes a ticket")
+    asyncio.run(_inbound(console, hub, messengers))
+    console.rule("7 · Two hours later: the SLA check (hub notify check-overdue)")
+    later = datetime.now(UTC) + timedelta(hours=2, minutes=5)
+    console.print(notify_summary(asyncio.run(check_overdue(hub, now=later, actor="demo"))))
+    console.rule("8 · Import a spreadsheet from the old system")
+    import_sample(console, hub, workdir)
+    console.rule("9 · Resolved: refund and spare parts written to the ERP, exactly once")
+    writeback_section(console, hub, tickets)
+    console.rule("10 · Jobs on a timetable (hub scheduler)")
+    scheduler_section(console, hub)
+    console.rule("11 · Audit trail")
+    verdict = hub.audit.verify()
+    console.print(f"{verdict.checked} audit rows, hash chain "
+                  f"{'[green]intact[/]' if verdict.ok else '[red]BROKEN[/]'} "
+                  "(hub audit verify); every CRM call and data change is in it.")
+    return tickets
+
+
+def _pull_section(console: Console, hub: Hub, sandbox: Any) -> None:
+    """A full pull, then a customer changed in the CRM and the incremental pull that
+    follows."""
+    console.print(run_summary(asyncio.run(run_pull(hub, "crm_customers", trigger="demo"))))
+    changed = next(c for c in sandbox.customers if c["level"] == "普通")
+    sandbox.update_customer(changed["id"], {"level": "钻石"})
+    console.print(f"{changed['name']} was upgraded to 钻石 in the CRM; the next run "
+                  "pulls only what changed:")
+    console.print(run_summary(asyncio.run(run_pull(hub, "crm_customers", trigger="demo"))))
