@@ -8,10 +8,10 @@ import asyncio
 from rich.console import Console
 
 from hub.cli.render.runs import jobs_table
-from hub.jobs.run_queries import list_jobs
 from hub.runtime import Hub
 from hub.scheduler.local import LocalExecutor
 from hub.scheduler.scheduler import Scheduler
+from hub.scheduler.views import list_jobs
 
 __all__ = ["scheduler_section"]
 

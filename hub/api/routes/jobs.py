@@ -10,8 +10,8 @@ from pydantic import BaseModel, ConfigDict
 
 from hub.api.deps import ActorDep, HubDep
 from hub.core.time import UtcDatetime
-from hub.jobs.run_queries import JobPublic, list_jobs
 from hub.scheduler.control import pause, request_run, resume
+from hub.scheduler.views import JobPublic, list_jobs
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
