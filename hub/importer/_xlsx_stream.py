@@ -244,121 +244,143 @@ class StreamSource:
         self._zf.close()
 
     def _row_parser(self) -> tuple[expat.XMLParserType, list[tuple[int, list[Any]]]]:
-        path, p = self.path, self._prefix
-        strings, styles, date1904, long_strings = (self._strings, self._styles, self._date1904,
-                                                   self._long)
-        max_columns, max_cell = self.limits.max_columns, self.limits.max_cell_chars
-        n_row, n_c, n_v, n_t, n_is, n_rph = (p + "row", p + "c", p + "v", p + "t", p + "is",
-                                             p + "rPh")
-        pending: list[tuple[int, list[Any]]] = []
-        parts: list[str] = []
-        columns: dict[str, int] = {}
-        row: list[Any] = []
-        number, column, kind, style = 0, -1, None, None
-        collect = inline = phonetic = False
+        rows = _SheetRows(self)
+        parser = _parser(self.path, self._member)
+        parser.StartElementHandler = rows.start
+        parser.EndElementHandler = rows.end
+        parser.CharacterDataHandler = rows.text
+        return parser, rows.pending
 
-        def start(name: str, attrs: dict[str, str]) -> None:
-            nonlocal number, column, kind, style, collect, inline, phonetic, row
-            if name == n_c:
-                ref = attrs.get("r")
-                if ref:
-                    letters = ref.rstrip("0123456789")
-                    found = columns.get(letters)
-                    if found is None:
-                        found = columns[letters] = column_index(letters)
-                    column = found
-                else:
-                    column += 1
-                kind = attrs.get("t")
-                style = attrs.get("s")
-                parts.clear()
-            elif name == n_v:
-                collect = True
-            elif name == n_t:
-                collect = inline and not phonetic
-            elif name == n_row:
-                ref = attrs.get("r")
-                number = int(ref) if ref else number + 1
-                column = -1
-                row = []
-            elif name == n_is:
-                inline = True
-            elif name == n_rph:
-                phonetic = True
 
-        def end(name: str) -> None:
-            nonlocal collect, inline, phonetic
-            if name == n_c:
-                value = convert()
-                if value == "" and type(value) is str:
-                    return
-                if column >= max_columns:
-                    raise ImportFileError(
-                        path, f"row {number:,} has a value in column {column_letter(column)}, "
-                              f"which makes {column + 1:,} columns (limit {max_columns:,})",
-                        row=number, column=column_letter(column))
-                width = len(row)
-                if column == width:
-                    row.append(value)
-                elif column > width:
-                    row.extend([""] * (column - width))
-                    row.append(value)
-                else:
-                    row[column] = value
-            elif name == n_v or name == n_t:
-                collect = False
-            elif name == n_row:
-                if row:
-                    pending.append((number, row))
-            elif name == n_is:
-                inline = False
-            elif name == n_rph:
-                phonetic = False
+class _SheetRows:
+    """The expat handlers of a worksheet: each cell placed at its column and its value
+    converted as python-calamine converts it; each row with a value joins `pending`."""
 
-        def text(data: str) -> None:
-            if collect:
-                parts.append(data)
+    __slots__ = ("collect", "column", "columns", "date1904", "inline", "kind", "long_strings",
+                 "max_cell", "max_columns", "n_c", "n_is", "n_row", "n_rph", "n_t", "n_v",
+                 "number", "parts", "path", "pending", "phonetic", "row", "strings", "style",
+                 "styles")
 
-        def convert() -> Any:
-            raw = parts[0] if len(parts) == 1 else "".join(parts)
-            if kind is None or kind == "n":
-                if not raw:
-                    return ""
-                try:
-                    value = float(raw)
-                except ValueError:
-                    return raw
-                shown_as = styles.get(style) if style else None
-                return excel_date(value, shown_as, date1904) if shown_as else value
-            if kind == "s":
-                try:
-                    index = int(raw)
-                except ValueError:
-                    return ""
-                if long_strings and index in long_strings:
-                    too_long(len(strings[index]))
-                return strings[index] if 0 <= index < len(strings) else ""
-            if kind == "inlineStr" or kind == "str":
-                if len(raw) > max_cell:
-                    too_long(len(raw))
-                return _unescape(raw)
-            if kind == "b":
-                return raw in ("1", "true")
-            if kind == "d":
-                return _iso_date(raw)
-            return ""  # "e": an error value such as #N/A, given as blank like python-calamine
+    def __init__(self, source: StreamSource) -> None:
+        p = source._prefix
+        self.path, self.strings, self.styles = source.path, source._strings, source._styles
+        self.date1904, self.long_strings = source._date1904, source._long
+        self.max_columns = source.limits.max_columns
+        self.max_cell = source.limits.max_cell_chars
+        self.n_row, self.n_c, self.n_v, self.n_t, self.n_is, self.n_rph = (
+            p + "row", p + "c", p + "v", p + "t", p + "is", p + "rPh")
+        self.pending: list[tuple[int, list[Any]]] = []
+        self.parts: list[str] = []
+        self.columns: dict[str, int] = {}
+        self.row: list[Any] = []
+        self.number, self.column = 0, -1
+        self.kind: str | None = None
+        self.style: str | None = None
+        self.collect = self.inline = self.phonetic = False
 
-        def too_long(length: int) -> None:
-            letter = column_letter(column)
-            raise ImportFileError(path, f"row {number:,}, column {letter}: the cell has "
-                                        f"{length:,} characters (limit {max_cell:,})",
-                                  row=number, column=letter)
+    def start(self, name: str, attrs: dict[str, str]) -> None:
+        if name == self.n_c:
+            ref = attrs.get("r")
+            if ref:
+                letters = ref.rstrip("0123456789")
+                found = self.columns.get(letters)
+                if found is None:
+                    found = self.columns[letters] = column_index(letters)
+                self.column = found
+            else:
+                self.column += 1
+            self.kind = attrs.get("t")
+            self.style = attrs.get("s")
+            self.parts.clear()
+        elif name == self.n_v:
+            self.collect = True
+        elif name == self.n_t:
+            self.collect = self.inline and not self.phonetic
+        elif name == self.n_row:
+            ref = attrs.get("r")
+            self.number = int(ref) if ref else self.number + 1
+            self.column = -1
+            self.row = []
+        elif name == self.n_is:
+            self.inline = True
+        elif name == self.n_rph:
+            self.phonetic = True
 
-        parser = _parser(path, self._member)
-        parser.StartElementHandler = start
-        parser.EndElementHandler = end
-        parser.CharacterDataHandler = text
-        return parser, pending
+    def end(self, name: str) -> None:
+        if name == self.n_c:
+            self._place(self._convert())
+        elif name == self.n_v or name == self.n_t:
+            self.collect = False
+        elif name == self.n_row:
+            if self.row:
+                self.pending.append((self.number, self.row))
+        elif name == self.n_is:
+            self.inline = False
+        elif name == self.n_rph:
+            self.phonetic = False
+
+    def text(self, data: str) -> None:
+        if self.collect:
+            self.parts.append(data)
+
+    def _place(self, value: Any) -> None:
+        if value == "" and type(value) is str:
+            return
+        column, row = self.column, self.row
+        if column >= self.max_columns:
+            raise ImportFileError(
+                self.path, f"row {self.number:,} has a value in column "
+                           f"{column_letter(column)}, which makes {column + 1:,} columns "
+                           f"(limit {self.max_columns:,})",
+                row=self.number, column=column_letter(column))
+        width = len(row)
+        if column == width:
+            row.append(value)
+        elif column > width:
+            row.extend([""] * (column - width))
+            row.append(value)
+        else:
+            row[column] = value
+
+    def _convert(self) -> Any:
+        parts, kind = self.parts, self.kind
+        raw = parts[0] if len(parts) == 1 else "".join(parts)
+        if kind is None or kind == "n":
+            if not raw:
+                return ""
+            try:
+                value = float(raw)
+            except ValueError:
+                return raw
+            shown_as = self.styles.get(self.style) if self.style else None
+            return excel_date(value, shown_as, self.date1904) if shown_as else value
+        if kind == "s":
+            return self._shared_string(raw)
+        if kind == "inlineStr" or kind == "str":
+            if len(raw) > self.max_cell:
+                self._too_long(len(raw))
+            return _unescape(raw)
+        if kind == "b":
+            return raw in ("1", "true")
+        if kind == "d":
+            return _iso_date(raw)
+        return ""  # "e": an error value such as #N/A, given as blank like python-calamine
+
+    def _shared_string(self, raw: str) -> str:
+        try:
+            index = int(raw)
+        except ValueError:
+            return ""
+        strings = self.strings
+        if self.long_strings and index in self.long_strings:
+            self._too_long(len(strings[index]))
+        return strings[index] if 0 <= index < len(strings) else ""
+
+    def _too_long(self, length: int) -> None:
+        letter = column_letter(self.column)
+        raise ImportFileError(self.path, f"row {self.number:,}, column {letter}: the cell has "
+                                         f"{length:,} characters (limit {self.max_cell:,})",
+                              row=self.number, column=letter)
 
 
 def _iso_date(raw: str) -> Any:
