@@ -142,17 +142,8 @@ def _needs_root(fields: Mapping[str, FieldSpec], filter_source: str | None) -> b
 def _field(code: ObjectCode, output: str, spec: FieldSpec, *, registry: TransformRegistry,
            functions: Mapping[str, Callable[..., Any]], lookups: Mapping[str, Any]) -> None:
     field_type: FieldType = spec.resolved_type
-    rules: list[str | None] = [None] * FIRST_TRANSFORM
-    rules[ST_READ] = "template" if spec.template else "expr" if spec.expr else "read"
-    rules[ST_MAP] = "map (strict)" if spec.strict else "map"
-    rules[ST_TYPE] = f"type {field_type}"
-    rules[ST_REQUIRED] = "required"
-    rules[ST_LOOKUP] = f"lookup {spec.lookup}" if spec.lookup else None
-    rules[ST_WHEN] = "when"
-    rules[ST_NESTED] = "object"
     transforms = [transform_parts(item) for item in spec.transforms or ()]
-    rules += [f"transform {name}" for name, _ in transforms]
-    info = code.bind(FieldInfo(output, spec.path, spec.is_personal, tuple(rules)), "_i")
+    info = code.bind(_field_info(output, spec, [name for name, _ in transforms]), "_i")
     stages = _failing_stages(spec, len(transforms))
     track = len(stages) > 1
 
@@ -200,6 +191,21 @@ def _field(code: ObjectCode, output: str, spec: FieldSpec, *, registry: Transfor
     where = "st" if track else str(stages[0] if stages else ST_TYPE)
     raw = "raw" if spec.const is None else "None"
     code.emit(2, f"errors.append((prefix, {info}, {where}, exc, {raw}))")
+
+
+def _field_info(output: str, spec: FieldSpec, transforms: list[str]) -> FieldInfo:
+    """What an error report says of the field: its name, its path, and the rule of each
+    stage (indexed by stage number)."""
+    rules: list[str | None] = [None] * FIRST_TRANSFORM
+    rules[ST_READ] = "template" if spec.template else "expr" if spec.expr else "read"
+    rules[ST_MAP] = "map (strict)" if spec.strict else "map"
+    rules[ST_TYPE] = f"type {spec.resolved_type}"
+    rules[ST_REQUIRED] = "required"
+    rules[ST_LOOKUP] = f"lookup {spec.lookup}" if spec.lookup else None
+    rules[ST_WHEN] = "when"
+    rules[ST_NESTED] = "object"
+    rules += [f"transform {name}" for name in transforms]
+    return FieldInfo(output, spec.path, spec.is_personal, tuple(rules))
 
 
 def _failing_stages(spec: FieldSpec, transforms: int) -> list[int]:
