@@ -232,30 +232,37 @@ class HttpClient:
         )
         async for attempt in retrying:
             with attempt:
-                number = attempt.retry_state.attempt_number
-                if self._budget is not None:
-                    self.stats.budget_wait_s += await self._budget.acquire()
-                self.stats.attempts += 1
-                self.stats.retries += number > 1
-                started = time.perf_counter()
-                try:
-                    response = await self._client.send(request)
-                except httpx.TransportError as exc:
-                    lost = self._transport_error(exc, retry_safe=retry_safe, context=context)
-                    self._record(request.method, shown_url, operation, None, number, started, lost)
-                    raise lost from None
-                except ConnectorError as exc:  # raised by the auth flow, e.g. a token fetch
-                    self._record(request.method, shown_url, operation, exc.status, number,
-                                 started, exc)
-                    raise
-                self._remember_cookies(response)
-                refused = self._classify(response, context)
-                self._record(request.method, shown_url, operation, response.status_code, number,
-                             started, refused)
-                if refused is not None:
-                    raise refused
-                return response
+                return await self._attempt(
+                    request, number=attempt.retry_state.attempt_number, operation=operation,
+                    shown_url=shown_url, retry_safe=retry_safe, context=context)
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+
+    async def _attempt(
+        self, request: httpx.Request, *, number: int, operation: str, shown_url: str,
+        retry_safe: bool, context: dict[str, Any],
+    ) -> httpx.Response:
+        """One attempt: wait for the rate budget, send, record the call; raise a refusal."""
+        if self._budget is not None:
+            self.stats.budget_wait_s += await self._budget.acquire()
+        self.stats.attempts += 1
+        self.stats.retries += number > 1
+        started = time.perf_counter()
+        try:
+            response = await self._client.send(request)
+        except httpx.TransportError as exc:
+            lost = self._transport_error(exc, retry_safe=retry_safe, context=context)
+            self._record(request.method, shown_url, operation, None, number, started, lost)
+            raise lost from None
+        except ConnectorError as exc:  # raised by the auth flow, e.g. a token fetch
+            self._record(request.method, shown_url, operation, exc.status, number, started, exc)
+            raise
+        self._remember_cookies(response)
+        refused = self._classify(response, context)
+        self._record(request.method, shown_url, operation, response.status_code, number,
+                     started, refused)
+        if refused is not None:
+            raise refused
+        return response
 
     def _remember_cookies(self, response: httpx.Response) -> None:
         """Cookies a vendor sets are session credentials: every Redactor masks them."""
