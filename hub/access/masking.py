@@ -21,10 +21,11 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from hub.core.field_names import kinds_by_field, normalise_field_name
 from hub.mapping import normalize_mobile
 from hub.mapping.masking import mask_email, mask_id, mask_text
 
-__all__ = ["FieldMasker", "mask_as", "mask_personal_text", "normalise_field_name"]
+__all__ = ["FieldMasker", "mask_as", "mask_personal_text"]
 
 
 def _mobile(text: str) -> str:
@@ -114,14 +115,7 @@ _JSON_KEY = re.compile(rb'"([^"]{1,80})"\s*:')
 
 # ---------------------------------------------------------------- names
 
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
-_SEPARATORS = re.compile(r"[\s\-./:]+")
 _TOKEN_SPLIT = re.compile(r"[_0-9]+")
-
-
-def normalise_field_name(name: str) -> str:
-    """`contactPhone`, `Contact-Phone` and `CONTACT_PHONE` → `contact_phone`."""
-    return _SEPARATORS.sub("_", _CAMEL.sub("_", name.strip())).lower().strip("_")
 
 
 # Names that look personal, by kind: whole names, parts of names, and words of a name.
@@ -188,13 +182,7 @@ class FieldMasker:
         if unknown:
             raise ValueError(f"unknown masking kind(s) {', '.join(unknown)}; "
                              f"known: {', '.join(_KINDS)}")
-        self.kinds: dict[str, str] = {}
-        for kind, names in fields_by_kind.items():
-            for name in names:
-                key = normalise_field_name(name)
-                if self.kinds.setdefault(key, kind) != kind:
-                    raise ValueError(f"field '{name}' is listed under both "
-                                     f"{self.kinds[key]} and {kind}")
+        self.kinds: dict[str, str] = kinds_by_field(fields_by_kind)
         self._rules: dict[str, _Rule] = {}
         self._personal_keys: dict[bytes, bool] = {}
 

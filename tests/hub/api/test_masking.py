@@ -16,10 +16,11 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import PlainTextResponse, StreamingResponse
 
 from connectors.sdk.sandbox import serve
-from hub.access.masking import FieldMasker, mask_as, mask_personal_text, normalise_field_name
+from hub.access.masking import FieldMasker, mask_as, mask_personal_text
 from hub.api.masking import MaskingMiddleware
 from hub.api.principal import Principal
 from hub.config import HubConfig, MaskingSpec
+from hub.core.field_names import normalise_field_name
 from hub.core.settings import Settings
 from hub.runtime import Hub
 from hub.store.models import WebhookEvent
