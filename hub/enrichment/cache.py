@@ -23,11 +23,11 @@ from sqlalchemy.orm import Session
 
 from connectors.sdk import ConnectorError
 from connectors.sdk.capabilities import CustomerDirectory
+from hub.core.owners import worker_id
 from hub.core.time import as_utc
 
 from ..runtime import Hub
 from ..store.models import Customer, CustomerSnapshot
-from .owner import new_owner
 
 __all__ = ["Fetched", "fetch_history", "find_snapshot", "mark_stale"]
 
@@ -77,7 +77,7 @@ def _landed(flights: dict[_Key, asyncio.Task[Fetched]], key: _Key,
 
 async def _load(hub: Hub, connection: str, external_id: str, *, ttl: float, timeout: float,
                 actor: str) -> Fetched:
-    owner = new_owner()
+    owner = worker_id()
     started = datetime.now(UTC)
     async with asyncio.timeout(timeout):
         while True:

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from connectors.sdk import ConnectorError
+from hub.core.owners import worker_id
 from hub.customers.store import customer_profile, find_by_contact
 
 from ..audit import AuditEntry
@@ -31,7 +32,6 @@ from ..store.models import Customer, Ticket
 from . import queue
 from .lookup import find_remote_customer
 from .merge import merge_histories
-from .owner import new_owner
 from .sources import from_primary, from_source, skipped, timed_out
 from .summary import history_summary
 
@@ -115,7 +115,7 @@ async def enrich_now(hub: Hub, ticket_id: int, *, actor: str, wait: float | None
     if wait is not None and wait <= 0:
         return False
     found = enrich_job(hub)
-    owner, now = new_owner(), datetime.now(UTC)
+    owner, now = worker_id(), datetime.now(UTC)
     with hub.sessions.begin() as session:
         claimed = queue.claim_ticket(session, ticket_id, owner=owner, now=now,
                                      lease=_lease(found, batches=1))
@@ -149,7 +149,7 @@ async def drain_enrichment(hub: Hub, *, limit: int = 100, concurrency: int = 8,
     the current time.
     """
     found = enrich_job(hub)
-    owner = owner or new_owner()
+    owner = owner or worker_id()
     actor = actor or f"job:{found[0] if found else 'enrich'}"
     clock = now or datetime.now(UTC)
     concurrency = max(1, concurrency)

@@ -24,9 +24,10 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from hub.core.jsonable import to_jsonable
+from hub.core.owners import HOST
 from hub.ingest.lookups import resolve_lookups
 from hub.ingest.targets import Target, target_for
-from hub.jobs.runs import HOST, process_alive
+from hub.jobs.runs import process_alive
 
 from ..audit import AuditEntry
 from ..errors import InvalidRequestError, NotFoundError

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import os
-import socket
 from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hub.core.owners import HOST
 from hub.core.time import as_utc
 from hub.store.models import Run
 
-__all__ = ["HOST", "MAX_RECORDED_ERRORS", "finish_run", "mark_dead_runs", "process_alive",
+__all__ = ["MAX_RECORDED_ERRORS", "finish_run", "mark_dead_runs", "process_alive",
            "start_run"]
 
 MAX_RECORDED_ERRORS = 100
-HOST = socket.gethostname()
 
 
 def process_alive(pid: int | None, host: str | None = HOST) -> bool:

@@ -13,9 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
-import os
 import random
-import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,7 +26,8 @@ from sqlalchemy.orm import Session
 from connectors.sdk import AuthError, ConfigError, Connector, ConnectorError, RejectedError
 from connectors.sdk.capabilities import Writer, WriteResult
 from connectors.sdk.http import CallRecord
-from hub.jobs.runs import HOST, finish_run, start_run
+from hub.core.owners import worker_id
+from hub.jobs.runs import finish_run, start_run
 
 from ..audit import AuditEntry, call_entry
 from ..config import RetrySpec, WritebackJob
@@ -102,7 +101,7 @@ class Dispatcher:
                  progress: Callable[[DispatchSummary], None] | None = None) -> None:
         self.hub = hub
         self.options = options or DispatchOptions()
-        self.owner = f"{HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.owner = worker_id()
         self.trigger = trigger
         self._transport = transport
         self._progress = progress

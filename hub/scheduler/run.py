@@ -14,15 +14,14 @@ from __future__ import annotations
 import asyncio
 import glob
 import logging
-import os
-import uuid
 from dataclasses import dataclass, fields, is_dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from hub.core.logs import log_context
-from hub.jobs.runs import HOST, finish_run, start_run
+from hub.core.owners import worker_id
+from hub.jobs.runs import finish_run, start_run
 
 from ..audit import AuditEntry
 from ..config import EnrichJob, ImportJob, JobSpec, NotifyJob, PullJob, WritebackJob
@@ -95,7 +94,7 @@ async def _run_job(hub: Hub, name: str, job: JobSpec, *, trigger: str,
                           {"read": summary.read, "created": summary.created,
                            "updated": summary.updated, "rejected": summary.rejected})
     lease = lease_name(name, job)
-    owner = f"{HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    owner = worker_id()
     ttl = hub.settings.job_lease_seconds
     with hub.sessions.begin() as session:
         if not leases.acquire(session, lease, owner=owner, ttl=ttl, now=_now()):

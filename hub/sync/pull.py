@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -31,13 +29,14 @@ from connectors.sdk import ConnectorError, RetriableError
 from hub.audit import AuditEntry
 from hub.config import PullJob
 from hub.core.logs import log_context
+from hub.core.owners import worker_id
 from hub.core.time import as_utc_or_none
 from hub.customers.store import upsert_customers, upsert_external_records
 from hub.enrichment import enqueue_customer_changed
 from hub.errors import ConflictError, InvalidRequestError, JobFailedError, NotFoundError
 from hub.ingest.lookups import resolve_lookups
 from hub.jobs import leases, parts
-from hub.jobs.runs import HOST, MAX_RECORDED_ERRORS, finish_run, process_alive, start_run
+from hub.jobs.runs import MAX_RECORDED_ERRORS, finish_run, process_alive, start_run
 from hub.kb.store import upsert_articles
 from hub.mapping import CompiledMapping, LookupTables, RecordMappingError
 from hub.runtime import Hub
@@ -134,7 +133,7 @@ def open_run(hub: Hub, name: str, *, trigger: str, local: bool = True) -> int:
     job = pull_job(hub, name)
     mapping = hub.mappings.get(job.mapping)
     now = _now()
-    token = f"{HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    token = worker_id()
     ttl = hub.settings.job_lease_seconds
     with hub.sessions.begin() as session:
         if not leases.acquire(session, name, owner=token, ttl=ttl, now=now):
@@ -242,7 +241,7 @@ class _Reader:
                  progress: Progress | None) -> None:
         self.hub, self.job, self.name, self.run_id = hub, job, name, run_id
         self.mapping = hub.mappings.get(job.mapping)
-        self.owner = f"{HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.owner = worker_id()
         self.run_owner = leases.run_owner(run_id)
         self.ttl = hub.settings.job_lease_seconds
         self.stop = stop
