@@ -44,8 +44,6 @@ def serve(
     Raises:
         RuntimeError: The server did not start within `startup_timeout`, or failed to start.
     """
-    import uvicorn
-
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # proto must say TCP: asyncio sets TCP_NODELAY on accepted sockets only when it does, and
     # without it every response waits ~40 ms on Nagle's algorithm and delayed ACKs.
@@ -54,16 +52,7 @@ def serve(
         sock.bind((host, 0))
         sock.listen()
         port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            app,
-            log_config=None,  # leave the process's logging configuration alone
-            log_level="warning",
-            access_log=False,
-            lifespan=lifespan,
-            ws="none",
-            timeout_graceful_shutdown=_GRACEFUL_SHUTDOWN_SECONDS,
-        )
-        server = uvicorn.Server(config)
+        server = _server(app, lifespan)
         failure: list[BaseException] = []
 
         def run() -> None:
@@ -86,6 +75,21 @@ def serve(
                 thread.join(5)
     finally:
         sock.close()
+
+
+def _server(app: ASGIApp, lifespan: Literal["on", "off"]) -> Server:
+    """A quiet uvicorn server for `app` (no access log, the process's logging left alone)."""
+    import uvicorn
+
+    return uvicorn.Server(uvicorn.Config(
+        app,
+        log_config=None,  # leave the process's logging configuration alone
+        log_level="warning",
+        access_log=False,
+        lifespan=lifespan,
+        ws="none",
+        timeout_graceful_shutdown=_GRACEFUL_SHUTDOWN_SECONDS,
+    ))
 
 
 def _wait_started(

@@ -154,11 +154,8 @@ class ConnectorSuite:
             lifespan: "on" runs the sandbox app's start-up and shut-down events.
             name: the class name (default `Test<Connector>Conformance`).
         """
-        if (stream is None) == (operation is None):
-            raise TypeError("give either stream= or operation= (a connector without streams)")
-        if expire_tokens is not None and token_path is None:
-            raise TypeError("expire_tokens needs token_path: the token fetches are counted "
-                            "from the sandbox's request log by that path")
+        _check_choices(stream=stream, operation=operation, expire_tokens=expire_tokens,
+                       token_path=token_path)
         spec = SuiteSpec(
             connector=connector, sandbox=sandbox, config=config, stream=stream,
             bad_config=bad_config, mutate=mutate, expected_keys=expected_keys,
@@ -170,3 +167,13 @@ class ConnectorSuite:
             f"Conformance of {connector.__name__} on its sandbox, "
             + (f"stream {stream!r}." if stream is not None else "an operation."))})
         return built
+
+
+def _check_choices(*, stream: str | None, operation: object, expire_tokens: object,
+                   token_path: str | None) -> None:
+    """Refuse a suite built with options that exclude or need each other."""
+    if (stream is None) == (operation is None):
+        raise TypeError("give either stream= or operation= (a connector without streams)")
+    if expire_tokens is not None and token_path is None:
+        raise TypeError("expire_tokens needs token_path: the token fetches are counted "
+                        "from the sandbox's request log by that path")

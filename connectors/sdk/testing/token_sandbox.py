@@ -216,39 +216,53 @@ def create_token_sandbox(
     )
     app = FastAPI(title="token sandbox", openapi_url=None)
     app.state.sandbox = sandbox
-
     if mode == "oauth2":
-        @app.post("/oauth/token")
-        async def oauth_token(request: Request) -> JSONResponse:
-            form = dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))
-            if sandbox.token_delay:
-                await asyncio.sleep(sandbox.token_delay)
-            try:
-                issued = _oauth_token(sandbox, request, form)
-            except _TokenRefused as refused:
-                sandbox.refuse(form.get("grant_type", ""), str(refused.body["error"]))
-                return JSONResponse(refused.body, status_code=refused.status,
-                                    headers={"Cache-Control": "no-store"})
-            return JSONResponse(issued | {"token_type": "Bearer"},
-                                headers={"Cache-Control": "no-store"})
+        _add_oauth_token_route(app, sandbox)
     else:
-        @app.get("/gettoken")
-        async def gettoken(appkey: str = "", appsecret: str = "") -> dict[str, Any]:
-            if sandbox.token_delay:
-                await asyncio.sleep(sandbox.token_delay)
-            if not appkey or not appsecret:
-                sandbox.refuse("gettoken", "missing")
-                return {"errcode": 40035, "errmsg": "缺少参数 corpid or appkey"}
-            if appkey != client_id or not hmac.compare_digest(appsecret, client_secret):
-                sandbox.refuse("gettoken", "bad credentials")
-                return {"errcode": 40096, "errmsg": "不合法的appKey或appSecret"}
-            issued = sandbox.issue("gettoken", with_refresh=False)
-            return {"errcode": 0, "errmsg": "ok", **issued}
+        _add_dingtalk_token_route(app, sandbox)
+    _add_api_routes(app, sandbox)
+    return app
+
+
+def _add_oauth_token_route(app: FastAPI, sandbox: TokenSandbox) -> None:
+    @app.post("/oauth/token")
+    async def oauth_token(request: Request) -> JSONResponse:
+        form = dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))
+        if sandbox.token_delay:
+            await asyncio.sleep(sandbox.token_delay)
+        try:
+            issued = _oauth_token(sandbox, request, form)
+        except _TokenRefused as refused:
+            sandbox.refuse(form.get("grant_type", ""), str(refused.body["error"]))
+            return JSONResponse(refused.body, status_code=refused.status,
+                                headers={"Cache-Control": "no-store"})
+        return JSONResponse(issued | {"token_type": "Bearer"},
+                            headers={"Cache-Control": "no-store"})
+
+
+def _add_dingtalk_token_route(app: FastAPI, sandbox: TokenSandbox) -> None:
+    @app.get("/gettoken")
+    async def gettoken(appkey: str = "", appsecret: str = "") -> dict[str, Any]:
+        if sandbox.token_delay:
+            await asyncio.sleep(sandbox.token_delay)
+        if not appkey or not appsecret:
+            sandbox.refuse("gettoken", "missing")
+            return {"errcode": 40035, "errmsg": "缺少参数 corpid or appkey"}
+        if appkey != sandbox.client_id or not hmac.compare_digest(appsecret,
+                                                                  sandbox.client_secret):
+            sandbox.refuse("gettoken", "bad credentials")
+            return {"errcode": 40096, "errmsg": "不合法的appKey或appSecret"}
+        issued = sandbox.issue("gettoken", with_refresh=False)
+        return {"errcode": 0, "errmsg": "ok", **issued}
+
+
+def _add_api_routes(app: FastAPI, sandbox: TokenSandbox) -> None:
+    """A protected API to call with the tokens, and the sandbox's own stats and expiry."""
 
     @app.get("/api/items", response_model=None)
     async def items(request: Request) -> JSONResponse | dict[str, Any]:
         payload = [{"id": n, "name": f"item {n}"} for n in range(1, 4)]
-        if mode == "dingtalk":
+        if sandbox.mode == "dingtalk":
             if not sandbox.check(request.query_params.get("access_token")):
                 return _DINGTALK_INVALID
             return {"errcode": 0, "errmsg": "ok", "items": payload}
@@ -266,5 +280,3 @@ def create_token_sandbox(
     @app.post("/_sandbox/expire")
     async def expire() -> dict[str, int]:
         return {"expired": sandbox.expire_all()}
-
-    return app
