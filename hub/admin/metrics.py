@@ -81,7 +81,7 @@ class StoreCollector(Collector):
                     records.add_metric([job, name], value or 0)
                 retries.add_metric([job], values[-2] or 0)
                 waits.add_metric([job], (values[-1] or 0) / 1000)
-            in_flight = (OutboxMessage.status == "pending") & (OutboxMessage.lease_until >= now)
+            in_flight = (OutboxMessage.status == "pending") & outbox_store.LEASE.held(now)
             for connection, action, status, leased, count in session.execute(
                     select(OutboxMessage.connection, OutboxMessage.action,
                            OutboxMessage.status, in_flight, func.count())

@@ -27,11 +27,13 @@ from hub.core.owners import worker_id
 from hub.core.time import as_utc
 
 from ..runtime import Hub
+from ..store.leasing import LeaseColumns, lease_free
 from ..store.models import Customer, CustomerSnapshot
 
 __all__ = ["Fetched", "fetch_history", "find_snapshot", "mark_stale"]
 
 _POLL = 0.05  # seconds between looks at a snapshot another process is fetching
+_FETCH_LEASE = LeaseColumns(CustomerSnapshot.fetch_owner, CustomerSnapshot.fetch_until)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,9 +123,9 @@ def _reserve(session: Session, connection: str, external_id: str, *, owner: str,
         # fetched for this very request, by another process.
         if fetched_at >= started or (not row.stale and fetched_at + timedelta(seconds=ttl) > now):
             return Fetched(row.history, fetched_at, cached=True)
-    if row.fetch_owner is None or row.fetch_until is None or as_utc(row.fetch_until) <= now:
+    if lease_free(row.fetch_until, now=now):
         # updated_at is left alone: it says when the row was last marked stale or filled.
-        row.fetch_owner, row.fetch_until = owner, now + lease
+        _FETCH_LEASE.take(row, owner, now + lease)
         return True
     return False
 
@@ -142,7 +144,7 @@ def _unlease(session: Session, connection: str, external_id: str, owner: str) ->
     session.execute(update(CustomerSnapshot).where(
         CustomerSnapshot.connection == connection,
         CustomerSnapshot.external_id == external_id,
-        CustomerSnapshot.fetch_owner == owner).values(fetch_owner=None, fetch_until=None))
+        _FETCH_LEASE.held_by(owner)).values(_FETCH_LEASE.cleared()))
 
 
 def _store(session: Session, connection: str, external_id: str, history: dict[str, Any], *,
@@ -153,7 +155,7 @@ def _store(session: Session, connection: str, external_id: str, history: dict[st
     changed_meanwhile = row.stale and as_utc(row.updated_at) > started
     row.history, row.fetched_at, row.stale = history, now, changed_meanwhile
     if row.fetch_owner == owner:
-        row.fetch_owner = row.fetch_until = None
+        _FETCH_LEASE.clear(row)
     row.updated_at = now
 
 

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session
 
+from ..store.leasing import LeaseColumns
 from ..store.models import TERMINAL_TICKET_STATUSES, EnrichmentTask, Ticket
 from .cache import mark_stale
 
@@ -26,6 +27,7 @@ __all__ = ["REASONS", "Claimed", "claim", "claim_ticket", "depth", "enqueue",
            "enqueue_customer_changed", "release", "settle"]
 
 REASONS = ("created", "customer_changed", "requested")  # requested: by hand, `enrich_ticket`
+_LEASE = LeaseColumns(EnrichmentTask.lease_owner, EnrichmentTask.lease_until)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +50,7 @@ def enqueue(session: Session, ticket_id: int, *, reason: str, now: datetime) -> 
         row = EnrichmentTask(ticket_id=ticket_id, created_at=now)
         session.add(row)
     row.reason, row.status, row.due_at, row.attempts = reason, "pending", now, 0
-    row.lease_owner = row.lease_until = None  # an enrichment in flight loses: it is stale
+    _LEASE.clear(row)  # an enrichment in flight loses: it is stale
     row.last_error, row.updated_at = None, now
     session.flush()
 
@@ -71,15 +73,11 @@ def enqueue_customer_changed(session: Session, customer_ids: Collection[int], *,
     return tickets
 
 
-def _lease_free(now: datetime) -> Any:
-    return or_(EnrichmentTask.lease_until.is_(None), EnrichmentTask.lease_until < now)
-
-
 def _take(session: Session, rows: Sequence[EnrichmentTask], *, owner: str, now: datetime,
           lease: timedelta) -> list[Claimed]:
     taken = []
     for row in rows:
-        row.lease_owner, row.lease_until = owner, now + lease
+        _LEASE.take(row, owner, now + lease)
         row.attempts += 1
         row.updated_at = now
         taken.append(Claimed(row.id, row.ticket_id, row.reason, row.attempts))
@@ -93,7 +91,7 @@ def claim(session: Session, *, owner: str, limit: int, now: datetime,
     if limit <= 0:
         return []
     query = select(EnrichmentTask).where(
-        EnrichmentTask.status == "pending", EnrichmentTask.due_at <= now, _lease_free(now),
+        EnrichmentTask.status == "pending", EnrichmentTask.due_at <= now, _LEASE.free(now),
     ).order_by(EnrichmentTask.due_at, EnrichmentTask.id).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
@@ -106,7 +104,7 @@ def claim_ticket(session: Session, ticket_id: int, *, owner: str, now: datetime,
     another process holds it or nothing is owed."""
     query = select(EnrichmentTask).where(
         EnrichmentTask.ticket_id == ticket_id, EnrichmentTask.status == "pending",
-        _lease_free(now))
+        _LEASE.free(now))
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     taken = _take(session, session.scalars(query).all(), owner=owner, now=now, lease=lease)
@@ -114,14 +112,14 @@ def claim_ticket(session: Session, ticket_id: int, *, owner: str, now: datetime,
 
 
 def _ours(row_id: int, owner: str) -> Any:
-    return and_(EnrichmentTask.id == row_id, EnrichmentTask.lease_owner == owner,
+    return and_(EnrichmentTask.id == row_id, _LEASE.held_by(owner),
                 EnrichmentTask.status == "pending")
 
 
 def release(session: Session, row_id: int, *, owner: str, now: datetime) -> bool:
     """Give the lease back unfinished, the attempt uncounted: claimable again at once."""
     changed = session.execute(update(EnrichmentTask).where(_ours(row_id, owner)).values(
-        lease_owner=None, lease_until=None, attempts=EnrichmentTask.attempts - 1,
+        **_LEASE.cleared(), attempts=EnrichmentTask.attempts - 1,
         due_at=now, updated_at=now), execution_options={"synchronize_session": False})
     return bool(changed.rowcount)  # type: ignore[attr-defined]
 
@@ -131,8 +129,7 @@ def settle(session: Session, row_id: int, *, owner: str, error: str | None,
     """Record the attempt: done (`retry_at` None, no error), due again at `retry_at`, or
     failed (an error and no `retry_at`: the budget is spent). False when the lease was lost
     meanwhile; the caller then rolls back what it meant to write."""
-    values: dict[str, Any] = {"last_error": error, "lease_owner": None, "lease_until": None,
-                              "updated_at": now}
+    values: dict[str, Any] = {"last_error": error, **_LEASE.cleared(), "updated_at": now}
     if retry_at is not None:
         values["due_at"] = retry_at
     else:
@@ -147,6 +144,6 @@ def depth(session: Session, now: datetime) -> dict[str, int]:
     counts = {status: int(count) for status, count in session.execute(
         select(EnrichmentTask.status, func.count()).group_by(EnrichmentTask.status))}
     in_flight = session.scalar(select(func.count()).where(and_(
-        EnrichmentTask.status == "pending", EnrichmentTask.lease_until >= now))) or 0
+        EnrichmentTask.status == "pending", _LEASE.held(now)))) or 0
     return {"pending": counts.get("pending", 0) - in_flight, "in_flight": in_flight,
             "done": counts.get("done", 0), "failed": counts.get("failed", 0)}

@@ -19,9 +19,12 @@ from sqlalchemy.orm import Session
 
 from hub.core.time import as_utc
 
+from ..store.leasing import LeaseColumns, lease_free
 from ..store.models import JobLease
 
 __all__ = ["Holder", "acquire", "hand_over", "holder", "release", "renew", "run_owner", "take_over"]
+
+_LEASE = LeaseColumns(JobLease.owner, JobLease.expires_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +45,7 @@ def acquire(session: Session, job: str, *, owner: str, ttl: float, now: datetime
     expires = now + timedelta(seconds=ttl)
     taken = _count(session.execute(
         update(JobLease)
-        .where(JobLease.job == job, or_(JobLease.expires_at < now, JobLease.owner == owner))
+        .where(JobLease.job == job, or_(_LEASE.free(now), _LEASE.held_by(owner)))
         .values(owner=owner, run_id=run_id, acquired_at=now, expires_at=expires)
         .execution_options(synchronize_session=False)
     ))
@@ -77,8 +80,8 @@ def take_over(session: Session, job: str, *, owner: str, ttl: float, now: dateti
 def renew(session: Session, job: str, *, owner: str, ttl: float, now: datetime) -> bool:
     """Push the lease's end out; False when `owner` no longer holds it."""
     return bool(_count(session.execute(
-        update(JobLease).where(JobLease.job == job, JobLease.owner == owner)
-        .values(expires_at=now + timedelta(seconds=ttl))
+        update(JobLease).where(JobLease.job == job, _LEASE.held_by(owner))
+        .values(_LEASE.renewed(now + timedelta(seconds=ttl)))
         .execution_options(synchronize_session=False)
     )))
 
@@ -97,6 +100,6 @@ def _count(result: object) -> int:
 def holder(session: Session, job: str, *, now: datetime) -> Holder | None:
     """Who holds `job`'s lease now (None: nobody, or it ran out)."""
     row = session.scalars(select(JobLease).where(JobLease.job == job)).one_or_none()
-    if row is None or as_utc(row.expires_at) <= now:
+    if row is None or lease_free(row.expires_at, now=now):
         return None
     return Holder(row.owner, row.run_id, as_utc(row.expires_at))

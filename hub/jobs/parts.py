@@ -14,19 +14,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session
 
 from connectors.sdk import Slice
 from hub.core.time import as_utc
+from hub.store.leasing import LeaseColumns, lease_free
 
 from ..store.models import RunSlice
 
-__all__ = ["COUNTS", "Claimed", "LeaseLostError", "add", "claim", "locked", "next_due",
-           "release", "renew", "retry_later", "unfinished"]
+__all__ = ["COUNTS", "Claimed", "LeaseLostError", "abandon_pending", "add", "claim", "finish",
+           "locked", "next_due", "release", "renew", "retry_later", "unfinished"]
 
 COUNTS = ("pages", "read", "created", "updated", "unchanged", "rejected", "skipped",
           "retries", "budget_wait_ms")
+_LEASE = LeaseColumns(RunSlice.lease_owner, RunSlice.lease_until)
 
 
 class LeaseLostError(Exception):
@@ -57,22 +59,18 @@ def add(session: Session, run_id: int, parts: Sequence[Slice], *, now: datetime)
     session.flush()
 
 
-def _free(now: datetime) -> Any:
-    return or_(RunSlice.lease_until.is_(None), RunSlice.lease_until < now)
-
-
 def claim(session: Session, run_id: int, *, owner: str, worker: str, ttl: float,
           now: datetime) -> Claimed | None:
     """Lease the first due, free part of the run to `owner`."""
     query = select(RunSlice).where(
         RunSlice.run_id == run_id, RunSlice.status == "pending", RunSlice.due_at <= now,
-        _free(now)).order_by(RunSlice.seq).limit(1)
+        _LEASE.free(now)).order_by(RunSlice.seq).limit(1)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     row = session.scalars(query).one_or_none()
     if row is None:
         return None
-    row.lease_owner, row.lease_until = owner, now + timedelta(seconds=ttl)
+    _LEASE.take(row, owner, now + timedelta(seconds=ttl))
     row.attempts += 1
     row.worker = worker
     row.started_at = row.started_at or now
@@ -92,18 +90,32 @@ def locked(session: Session, slice_id: int, *, owner: str) -> RunSlice:
 
 def renew(session: Session, slice_id: int, *, owner: str, ttl: float, now: datetime) -> bool:
     return bool(getattr(session.execute(
-        update(RunSlice).where(RunSlice.id == slice_id, RunSlice.lease_owner == owner,
-                               RunSlice.status == "pending")
-        .values(lease_until=now + timedelta(seconds=ttl))
+        update(RunSlice).where(_held(slice_id, owner))
+        .values(_LEASE.renewed(now + timedelta(seconds=ttl)))
         .execution_options(synchronize_session=False)), "rowcount", 0))
 
 
 def release(session: Session, slice_id: int, *, owner: str) -> None:
     """Hand an unfinished part back at once (a graceful stop): it resumes at its checkpoint."""
-    session.execute(update(RunSlice).where(RunSlice.id == slice_id,
-                                           RunSlice.lease_owner == owner,
+    session.execute(update(RunSlice).where(_held(slice_id, owner)).values(_LEASE.cleared())
+                    .execution_options(synchronize_session=False))
+
+
+def _held(slice_id: int, owner: str) -> Any:
+    return and_(RunSlice.id == slice_id, _LEASE.held_by(owner), RunSlice.status == "pending")
+
+
+def finish(row: RunSlice, *, now: datetime) -> None:
+    """Mark a part (locked, ours) done and give its lease up."""
+    row.status, row.finished_at = "done", now
+    _LEASE.clear(row)
+
+
+def abandon_pending(session: Session, run_id: int) -> None:
+    """The run stops: its unfinished parts are abandoned (the next run plans its own)."""
+    session.execute(update(RunSlice).where(RunSlice.run_id == run_id,
                                            RunSlice.status == "pending")
-                    .values(lease_owner=None, lease_until=None)
+                    .values(status="abandoned", **_LEASE.cleared())
                     .execution_options(synchronize_session=False))
 
 
@@ -112,7 +124,7 @@ def retry_later(session: Session, slice_id: int, *, owner: str, error: str, due:
     """Record a failed read of the part: due again at `due`, or failed for good."""
     row = locked(session, slice_id, owner=owner)
     row.error = error
-    row.lease_owner = row.lease_until = None
+    _LEASE.clear(row)
     if final:
         row.status, row.finished_at = "failed", due
     else:
@@ -132,5 +144,5 @@ def next_due(session: Session, run_id: int, *, now: datetime) -> datetime | None
         RunSlice.run_id == run_id, RunSlice.status == "pending")).all()
     if not rows:
         return None
-    free = [due for due, until in rows if until is None or as_utc(until) < now]
+    free = [due for due, until in rows if lease_free(until, now=now)]
     return min(map(as_utc, free)) if free else False

@@ -16,15 +16,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, or_, select, update
+from sqlalchemy import Select, and_, exists, func, select, update
 from sqlalchemy.orm import Session, aliased
 
 from connectors.sdk.capabilities import WriteResult
 
+from ..store.leasing import LeaseColumns
 from ..store.models import OutboxMessage
 
-__all__ = ["Claimed", "claim", "depth", "enqueue", "has_pending", "release", "renew", "replay",
-           "settle_failure", "settle_success"]
+__all__ = ["LEASE", "Claimed", "claim", "depth", "enqueue", "has_pending", "release", "renew",
+           "replay", "settle_failure", "settle_success"]
+
+LEASE = LeaseColumns(OutboxMessage.lease_owner, OutboxMessage.lease_until)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +66,7 @@ def enqueue(session: Session, *, job: str, connection: str, action: str, key: st
     row.mapping, row.payload, row.document = mapping, payload, document
     row.status, row.step, row.error, row.error_kind = "pending", None, None, None
     row.next_attempt_at, row.updated_at, row.done_at = now, now, None
-    row.lease_owner = row.lease_until = None  # an in-flight send of the old content loses
+    LEASE.clear(row)  # an in-flight send of the old content loses
     session.flush()
     return row
 
@@ -82,16 +85,12 @@ def _due(now: datetime, *, for_update: bool) -> Select[tuple[int]]:
     query = select(OutboxMessage.id).where(
         OutboxMessage.status == "pending",
         OutboxMessage.next_attempt_at <= now,
-        _lease_free(now),
+        LEASE.free(now),
         ~waits_behind,
     ).order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
     if for_update:
         query = query.with_for_update(skip_locked=True, of=OutboxMessage)
     return query
-
-
-def _lease_free(now: datetime) -> Any:
-    return or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now)
 
 
 def claim(session: Session, *, owner: str, limit: int, now: datetime,
@@ -111,7 +110,7 @@ def claim(session: Session, *, owner: str, limit: int, now: datetime,
         if row.ordering_key in seen_orderings or len(taken) >= limit:
             continue
         seen_orderings.add(row.ordering_key)
-        row.lease_owner, row.lease_until = owner, now + lease
+        LEASE.take(row, owner, now + lease)
         row.attempts += 1
         row.updated_at = now
         taken.append(Claimed(row.id, row.job, row.connection, row.action, row.idempotency_key,
@@ -123,20 +122,19 @@ def claim(session: Session, *, owner: str, limit: int, now: datetime,
 def renew(session: Session, *, owner: str, ids: Sequence[int], until: datetime) -> None:
     if ids:
         session.execute(update(OutboxMessage).where(
-            OutboxMessage.id.in_(list(ids)), OutboxMessage.lease_owner == owner,
-            OutboxMessage.status == "pending").values(lease_until=until))
+            OutboxMessage.id.in_(list(ids)), LEASE.held_by(owner),
+            OutboxMessage.status == "pending").values(LEASE.renewed(until)))
 
 
 def release(session: Session, *, owner: str, ids: Sequence[int]) -> None:
     """Give leases back at once (a graceful stop): the rows are claimable again now."""
     if ids:
         session.execute(update(OutboxMessage).where(
-            OutboxMessage.id.in_(list(ids)), OutboxMessage.lease_owner == owner)
-            .values(lease_owner=None, lease_until=None))
+            OutboxMessage.id.in_(list(ids)), LEASE.held_by(owner)).values(LEASE.cleared()))
 
 
 def _ours(row_id: int, owner: str) -> Any:
-    return and_(OutboxMessage.id == row_id, OutboxMessage.lease_owner == owner,
+    return and_(OutboxMessage.id == row_id, LEASE.held_by(owner),
                 OutboxMessage.status == "pending")
 
 
@@ -147,7 +145,7 @@ def settle_success(session: Session, row_id: int, *, owner: str, result: WriteRe
     One guarded UPDATE, no read: the dispatcher settles many rows per transaction."""
     changed = session.execute(update(OutboxMessage).where(_ours(row_id, owner)).values(
         status="done", step=result.step, result=dataclasses.asdict(result), error=None,
-        error_kind=None, lease_owner=None, lease_until=None, done_at=now, updated_at=now),
+        error_kind=None, **LEASE.cleared(), done_at=now, updated_at=now),
         execution_options={"synchronize_session": False})
     return bool(changed.rowcount)  # type: ignore[attr-defined]
 
@@ -156,8 +154,8 @@ def settle_failure(session: Session, row_id: int, *, owner: str, error: str, kin
                    step: str | None, retry_at: datetime | None, now: datetime) -> bool:
     """Record a failed attempt: due again at `retry_at`, or dead (None: no more tries).
     False when the lease was lost meanwhile."""
-    values: dict[str, Any] = {"error": error, "error_kind": kind, "lease_owner": None,
-                              "lease_until": None, "updated_at": now}
+    values: dict[str, Any] = {"error": error, "error_kind": kind, **LEASE.cleared(),
+                              "updated_at": now}
     if step is not None:
         values["step"] = step
     if retry_at is None:
@@ -181,7 +179,7 @@ def replay(session: Session, *, ids: Sequence[int] | None, now: datetime) -> lis
         row.attempts = 0
         row.replays += 1
         row.next_attempt_at = row.updated_at = now
-        row.lease_owner = row.lease_until = None
+        LEASE.clear(row)
     session.flush()
     return rows
 
@@ -191,7 +189,7 @@ def depth(session: Session, now: datetime) -> dict[str, int]:
     counts: dict[str, int] = dict(session.execute(  # type: ignore[arg-type]
         select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
     in_flight = session.scalar(select(func.count()).where(and_(
-        OutboxMessage.status == "pending", OutboxMessage.lease_until >= now))) or 0
+        OutboxMessage.status == "pending", LEASE.held(now)))) or 0
     return {"pending": counts.get("pending", 0) - in_flight, "in_flight": in_flight,
             "done": counts.get("done", 0), "dead": counts.get("dead", 0)}
 

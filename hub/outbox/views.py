@@ -8,13 +8,14 @@ from datetime import UTC, datetime
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from hub.core.time import UtcDatetime, as_utc_or_none
+from hub.core.time import UtcDatetime
 
 from ..audit import AuditEntry
 from ..config import WritebackJob
 from ..errors import InvalidRequestError, NotFoundError
 from ..mapping import RecordMappingError
 from ..runtime import Hub
+from ..store.leasing import lease_free
 from ..store.models import OutboxMessage
 from . import store
 from .documents import json_document
@@ -58,14 +59,13 @@ class OutboxView(BaseModel):
     @classmethod
     def of(cls, row: OutboxMessage, now: datetime | None = None) -> OutboxView:
         result = row.result or {}
-        lease = as_utc_or_none(row.lease_until)
         return cls(id=row.id, ticket_id=row.ticket_id, job=row.job, connection=row.connection,
                    action=row.action, key=row.idempotency_key, status=row.status,
                    step=row.step, attempts=row.attempts, replays=row.replays,
                    number=result.get("number"), vendor_id=result.get("id"), error=row.error,
                    error_kind=row.error_kind,
-                   in_flight=row.status == "pending" and lease is not None
-                   and lease > (now or datetime.now(UTC)),
+                   in_flight=row.status == "pending"
+                   and not lease_free(row.lease_until, now=now or datetime.now(UTC)),
                    next_attempt_at=row.next_attempt_at, created_at=row.created_at,
                    done_at=row.done_at, mapping=row.mapping)
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from connectors.sdk import ConnectorError, RetriableError
@@ -176,10 +176,7 @@ def _interrupt_orphans(session: Session, job: str) -> None:
         finish_run(run, status="interrupted",
                    error=run.error or "its workers stopped before it finished; the next "
                    "run resumed from where its parts got to")
-        session.execute(update(RunSlice).where(RunSlice.run_id == run.id,
-                                               RunSlice.status == "pending")
-                        .values(status="abandoned", lease_owner=None, lease_until=None)
-                        .execution_options(synchronize_session=False))
+        parts.abandon_pending(session, run.id)
 
 
 async def plan_run(hub: Hub, run_id: int) -> None:
@@ -342,8 +339,7 @@ class _Reader:
                     raise _StopReadingError
         with self.hub.sessions.begin() as session:
             row = parts.locked(session, claimed.id, owner=self.owner)
-            row.status, row.finished_at = "done", _now()
-            row.lease_owner = row.lease_until = None
+            parts.finish(row, now=_now())
             session.flush()
             _advance_job_state(session, self.name, self.run_id, row)
 
@@ -428,10 +424,7 @@ def interrupt(hub: Hub, run_id: int, reason: str) -> RunSummary:
         run = session.get_one(Run, run_id, with_for_update=True, populate_existing=True)
         if run.status != "running":
             return RunSummary.of(run)
-        session.execute(update(RunSlice).where(RunSlice.run_id == run_id,
-                                               RunSlice.status == "pending")
-                        .values(status="abandoned", lease_owner=None, lease_until=None)
-                        .execution_options(synchronize_session=False))
+        parts.abandon_pending(session, run_id)
         return _finish(hub, session, run, "interrupted", reason)
 
 
