@@ -4,6 +4,7 @@ spec of the config)."""
 
 from __future__ import annotations
 
+import random
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -17,11 +18,19 @@ __all__ = ["ACTION_CODES", "CONTACT_FIELDS", "ConnectedJob", "ContactField", "En
 
 
 class RetrySpec(SpecModel):
-    """How long the outbox keeps trying one write before it becomes a dead letter."""
+    """How often a failed step is tried (`attempts`, the first included) and how far apart:
+    exponential backoff from `backoff_initial`, doubling, capped at `backoff_max`."""
 
     attempts: int = Field(default=10, ge=1, le=1000)
     backoff_initial: float = Field(default=2.0, gt=0, description="seconds")
     backoff_max: float = Field(default=600.0, gt=0, description="seconds")
+
+    def delay(self, attempt: int, *, jitter: bool = False) -> float:
+        """Seconds to wait after failed attempt `attempt` (1: the first) before the next;
+        with `jitter`, a random 50-100 % of it, so retries of many rows spread out."""
+        doublings = min(attempt - 1, 1000)  # past the cap long before; 2.0 ** 1024 overflows
+        step = float(min(self.backoff_max, self.backoff_initial * 2.0 ** doublings))
+        return step * random.uniform(0.5, 1.0) if jitter else step
 
 
 class ScheduleSpec(SpecModel):

@@ -277,10 +277,6 @@ def _known(hub: Hub, customer_id: int | None) -> tuple[str | None, dict[str, Any
         return customer.external_id, dict(customer.attributes or {})
 
 
-def _backoff(job: EnrichJob, attempts: int) -> float:
-    return float(min(job.retry.backoff_max, job.retry.backoff_initial * 2.0 ** (attempts - 1)))
-
-
 def _settle(hub: Hub, claimed: queue.Claimed, outcome: Outcome,
             found: tuple[str, EnrichJob] | None, *, owner: str, actor: str,
             now: datetime) -> str:
@@ -290,7 +286,7 @@ def _settle(hub: Hub, claimed: queue.Claimed, outcome: Outcome,
     retry_at = None
     if outcome.status == "partial" and found is not None:
         if claimed.attempts < found[1].retry.attempts:
-            retry_at = now + timedelta(seconds=_backoff(found[1], claimed.attempts))
+            retry_at = now + timedelta(seconds=found[1].retry.delay(claimed.attempts))
     for source in outcome.sources:
         source["attempt"] = claimed.attempts
         if retry_at is not None and source.get("status") == "failed":

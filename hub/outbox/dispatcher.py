@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
-import random
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -283,7 +282,7 @@ class Dispatcher:
         retry = self._retry_spec(row.job)
         retry_at = None
         if not final and row.attempts < retry.attempts:
-            retry_at = now + timedelta(seconds=_backoff(retry, row.attempts))
+            retry_at = now + timedelta(seconds=retry.delay(row.attempts, jitter=True))
         elif not final:
             message = f"gave up after {row.attempts} attempts: {message}"
         settled = store.settle_failure(session, row.id, owner=self.owner, error=message,
@@ -346,11 +345,6 @@ def _classify(exc: Exception) -> tuple[str, str, bool]:
         return exc.kind, str(exc), False
     log.exception("outbox write failed unexpectedly", exc_info=exc)
     return "internal", f"{type(exc).__name__}: {exc}", False
-
-
-def _backoff(retry: RetrySpec, attempts: int) -> float:
-    step = min(retry.backoff_max, retry.backoff_initial * 2 ** (attempts - 1))
-    return step * random.uniform(0.5, 1.0)
 
 
 async def dispatch(hub: Hub, *, options: DispatchOptions | None = None,

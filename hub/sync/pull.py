@@ -350,13 +350,13 @@ class _Reader:
     def _failed(self, claimed: parts.Claimed, exc: Exception) -> None:
         retry = self.job.retry
         final = claimed.attempts >= retry.attempts or not isinstance(exc, RetriableError)
-        delay = min(retry.backoff_max, retry.backoff_initial * 2 ** (claimed.attempts - 1))
         log.warning("run %s part %s (%s) failed, attempt %s of %s: %s", self.run_id,
                     claimed.seq, claimed.key, claimed.attempts, retry.attempts, exc)
         try:
             with self.hub.sessions.begin() as session:
                 parts.retry_later(session, claimed.id, owner=self.owner, error=str(exc),
-                                  due=_now() + timedelta(seconds=0 if final else delay),
+                                  due=_now() + timedelta(
+                                      seconds=0 if final else retry.delay(claimed.attempts)),
                                   final=final)
         except parts.LeaseLostError:
             pass
