@@ -3,13 +3,12 @@ straight from the row on the agent's click path, and pages of them by filter and
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Collection
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hub.core.pages import decode_cursor, encode_cursor
 from hub.core.time import as_utc
 from hub.errors import InvalidRequestError, NotFoundError
 from hub.runtime import Hub
@@ -108,21 +107,7 @@ def list_tickets(hub: Hub, *, limit: int = 50) -> list[TicketPublic]:
         return [TicketPublic.of(t) for t in tickets]
 
 
-_CURSOR_PREFIX = "t1:"
-
-
-def _encode_cursor(ticket_id: int) -> str:
-    return base64.urlsafe_b64encode(f"{_CURSOR_PREFIX}{ticket_id}".encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> int:
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if text.startswith(_CURSOR_PREFIX):
-            return int(text[len(_CURSOR_PREFIX):])
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        pass
-    raise InvalidRequestError("cursor is not one this API gave out; start again without it")
+_CURSOR_KIND = "t1"  # the cursors given out before the listings shared one codec stay valid
 
 
 def list_ticket_page(hub: Hub, filters: TicketFilter, *, limit: int = 50,
@@ -142,10 +127,11 @@ def list_ticket_page(hub: Hub, filters: TicketFilter, *, limit: int = 50,
     if filters.q:
         escaped = filters.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         query = query.where(Ticket.subject.ilike(f"%{escaped}%", escape="\\"))
-    if cursor:
-        query = query.where(Ticket.id < _decode_cursor(cursor))
+    after = decode_cursor(_CURSOR_KIND, cursor)
+    if after is not None:
+        query = query.where(Ticket.id < after)
     with hub.sessions() as session:
         rows = list(session.scalars(query.order_by(Ticket.id.desc()).limit(limit + 1)))
         items = [TicketPublic.of(ticket) for ticket in rows[:limit]]
-    next_cursor = _encode_cursor(items[-1].id) if len(rows) > limit else None
+    next_cursor = encode_cursor(_CURSOR_KIND, items[-1].id) if len(rows) > limit else None
     return TicketPage(items=items, next_cursor=next_cursor)
