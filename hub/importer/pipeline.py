@@ -26,7 +26,8 @@ from sqlalchemy.orm import Session
 from hub.core.jsonable import to_jsonable
 from hub.core.owners import HOST
 from hub.ingest.lookups import resolve_lookups
-from hub.ingest.targets import Target, target_for
+from hub.ingest.targets import import_writer, importable
+from hub.ingest.writers import BulkWriter
 from hub.jobs.runs import process_alive
 
 from ..audit import AuditEntry
@@ -120,14 +121,15 @@ def file_digest(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def mapping_for_import(hub: Hub, name: str) -> tuple[CompiledMapping, type[Target]]:
+def mapping_for_import(hub: Hub, name: str) -> tuple[CompiledMapping, type[BulkWriter]]:
     """The mapping `name` and what it writes; refused unless it writes customers or
     tickets matched on their key."""
     mapping = hub.mappings.get(name)
-    target = target_for(mapping.spec.target)
+    target = import_writer(mapping.spec.target)
     if target is None:
         raise InvalidRequestError(f"mapping '{name}' produces '{mapping.spec.target}'; imports "
-                                  f"write customer or ticket (set `target:` in the mapping)")
+                                  f"write {' or '.join(importable())} (set `target:` in the "
+                                  "mapping)")
     missing = [f for f in target.required_fields if f not in mapping.fields]
     if missing:
         raise InvalidRequestError(f"mapping '{name}' must define {', '.join(missing)}: "
@@ -267,7 +269,7 @@ def _required_columns(mapping: CompiledMapping) -> list[str]:
 
 
 async def _run(hub: Hub, import_id: int, path: Path, mapping: CompiledMapping,
-               target: type[Target], options: ImportOptions, actor: str,
+               target: type[BulkWriter], options: ImportOptions, actor: str,
                progress: Progress | None) -> ImportSummary:
     from .readers import ImportFileError, open_table
 
@@ -352,7 +354,7 @@ def _reject_errors(errors: list[Any], headers: list[str]) -> list[dict[str, Any]
 
 
 async def _batch(hub: Hub, import_id: int, batch: list[tuple[int, list[Any]]],
-                 headers: list[str], mapping: CompiledMapping, target: type[Target],
+                 headers: list[str], mapping: CompiledMapping, target: type[BulkWriter],
                  options: ImportOptions, actor: str) -> ImportSummary:
     if ERRORS_COLUMN in headers:  # our own error report, fixed and imported again
         batch = [(number, [_restored(value) for value in values]) for number, values in batch]

@@ -1,245 +1,66 @@
-"""Where imported rows go: customers (by source + external_id) and tickets (by external_ref).
+"""Where ingested records land: one registry of targets, shared by pulls and imports.
 
-Each target upserts one batch by natural key: one SELECT for the batch's keys, then one
-driver-level INSERT and one UPDATE (see bulk.py). A key met twice in a file updates the row
-the first occurrence wrote, so re-running never duplicates.
+A target is an entity the hub keeps from other systems: its name (what a mapping's `target:`
+says, and the entity of its audit rows), its table, and how each way in writes it. A pull
+upserts a page through the ORM and audits every change (`upsert`); an import writes large
+batches at the driver level (`writer`, see writers.py). A pull job names its target by the
+table (`target: customers`), a mapping by the entity (`target: customer`).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, Protocol
 
-from sqlalchemy import Connection, Table, bindparam, insert, select, update
+from sqlalchemy.orm import Session
 
-from hub.core.jsonable import to_jsonable
-from hub.core.time import as_utc
+from hub.customers.store import upsert_customers
+from hub.kb.store import upsert_articles
 
-from ..store.models import Customer, Ticket
+from .writers import BulkWriter, CustomerWriter, TicketWriter
 
-__all__ = ["TARGETS", "BatchCounts", "CustomerTarget", "Target", "TicketTarget", "target_for"]
-
-_CHUNK = 1000
+__all__ = ["TARGETS", "Target", "Upsert", "import_writer", "importable", "pull_target"]
 
 
-@dataclass
-class BatchCounts:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
+class Upsert(Protocol):
+    """Stores a page of mapped entities from `source`; the result lists what it created
+    and updated (with the fields that changed) and counts what was unchanged."""
+
+    def __call__(self, session: Session, source: str, entities: Sequence[dict[str, Any]], *,
+                 mapping: str | None = None) -> Any: ...
 
 
-_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # built once: fast
-_JSON_NATIVE = frozenset({str, int, float, bool, type(None)})
-_CUSTOMER_SKIP = frozenset({"external_id", "name", "company", "mobile", "email", "tier"})
+@dataclass(frozen=True, slots=True)
+class Target:
+    name: str
+    table: str
+    upsert: Upsert | None = None  # how a pull stores it (None: pulls cannot)
+    writer: type[BulkWriter] | None = None  # how an import writes it (None: imports cannot)
 
 
-def _jsonable(value: Any) -> Any:
-    if type(value) is Decimal:
-        return str(value)
-    if type(value) is date or type(value) is datetime:
-        return value.isoformat()
-    return to_jsonable(value)
+TARGETS: dict[str, Target] = {target.name: target for target in (
+    Target("customer", "customers", upsert=upsert_customers, writer=CustomerWriter),
+    Target("ticket", "tickets", writer=TicketWriter),
+    Target("article", "articles", upsert=upsert_articles),
+)}
 
 
-class Target(ABC):
-    """An entity an import writes. Subclasses name the key field and the columns."""
-
-    name: ClassVar[str]
-    key_field: ClassVar[str]  # the mapped field holding the natural key
-    required_fields: ClassVar[tuple[str, ...]]
-    table: ClassVar[Table]
-
-    def __init__(self, connection: Connection) -> None:
-        from hub.importer.bulk import BulkStatement
-
-        self.connection = connection
-        columns = self.columns()
-        raw = frozenset((*self.raw_columns, "created_at", "updated_at"))  # see write()
-        self._insert = BulkStatement(connection, insert(self.table).inline().values(
-            {name: bindparam(name) for name in columns}), raw=raw)
-        updated = [name for name in columns if name not in ("created_at",)]
-        self._update = BulkStatement(connection, update(self.table).where(
-            self.table.c.id == bindparam("row_id")).values(
-            {name: bindparam(f"v_{name}") for name in updated}),
-            raw=frozenset(f"v_{name}" for name in raw))
-        self._updated_columns = updated
-
-    @classmethod
-    @abstractmethod
-    def columns(cls) -> list[str]:
-        """The columns a row writes (besides the primary key)."""
-
-    @abstractmethod
-    def row(self, entity: dict[str, Any], *, source: str, mapping: str,
-            now: datetime) -> dict[str, Any]:
-        """The column values for a mapped entity."""
-
-    @abstractmethod
-    def existing(self, keys: Sequence[str], *, source: str) -> dict[str, tuple[int, str]]:
-        """key → (id, fingerprint) of the rows already stored."""
-
-    @abstractmethod
-    def fingerprint(self, row: dict[str, Any]) -> str:
-        """What decides whether a stored row is unchanged."""
-
-    def write(self, entities: Sequence[dict[str, Any]], *, source: str, mapping: str,
-              now: datetime) -> BatchCounts:
-        counts = BatchCounts()
-        pending: dict[str, tuple[dict[str, Any], str]] = {}  # key → (row, fingerprint)
-        for entity in entities:
-            row = self.row(entity, source=source, mapping=mapping, now=now)
-            fingerprint = self.fingerprint(row)
-            key = row[self.key_column]
-            previous = pending.get(key)
-            if previous is not None:  # the same key twice in one batch: the later one wins
-                if previous[1] == fingerprint:
-                    counts.unchanged += 1
-                else:
-                    counts.updated += 1
-            pending[key] = (row, fingerprint)
-        stored = self.existing(list(pending), source=source)
-        stamp = self._insert.process("updated_at", now)  # once per batch, not per row
-        inserts, updates = [], []
-        for key, (row, fingerprint) in pending.items():
-            created = row["created_at"]
-            row["created_at"] = stamp if created is now else \
-                self._insert.process("created_at", created)
-            row["updated_at"] = stamp
-            found = stored.get(key)
-            if found is None:
-                inserts.append(row)
-                counts.created += 1
-            elif found[1] == fingerprint:
-                counts.unchanged += 1
-            else:
-                update_row = {f"v_{name}": row[name] for name in self._updated_columns}
-                update_row["row_id"] = found[0]
-                updates.append(update_row)
-                counts.updated += 1
-        self._insert.run(inserts)
-        self._update.run(updates)
-        return counts
-
-    key_column: ClassVar[str]
-    raw_columns: ClassVar[tuple[str, ...]] = ()  # given to the driver as they are (JSON text)
+def pull_target(table: str) -> Target:
+    """The target a pull job names by its table; raises LookupError naming the known ones."""
+    for target in TARGETS.values():
+        if target.table == table and target.upsert is not None:
+            return target
+    known = ", ".join(t.table for t in TARGETS.values() if t.upsert is not None)
+    raise LookupError(f"a pull cannot land in '{table}'; it lands in {known}")
 
 
-class CustomerTarget(Target):
-    name = "customer"
-    key_field = "external_id"
-    key_column = "external_id"
-    required_fields = ("external_id",)
-    table = Customer.__table__  # type: ignore[assignment]
-    _COLUMNS = ("name", "company", "mobile", "email", "tier")
-
-    @classmethod
-    def columns(cls) -> list[str]:
-        return ["source", "external_id", *cls._COLUMNS, "attributes", "content_hash",
-                "mapping", "created_at", "updated_at"]
-
-    raw_columns = ("attributes",)
-
-    def row(self, entity: dict[str, Any], *, source: str, mapping: str,
-            now: datetime) -> dict[str, Any]:
-        # The hot path of an import: written for speed (no helper calls per value).
-        get = entity.get
-        name, company, mobile = get("name"), get("company"), get("mobile")
-        email, tier = get("email"), get("tier")
-        # JSON text written once: it is both the stored document and what the digest reads.
-        document = _ENCODER.encode({
-            key: value if type(value) in _JSON_NATIVE else _jsonable(value)
-            for key, value in entity.items() if key not in _CUSTOMER_SKIP})
-        digest = hashlib.blake2b(
-            f"{name}\x1f{company}\x1f{mobile}\x1f{email}\x1f{tier}\x1f{document}".encode(),
-            digest_size=16).hexdigest()
-        return {"source": source, "external_id": str(entity["external_id"]), "name": name,
-                "company": company, "mobile": mobile, "email": email, "tier": tier,
-                "attributes": document, "content_hash": digest, "mapping": mapping,
-                "created_at": now, "updated_at": now}
-
-    def fingerprint(self, row: dict[str, Any]) -> str:
-        return f"{row['content_hash']}|{row['mapping']}"
-
-    def existing(self, keys: Sequence[str], *, source: str) -> dict[str, tuple[int, str]]:
-        table = self.table
-        found: dict[str, tuple[int, str]] = {}
-        for start in range(0, len(keys), _CHUNK):
-            rows = self.connection.execute(
-                select(table.c.id, table.c.external_id, table.c.content_hash, table.c.mapping)
-                .where(table.c.source == source,
-                       table.c.external_id.in_(keys[start : start + _CHUNK])))
-            for row_id, key, digest, mapping in rows:
-                found[key] = (row_id, f"{digest}|{mapping}")
-        return found
+def importable() -> list[str]:
+    """The entities an import can write."""
+    return [name for name, target in TARGETS.items() if target.writer is not None]
 
 
-class TicketTarget(Target):
-    """Historical tickets, keyed by `external_ref` (namespace it: `legacy:T-1001`)."""
-
-    name = "ticket"
-    key_field = "external_ref"
-    key_column = "external_ref"
-    required_fields = ("external_ref", "subject")
-    table = Ticket.__table__  # type: ignore[assignment]
-    # mapped field → column
-    _FIELDS = {"subject": "subject", "description": "description", "channel": "channel",
-               "status": "status", "contact_name": "contact_name",
-               "mobile": "contact_mobile", "email": "contact_email", "category": "category",
-               "priority": "priority", "external_ref": "external_ref"}
-    _COMPARED = ("subject", "description", "channel", "status", "contact_name",
-                 "contact_mobile", "contact_email", "category", "priority", "created_at")
-
-    @classmethod
-    def columns(cls) -> list[str]:
-        return [*cls._FIELDS.values(), "enrichment_status", "created_at", "updated_at"]
-
-    def row(self, entity: dict[str, Any], *, source: str,
-            mapping: str, now: datetime) -> dict[str, Any]:  # noqa: ARG002 -- the hook's
-        # signature; tickets have no mapping column (their audit rows record it)
-        row = {column: entity.get(field) for field, column in self._FIELDS.items()}
-        row["external_ref"] = str(entity["external_ref"])
-        row["description"] = row["description"] or ""
-        row["channel"] = row["channel"] or source
-        row["status"] = row["status"] or "closed"
-        row["priority"] = row["priority"] or "normal"
-        row["enrichment_status"] = "skipped"  # history: nobody is waiting on it
-        created = entity.get("created_at")
-        # Stored in UTC, as every timestamp of the hub (SQLite keeps no zone).
-        row["created_at"] = created.astimezone(UTC) if isinstance(created, datetime) else now
-        row["updated_at"] = now
-        return row
-
-    def fingerprint(self, row: dict[str, Any]) -> str:
-        values = [row.get(column) for column in self._COMPARED]
-        created = values[-1]
-        if isinstance(created, datetime):  # compare instants; SQLite gives them back naive
-            values[-1] = as_utc(created).timestamp()
-        return repr(values)
-
-    def existing(self, keys: Sequence[str], *,
-                 source: str) -> dict[str, tuple[int, str]]:  # noqa: ARG002 -- keyed by ref
-        table = self.table
-        found: dict[str, tuple[int, str]] = {}
-        columns = [table.c[name] for name in self._COMPARED]
-        for start in range(0, len(keys), _CHUNK):
-            rows = self.connection.execute(
-                select(table.c.id, table.c.external_ref, *columns)
-                .where(table.c.external_ref.in_(keys[start : start + _CHUNK])))
-            for row in rows:
-                stored = dict(zip(self._COMPARED, row[2:], strict=True))
-                found[row[1]] = (row[0], self.fingerprint(stored))
-        return found
-
-
-TARGETS: dict[str, type[Target]] = {"customer": CustomerTarget, "ticket": TicketTarget}
-
-
-def target_for(name: str | None) -> type[Target] | None:
-    return TARGETS.get(name or "")
+def import_writer(name: str | None) -> type[BulkWriter] | None:
+    """How an import writes entity `name` (a mapping's `target:`), or None if it cannot."""
+    target = TARGETS.get(name or "")
+    return target.writer if target is not None else None

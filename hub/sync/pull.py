@@ -31,13 +31,13 @@ from hub.config import PullJob
 from hub.core.logs import log_context
 from hub.core.owners import worker_id
 from hub.core.time import as_utc_or_none
-from hub.customers.store import upsert_customers, upsert_external_records
+from hub.customers.store import upsert_external_records
 from hub.enrichment import enqueue_customer_changed
 from hub.errors import ConflictError, InvalidRequestError, JobFailedError, NotFoundError
 from hub.ingest.lookups import resolve_lookups
+from hub.ingest.targets import pull_target
 from hub.jobs import leases, parts
 from hub.jobs.runs import MAX_RECORDED_ERRORS, finish_run, process_alive, start_run
-from hub.kb.store import upsert_articles
 from hub.mapping import CompiledMapping, LookupTables, RecordMappingError
 from hub.runtime import Hub
 from hub.store.models import Run, RunSlice, SyncState
@@ -247,7 +247,7 @@ class _Reader:
         self.held: set[int] = set()
 
     async def heartbeat(self) -> None:
-        tables = [_TARGET_TABLES[self.job.target], "external_records"]
+        tables = [pull_target(self.job.target).table, "external_records"]
         while True:
             await asyncio.sleep(min(self.ttl / 3, 10.0))
             now = _now()
@@ -491,21 +491,14 @@ def _store_batch(session: Session, job: PullJob, mapping: CompiledMapping,
     return audit
 
 
-_TARGET_TABLES = {"customers": "customers", "articles": "articles"}
-
-# Pull-job target → its upsert and the entity name its audit rows use.
-_TARGETS: dict[str, tuple[Callable[..., Any], str]] = {
-    "customers": (upsert_customers, "customer"),
-    "articles": (upsert_articles, "article"),
-}
-
-
 def _store_entities(session: Session, job: PullJob, mapping: CompiledMapping,
                     part: RunSlice, entities: list[dict[str, Any]], *,
                     actor: str) -> list[AuditEntry]:
-    upsert, entity = _TARGETS[job.target]
-    result = upsert(session, job.connection, entities, mapping=mapping.label)
-    if job.target == "customers" and result.updated:
+    target = pull_target(job.target)
+    assert target.upsert is not None  # pull_target gives only targets a pull can store
+    entity = target.name
+    result = target.upsert(session, job.connection, entities, mapping=mapping.label)
+    if entity == "customer" and result.updated:
         # Their open tickets are enriched again, from the changed profile.
         enqueue_customer_changed(session, [row.id for row, _ in result.updated], now=_now())
     part.created += len(result.created)
