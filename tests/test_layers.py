@@ -379,7 +379,6 @@ def violations(graph: Graph) -> list[str]:
 # The real tree
 
 
-@pytest.mark.xfail(strict=False, reason="issue 17: the modules are still moving into packages")
 def test_import_graph__follows_every_rule() -> None:
     found = violations(build_graph(ROOT))
     assert not found, f"{len(found)} violations:\n" + "\n".join(found)

@@ -2,8 +2,6 @@
 
 from hub.sync.pull import (
     JobBusyError,
-    Progress,
-    RunSummary,
     close_if_complete,
     drain,
     interrupt,
@@ -12,6 +10,7 @@ from hub.sync.pull import (
     pull_job,
     run_pull,
 )
+from hub.sync.summary import Progress, RunSummary
 
 __all__ = [
     "JobBusyError",

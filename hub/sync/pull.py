@@ -10,77 +10,37 @@ twice (the upserts match on the source's keys and skip unchanged content).
 The same functions run a pull in the foreground (`hub sync run`), on the scheduler's
 asyncio executor, and on Celery workers (`hub worker`): `open_run` takes the job's lease and
 records the run, `plan_run` splits it, `drain` reads parts until none is left to claim, and
-the worker that finishes the last part closes the run.
+the worker that finishes the last part closes the run. Here: the run's life (open, plan,
+drain, close); the page reader is reader.py, a page's commit page.py, the counts summary.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from connectors.sdk import ConnectorError, RetriableError
+from connectors.sdk import ConnectorError
 from hub.audit import AuditEntry
 from hub.config import PullJob
-from hub.core.logs import log_context
 from hub.core.owners import worker_id
-from hub.core.time import as_utc_or_none
-from hub.customers.store import upsert_external_records
-from hub.enrichment import enqueue_customer_changed
 from hub.errors import ConflictError, InvalidRequestError, JobFailedError, NotFoundError
-from hub.ingest.lookups import resolve_lookups
-from hub.ingest.targets import pull_target
 from hub.jobs import leases, parts
-from hub.jobs.runs import MAX_RECORDED_ERRORS, finish_run, process_alive, start_run
-from hub.mapping import CompiledMapping, LookupTables, RecordMappingError
+from hub.jobs.runs import finish_run, process_alive, start_run
 from hub.runtime import Hub
 from hub.store.models import Run, RunSlice, SyncState
-from hub.store.statistics import analyze_if_stale
 
-__all__ = ["JobBusyError", "RunSummary", "close_if_complete", "drain", "interrupt", "open_run",
-           "plan_run", "pull_job", "run_pull"]
+from .reader import PartReader
+from .summary import Progress, RunSummary, absorb_counts
 
-log = logging.getLogger("hub.sync")
-
-Progress = Callable[["RunSummary"], None]
+__all__ = ["JobBusyError", "close_if_complete", "drain", "interrupt", "open_run", "plan_run",
+           "pull_job", "run_pull"]
 
 
 class JobBusyError(ConflictError):
     """The job is running already (its lease is held)."""
-
-
-@dataclass
-class RunSummary:
-    run_id: int
-    job: str
-    status: str = "running"
-    pages: int = 0
-    read: int = 0
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    rejected: int = 0
-    skipped: int = 0
-    retries: int = 0
-    budget_wait_ms: int = 0
-    duration_ms: int | None = None
-    error: str | None = None
-    slices: int = 0
-
-    @classmethod
-    def of(cls, run: Run) -> RunSummary:
-        return cls(run_id=run.id, job=run.job, status=run.status, pages=run.pages,
-                   read=run.read, created=run.created, updated=run.updated,
-                   unchanged=run.unchanged, rejected=run.rejected, skipped=run.skipped,
-                   retries=run.retries,
-                   budget_wait_ms=run.budget_wait_ms, duration_ms=run.duration_ms,
-                   error=run.error, slices=run.slices)
 
 
 def pull_job(hub: Hub, name: str) -> PullJob:
@@ -172,7 +132,7 @@ def _describe(session: Session, holder: leases.Holder) -> str:
 
 def _interrupt_orphans(session: Session, job: str) -> None:
     for run in session.scalars(select(Run).where(Run.job == job, Run.status == "running")):
-        _absorb_counts(session, run)
+        absorb_counts(session, run)
         finish_run(run, status="interrupted",
                    error=run.error or "its workers stopped before it finished; the next "
                    "run resumed from where its parts got to")
@@ -212,8 +172,8 @@ async def drain(hub: Hub, run_id: int, *, concurrency: int = 1,
         run = session.get_one(Run, run_id)
         name, deadline = run.job, run.deadline_at
     job = pull_job(hub, name)
-    reader = _Reader(hub, job, name, run_id, stop=stop or asyncio.Event(),
-                     deadline=deadline, progress=progress)
+    reader = PartReader(hub, job, name, run_id, stop=stop or asyncio.Event(),
+                        deadline=deadline, progress=progress)
     heartbeat = asyncio.create_task(reader.heartbeat())
     try:
         await asyncio.gather(*(reader.loop(n) for n in range(concurrency)))
@@ -224,179 +184,6 @@ async def drain(hub: Hub, run_id: int, *, concurrency: int = 1,
         summary = interrupt(hub, run_id, f"timed out after {job.timeout:g}s; the next run "
                             "resumes from where its parts got to")
     return summary
-
-
-class _StopReadingError(Exception):
-    """The run is past its deadline, or a graceful stop was asked for."""
-
-
-class _Reader:
-    """The parts this worker reads at once, and the heartbeat that keeps their leases."""
-
-    def __init__(self, hub: Hub, job: PullJob, name: str, run_id: int, *,
-                 stop: asyncio.Event, deadline: datetime | None,
-                 progress: Progress | None) -> None:
-        self.hub, self.job, self.name, self.run_id = hub, job, name, run_id
-        self.mapping = hub.mappings.get(job.mapping)
-        self.owner = worker_id()
-        self.run_owner = leases.run_owner(run_id)
-        self.ttl = hub.settings.job_lease_seconds
-        self.stop = stop
-        self.deadline = as_utc_or_none(deadline)
-        self.progress = progress
-        self.held: set[int] = set()
-
-    async def heartbeat(self) -> None:
-        tables = [pull_target(self.job.target).table, "external_records"]
-        while True:
-            await asyncio.sleep(min(self.ttl / 3, 10.0))
-            now = _now()
-            with self.hub.sessions.begin() as session:
-                kept = leases.renew(session, self.name, owner=self.run_owner, ttl=self.ttl,
-                                    now=now)
-                for slice_id in list(self.held):
-                    parts.renew(session, slice_id, owner=self.owner, ttl=self.ttl, now=now)
-            with self.hub.engine.begin() as connection:  # a big load outruns autovacuum
-                analyzed = analyze_if_stale(connection, tables)
-            if analyzed:
-                log.info("run %s: refreshed the planner's statistics of %s", self.run_id,
-                         ", ".join(analyzed))
-            if not kept:
-                log.warning("run %s lost the lease of job %s: stopping", self.run_id,
-                            self.name)
-                self.stop.set()
-
-    def _stopping(self) -> bool:
-        return self.stop.is_set() or (self.deadline is not None and _now() >= self.deadline)
-
-    async def loop(self, _reader_no: int) -> None:
-        while not self._stopping():
-            with self.hub.sessions.begin() as session:
-                claimed = parts.claim(session, self.run_id, owner=self.owner,
-                                      worker=self.owner, ttl=self.ttl, now=_now())
-                wait = None if claimed else parts.next_due(session, self.run_id, now=_now())
-            if claimed is None:
-                if not isinstance(wait, datetime):
-                    return  # nothing pending, or every pending part is someone else's
-                await self._sleep_until(wait)
-                continue
-            self.held.add(claimed.id)
-            try:
-                await self._read(claimed)
-            except _StopReadingError:
-                self._release(claimed)
-                return
-            except parts.LeaseLostError as exc:
-                log.warning("run %s: %s", self.run_id, exc)
-            except (ConnectorError, RecordMappingError) as exc:
-                self._failed(claimed, exc)
-            except BaseException:
-                self._release(claimed)
-                raise
-            finally:
-                self.held.discard(claimed.id)
-
-    async def _sleep_until(self, due: datetime) -> None:
-        delay = max(0.05, min((due - _now()).total_seconds(), self.ttl / 3))
-        try:
-            await asyncio.wait_for(self.stop.wait(), timeout=delay)
-        except TimeoutError:
-            pass
-
-    async def _read(self, claimed: parts.Claimed) -> None:
-        with log_context(run_id=self.run_id, job=self.name, part=claimed.seq):
-            log.debug("reading part %s (%s) from %s", claimed.seq, claimed.key,
-                      claimed.state or "its start")
-            await self._read_part(claimed)
-
-    async def _read_part(self, claimed: parts.Claimed) -> None:
-        connector = self.hub.connector(self.job.connection, actor=f"job:{self.name}")
-        stream = connector.stream(self.job.stream)
-        retries = budget_ms = 0
-        async with connector:
-            async for batch in stream.read_slice(claimed.part, claimed.state):
-                lookups = await resolve_lookups(self.hub, self.mapping, batch.records,
-                                                actor=f"job:{self.name}")
-                stats = connector.http.stats
-                with self.hub.sessions.begin() as session:
-                    _page_commits_async(session)
-                    row = parts.locked(session, claimed.id, owner=self.owner)
-                    audit = _store_batch(session, self.job, self.mapping, row, batch.records,
-                                         key=stream.primary_key, actor=f"job:{self.name}",
-                                         lookups=lookups)
-                    row.retries += stats.retries - retries
-                    row.budget_wait_ms += int(stats.budget_wait_s * 1000) - budget_ms
-                    retries, budget_ms = stats.retries, int(stats.budget_wait_s * 1000)
-                    if batch.state is not None:
-                        row.state = batch.state
-                        _advance_job_state(session, self.name, self.run_id, row)
-                    # Last, so the audit chain's head (one row every writer updates) is
-                    # locked only from here to the commit.
-                    self.hub.audit.append(session, audit)
-                if self.progress:
-                    self.progress(_summary(self.hub, self.run_id))
-                if self._stopping():
-                    raise _StopReadingError
-        with self.hub.sessions.begin() as session:
-            row = parts.locked(session, claimed.id, owner=self.owner)
-            parts.finish(row, now=_now())
-            session.flush()
-            _advance_job_state(session, self.name, self.run_id, row)
-
-    def _release(self, claimed: parts.Claimed) -> None:
-        with self.hub.sessions.begin() as session:
-            parts.release(session, claimed.id, owner=self.owner)
-
-    def _failed(self, claimed: parts.Claimed, exc: Exception) -> None:
-        retry = self.job.retry
-        final = claimed.attempts >= retry.attempts or not isinstance(exc, RetriableError)
-        log.warning("run %s part %s (%s) failed, attempt %s of %s: %s", self.run_id,
-                    claimed.seq, claimed.key, claimed.attempts, retry.attempts, exc)
-        try:
-            with self.hub.sessions.begin() as session:
-                parts.retry_later(session, claimed.id, owner=self.owner, error=str(exc),
-                                  due=_now() + timedelta(
-                                      seconds=0 if final else retry.delay(claimed.attempts)),
-                                  final=final)
-        except parts.LeaseLostError:
-            pass
-
-
-def _advance_job_state(session: Session, job: str, run_id: int, row: RunSlice) -> None:
-    """Move the job's cursor as far as the data goes: to the checkpoint of the first part
-    not done, once every part before it is done (or, all done, to the last checkpoint)."""
-    rows = session.execute(select(RunSlice.seq, RunSlice.status, RunSlice.state)
-                           .where(RunSlice.run_id == run_id).order_by(RunSlice.seq)).all()
-    state = None
-    for seq, status, slice_state in rows:
-        if seq == row.seq:
-            status, slice_state = row.status, row.state
-        if slice_state is not None:
-            state = slice_state
-        if status != "done":
-            break
-    if state is not None:
-        _save_state(session, job, state)
-
-
-def _summary(hub: Hub, run_id: int) -> RunSummary:
-    with hub.sessions() as session:
-        run = session.get_one(Run, run_id)
-        if run.status == "running":
-            _absorb_counts(session, run)
-        return RunSummary.of(run)
-
-
-def _absorb_counts(session: Session, run: Run) -> None:
-    """The run's counts: the sums of its parts' (while running, and when it closes)."""
-    rows = session.scalars(select(RunSlice).where(RunSlice.run_id == run.id)).all()
-    if not rows:
-        return
-    for name in parts.COUNTS:
-        setattr(run, name, sum(getattr(r, name) for r in rows))
-    errors = [e for r in rows for e in ((r.errors or {}).get("records") or [])]
-    if errors:
-        run.errors = {"records": errors[:MAX_RECORDED_ERRORS]}
 
 
 def close_if_complete(hub: Hub, run_id: int) -> RunSummary | None:
@@ -436,7 +223,7 @@ def _close(hub: Hub, run_id: int, *, status: str, error: str) -> RunSummary:
 
 def _finish(hub: Hub, session: Session, run: Run, status: str,
             error: str | None) -> RunSummary:
-    _absorb_counts(session, run)
+    absorb_counts(session, run)
     if status == "succeeded" and run.rejected:
         status = "partial"
     finish_run(run, status=status, error=error)
@@ -451,75 +238,3 @@ def _finish(hub: Hub, session: Session, run: Run, status: str,
     return RunSummary.of(run)
 
 
-def _page_commits_async(session: Session) -> None:
-    """PostgreSQL may acknowledge this page's commit before its WAL reaches the disk.
-
-    Safe for a page of a pull: its records and its part's checkpoint commit together, so a
-    server crash that loses the last moments of commits loses both, and the page is read
-    again (nothing is written to the vendor). The workers then queue less on the audit
-    chain's head row, whose lock each commit holds until the commit returns.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SET LOCAL synchronous_commit = off"))
-
-
-def _store_batch(session: Session, job: PullJob, mapping: CompiledMapping,
-                 part: RunSlice, records: list[dict[str, Any]], *, key: str, actor: str,
-                 lookups: LookupTables | None) -> list[AuditEntry]:
-    """Store a page of records; the audit entries of the changes it made (for the caller
-    to append last in the transaction)."""
-    entities, errors = [], list((part.errors or {}).get("records", []))
-    for index, record in enumerate(records):
-        row = record.get(key, f"#{part.read + index + 1}")
-        try:
-            entity = mapping(record, row=row, lookups=lookups)
-            if entity is None:
-                part.skipped += 1
-            else:
-                entities.append(entity)
-        except RecordMappingError as exc:
-            part.rejected += 1
-            if len(errors) < MAX_RECORDED_ERRORS:
-                errors.append({"record": str(row), "error": str(exc)})
-    upsert_external_records(session, source=job.connection, stream=job.stream, key=key,
-                            records=records)
-    audit = _store_entities(session, job, mapping, part, entities, actor=actor)
-    part.pages += 1
-    part.read += len(records)
-    if errors:
-        part.errors = {"records": errors}
-    return audit
-
-
-def _store_entities(session: Session, job: PullJob, mapping: CompiledMapping,
-                    part: RunSlice, entities: list[dict[str, Any]], *,
-                    actor: str) -> list[AuditEntry]:
-    target = pull_target(job.target)
-    assert target.upsert is not None  # pull_target gives only targets a pull can store
-    entity = target.name
-    result = target.upsert(session, job.connection, entities, mapping=mapping.label)
-    if entity == "customer" and result.updated:
-        # Their open tickets are enriched again, from the changed profile.
-        enqueue_customer_changed(session, [row.id for row, _ in result.updated], now=_now())
-    part.created += len(result.created)
-    part.updated += len(result.updated)
-    part.unchanged += result.unchanged
-    return [
-        *(AuditEntry(actor, f"{entity}.create", f"{entity}:{row.id}",
-                     detail={"source": row.source, "external_id": row.external_id,
-                             "mapping": mapping.label})
-          for row in result.created),
-        *(AuditEntry(actor, f"{entity}.update", f"{entity}:{row.id}",
-                     detail={"source": row.source, "external_id": row.external_id,
-                             "fields": changed, "mapping": mapping.label})
-          for row, changed in result.updated),
-    ]
-
-
-def _save_state(session: Session, job: str, state: str | None) -> None:
-    row = session.get(SyncState, job)
-    now = _now()
-    if row is None:
-        session.add(SyncState(job=job, state=state, updated_at=now))
-    elif state is not None:
-        row.state, row.updated_at = state, now

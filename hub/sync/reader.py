@@ -1,0 +1,167 @@
+"""The page reader: the parts of a run this worker reads at once, claimed under leases,
+and the heartbeat that keeps the leases while it reads."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
+
+from connectors.sdk import ConnectorError, RetriableError
+from hub.config import PullJob
+from hub.core.logs import log_context
+from hub.core.owners import worker_id
+from hub.core.time import as_utc_or_none
+from hub.ingest.lookups import resolve_lookups
+from hub.ingest.targets import pull_target
+from hub.jobs import leases, parts
+from hub.mapping import RecordMappingError
+from hub.runtime import Hub
+from hub.store.statistics import analyze_if_stale
+
+from .page import advance_job_state, page_commits_async, store_batch
+from .summary import Progress, read_summary
+
+__all__ = ["PartReader"]
+
+log = logging.getLogger("hub.sync")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class _StopReadingError(Exception):
+    """The run is past its deadline, or a graceful stop was asked for."""
+
+
+class PartReader:
+    """The parts this worker reads at once, and the heartbeat that keeps their leases."""
+
+    def __init__(self, hub: Hub, job: PullJob, name: str, run_id: int, *,
+                 stop: asyncio.Event, deadline: datetime | None,
+                 progress: Progress | None) -> None:
+        self.hub, self.job, self.name, self.run_id = hub, job, name, run_id
+        self.mapping = hub.mappings.get(job.mapping)
+        self.owner = worker_id()
+        self.run_owner = leases.run_owner(run_id)
+        self.ttl = hub.settings.job_lease_seconds
+        self.stop = stop
+        self.deadline = as_utc_or_none(deadline)
+        self.progress = progress
+        self.held: set[int] = set()
+
+    async def heartbeat(self) -> None:
+        tables = [pull_target(self.job.target).table, "external_records"]
+        while True:
+            await asyncio.sleep(min(self.ttl / 3, 10.0))
+            now = _now()
+            with self.hub.sessions.begin() as session:
+                kept = leases.renew(session, self.name, owner=self.run_owner, ttl=self.ttl,
+                                    now=now)
+                for slice_id in list(self.held):
+                    parts.renew(session, slice_id, owner=self.owner, ttl=self.ttl, now=now)
+            with self.hub.engine.begin() as connection:  # a big load outruns autovacuum
+                analyzed = analyze_if_stale(connection, tables)
+            if analyzed:
+                log.info("run %s: refreshed the planner's statistics of %s", self.run_id,
+                         ", ".join(analyzed))
+            if not kept:
+                log.warning("run %s lost the lease of job %s: stopping", self.run_id,
+                            self.name)
+                self.stop.set()
+
+    def _stopping(self) -> bool:
+        return self.stop.is_set() or (self.deadline is not None and _now() >= self.deadline)
+
+    async def loop(self, _reader_no: int) -> None:
+        while not self._stopping():
+            with self.hub.sessions.begin() as session:
+                claimed = parts.claim(session, self.run_id, owner=self.owner,
+                                      worker=self.owner, ttl=self.ttl, now=_now())
+                wait = None if claimed else parts.next_due(session, self.run_id, now=_now())
+            if claimed is None:
+                if not isinstance(wait, datetime):
+                    return  # nothing pending, or every pending part is someone else's
+                await self._sleep_until(wait)
+                continue
+            self.held.add(claimed.id)
+            try:
+                await self._read(claimed)
+            except _StopReadingError:
+                self._release(claimed)
+                return
+            except parts.LeaseLostError as exc:
+                log.warning("run %s: %s", self.run_id, exc)
+            except (ConnectorError, RecordMappingError) as exc:
+                self._failed(claimed, exc)
+            except BaseException:
+                self._release(claimed)
+                raise
+            finally:
+                self.held.discard(claimed.id)
+
+    async def _sleep_until(self, due: datetime) -> None:
+        delay = max(0.05, min((due - _now()).total_seconds(), self.ttl / 3))
+        try:
+            await asyncio.wait_for(self.stop.wait(), timeout=delay)
+        except TimeoutError:
+            pass
+
+    async def _read(self, claimed: parts.Claimed) -> None:
+        with log_context(run_id=self.run_id, job=self.name, part=claimed.seq):
+            log.debug("reading part %s (%s) from %s", claimed.seq, claimed.key,
+                      claimed.state or "its start")
+            await self._read_part(claimed)
+
+    async def _read_part(self, claimed: parts.Claimed) -> None:
+        connector = self.hub.connector(self.job.connection, actor=f"job:{self.name}")
+        stream = connector.stream(self.job.stream)
+        retries = budget_ms = 0
+        async with connector:
+            async for batch in stream.read_slice(claimed.part, claimed.state):
+                lookups = await resolve_lookups(self.hub, self.mapping, batch.records,
+                                                actor=f"job:{self.name}")
+                stats = connector.http.stats
+                with self.hub.sessions.begin() as session:
+                    page_commits_async(session)
+                    row = parts.locked(session, claimed.id, owner=self.owner)
+                    audit = store_batch(session, self.job, self.mapping, row, batch.records,
+                                        key=stream.primary_key, actor=f"job:{self.name}",
+                                        lookups=lookups)
+                    row.retries += stats.retries - retries
+                    row.budget_wait_ms += int(stats.budget_wait_s * 1000) - budget_ms
+                    retries, budget_ms = stats.retries, int(stats.budget_wait_s * 1000)
+                    if batch.state is not None:
+                        row.state = batch.state
+                        advance_job_state(session, self.name, self.run_id, row)
+                    # Last, so the audit chain's head (one row every writer updates) is
+                    # locked only from here to the commit.
+                    self.hub.audit.append(session, audit)
+                if self.progress:
+                    self.progress(read_summary(self.hub, self.run_id))
+                if self._stopping():
+                    raise _StopReadingError
+        with self.hub.sessions.begin() as session:
+            row = parts.locked(session, claimed.id, owner=self.owner)
+            parts.finish(row, now=_now())
+            session.flush()
+            advance_job_state(session, self.name, self.run_id, row)
+
+    def _release(self, claimed: parts.Claimed) -> None:
+        with self.hub.sessions.begin() as session:
+            parts.release(session, claimed.id, owner=self.owner)
+
+    def _failed(self, claimed: parts.Claimed, exc: Exception) -> None:
+        retry = self.job.retry
+        final = claimed.attempts >= retry.attempts or not isinstance(exc, RetriableError)
+        log.warning("run %s part %s (%s) failed, attempt %s of %s: %s", self.run_id,
+                    claimed.seq, claimed.key, claimed.attempts, retry.attempts, exc)
+        try:
+            with self.hub.sessions.begin() as session:
+                parts.retry_later(session, claimed.id, owner=self.owner, error=str(exc),
+                                  due=_now() + timedelta(
+                                      seconds=0 if final else retry.delay(claimed.attempts)),
+                                  final=final)
+        except parts.LeaseLostError:
+            pass
