@@ -68,8 +68,15 @@ class NotFoundError(HubError):
 
 
 class InvalidRequestError(HubError):
+    """The request makes no sense as given; `field` names the input at fault, when one is
+    (`query.cursor`, `body.refund`), for the API's `errors` list."""
+
     exit_code = 2
     http_status = 422
+
+    def __init__(self, message: str, *, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class JobFailedError(HubError):

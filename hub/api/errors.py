@@ -6,8 +6,7 @@ hub, stable for clients to switch on:
 
     /problems/not-found                a ticket, run, route... that does not exist (404)
     /problems/method-not-allowed       the route exists, the method does not (405)
-    /problems/validation-failed        the request does not match its schema (422);
-                                       `errors: [{field: "body.refund.amount", message}]`
+    /problems/validation-failed        the request does not match its schema (422)
     /problems/invalid-request          the request makes no sense as given (422)
     /problems/config-file              a YAML file is wrong (422); `errors` name the fields
     /problems/conflict                 the thing is not in a state that allows it (409)
@@ -21,6 +20,9 @@ hub, stable for clients to switch on:
     /problems/job-failed               a job ran and failed (502)
     /problems/internal-error           anything unexpected (500; details only in the log)
     /problems/http-<status>            any other HTTP-level refusal (e.g. http-415)
+
+Every 422 carries `errors: [{field, message}]` (the OpenAPI's ValidationProblem), naming each
+invalid input where one can be named (`body.refund.amount`, `query.cursor`), else empty.
 
 A `HubError` subclass added later gets `/problems/<its class name in kebab case, without
 "Error">`, so each error class has its own type without editing this table. Every `detail`
@@ -43,7 +45,7 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hub.errors import ConfigFileError, HubError, PreconditionFailedError
+from hub.errors import ConfigFileError, HubError, InvalidRequestError, PreconditionFailedError
 
 __all__ = ["PROBLEM_BASE", "CatchAll", "install_error_handlers", "problem_response", "problem_type"]
 
@@ -79,6 +81,8 @@ def _title(status: int) -> str:
 def problem_response(status: int, kind: str, detail: str, *, instance: str,
                      headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
     """A problem+json answer; `kind` is the kebab name after `/problems/`."""
+    if status == 422:  # ValidationProblem: `errors` is always there, maybe empty
+        extra.setdefault("errors", [])
     content = {"type": PROBLEM_BASE + kind, "title": _title(status), "status": status,
                "detail": detail, "instance": instance, **extra}
     return JSONResponse(content, status_code=status, media_type=MEDIA_TYPE, headers=headers)
@@ -98,6 +102,8 @@ def _hub_error(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, ConfigFileError):
         extra["errors"] = [{"field": p.field, "message": _redact(request, str(p))}
                            for p in exc.problems]
+    elif isinstance(exc, InvalidRequestError) and exc.field:
+        extra["errors"] = [{"field": exc.field, "message": _redact(request, str(exc))}]
     headers = getattr(exc, "headers", None)
     response = problem_response(status, problem_type(exc)[len(PROBLEM_BASE):],
                                 _redact(request, str(exc)), instance=request.url.path,

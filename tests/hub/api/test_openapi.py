@@ -11,8 +11,8 @@ from hub.runtime import Hub
 
 # Schemas built in hub/api/docs.py, the health/kb/imports/outbox routers and the outbox views.
 DOCS_OWNED = frozenset({
-    "Problem", "HTTPValidationError", "ValidationError", "Health", "ArticleHitPublic",
-    "ImportPublic", "Body_create_imports_post", "ReplayRequest", "ReplayResult", "OutboxView",
+    "Problem", "ValidationProblem", "FieldError", "Health", "ArticleHitPublic",
+    "ImportPublic", "ImportUpload", "ReplayRequest", "ReplayResult", "OutboxView",
 })
 OPEN_PATHS = frozenset({"/health", "/webhooks/{connection}"})
 CDN = re.compile(r"https?://(?!127\.0\.0\.1|localhost)[^\s\"'<>]+")
@@ -43,7 +43,7 @@ def test_every_example_is_valid_against_its_schema(api_client: Any, hub: Hub) ->
     document = _openapi(api_client, hub)
     schemas = document["components"]["schemas"]
     for name in DOCS_OWNED & schemas.keys():
-        if name == "Body_create_imports_post":
+        if name == "ImportUpload":
             continue  # a multipart form: its `file` is binary, not JSON
         schema = {**schemas[name], "components": document["components"]}
         validator = jsonschema_rs.Draft202012Validator(schema)
@@ -52,9 +52,12 @@ def test_every_example_is_valid_against_its_schema(api_client: Any, hub: Hub) ->
             assert not errors, (name, example, errors)
 
 
-def test_security_schemes_are_declared(api_client: Any, hub: Hub) -> None:
+def test_security_schemes_are_declared_truthfully(api_client: Any, hub: Hub) -> None:
     schemes = _openapi(api_client, hub)["components"]["securitySchemes"]
     assert {"type": "http", "scheme": "bearer"}.items() <= schemes["bearerAuth"].items()
+    # Bearer takes an API key as well as a JWT: no format that says JWT only.
+    assert "bearerFormat" not in schemes["bearerAuth"]
+    assert "API key" in schemes["bearerAuth"]["description"]
     assert {"type": "apiKey", "in": "header", "name": "X-API-Key"}.items() \
         <= schemes["apiKeyAuth"].items()
 
@@ -69,19 +72,91 @@ def test_every_non_open_operation_declares_security_and_problems(
             continue
         if not op.get("security"):
             unsecured.append(f"{method.upper()} {path}")
-        for code in ("401", "403", "422"):
+        for code in ("401", "403", "422", "default"):
             content = op["responses"].get(code, {}).get("content", {})
             if "application/problem+json" not in content:
                 without_problems.append(f"{method.upper()} {path} {code}")
     assert not unsecured
     assert not without_problems
-    assert document["components"]["schemas"]["Problem"]["required"] == [
-        "type", "title", "status"]
 
 
-def test_operation_ids_are_unique(api_client: Any, hub: Hub) -> None:
-    ids = [op["operationId"] for _, _, op in _operations(_openapi(api_client, hub))]
+def test_problem_details_are_the_only_error_body(api_client: Any, hub: Hub) -> None:
+    document = _openapi(api_client, hub)
+    schemas = document["components"]["schemas"]
+    assert not {"HTTPValidationError", "ValidationError"} & schemas.keys()
+    assert schemas["ValidationProblem"]["required"] == [
+        "type", "title", "status", "detail", "instance", "errors"]
+    wrong = []
+    for path, method, op in _operations(document):
+        for code, response in op["responses"].items():
+            if code[0] in "23":
+                continue
+            content = response.get("content", {})
+            expected = "ValidationProblem" if code == "422" else "Problem"
+            if list(content) != ["application/problem+json"] or content[
+                    "application/problem+json"]["schema"] != {
+                        "$ref": f"#/components/schemas/{expected}"}:
+                wrong.append(f"{method.upper()} {path} {code}: {content}")
+    assert wrong == []
+
+
+def test_operations_have_stable_readable_ids_and_resource_tags(api_client: Any,
+                                                               hub: Hub) -> None:
+    from hub.api.contract import OPERATIONS
+
+    document = _openapi(api_client, hub)
+    served = {(method, path): op for path, method, op in _operations(document)}
+    assert sorted(served) == sorted(OPERATIONS), "name each new route in OPERATIONS"
+    for (method, path), op in served.items():
+        resource = path.split("/")[1]
+        assert op["operationId"] == OPERATIONS[(method, path)]
+        assert re.fullmatch(r"[a-z-]+\.[a-z-]+", op["operationId"]), op["operationId"]
+        assert op["tags"] == [resource], (method, path, op["tags"])
+    ids = [op["operationId"] for op in served.values()]
     assert len(ids) == len(set(ids))
+    assert {tag["name"] for tag in document["tags"]} == {path.split("/")[1]
+                                                        for _, path in served}
+
+
+def test_etag_is_declared_wherever_a_ticket_is_answered(api_client: Any, hub: Hub) -> None:
+    document = _openapi(api_client, hub)
+    for path, method, op in _operations(document):
+        for code, response in op["responses"].items():
+            body = response.get("content", {}).get("application/json", {}).get("schema", {})
+            if body == {"$ref": "#/components/schemas/TicketPublic"} or code == "304":
+                assert "ETag" in response.get("headers", {}), (method, path, code)
+    created = document["paths"]["/tickets"]["post"]["responses"]["201"]["headers"]
+    assert {"ETag", "Location", "Idempotent-Replayed"} <= created.keys()
+
+
+@pytest.mark.parametrize(("method", "url", "body", "field"), [
+    ("post", "/tickets", {"description": "no subject"}, "body.subject"),
+    ("get", "/tickets?cursor=not-a-cursor", None, "query.cursor"),
+    ("get", "/tickets?limit=0", None, "query.limit"),
+    ("get", "/customers?cursor=dDE6NDI", None, "query.cursor"),
+])
+def test_every_422_is_a_validation_problem_naming_the_field(
+        api_client: Any, hub: Hub, method: str, url: str, body: Any, field: str) -> None:
+    jsonschema_rs = pytest.importorskip("jsonschema_rs")
+    with api_client(hub) as api:
+        document = api.get("/openapi.json").json()
+        response = api.request(method, url, json=body)
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    schema = {**document["components"]["schemas"]["ValidationProblem"],
+              "components": document["components"]}
+    problem = response.json()
+    assert list(jsonschema_rs.Draft202012Validator(schema).iter_errors(problem)) == []
+    assert field in [error["field"] for error in problem["errors"]]
+
+
+def test_a_422_without_a_field_still_carries_errors(api_client: Any, hub: Hub) -> None:
+    with api_client(hub) as api:
+        first = api.post("/tickets", json={"subject": "a"}, headers={"Idempotency-Key": "k1"})
+        again = api.post("/tickets", json={"subject": "b"}, headers={"Idempotency-Key": "k1"})
+    assert first.status_code == 201
+    assert again.status_code == 422
+    assert again.json()["errors"] == []
 
 
 @pytest.mark.parametrize(("page", "assets"), [
