@@ -38,7 +38,8 @@ if TYPE_CHECKING:
 
 app = typer.Typer(help="Customer-service integration hub.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
-for command in (config.doctor, serve.serve, jobs.scheduler, jobs.worker, demo.demo):
+for command in (config.doctor, serve.serve, serve.openapi, jobs.scheduler, jobs.worker,
+                demo.demo):
     app.command()(command)
 for group, name in ((connectors.app, "connectors"), (config.db_app, "db"),
                     (config.config_app, "config"), (mappings.app, "mappings"),

@@ -172,6 +172,7 @@ def complete_openapi(schema: dict[str, Any], *, open_paths: set[str],
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)
     _rename_schemas(schema, schemas)
+    _mark_binary_uploads(schemas)
     for definition in (PROBLEM_SCHEMA, VALIDATION_PROBLEM_SCHEMA, FIELD_ERROR):
         schemas[definition["title"]] = copy.deepcopy(definition)
     schemes = components.setdefault("securitySchemes", {})
@@ -266,17 +267,39 @@ _FORMS = {"Body_create_imports_post": "ImportUpload"}
 
 def _rename_schemas(document: dict[str, Any], schemas: dict[str, Any]) -> None:
     """Readable names for the schemas FastAPI names after Python: `Page_RunPublic_` becomes
-    `RunPage`, a form body its resource's upload (generated clients name classes after them)."""
+    `RunPage`, `Refund-Input`/`-Output` `Refund`/`RefundOutput`, a form body its resource's
+    upload. Generated clients name their classes after these (and after `title`)."""
     renames: dict[str, str] = {}
     for name in list(schemas):
-        page = _PAGE.fullmatch(name)
-        new = f"{page.group(1).removesuffix('Public')}Page" if page else _FORMS.get(name)
+        new = _readable_name(name)
         if new and new not in schemas:
             schemas[new] = schemas.pop(name)
             schemas[new]["title"] = new
             renames[f"#/components/schemas/{name}"] = f"#/components/schemas/{new}"
     if renames:
         _rewrite_refs(document, renames)
+
+
+def _mark_binary_uploads(schemas: dict[str, Any]) -> None:
+    """An uploaded file, which OpenAPI 3.1 writes as `contentMediaType`, also gets 3.0's
+    `format: binary`: generators (openapi-python-client among them) only know that form, and
+    would otherwise make the file a plain string."""
+    for definition in schemas.values():
+        for prop in definition.get("properties", {}).values():
+            if prop.get("type") == "string" and "contentMediaType" in prop:
+                prop.setdefault("format", "binary")
+
+
+def _readable_name(name: str) -> str | None:
+    if page := _PAGE.fullmatch(name):
+        return f"{page.group(1).removesuffix('Public')}Page"
+    # A model both taken and given (a refund in a resolution) has two schemas when a field
+    # has a default: what a client sends, and what it reads back (every field present).
+    if name.endswith("-Input"):
+        return name.removesuffix("-Input")
+    if name.endswith("-Output"):
+        return name.removesuffix("-Output") + "Output"
+    return _FORMS.get(name)
 
 
 def _rewrite_refs(node: Any, renames: dict[str, str]) -> None:

@@ -6,6 +6,7 @@ hub, stable for clients to switch on:
 
     /problems/not-found                a ticket, run, route... that does not exist (404)
     /problems/method-not-allowed       the route exists, the method does not (405)
+    /problems/malformed-body           the body is not valid JSON (400)
     /problems/validation-failed        the request does not match its schema (422)
     /problems/invalid-request          the request makes no sense as given (422)
     /problems/config-file              a YAML file is wrong (422); `errors` name the fields
@@ -113,6 +114,12 @@ def _hub_error(request: Request, exc: Exception) -> JSONResponse:
 
 def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    malformed = [error for error in exc.errors() if error.get("type") == "json_invalid"]
+    if malformed:  # not JSON at all: a 400, as for a form that cannot be parsed
+        at = malformed[0].get("loc", ())[-1:]
+        where = f" (at character {at[0]})" if at and isinstance(at[0], int) else ""
+        return problem_response(400, "malformed-body", f"the body is not valid JSON{where}",
+                                instance=request.url.path)
     # Never the offending input: a wrong field may well hold a secret.
     errors = [{"field": ".".join(str(part) for part in error.get("loc", ())),
                "message": _redact(request, str(error.get("msg", "")))}

@@ -1,8 +1,11 @@
-"""`hub serve`: the REST API answers on its port, and refuses a caller without a key."""
+"""`hub serve`: the REST API answers on its port, and refuses a caller without a key;
+`hub openapi` prints its contract."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -54,7 +57,23 @@ def test_serve__answers_on_its_port(crm_env: CliEnv, tmp_path: Path) -> None:
             key = _agent_key()
             created = httpx.post(f"http://127.0.0.1:{port}/tickets", timeout=30,
                                  headers={"Authorization": f"Bearer {key}"},
-                                 json={"subject": "屏幕碎了", "mobile": "13900000000"})
+                                 json={"subject": "屏幕碎了", "contact_mobile": "13900000000"})
             assert created.status_code == 201
         finally:
             process.terminate()
+
+
+def test_openapi__prints_the_served_contract_without_a_server(
+        env: CliEnv, run: Any, tmp_path: Path) -> None:
+    from hub.api import create_app
+    from hub.api.contract import CONTRACT_VERSION
+    from hub.core.settings import get_settings
+
+    code, out, err = run("openapi")
+    assert code == 0, err
+    printed = json.loads(out)
+    assert printed["info"]["version"] == CONTRACT_VERSION
+    assert printed == create_app(get_settings()).openapi()
+    target = tmp_path / "contract.json"
+    assert run("openapi", "-o", str(target))[0] == 0
+    assert json.loads(target.read_text("utf-8")) == printed
