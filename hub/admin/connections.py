@@ -12,7 +12,14 @@ from sqlalchemy import select
 from connectors.sdk import CheckResult, ConnectorError
 from connectors.sdk.registry import load_connector
 from hub.audit import AuditEntry
-from hub.core.pages import Page, decode_cursor, filter_text, page_of
+from hub.core.pages import (
+    DEFAULT_LIMIT,
+    Page,
+    decode_cursor,
+    decode_name_cursor,
+    filter_text,
+    page_of,
+)
 from hub.core.time import UtcDatetime
 from hub.errors import InvalidRequestError
 from hub.runtime import Hub
@@ -121,18 +128,25 @@ def _public(value: Any, path: str, secrets: list[str], hub: Hub) -> Any:
     return hub.redactor.text(str(value))
 
 
-def list_connections(hub: Hub) -> list[ConnectionPublic]:
-    loaded = hub.config
-    out = []
-    for name, spec in loaded.hub.connections.items():
-        secrets: list[str] = []
-        config = loaded.connection_configs.get(name)
-        settings = _public(config, "", secrets, hub) if config is not None else {}
-        title = getattr(load_connector(spec.type), "title", None) or None
-        out.append(ConnectionPublic(name=name, type=spec.type, title=title,
-                                    description=spec.description, settings=settings,
-                                    secret_fields=secrets))
-    return out
+def list_connections(hub: Hub, *, cursor: str | None = None,
+                     limit: int = DEFAULT_LIMIT) -> Page[ConnectionPublic]:
+    """The connections of hub.yaml by name, without their secrets."""
+    connections = hub.config.hub.connections
+    after = decode_name_cursor("connection", cursor)
+    names = sorted(name for name in connections if after is None or name > after)
+    return page_of("connection", names[:limit + 1], limit, key=lambda name: name,
+                   view=lambda name: _connection(hub, name))
+
+
+def _connection(hub: Hub, name: str) -> ConnectionPublic:
+    spec = hub.config.hub.connections[name]
+    secrets: list[str] = []
+    config = hub.config.connection_configs.get(name)
+    settings = _public(config, "", secrets, hub) if config is not None else {}
+    title = getattr(load_connector(spec.type), "title", None) or None
+    return ConnectionPublic(name=name, type=spec.type, title=title,
+                            description=spec.description, settings=settings,
+                            secret_fields=secrets)
 
 
 async def check_connection(hub: Hub, name: str, *, actor: str) -> CheckOutcome:

@@ -114,4 +114,4 @@ def import_list(ctx: typer.Context, limit: int = 20) -> None:
     from hub.importer.pipeline import list_imports
 
     cli = cli_context(ctx)
-    cli.out.print(imports_table(list_imports(cli.ready_hub(), limit=limit)))
+    cli.out.print(imports_table(list_imports(cli.ready_hub(), limit=limit).items))

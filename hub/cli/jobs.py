@@ -24,10 +24,13 @@ runs_app = typer.Typer(help="Run history: every execution of a job, with its cou
 def jobs_list(ctx: typer.Context) -> None:
     """Every configured job: kind, connection, and its last run's status and times."""
     from hub.cli.render.runs import jobs_table
+    from hub.core.pages import MAX_LIMIT, every_item
     from hub.scheduler.views import list_jobs
 
     cli = cli_context(ctx)
-    cli.out.print(jobs_table(list_jobs(cli.ready_hub())))
+    hub = cli.ready_hub()
+    cli.out.print(jobs_table(list(every_item(
+        lambda cursor: list_jobs(hub, cursor=cursor, limit=MAX_LIMIT)))))
 
 
 @jobs_app.command("pause")

@@ -38,7 +38,7 @@ def outbox_list(
     hub = cli.ready_hub()
     depth = outbox_depth(hub)
     cli.out.print(outbox_table(
-        list_rows(hub, status=status, ticket_id=ticket, limit=limit),
+        list_rows(hub, status=status, ticket_id=ticket, limit=limit).items,
         title="Outbox — " + ", ".join(f"{n} {k}" for k, n in depth.items())))
 
 
@@ -83,11 +83,11 @@ def outbox_dispatch(
 def dlq_list(ctx: typer.Context, limit: int = 50) -> None:
     """Dead letters, with the reason each failed (the vendor's field and message)."""
     from hub.cli.render.outbox import outbox_table
-    from hub.outbox.views import list_rows
+    from hub.outbox.views import list_dead_letters
 
     cli = cli_context(ctx)
-    rows = list_rows(cli.ready_hub(), status="dead", limit=limit)
-    cli.out.print(outbox_table(rows, title="Dead letters"))
+    page = list_dead_letters(cli.ready_hub(), limit=limit)
+    cli.out.print(outbox_table(page.items, title="Dead letters"))
 
 
 @dlq_app.command("replay")

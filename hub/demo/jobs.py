@@ -8,6 +8,7 @@ import asyncio
 from rich.console import Console
 
 from hub.cli.render.runs import jobs_table
+from hub.core.pages import MAX_LIMIT, every_item
 from hub.runtime import Hub
 from hub.scheduler.local import LocalExecutor
 from hub.scheduler.scheduler import Scheduler
@@ -28,7 +29,8 @@ def scheduler_section(console: Console, hub: Hub) -> None:
                   f"{', '.join(fired) or 'none'}. Each holds a lease while it runs, so two "
                   "schedulers (or Celery workers on several machines) never run one job "
                   "twice at once.")
-    console.print(jobs_table(list_jobs(hub)))
+    console.print(jobs_table(list(every_item(
+        lambda cursor: list_jobs(hub, cursor=cursor, limit=MAX_LIMIT)))))
     console.print("Run them for good with [bold]hub scheduler[/] (or [bold]hub worker[/] + "
                   "[bold]hub scheduler --executor celery[/]); pause or run one now with "
                   "[bold]hub jobs pause|resume|trigger NAME[/].")

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from hub.cli.render.outbox import dispatch_summary, outbox_table, reconcile_view
+from hub.core.pages import MAX_LIMIT, every_item
 from hub.outbox import DispatchOptions, Resolution, dispatch
 from hub.outbox.reconcile import reconcile
 from hub.outbox.views import list_rows
@@ -46,7 +47,8 @@ def writeback_section(console: Console, hub: Hub, tickets: list[TicketPublic]) -
                   f"/tickets/{repair.id}/resolve with two spare parts and a reusable "
                   f"solution, /tickets/{invoice.id}/resolve with a reusable solution: each "
                   "ticket change and its outbox rows commit together.")
-    console.print(outbox_table(list(reversed(list_rows(hub))), title="Outbox before dispatch"))
+    rows = list(every_item(lambda cursor: list_rows(hub, cursor=cursor, limit=MAX_LIMIT)))
+    console.print(outbox_table(rows[::-1], title="Outbox before dispatch"))
     summary = asyncio.run(dispatch(hub, options=DispatchOptions(concurrency=4),
                                    trigger="demo"))
     console.print(dispatch_summary(summary))

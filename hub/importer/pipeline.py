@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from hub.core.jsonable import to_jsonable
 from hub.core.owners import HOST
+from hub.core.pages import DEFAULT_LIMIT, Page, decode_cursor, page_of
 from hub.ingest.lookups import resolve_lookups
 from hub.ingest.targets import import_writer, importable
 from hub.ingest.writers import BulkWriter
@@ -251,10 +252,16 @@ def get_import(hub: Hub, import_id: int) -> ImportSummary:
         return ImportSummary.of(row)
 
 
-def list_imports(hub: Hub, *, limit: int = 20) -> list[ImportSummary]:
+def list_imports(hub: Hub, *, cursor: str | None = None,
+                 limit: int = DEFAULT_LIMIT) -> Page[ImportSummary]:
+    """Imports, newest first."""
+    query = select(Import).order_by(Import.id.desc()).limit(limit + 1)
+    after = decode_cursor("import", cursor)
+    if after is not None:
+        query = query.where(Import.id < after)
     with hub.sessions() as session:
-        rows = session.scalars(select(Import).order_by(Import.id.desc()).limit(limit))
-        return [ImportSummary.of(row) for row in rows]
+        rows = session.scalars(query).all()
+        return page_of("import", rows, limit, key=lambda r: r.id, view=ImportSummary.of)
 
 
 def _required_columns(mapping: CompiledMapping) -> list[str]:

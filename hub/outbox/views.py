@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from hub.core.pages import DEFAULT_LIMIT, Page, decode_cursor, page_of
 from hub.core.time import UtcDatetime
 
 from ..audit import AuditEntry
@@ -20,7 +21,8 @@ from ..store.models import OutboxMessage
 from . import store
 from .documents import json_document
 
-__all__ = ["OutboxView", "get_row", "list_rows", "outbox_depth", "replay_dead_letters"]
+__all__ = ["OutboxView", "get_row", "list_dead_letters", "list_rows", "outbox_depth",
+           "replay_dead_letters"]
 
 
 class OutboxView(BaseModel):
@@ -71,14 +73,32 @@ class OutboxView(BaseModel):
 
 
 def list_rows(hub: Hub, *, status: str | None = None, ticket_id: int | None = None,
-              limit: int = 100) -> list[OutboxView]:
-    query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
+              cursor: str | None = None, limit: int = DEFAULT_LIMIT) -> Page[OutboxView]:
+    """Outbox rows, newest first."""
+    return _page(hub, "outbox", status=status, ticket_id=ticket_id, cursor=cursor, limit=limit)
+
+
+def list_dead_letters(hub: Hub, *, cursor: str | None = None,
+                      limit: int = DEFAULT_LIMIT) -> Page[OutboxView]:
+    """Dead letters, newest first (their cursors are not the outbox listing's)."""
+    return _page(hub, "dead-letter", status="dead", ticket_id=None, cursor=cursor, limit=limit)
+
+
+def _page(hub: Hub, kind: str, *, status: str | None, ticket_id: int | None,
+          cursor: str | None, limit: int) -> Page[OutboxView]:
+    query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit + 1)
+    after = decode_cursor(kind, cursor)
+    if after is not None:
+        query = query.where(OutboxMessage.id < after)
     if status is not None:
         query = query.where(OutboxMessage.status == status)
     if ticket_id is not None:
         query = query.where(OutboxMessage.ticket_id == ticket_id)
+    now = datetime.now(UTC)
     with hub.sessions() as session:
-        return [OutboxView.of(row) for row in session.scalars(query)]
+        rows = session.scalars(query).all()
+        return page_of(kind, rows, limit, key=lambda r: r.id,
+                       view=lambda r: OutboxView.of(r, now))
 
 
 def get_row(hub: Hub, row_id: int) -> OutboxView:

@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
+from ..config import JobSpec
+from ..core.pages import DEFAULT_LIMIT, Page, decode_name_cursor, page_of
 from ..core.time import UtcDatetime
 from ..jobs import leases
 from ..runtime import Hub
@@ -45,37 +47,46 @@ class JobPublic(BaseModel):
     last_finished_at: UtcDatetime | None
 
 
-def list_jobs(hub: Hub) -> list[JobPublic]:
+def list_jobs(hub: Hub, *, cursor: str | None = None,
+              limit: int = DEFAULT_LIMIT) -> Page[JobPublic]:
+    """The jobs of hub.yaml by name, each with its timetable and last run."""
     jobs = hub.config.hub.jobs
+    after = decode_name_cursor("job", cursor)
+    names = sorted(name for name in jobs if after is None or name > after)[:limit + 1]
     now = datetime.now(UTC)
     with hub.sessions() as session:
         latest = select(Run.job, func.max(Run.id).label("id")).group_by(Run.job).subquery()
         runs = {run.job: run for run in session.scalars(
             select(Run).join(latest, Run.id == latest.c.id))}
         schedules = {row.job: row for row in session.scalars(select(JobSchedule))}
-        views = []
-        for name, job in jobs.items():
-            last, row = runs.get(_run_job_name(name, job.kind), runs.get(name)), \
-                schedules.get(name)
+
+        def view(name: str) -> JobPublic:
+            job = jobs[name]
+            last = runs.get(_run_job_name(name, job.kind), runs.get(name))
             holder = leases.holder(session, lease_name(name, job), now=now)
-            paused = bool(row and row.paused)
-            next_run = None
-            if row is not None and row.trigger_requested_at is not None:
-                next_run = row.trigger_requested_at
-            elif not paused and job.schedule is not None and job.enabled:
-                next_run = row.next_due_at if row is not None and row.next_due_at else \
-                    first_due(job.schedule, now)
-            views.append(JobPublic(
-                name=name, kind=job.kind, connection=getattr(job, "connection", None),
-                description=job.description,
-                schedule=job.schedule.describe() if job.schedule else None, paused=paused,
-                next_run_at=next_run,
-                running_run_id=holder.run_id if holder is not None else None,
-                last_run_id=last.id if last else None,
-                last_status=last.status if last else None,
-                last_started_at=last.started_at if last else None,
-                last_finished_at=last.finished_at if last else None))
-        return views
+            return _job_view(name, job, schedules.get(name), last=last,
+                             running=holder.run_id if holder is not None else None, now=now)
+
+        return page_of("job", names, limit, key=lambda name: name, view=view)
+
+
+def _job_view(name: str, job: JobSpec, row: JobSchedule | None, *, last: Run | None,
+              running: int | None, now: datetime) -> JobPublic:
+    paused = bool(row and row.paused)
+    next_run = None
+    if row is not None and row.trigger_requested_at is not None:
+        next_run = row.trigger_requested_at
+    elif not paused and job.schedule is not None and job.enabled:
+        next_run = row.next_due_at if row is not None and row.next_due_at else \
+            first_due(job.schedule, now)
+    return JobPublic(
+        name=name, kind=job.kind, connection=getattr(job, "connection", None),
+        description=job.description,
+        schedule=job.schedule.describe() if job.schedule else None, paused=paused,
+        next_run_at=next_run, running_run_id=running,
+        last_run_id=last.id if last else None, last_status=last.status if last else None,
+        last_started_at=last.started_at if last else None,
+        last_finished_at=last.finished_at if last else None)
 
 
 def _run_job_name(name: str, kind: str) -> str:

@@ -28,9 +28,13 @@ def _actor(request: Request) -> str:
 
 
 @router.get("/connections")
-def connections(hub: HubDep) -> list[ConnectionPublic]:
-    """The configured connections: type, description and settings, never a secret."""
-    return list_connections(hub)
+def connections(hub: HubDep,
+                cursor: Annotated[str | None, Query(max_length=1000, description="`next_cursor` "
+                                                    "of the previous page")] = None,
+                limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+                ) -> Page[ConnectionPublic]:
+    """The configured connections by name: type, description and settings, never a secret."""
+    return list_connections(hub, cursor=cursor, limit=limit)
 
 
 @router.post("/connections/{name}/check",

@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 from hub.api.deps import ActorDep, HubDep
 from hub.api.masked_downloads import DownloadMaskerDep, masked_download
 from hub.config.mapping_files import NAME_RULE
+from hub.core.pages import DEFAULT_LIMIT, MAX_LIMIT, Page
 from hub.errors import NotFoundError
 from hub.importer.background import finish_upload_import, start_upload_import, upload_options
 from hub.importer.pipeline import ImportSummary, get_import, list_imports, mapping_for_import
@@ -34,6 +35,7 @@ router = APIRouter(prefix="/imports", tags=["imports"])
 _MAX_ID = 2**31 - 1  # the store's integer ids are 32-bit: larger ones are a 422
 # A mapping is named, never located: refused here, before the upload is stored.
 _MAPPING_NAME = f"^(?:{NAME_RULE.pattern})$"
+_CURSOR = "`next_cursor` of the previous page"
 _MEDIA = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
           "csv": "text/csv; charset=utf-8"}
 
@@ -116,8 +118,13 @@ async def create(hub: HubDep, actor: ActorDep, background: BackgroundTasks,
 
 
 @router.get("")
-def list_(hub: HubDep, limit: Annotated[int, Query(ge=1, le=200)] = 20) -> list[ImportPublic]:
-    return [ImportPublic.of(summary) for summary in list_imports(hub, limit=limit)]
+def list_(hub: HubDep,
+          cursor: Annotated[str | None, Query(max_length=200, description=_CURSOR)] = None,
+          limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT) -> Page[ImportPublic]:
+    """Imports, newest first."""
+    page = list_imports(hub, cursor=cursor, limit=limit)
+    return Page[ImportPublic](items=[ImportPublic.of(summary) for summary in page.items],
+                              next_cursor=page.next_cursor)
 
 
 @router.get("/{import_id}")

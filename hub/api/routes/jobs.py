@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict
 
 from hub.api.deps import ActorDep, HubDep
+from hub.core.pages import DEFAULT_LIMIT, MAX_LIMIT, Page
 from hub.core.time import UtcDatetime
 from hub.scheduler.control import pause, request_run, resume
 from hub.scheduler.views import JobPublic, list_jobs
@@ -31,9 +32,12 @@ class JobControl(BaseModel):
 
 
 @router.get("")
-def jobs(hub: HubDep) -> list[JobPublic]:
-    """The jobs of hub.yaml, each with its last run's status and time."""
-    return list_jobs(hub)
+def jobs(hub: HubDep,
+         cursor: Annotated[str | None, Query(max_length=1000, description="`next_cursor` "
+                                             "of the previous page")] = None,
+         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT) -> Page[JobPublic]:
+    """The jobs of hub.yaml by name, each with its last run's status and time."""
+    return list_jobs(hub, cursor=cursor, limit=limit)
 
 
 @router.post("/{name}/pause", responses=_NO_JOB)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from hub.api.deps import HubDep
+from hub.core.pages import Page
 from hub.kb import ArticleHit, search_articles
 
 router = APIRouter(prefix="/kb", tags=["kb"])
@@ -45,6 +46,8 @@ def search(hub: HubDep,
                                    examples=["退款 到账"])],
            limit: Annotated[int, Query(ge=1, le=MAX_HITS,
                                        description="How many articles at most.")] = 5,
-           ) -> list[ArticleHitPublic]:
-    """The articles best matching `q`, best first."""
-    return [ArticleHitPublic.of(hit) for hit in search_articles(hub, q, limit=limit)]
+           ) -> Page[ArticleHitPublic]:
+    """The articles best matching `q`, best first: one page of at most `limit` hits, so
+    `next_cursor` is always null (ask for a larger `limit` to see more)."""
+    hits = search_articles(hub, q, limit=limit)
+    return Page[ArticleHitPublic](items=[ArticleHitPublic.of(hit) for hit in hits])

@@ -8,9 +8,18 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from hub.api.deps import ActorDep, HubDep, ItemId, RowId, RowIdFilter
-from hub.outbox.views import OutboxView, get_row, list_rows, replay_dead_letters
+from hub.core.pages import DEFAULT_LIMIT, MAX_LIMIT, Page
+from hub.outbox.views import (
+    OutboxView,
+    get_row,
+    list_dead_letters,
+    list_rows,
+    replay_dead_letters,
+)
 
 router = APIRouter(tags=["outbox"])
+
+_CURSOR = "`next_cursor` of the previous page"
 
 
 class ReplayRequest(BaseModel):
@@ -35,8 +44,11 @@ class ReplayResult(BaseModel):
 def list_outbox(hub: HubDep,
                 status: Annotated[Literal["pending", "done", "dead"] | None, Query()] = None,
                 ticket_id: RowIdFilter = None,
-                limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[OutboxView]:
-    return list_rows(hub, status=status, ticket_id=ticket_id, limit=limit)
+                cursor: Annotated[str | None, Query(max_length=200, description=_CURSOR)] = None,
+                limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+                ) -> Page[OutboxView]:
+    """Outbox rows matching every filter, newest first."""
+    return list_rows(hub, status=status, ticket_id=ticket_id, cursor=cursor, limit=limit)
 
 
 @router.get("/outbox/{row_id}")
@@ -45,9 +57,12 @@ def get_outbox_row(row_id: RowId, hub: HubDep) -> OutboxView:
 
 
 @router.get("/dead-letters")
-def list_dead_letters(hub: HubDep,
-                      limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[OutboxView]:
-    return list_rows(hub, status="dead", limit=limit)
+def dead_letters(hub: HubDep,
+                 cursor: Annotated[str | None, Query(max_length=200, description=_CURSOR)] = None,
+                 limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+                 ) -> Page[OutboxView]:
+    """Dead letters, newest first, with the reason each failed."""
+    return list_dead_letters(hub, cursor=cursor, limit=limit)
 
 
 @router.post("/dead-letters/{row_id}/replay")

@@ -87,7 +87,7 @@ async def test_a_dead_letter_replay_through_the_api__is_audited_as_the_caller(
     await dispatch(hub)
     headers, actor = caller(hub, role="admin")
     with api_client(hub, headers=headers) as api:
-        first, second = (row["id"] for row in api.get("/dead-letters").json())
+        first, second = (row["id"] for row in api.get("/dead-letters").json()["items"])
         one = api.post(f"/dead-letters/{first}/replay")
         many = api.post("/dead-letters/replay", json={"ids": [second]})
 

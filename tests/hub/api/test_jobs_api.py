@@ -14,10 +14,10 @@ def test_jobs__pause_resume_trigger_show_in_the_job_list(hub: Hub, api_client: A
     with api_client(hub, role="admin") as api:
         paused = api.post("/jobs/crm_customers/pause")
         again = api.post("/jobs/crm_customers/pause")
-        listed = {job["name"]: job for job in api.get("/jobs").json()}
+        listed = {job["name"]: job for job in api.get("/jobs").json()["items"]}
         triggered = api.post("/jobs/crm_customers/trigger")
         resumed = api.post("/jobs/crm_customers/resume")
-        after = {job["name"]: job for job in api.get("/jobs").json()}
+        after = {job["name"]: job for job in api.get("/jobs").json()["items"]}
         missing = api.post("/jobs/no_such_job/pause")
     assert paused.status_code == 200 and paused.json()["changed"] is True
     assert again.json()["changed"] is False

@@ -150,7 +150,7 @@ def _runs(hub: Hub) -> list[int]:
 def test_jobs_and_runs__last_run_pages_filters_detail_404(hub: Hub, api_client: Any) -> None:
     ids = _runs(hub)
     with api_client(hub) as api:
-        jobs = {job["name"]: job for job in api.get("/jobs").json()}
+        jobs = {job["name"]: job for job in api.get("/jobs").json()["items"]}
         pages = _all_pages(api, "/runs", limit=2)
         crm = api.get("/runs", params={"job": "crm_customers"}).json()["items"]
         ok = api.get("/runs", params={"status": "succeeded"}).json()["items"]
@@ -200,7 +200,7 @@ def test_connections__listing_holds_no_secret(hub: Hub, crm_sandbox: Any,
     with api_client(hub, role="integrator", scopes=()) as api:
         response = api.get("/connections")
     assert response.status_code == 200, response.text
-    listed = {c["name"]: c for c in response.json()}
+    listed = {c["name"]: c for c in response.json()["items"]}
     assert set(listed) == set(hub.config.hub.connections)
     assert listed["crm"]["type"] == "crm" and "api_key" in listed["crm"]["secret_fields"]
     assert listed["crm"]["settings"]["base_url"] == crm_sandbox.url

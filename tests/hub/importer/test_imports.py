@@ -114,7 +114,7 @@ async def test_import__a_failed_import_is_never_taken_up_again(hub: Hub,
         with pytest.raises(ImportFileError, match="ascii"):
             await run_import(hub, path, mapping="import_customers", options=wrong,
                              actor="test")
-        failures.append(list_imports(hub, limit=1)[0])
+        failures.append(list_imports(hub, limit=1).items[0])
 
     fixed = await run_import(hub, path, mapping="import_customers", actor="test")
     again = await run_import(hub, path, mapping="import_customers", actor="test")

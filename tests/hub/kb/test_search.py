@@ -144,7 +144,10 @@ def test_kb_search_route__hits_and_problem_json(indexed_hub: Hub, api_client: An
         found = client.get("/kb/search", params={"q": "打印机卡纸", "limit": 2})
         empty = client.get("/kb/search", params={"q": " "})
     assert found.status_code == 200
-    body = found.json()
+    body = found.json()["items"]
+    assert found.json()["next_cursor"] is None  # one page: the best `limit` hits
+    assert [hit["id"] for hit in body] == [
+        hit.id for hit in search_articles(indexed_hub, "打印机卡纸", limit=2)]
     assert len(body) == 2 and body[0]["title"] == "打印机频繁卡纸的处理方法"
     assert set(body[0]) == {"id", "title", "url", "score", "snippet", "labels"}
     assert empty.status_code == 422

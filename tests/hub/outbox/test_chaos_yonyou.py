@@ -69,7 +69,7 @@ async def test_chaos__yonyou_bills_exactly_once(tmp_path: Path) -> None:
             summary = await dispatch(hub, options=DispatchOptions(concurrency=8))
             faults.reset()
             book = app.state.sandbox.book
-            assert summary.dead == 0, list_rows(hub, status="dead")[:3]
+            assert summary.dead == 0, list_rows(hub, status="dead").items[:3]
             for kind, code in (("salereturn", "RF1"), ("othout", "PT1")):
                 codes = [bill["code"] for bill in book.bills[kind].values()]
                 assert sorted(codes) == sorted(f"TK{i:06d}-{code}" for i in ids), kind

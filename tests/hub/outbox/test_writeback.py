@@ -84,7 +84,7 @@ async def test_a_refusal_is_a_dead_letter_naming_the_field_and_a_replay_complete
     resolve_ticket(erp.hub, ticket_id, Resolution.model_validate(REFUND), actor="agent")
 
     first = await dispatch(erp.hub)
-    [dead] = list_rows(erp.hub, status="dead")
+    [dead] = list_rows(erp.hub, status="dead").items
     erp.sandbox.store.closed_before = "2024-01-01"  # finance reopens the period
     replayed = replay_dead_letters(erp.hub, None, actor="ops")
     second = await dispatch(erp.hub)
@@ -109,7 +109,7 @@ async def test_a_dead_letter_holds_back_the_same_tickets_next_bill(erp: Erp) -> 
     summary = await dispatch(erp.hub)
 
     assert (summary.done, summary.dead) == (1, 1)
-    [dead] = list_rows(erp.hub, status="dead")
+    [dead] = list_rows(erp.hub, status="dead").items
     assert "FMaterialId" in (dead.error or "") and "P-404" in (dead.error or "")
 
 
@@ -119,7 +119,7 @@ async def test_a_mapping_refusal_refuses_the_resolution_and_changes_nothing(erp:
         resolve_ticket(erp.hub, ticket_id, Resolution.model_validate(
             {"refund": {"amount": "10"}}), actor="agent")  # no ERP customer number
     view = get_ticket(erp.hub, ticket_id)
-    assert view.status == "open" and view.writebacks == [] and list_rows(erp.hub) == []
+    assert view.status == "open" and view.writebacks == [] and list_rows(erp.hub).items == []
     resolve_ticket(erp.hub, ticket_id, Resolution.model_validate(REFUND), actor="agent")
     with pytest.raises(ConflictError, match="already resolved"):
         resolve_ticket(erp.hub, ticket_id, Resolution.model_validate(REFUND), actor="agent")
@@ -160,12 +160,12 @@ async def test_the_api_resolves_lists_the_outbox_and_replays_dead_letters(
         bad = api.post(f"/tickets/{ticket_id}/resolve",
                        json={"refund": {"amount": "10", "lines": [{"amount": "9"}]}})
         await dispatch(erp.hub)
-        dead = api.get("/dead-letters").json()
+        dead = api.get("/dead-letters").json()["items"]
         erp.sandbox.store.closed_before = "2024-01-01"
         replay = api.post(f"/dead-letters/{dead[0]['id']}/replay")
         missing = api.post("/dead-letters/999/replay")
         await dispatch(erp.hub)
-        outbox = api.get("/outbox", params={"ticket_id": ticket_id}).json()
+        outbox = api.get("/outbox", params={"ticket_id": ticket_id}).json()["items"]
 
     assert resolved.status_code == 200
     assert resolved.json()["writebacks"][0]["status"] == "pending"
