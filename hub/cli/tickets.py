@@ -19,11 +19,15 @@ __all__ = ["app"]
 app = typer.Typer(help="Tickets, enriched with the customer's history.", no_args_is_help=True)
 
 
+# The flags of `tickets create` named otherwise than the fields they fill.
+_FLAGS = {"contact_name": "name", "contact_mobile": "mobile", "contact_email": "email"}
+
+
 def _problems(exc: ValidationError, *, as_flags: bool) -> str:
-    """Pydantic's errors as one line: `--field: msg` for flags, `path: msg` for a file."""
+    """Pydantic's errors as one line: `--flag: msg` for flags, `path: msg` for a file."""
     def where(loc: tuple[Any, ...]) -> str:
         path = ".".join(str(p) for p in loc)
-        return f"--{path}" if as_flags else path or "resolution"
+        return f"--{_FLAGS.get(path, path)}" if as_flags else path or "resolution"
 
     return "; ".join(f"{where(e['loc'])}: {e['msg']}" for e in exc.errors())
 
@@ -46,8 +50,9 @@ def tickets_create(
     from hub.tickets import TicketCreate, create_ticket
 
     try:
-        data = TicketCreate(subject=subject, description=description, mobile=mobile,
-                            email=email, contact_name=name, channel=channel)  # type: ignore[arg-type]
+        data = TicketCreate(subject=subject, description=description, contact_mobile=mobile,
+                            contact_email=email, contact_name=name,
+                            channel=channel)  # type: ignore[arg-type]
     except ValidationError as exc:
         raise InvalidRequestError(_problems(exc, as_flags=True)) from None
     cli = cli_context(ctx)

@@ -72,12 +72,12 @@ def _demo_tickets(sandbox: Any) -> list[TicketCreate]:
     return [
         TicketCreate(subject="扫地机器人无法回充，已重启两次", channel="phone",
                      description="客户反映 X10 回不到充电座，指示灯闪红。要求上门或换新。",
-                     contact_name=vip["name"], mobile=vip["contact"]["mobile"]),
+                     contact_name=vip["name"], contact_mobile=vip["contact"]["mobile"]),
         TicketCreate(subject="申请退款：净水器滤芯重复下单", channel="email",
                      description="同一订单滤芯被扣款两次，申请退还一份。",
-                     contact_name=gold["name"], email=gold["contact"]["email"]),
+                     contact_name=gold["name"], contact_email=gold["contact"]["email"]),
         TicketCreate(subject="发票抬头开错，需要重开", channel="web",
-                     contact_name="陌生访客", mobile="139 0000 0000"),
+                     contact_name="陌生访客", contact_mobile="139 0000 0000"),
     ]
 
 
@@ -160,8 +160,8 @@ def _show_suggestions(console: Console, hub: Hub, ticket: TicketPublic) -> None:
     expanded = get_ticket(hub, ticket.id, expand=["kb"])
     console.print(f"GET /tickets/{ticket.id}?expand=kb — 「{escape(ticket.subject)}」:")
     for article in expanded.kb or []:
-        console.print(f"  {article['score']:.2f}  [bold]{escape(article['title'])}[/]  "
-                      f"[dim]{escape(' '.join(article['snippet'].split())[:60])}[/]")
+        console.print(f"  {article.score:.2f}  [bold]{escape(article.title)}[/]  "
+                      f"[dim]{escape(' '.join(article.snippet.split())[:60])}[/]")
     if not expanded.kb:
         console.print("  (no article matches)")
 

@@ -54,13 +54,14 @@ def writeback_section(console: Console, hub: Hub, tickets: list[TicketPublic]) -
     console.print(dispatch_summary(summary))
     for ticket_id in (refund.id, repair.id, invoice.id):
         for writeback in get_ticket(hub, ticket_id).writebacks:
-            console.print(f"  ticket #{ticket_id} {writeback['action']:<16} → "
-                          f"{writeback['connection']} [bold]{escape(str(writeback['number']))}[/]"
-                          f" ({writeback['status']})")
-    link = (get_ticket(hub, repair.id).resolution or {}).get("kb_link")
+            console.print(f"  ticket #{ticket_id} {writeback.action:<16} → "
+                          f"{writeback.connection} [bold]{escape(str(writeback.number))}[/]"
+                          f" ({writeback.status})")
+    resolution = get_ticket(hub, repair.id).resolution
+    link = resolution.kb_link if resolution is not None else None
     if link:
         console.print(f"  ticket #{repair.id} solution: the knowledge base already holds "
-                      f"[bold]{escape(link['title'])}[/] (similarity {link['score']:.2f}); "
+                      f"[bold]{escape(link.title)}[/] (similarity {link.score:.2f}); "
                       "linked instead of publishing a near-duplicate page")
     since = datetime.now(UTC) - timedelta(days=1)
     console.print("hub reconcile erp --since yesterday:")

@@ -189,11 +189,13 @@ class TicketWriter(BulkWriter):
     key_column = "external_ref"
     required_fields = ("external_ref", "subject")
     table = Ticket.__table__  # type: ignore[assignment]
-    # mapped field → column
+    # mapped field → column: named as the ticket answers them
     _FIELDS = {"subject": "subject", "description": "description", "channel": "channel",
                "status": "status", "contact_name": "contact_name",
-               "mobile": "contact_mobile", "email": "contact_email", "category": "category",
-               "priority": "priority", "external_ref": "external_ref"}
+               "contact_mobile": "contact_mobile", "contact_email": "contact_email",
+               "category": "category", "priority": "priority", "external_ref": "external_ref"}
+    # The contact's names before (deprecated, still read): used when the new one is absent.
+    _OLD_NAMES = (("mobile", "contact_mobile"), ("email", "contact_email"))
     _COMPARED = ("subject", "description", "channel", "status", "contact_name",
                  "contact_mobile", "contact_email", "category", "priority", "created_at")
 
@@ -205,6 +207,9 @@ class TicketWriter(BulkWriter):
             mapping: str, now: datetime) -> dict[str, Any]:  # noqa: ARG002 -- the hook's
         # signature; tickets have no mapping column (their audit rows record it)
         row = {column: entity.get(field) for field, column in self._FIELDS.items()}
+        for old, column in self._OLD_NAMES:
+            if row[column] is None:
+                row[column] = entity.get(old)
         row["external_ref"] = str(entity["external_ref"])
         row["description"] = row["description"] or ""
         row["channel"] = row["channel"] or source

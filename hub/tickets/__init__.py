@@ -1,5 +1,6 @@
-"""Tickets: their schemas, the commands that change them, the fast read path; resolving
-(resolve) and inbound webhooks (inbound) live beside them."""
+"""Tickets: their schemas (the typed 360° view in view, read from the stored row by stored),
+the commands that change them, the fast read path; resolving (resolve) and inbound webhooks
+(inbound) live beside them."""
 
 from hub.tickets.queries import (
     EXPANDABLE,
@@ -12,6 +13,7 @@ from hub.tickets.queries import (
 from hub.tickets.reader import TicketReader
 from hub.tickets.schemas import (
     Channel,
+    EditableStatus,
     Priority,
     TicketCreate,
     TicketFilter,
@@ -23,11 +25,42 @@ from hub.tickets.schemas import (
     VersionedTicket,
 )
 from hub.tickets.service import create_ticket, enrich_ticket, insert_ticket, update_ticket
+from hub.tickets.view import (
+    EnrichmentSource,
+    EnrichmentStatus,
+    HistoryDelivery,
+    HistoryInteraction,
+    HistoryOrder,
+    HistorySummary,
+    KbLink,
+    KbSuggestion,
+    SourceStatus,
+    TicketCustomer,
+    TicketHistory,
+    TicketResolution,
+    TicketWriteback,
+    WritebackStatus,
+)
 
 __all__ = [
     "Channel",
     "EXPANDABLE",
+    "EditableStatus",
+    "EnrichmentSource",
+    "EnrichmentStatus",
+    "HistoryDelivery",
+    "HistoryInteraction",
+    "HistoryOrder",
+    "HistorySummary",
+    "KbLink",
+    "KbSuggestion",
     "Priority",
+    "SourceStatus",
+    "TicketCustomer",
+    "TicketHistory",
+    "TicketResolution",
+    "TicketWriteback",
+    "WritebackStatus",
     "TicketCreate",
     "TicketFilter",
     "TicketPage",

@@ -28,6 +28,7 @@ from hub.tickets.schemas import (
     VersionedJson,
     VersionedTicket,
 )
+from hub.tickets.view import KbSuggestion
 
 __all__ = ["EXPANDABLE", "get_ticket", "get_ticket_json", "get_versioned_ticket",
            "list_ticket_page", "list_tickets"]
@@ -53,9 +54,8 @@ def get_versioned_ticket(hub: Hub, ticket_id: int, *, expand: Collection[str] = 
         from hub.kb import suggest_for_ticket
 
         hits = suggest_for_ticket(hub, public.subject, public.description, public.category)
-        public.kb = [{"id": hit.id, "title": hit.title, "url": hit.url,
-                      "score": hit.score, "snippet": hit.snippet, "labels": hit.labels}
-                     for hit in hits]
+        public.kb = [KbSuggestion(id=hit.id, title=hit.title, url=hit.url, score=hit.score,
+                                  snippet=hit.snippet, labels=hit.labels) for hit in hits]
     return VersionedTicket(public, etag)
 
 
@@ -96,8 +96,7 @@ def _read_with_writebacks(hub: Hub, ticket_id: int) -> tuple[TicketPublic, str]:
             raise NotFoundError(f"no ticket {ticket_id}")
         with Session(bind=connection) as session:
             writebacks = ticket_writebacks(session, ticket_id)
-    public = TicketPublic.of(ticket_row(connection.dialect, raw))
-    public.writebacks = writebacks
+    public = TicketPublic.of(ticket_row(connection.dialect, raw), writebacks=writebacks)
     return public, row_version(raw, writebacks)
 
 

@@ -5,42 +5,64 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 from hub.core.time import UtcDatetime
 from hub.mapping import normalize_mobile
+from hub.tickets.stored import enrichment_view, resolution_view
+from hub.tickets.view import (
+    EXAMPLES,
+    EnrichmentSource,
+    EnrichmentStatus,
+    HistorySummary,
+    KbSuggestion,
+    TicketCustomer,
+    TicketHistory,
+    TicketResolution,
+    TicketWriteback,
+)
 
 if TYPE_CHECKING:
     from hub.store.models import Ticket
 
-__all__ = ["Channel", "Priority", "TicketCreate", "TicketFilter", "TicketPage", "TicketPublic",
-           "TicketStatus", "TicketUpdate", "VersionedJson", "VersionedTicket", "public_fields"]
+__all__ = ["Channel", "EditableStatus", "Priority", "TicketCreate", "TicketFilter", "TicketPage",
+           "TicketPublic", "TicketStatus", "TicketUpdate", "VersionedJson", "VersionedTicket",
+           "public_fields"]
 
 
-Channel = Literal["web", "phone", "email", "wechat", "dingtalk", "wecom", "api"]
+# `other`: a channel the hub does not name (a legacy system's, an import without one).
+Channel = Literal["web", "phone", "email", "wechat", "dingtalk", "wecom", "api", "other"]
 Priority = Literal["low", "normal", "high", "urgent"]
+TicketStatus = Literal["open", "pending", "resolved", "closed"]
+EditableStatus = Literal["open", "pending", "closed"]  # resolved: by resolving, which owes writes
 
 
 class TicketCreate(BaseModel):
-    """A new ticket as the service desk reports it; mobile or email finds the customer."""
+    """A new ticket as the service desk reports it; its contact's mobile or email finds the
+    customer. The fields are named as the ticket answers them."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra={
         "examples": [{"subject": "洗碗机不出水", "description": "开机后不进水", "channel": "web",
-                      "contact_name": "王芳", "mobile": "13812345678", "priority": "high"}]})
+                      "contact_name": "王芳", "contact_mobile": "13812345678",
+                      "priority": "high"}]})
 
     subject: str = Field(min_length=1, max_length=500)
     description: str = Field(default="", max_length=20000)
     channel: Channel = "api"
     contact_name: str | None = Field(default=None, max_length=200)
-    mobile: str | None = Field(default=None, max_length=40)
-    email: str | None = Field(default=None, max_length=254)
+    # `mobile` and `email`, their names before, are still read (deprecated, see README's
+    # API section): the document shows only the first alias, the field's own name.
+    contact_mobile: str | None = Field(default=None, max_length=40, validation_alias=(
+        AliasChoices("contact_mobile", "mobile")))
+    contact_email: str | None = Field(default=None, max_length=254, validation_alias=(
+        AliasChoices("contact_email", "email")))
     category: str | None = Field(default=None, max_length=64)
     priority: Priority = "normal"
     external_ref: str | None = Field(default=None, max_length=200)
 
-    @field_validator("mobile")
+    @field_validator("contact_mobile")
     @classmethod
     def _mobile(cls, value: str | None) -> str | None:
         if not value:
@@ -50,7 +72,7 @@ class TicketCreate(BaseModel):
             raise ValueError(f"'{value}' is not a valid mainland China mobile number")
         return normalized
 
-    @field_validator("email")
+    @field_validator("contact_email")
     @classmethod
     def _email(cls, value: str | None) -> str | None:
         if not value:
@@ -67,75 +89,91 @@ _TICKET_EXAMPLE: dict[str, Any] = {
     "contact_email": None, "customer_id": 7, "enrichment_status": "enriched",
     "enrichment_error": None, "enriched_at": "2026-05-01T08:00:02Z",
     "created_at": "2026-05-01T08:00:00Z", "category": "维修", "priority": "high",
-    "external_ref": None, "customer": {"id": 7, "name": "王芳", "tier": "vip"},
-    "history": {"orders": [], "interactions": []},
-    "summary": {"orders": 0, "total_spent": "0", "last_order_at": None, "interactions": 0},
-    "sources": [{"connection": "crm", "status": "ok",
-                 "fetched_at": "2026-05-01T08:00:02Z"}],
+    "external_ref": None, "customer": EXAMPLES["customer"], "history": EXAMPLES["history"],
+    "summary": EXAMPLES["summary"], "sources": [EXAMPLES["source"]],
     "resolved_at": None, "resolution": None, "writebacks": [], "kb": None,
 }
 
 
 class TicketPublic(BaseModel):
-    """A ticket as the API shows it, enriched with the customer's profile and history."""
+    """A ticket as the API shows it, enriched with the customer's profile and history: its
+    360° view. Every field is present in an answer (null when unknown)."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [_TICKET_EXAMPLE]})
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True,
+                              json_schema_extra={"examples": [_TICKET_EXAMPLE]})
 
     id: int
     subject: str
     description: str
-    channel: str
-    status: str
+    channel: Channel
+    status: TicketStatus
     contact_name: str | None
     contact_mobile: str | None
     contact_email: str | None
     customer_id: int | None
-    enrichment_status: str
+    enrichment_status: EnrichmentStatus
     enrichment_error: str | None
     enriched_at: UtcDatetime | None
     created_at: UtcDatetime
     category: str | None = None
-    priority: str = "normal"
+    priority: Priority = "normal"
     external_ref: str | None = None
-    customer: dict[str, Any] | None = None
-    history: dict[str, Any] | None = None
-    summary: dict[str, Any] | None = None
-    sources: list[dict[str, Any]] = Field(default_factory=list)
+    customer: TicketCustomer | None = Field(
+        default=None, description="The customer enrichment found (null: none, or not yet).")
+    history: TicketHistory | None = Field(
+        default=None, description="The customer's history, by kind, from every system asked.")
+    summary: HistorySummary | None = None
+    sources: list[EnrichmentSource] = Field(
+        default_factory=list, description="How each system asked answered, in order: the "
+        "enrich job's own connection first.")
     resolved_at: UtcDatetime | None = None
-    resolution: dict[str, Any] | None = Field(
+    resolution: TicketResolution | None = Field(
         default=None, description="The last resolution: note, refund, parts, solution.")
-    writebacks: list[dict[str, Any]] = Field(
+    writebacks: list[TicketWriteback] = Field(
         default_factory=list, description="What the resolution owes other systems, through "
-        "the outbox: action, connection, key, status (pending, done, dead), step, the "
-        "vendor's document number once written, and the vendor's error if it refused.")
-    kb: list[dict[str, Any]] | None = Field(
+        "the outbox.")
+    kb: list[KbSuggestion] | None = Field(
         default=None, description="With ?expand=kb: the knowledge-base articles best matching "
-        "the ticket (id, title, url, score 0..1, snippet with matches in 【】, labels).")
+        "the ticket, best first.")
 
     @classmethod
-    def of(cls, ticket: Ticket) -> TicketPublic:
-        return cls(**public_fields(ticket))
+    def of(cls, ticket: Ticket, *, writebacks: list[dict[str, Any]] | None = None
+           ) -> TicketPublic:
+        fields = public_fields(ticket)
+        if writebacks:
+            fields["writebacks"] = writebacks
+        return cls.model_validate(fields)
+
+
+_STATUSES = frozenset(get_args(TicketStatus))
+_PRIORITIES = frozenset(get_args(Priority))
+_CHANNELS = frozenset(get_args(Channel))
 
 
 def public_fields(ticket: Ticket) -> dict[str, Any]:
     """A ticket's fields as TicketPublic shows them (in its order): for `TicketPublic.of`,
-    and for `public_json` on the read path, which skips the model."""
-    enrichment = ticket.enrichment or {}
+    and for `public_json` on the read path, which skips the model.
+
+    A value stored outside the answer's enums (a legacy system's, through an import, before
+    imports checked them) reads as the hub takes it: an unknown status as `open` (the
+    queue and the notify rules treat every status but resolved and closed as open), an
+    unknown priority as `normal`, an unknown channel as `other`."""
+    customer, history, summary, sources = enrichment_view(ticket.enrichment)
+    status, priority, channel = ticket.status, ticket.priority, ticket.channel
     return {
         "id": ticket.id, "subject": ticket.subject, "description": ticket.description,
-        "channel": ticket.channel, "status": ticket.status,
+        "channel": channel if channel in _CHANNELS else "other",
+        "status": status if status in _STATUSES else "open",
         "contact_name": ticket.contact_name, "contact_mobile": ticket.contact_mobile,
         "contact_email": ticket.contact_email, "customer_id": ticket.customer_id,
         "enrichment_status": ticket.enrichment_status,
         "enrichment_error": ticket.enrichment_error, "enriched_at": ticket.enriched_at,
         "created_at": ticket.created_at, "category": ticket.category,
-        "priority": ticket.priority or "normal", "external_ref": ticket.external_ref,
-        "customer": enrichment.get("customer"), "history": enrichment.get("history"),
-        "summary": enrichment.get("summary"), "sources": enrichment.get("sources", []),
-        "resolved_at": ticket.resolved_at, "resolution": ticket.resolution,
+        "priority": priority if priority in _PRIORITIES else "normal",
+        "external_ref": ticket.external_ref, "customer": customer, "history": history,
+        "summary": summary, "sources": sources, "resolved_at": ticket.resolved_at,
+        "resolution": resolution_view(ticket.resolution),
     }
-
-TicketStatus = Literal["open", "pending", "closed"]
 
 
 def _no_default(schema: dict[str, Any]) -> None:
@@ -159,7 +197,7 @@ class TicketUpdate(BaseModel):
                                  description="null clears the category")
     priority: Priority = Field(default=None,  # type: ignore[assignment]
                                json_schema_extra=_no_default)
-    status: TicketStatus = Field(default=None,  # type: ignore[assignment]
+    status: EditableStatus = Field(default=None,  # type: ignore[assignment]
                                  json_schema_extra=_no_default)
 
 class TicketFilter(BaseModel):

@@ -22,9 +22,9 @@ from hub.store.models import Ticket
 from hub.tickets.queries import get_ticket, get_versioned_ticket
 from hub.tickets.reader import stored_etag
 from hub.tickets.schemas import (
+    EditableStatus,
     TicketCreate,
     TicketPublic,
-    TicketStatus,
     TicketUpdate,
     VersionedTicket,
 )
@@ -33,7 +33,7 @@ __all__ = ["create_ticket", "enrich_ticket", "insert_ticket", "ticket_created", 
 
 log = logging.getLogger("hub.tickets")
 
-_EDITABLE_STATUSES = frozenset(get_args(TicketStatus))
+_EDITABLE_STATUSES = frozenset(get_args(EditableStatus))
 
 
 async def create_ticket(hub: Hub, data: TicketCreate, *, actor: str) -> TicketPublic:
@@ -59,7 +59,8 @@ def insert_ticket(hub: Hub, session: Session, data: TicketCreate, *, actor: str)
     now = datetime.now(UTC)
     ticket = Ticket(subject=data.subject, description=data.description,
                     channel=data.channel, contact_name=data.contact_name,
-                    contact_mobile=data.mobile, contact_email=data.email,
+                    contact_mobile=data.contact_mobile,
+                    contact_email=data.contact_email,
                     category=data.category, priority=data.priority,
                     external_ref=data.external_ref,
                     enrichment_status="pending", created_at=now, updated_at=now)

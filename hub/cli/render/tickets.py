@@ -12,7 +12,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from hub.tickets import TicketPublic
+from hub.tickets import HistorySummary, TicketCustomer, TicketPublic
 
 __all__ = ["ticket_panel", "tickets_table"]
 
@@ -47,37 +47,37 @@ def ticket_panel(ticket: TicketPublic) -> Panel:
     if ticket.customer:
         parts.append(_customer_block(ticket.customer, ticket.summary))
     if ticket.history:
-        parts.append(_orders_table(ticket.history.get("orders") or []))
-        parts.append(_interactions_table(ticket.history.get("interactions") or []))
+        parts.append(_orders_table([o.model_dump() for o in ticket.history.orders]))
+        parts.append(_interactions_table([i.model_dump() for i in ticket.history.interactions]))
     return Panel(Group(*parts), title=f"Ticket #{ticket.id}", title_align="left",
                  border_style="cyan")
 
 
-def _customer_block(customer: dict[str, Any], summary: dict[str, Any] | None) -> Panel:
-    tier = customer.get("tier") or "—"
-    attributes = customer.get("attributes") or {}
+def _customer_block(customer: TicketCustomer, summary: HistorySummary | None) -> Panel:
+    tier = customer.tier or "—"
+    attributes = customer.attributes
     profile = Table.grid(padding=(0, 2))
     profile.add_column(style="bold")
     profile.add_column()
-    profile.add_row("Name", customer.get("name") or "—")
+    profile.add_row("Name", customer.name or "—")
     profile.add_row("Tier", Text(tier.upper(), style=_TIER_STYLE.get(tier, "")))
-    profile.add_row("Company", customer.get("company") or "—")
-    profile.add_row("Mobile", customer.get("mobile") or "—")
-    profile.add_row("Email", customer.get("email") or "—")
+    profile.add_row("Company", customer.company or "—")
+    profile.add_row("Mobile", customer.mobile or "—")
+    profile.add_row("Email", customer.email or "—")
     place = " ".join(x for x in (attributes.get("province"), attributes.get("city")) if x)
     profile.add_row("Location", place or "—")
     if attributes.get("tags"):
         profile.add_row("Tags", "、".join(attributes["tags"]))
-    profile.add_row("CRM id", f"{customer.get('source')}:{customer.get('external_id')}")
+    profile.add_row("CRM id", f"{customer.source}:{customer.external_id}")
     blocks: list[RenderableType] = [profile]
     if summary:
         stats = Table.grid(padding=(0, 2))
         stats.add_column(style="bold")
         stats.add_column(justify="right")
-        stats.add_row("Orders", str(summary["orders"]))
-        stats.add_row("Spent (CNY)", f"¥{float(summary['total_spent']):,.2f}")
-        stats.add_row("Last order", _short_time(summary.get("last_order_at")))
-        stats.add_row("Past contacts", str(summary["interactions"]))
+        stats.add_row("Orders", str(summary.orders))
+        stats.add_row("Spent (CNY)", f"¥{float(summary.total_spent):,.2f}")
+        stats.add_row("Last order", _short_time(summary.last_order_at))
+        stats.add_row("Past contacts", str(summary.interactions))
         blocks.append(stats)
     return Panel(Columns(blocks, padding=(0, 6)), title="Customer 360°", title_align="left",
                  border_style="magenta")
@@ -119,8 +119,8 @@ def tickets_table(tickets: Sequence[TicketPublic]) -> Table:
     for column in ("#", "Subject", "Customer", "Tier", "Enrichment"):
         table.add_column(column)
     for t in tickets:
-        customer = t.customer or {}
-        table.add_row(str(t.id), t.subject, customer.get("name") or "—",
-                      customer.get("tier") or "—",
+        customer = t.customer
+        table.add_row(str(t.id), t.subject, (customer.name if customer else None) or "—",
+                      (customer.tier if customer else None) or "—",
                       Text(t.enrichment_status, style=_STATUS_STYLE.get(t.enrichment_status, "")))
     return table

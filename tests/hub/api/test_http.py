@@ -69,9 +69,10 @@ def test_problem__validation_never_echoes_a_secret(hub: Hub, api_client: Any,
                                                    crm_sandbox: Any) -> None:
     _ = hub.config  # the redactor learns the connections' secrets with the config
     with api_client(hub) as api:
-        response = api.post("/tickets", json={"subject": "x", "mobile": crm_sandbox.api_key})
+        response = api.post("/tickets", json={"subject": "x",
+                                              "contact_mobile": crm_sandbox.api_key})
     body = _problem(response, 422, "validation-failed")
-    assert [error["field"] for error in body["errors"]] == ["body.mobile"]
+    assert [error["field"] for error in body["errors"]] == ["body.contact_mobile"]
     assert crm_sandbox.api_key not in response.text
 
 

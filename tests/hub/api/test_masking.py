@@ -244,7 +244,7 @@ def test_middleware__problem_json_and_text_masked_streams_untouched() -> None:
 def _ticket(api: httpx.Client, crm_sandbox: Any) -> tuple[int, dict[str, Any]]:
     vendor = crm_sandbox.state.customers[3]
     mobile = vendor["contact"]["mobile"]
-    created = api.post("/tickets", json={"subject": "洗碗机不出水", "mobile": mobile})
+    created = api.post("/tickets", json={"subject": "洗碗机不出水", "contact_mobile": mobile})
     assert created.status_code == 201, created.text
     return created.json()["id"], vendor
 

@@ -73,7 +73,11 @@ def _seed_rows(hub: Hub) -> dict[str, list[str]]:
         session.add(customer)
         session.flush()
         enrichment = {
-            "customer": {"name": "李四", "Mobile": MOBILE, "E-Mail": EMAIL},
+            # the profile as enrichment stores it; oddly named fields among its attributes
+            "customer": {"id": customer.id, "source": "crm", "external_id": "C-PII-1",
+                         "name": "李四", "company": "华联", "mobile": MOBILE, "email": EMAIL,
+                         "tier": None, "mapping": "crm_customers@1",
+                         "attributes": {"Mobile": MOBILE, "E-Mail": EMAIL}},
             "history": {
                 "orders": [{"order_no": "SO20241103000000000001", "total": "99.00",
                             "receiver": {"Mobile": MOBILE_NUMBER, "tel": LANDLINE,
@@ -86,7 +90,7 @@ def _seed_rows(hub: Hub) -> dict[str, list[str]]:
         tickets = [Ticket(
             subject=f"客户 {MOBILE} 来电投诉", description=f"邮箱 {EMAIL_2}，身份证 {ID_IN_TEXT}",
             channel="phone", status=status, contact_name="李四", contact_mobile=MOBILE,
-            contact_email=EMAIL, customer_id=customer.id, enrichment_status="done",
+            contact_email=EMAIL, customer_id=customer.id, enrichment_status="enriched",
             enrichment=enrichment, enriched_at=now, resolutions=resolutions,
             resolution={"note": f"已电话联系 {MOBILE}"} if resolutions else None,
             resolved_at=now if resolutions else None, created_at=now, updated_at=now)

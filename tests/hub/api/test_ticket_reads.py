@@ -20,6 +20,8 @@ from hub.tickets import (
     insert_ticket,
 )
 
+SUMMARY = {"orders": 2, "total_spent": "99.00", "last_order_at": None, "interactions": 0}
+
 
 def _seed(hub: Hub, **fields: Any) -> int:
     with hub.sessions.begin() as session:
@@ -45,11 +47,11 @@ def test_get__sees_a_change_another_process_made(hub: Hub, api_client: Any) -> N
             assert _get(api, ticket_id, **{"If-None-Match": etag}).status_code == 304
             with other.engine.begin() as connection:
                 connection.execute(sa.update(Ticket).where(Ticket.id == ticket_id).values(
-                    subject="洗碗机漏水", enrichment={"summary": {"orders": 2}}))
+                    subject="洗碗机漏水", enrichment={"summary": SUMMARY}))
             changed = _get(api, ticket_id, **{"If-None-Match": etag})
             assert changed.status_code == 200
             assert changed.json()["subject"] == "洗碗机漏水"
-            assert changed.json()["summary"] == {"orders": 2}
+            assert changed.json()["summary"] == {**SUMMARY, "orders_by_source": None}
             assert changed.headers["etag"] != etag
             # A change to one column only, the enrichment untouched, is a new version too.
             with other.engine.begin() as connection:
@@ -105,15 +107,23 @@ def test_openapi__get_ticket_documents_expand_and_if_none_match(
 def test_get__body_is_the_models_json(hub: Hub, api_client: Any) -> None:
     """The route writes the body straight from the row: it must be what TicketPublic writes,
     field for field and in the same order, whatever the ticket holds."""
-    plain = _seed(hub, mobile="13800000001", email="wang@example.com", category="维修")
+    plain = _seed(hub, contact_mobile="13800000001", contact_email="wang@example.com",
+                  category="维修")
     enriched = _seed(hub)
     with hub.sessions.begin() as session:
         ticket = session.get_one(Ticket, enriched)
-        ticket.enrichment = {"customer": {"name": "王芳", "tier": "gold", "vip": True},
-                             "history": {"orders": [{"total": 12.5, "items": []}]},
-                             "summary": {"orders": 1, "last_order_at": None},
-                             "sources": [{"connection": "crm", "status": "ok"}],
-                             "extra": {"ignored": 1}}
+        # As the first versions wrote it: no mapping, no attempt, no orders_by_source,
+        # history items without their connection, `+00:00`, and a resolution of a note.
+        ticket.enrichment = {
+            "customer": {"id": 7, "source": "crm", "external_id": "C7", "name": "王芳",
+                         "company": None, "mobile": None, "email": None, "tier": "gold",
+                         "attributes": {"vip": True}},
+            "history": {"customer_id": "C7", "orders": [{"total": 12.5, "items": []}]},
+            "summary": {"orders": 1, "total_spent": "12.5", "last_order_at": None,
+                        "interactions": 0},
+            "sources": [{"connection": "crm", "status": "ok",
+                         "fetched_at": "2026-05-01T08:00:02.500000+00:00"}],
+            "extra": {"ignored": 1}}
         ticket.enriched_at = ticket.created_at
         ticket.resolution = {"note": "换了滤网"}
     with api_client(hub) as api:

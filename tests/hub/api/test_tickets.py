@@ -28,7 +28,7 @@ def test_post_then_get__enriched_ticket(hub: Hub, crm_sandbox: Any, api_client: 
     vendor = crm_sandbox.state.customers[5]
     with api_client(hub) as api:
         created = api.post("/tickets", json={"subject": "洗碗机不出水", "channel": "web",
-                                             "mobile": vendor["contact"]["mobile"]})
+                                             "contact_mobile": vendor["contact"]["mobile"]})
         assert created.status_code == 201, created.text
         body = created.json()
         assert body["enrichment_status"] == "enriched"
@@ -50,15 +50,18 @@ def test_get__missing_ticket_is_problem_json_404(hub: Hub, api_client: Any) -> N
 
 def test_post__invalid_mobile_names_the_field(hub: Hub, api_client: Any) -> None:
     with api_client(hub) as api:
-        response = api.post("/tickets", json={"subject": "x", "mobile": "12"})
-    assert response.status_code == 422
+        response = api.post("/tickets", json={"subject": "x", "contact_mobile": "12"})
+        deprecated = api.post("/tickets", json={"subject": "x", "mobile": "12"})
+    assert response.status_code == deprecated.status_code == 422
     [error] = response.json()["errors"]
+    assert error["field"] == "body.contact_mobile"
+    [error] = deprecated.json()["errors"]  # named as the caller sent it
     assert error["field"] == "body.mobile"
 
 
 def test_post__no_secret_in_responses(hub: Hub, crm_sandbox: Any, api_client: Any) -> None:
     with api_client(hub) as api:
-        text = api.post("/tickets", json={"subject": "x", "mobile": "13900000000"}).text
+        text = api.post("/tickets", json={"subject": "x", "contact_mobile": "13900000000"}).text
         text += api.get("/tickets").text
     assert crm_sandbox.api_key not in text
 

@@ -56,7 +56,7 @@ def test_etag__changes_with_enrichment_resolution_and_reopen(hub: Hub, api_clien
 
 
 def test_etag__changes_when_enrichment_lands(hub: Hub, api_client: Any) -> None:
-    [ticket_id] = _seed(hub, 1, mobile="13800000000")
+    [ticket_id] = _seed(hub, 1, contact_mobile="13800000000")
     with api_client(hub) as api:
         before = _etag_of(api, ticket_id)
         with hub.sessions.begin() as session:

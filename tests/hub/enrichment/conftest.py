@@ -123,3 +123,20 @@ def clear_faults(sandbox: Any) -> None:
 
 def digits(mobile: str) -> str:
     return "".join(ch for ch in mobile if ch.isdigit())[-11:]
+
+
+def as_sent(history: Any) -> dict[str, Any] | None:
+    """A ticket's history (TicketHistory) as its one system sent it: each item without the
+    two fields the hub adds (`source`, `fetched_at`); kinds it sent none of are empty."""
+    if history is None:
+        return None
+    view: dict[str, Any] = history.model_dump(mode="json")
+    for kind in ("orders", "deliveries", "interactions"):
+        view[kind] = [{key: value for key, value in item.items()
+                       if key not in ("source", "fetched_at")} for item in view[kind]]
+    return view
+
+
+def viewed(sent: dict[str, Any]) -> dict[str, Any]:
+    """A system's history with the kinds the ticket view always shows (empty when absent)."""
+    return {"orders": [], "deliveries": [], "interactions": [], **sent}

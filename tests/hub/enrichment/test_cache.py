@@ -15,11 +15,11 @@ from hub.store.models import CustomerSnapshot
 from hub.sync import run_pull
 from hub.tickets import TicketCreate, create_ticket
 
-from .conftest import digits, history_calls, set_faults
+from .conftest import as_sent, digits, history_calls, set_faults, viewed
 
 
 def _ticket(vendor: dict[str, Any], subject: str = "净水器漏水") -> TicketCreate:
-    return TicketCreate(subject=subject, mobile=digits(vendor["contact"]["mobile"]))
+    return TicketCreate(subject=subject, contact_mobile=digits(vendor["contact"]["mobile"]))
 
 
 async def test_cache__fresh_snapshot_answers_without_a_vendor_call(
@@ -32,8 +32,9 @@ async def test_cache__fresh_snapshot_answers_without_a_vendor_call(
     second = await create_ticket(hub, _ticket(vendor, "又漏水了"), actor="test")
     assert first.enrichment_status == second.enrichment_status == "enriched"
     assert history_calls(crm_sandbox) == 1
-    assert first.sources[0]["cached"] is False and second.sources[0]["cached"] is True
-    assert second.history == first.history == crm_sandbox.state.history(vendor["id"])
+    assert first.sources[0].cached is False and second.sources[0].cached is True
+    assert second.history == first.history
+    assert as_sent(first.history) == viewed(crm_sandbox.state.history(vendor["id"]))
 
 
 async def test_cache__expired_snapshot_is_fetched_again(
@@ -48,7 +49,7 @@ async def test_cache__expired_snapshot_is_fetched_again(
             fetched_at=datetime.now(UTC) - timedelta(minutes=16)))
     again = await create_ticket(hub, _ticket(vendor, "又漏水了"), actor="test")
     assert again.enrichment_status == "enriched"
-    assert again.sources[0]["cached"] is False
+    assert again.sources[0].cached is False
     assert history_calls(crm_sandbox) == 2
 
 
@@ -72,7 +73,8 @@ async def test_cache__concurrent_tickets_of_one_customer_share_one_fetch(
         create_ticket(hub, _ticket(vendor, f"第{n}单"), actor="test") for n in range(6)))
     assert {t.enrichment_status for t in tickets} == {"enriched"}
     assert history_calls(crm_sandbox) == 1
-    assert all(t.history == crm_sandbox.state.history(vendor["id"]) for t in tickets)
+    sent = viewed(crm_sandbox.state.history(vendor["id"]))
+    assert all(as_sent(t.history) == sent for t in tickets)
 
 
 async def test_cache__processes_on_one_store_share_one_fetch(

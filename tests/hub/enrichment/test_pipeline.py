@@ -15,13 +15,13 @@ from hub.errors import NotFoundError
 from hub.runtime import Hub
 from hub.store.models import AuditRecord, CustomerSnapshot, EnrichmentTask, Ticket
 from hub.sync import run_pull
-from hub.tickets import TicketCreate, create_ticket, enrich_ticket, get_ticket
+from hub.tickets import TicketCreate, TicketHistory, create_ticket, enrich_ticket, get_ticket
 
-from .conftest import clear_faults, digits, history_calls, set_faults
+from .conftest import as_sent, clear_faults, digits, history_calls, set_faults, viewed
 
 
 def _ticket(vendor: dict[str, Any], subject: str = "设备报警") -> TicketCreate:
-    return TicketCreate(subject=subject, mobile=digits(vendor["contact"]["mobile"]))
+    return TicketCreate(subject=subject, contact_mobile=digits(vendor["contact"]["mobile"]))
 
 
 def _task(hub: Hub, ticket_id: int) -> EnrichmentTask:
@@ -46,13 +46,13 @@ async def test_slow_source__creation_answers_pending_and_the_queue_marks_it_part
     assert (result.claimed, result.partial, result.retried, result.failed) == (1, 1, 1, 0)
     ticket = get_ticket(hub, created.id)
     assert ticket.enrichment_status == "partial"
-    assert ticket.customer is not None and ticket.customer["external_id"] == vendor["id"]
+    assert ticket.customer is not None and ticket.customer.external_id == vendor["id"]
     source = ticket.sources[0]
-    assert source["connection"] == "crm" and source["status"] == "failed"
-    assert source["error"] == "crm did not answer within 0.3s" == ticket.enrichment_error
-    assert source["attempt"] == 1 and "retry_at" in source
+    assert source.connection == "crm" and source.status == "failed"
+    assert source.error == "crm did not answer within 0.3s" == ticket.enrichment_error
+    assert source.attempt == 1 and source.retry_at is not None
     task = _task(hub, created.id)
-    assert task.status == "pending" and task.last_error == source["error"]
+    assert task.status == "pending" and task.last_error == source.error
 
 
 async def test_failing_source__retry_completes_the_partial_ticket(
@@ -73,8 +73,8 @@ async def test_failing_source__retry_completes_the_partial_ticket(
     assert (result.claimed, result.enriched, result.partial) == (1, 1, 0)
     ticket = get_ticket(hub, created.id)
     assert ticket.enrichment_status == "enriched" and ticket.enrichment_error is None
-    assert ticket.history == crm_sandbox.state.history(vendor["id"])
-    assert ticket.sources[0]["status"] == "ok" and ticket.sources[0]["attempt"] == 2
+    assert as_sent(ticket.history) == viewed(crm_sandbox.state.history(vendor["id"]))
+    assert ticket.sources[0].status == "ok" and ticket.sources[0].attempt == 2
     assert _task(hub, created.id).status == "done"
 
 
@@ -107,8 +107,10 @@ async def test_failing_source__the_last_snapshot_stands_in_marked_stale(
     set_faults(crm_sandbox, status=503, count=50)
     ticket = await create_ticket(hub, _ticket(vendor, "又报警"), actor="test")
     assert ticket.enrichment_status == "partial"
-    assert ticket.history == crm_sandbox.state.history(vendor["id"])
-    assert ticket.sources[0]["stale"] is True and ticket.sources[0]["status"] == "failed"
+    assert as_sent(ticket.history) == viewed(crm_sandbox.state.history(vendor["id"]))
+    assert ticket.sources[0].stale is True and ticket.sources[0].status == "failed"
+    assert ticket.history is not None  # its items say how old they are: the snapshot's age
+    assert {o.fetched_at for o in ticket.history.orders} <= {ticket.sources[0].fetched_at}
 
 
 async def test_customer_changed__open_tickets_are_enriched_anew(
@@ -118,20 +120,20 @@ async def test_customer_changed__open_tickets_are_enriched_anew(
     await run_pull(hub, "crm_customers")
     vendor = next(c for c in crm_sandbox.state.customers if c["level"] == "普通")
     created = await create_ticket(hub, _ticket(vendor), actor="test")
-    assert created.customer is not None and created.customer["tier"] == "standard"
+    assert created.customer is not None and created.customer.tier == "standard"
     crm_sandbox.state.update_customer(vendor["id"], {"level": "钻石"})
     await run_pull(hub, "crm_customers")
 
     with hub.sessions.begin() as session:
-        owed = enqueue_customer_changed(session, [created.customer["id"]],
+        owed = enqueue_customer_changed(session, [created.customer.id],
                                         now=datetime.now(UTC))
         assert session.get_one(CustomerSnapshot, ("crm", vendor["id"])).stale
     assert owed == 1
     result = await drain_enrichment(hub)
     assert (result.claimed, result.enriched) == (1, 1)
     ticket = get_ticket(hub, created.id)
-    assert ticket.customer is not None and ticket.customer["tier"] == "vip"
-    assert ticket.sources[0]["cached"] is False
+    assert ticket.customer is not None and ticket.customer.tier == "vip"
+    assert ticket.sources[0].cached is False
     assert history_calls(crm_sandbox) == 2  # the stale snapshot was not used
     with hub.sessions() as session:
         reasons = [r.detail["reason"] for r in session.scalars(select(AuditRecord).where(
@@ -176,8 +178,8 @@ async def test_api__post_tickets_answers_within_the_wait_and_get_shows_the_settl
     vendor = crm_sandbox.state.customers[10]
     set_faults(crm_sandbox, latency_ms=3000)
     with api_client(hub) as api:
-        created = api.post("/tickets", json={"subject": "洗碗机不出水",
-                                             "mobile": digits(vendor["contact"]["mobile"])})
+        created = api.post("/tickets", json={
+            "subject": "洗碗机不出水", "contact_mobile": digits(vendor["contact"]["mobile"])})
         assert created.status_code == 201
         assert created.json()["enrichment_status"] == "pending"
     clear_faults(crm_sandbox)
@@ -186,7 +188,9 @@ async def test_api__post_tickets_answers_within_the_wait_and_get_shows_the_settl
     with api_client(hub) as api:
         body = api.get(f"/tickets/{created.json()['id']}").json()
     assert body["enrichment_status"] == "enriched"
-    assert body["history"] == crm_sandbox.state.history(vendor["id"])
+    assert as_sent(TicketHistory.model_validate(body["history"])) == viewed(
+        crm_sandbox.state.history(vendor["id"]))
+    assert {order["source"] for order in body["history"]["orders"]} <= {"crm"}
 
 
 async def test_enrich_ticket__by_hand_enriches_again_now(

@@ -109,7 +109,7 @@ async def test_drain__a_killed_claimers_rows_are_taken_over_when_its_lease_runs_
     await run_pull(hub, "crm_customers")
     vendor = crm_sandbox.state.customers[11]
     created = await create_ticket(hub, TicketCreate(
-        subject="打印机卡纸", mobile=digits(vendor["contact"]["mobile"])), actor="test")
+        subject="打印机卡纸", contact_mobile=digits(vendor["contact"]["mobile"])), actor="test")
     set_faults(crm_sandbox, latency_ms=8000)  # the claimer is stuck in the fetch when killed
     code = ("import asyncio\nfrom pathlib import Path\nfrom hub.runtime import Hub\n"
             "from hub.core.settings import Settings\nfrom hub.enrichment import drain_enrichment\n"
@@ -136,7 +136,7 @@ async def test_drain__a_killed_claimers_rows_are_taken_over_when_its_lease_runs_
     result = await drain_enrichment(hub, now=later)
     assert (result.claimed, result.enriched) == (1, 1)
     ticket = get_ticket(hub, created.id)
-    assert ticket.enrichment_status == "enriched" and ticket.sources[0]["attempt"] == 2
+    assert ticket.enrichment_status == "enriched" and ticket.sources[0].attempt == 2
     assert _task_row(hub, created.id).status == "done"
 
 
@@ -153,7 +153,7 @@ async def test_drain__cancelled_hands_its_unsettled_rows_back_at_once(
     await run_pull(hub, "crm_customers")
     vendor = crm_sandbox.state.customers[12]
     created = await create_ticket(hub, TicketCreate(
-        subject="屏幕闪烁", mobile=digits(vendor["contact"]["mobile"])), actor="test")
+        subject="屏幕闪烁", contact_mobile=digits(vendor["contact"]["mobile"])), actor="test")
     set_faults(crm_sandbox, latency_ms=5000)
     drain = asyncio.create_task(drain_enrichment(hub, owner="stopping"))
     async with asyncio.timeout(30):

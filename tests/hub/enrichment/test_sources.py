@@ -15,7 +15,7 @@ from hub.enrichment import drain_enrichment
 from hub.runtime import Hub
 from hub.store.models import CustomerSnapshot, EnrichmentTask
 from hub.sync import run_pull
-from hub.tickets import TicketCreate, TicketPublic, create_ticket, get_ticket
+from hub.tickets import EnrichmentSource, TicketCreate, TicketPublic, create_ticket, get_ticket
 
 from .conftest import KingdeeSandbox, digits, history_calls
 
@@ -24,15 +24,21 @@ BY_PHONE = [{"connection": "kingdee", "id_field": "FNumber"}]
 
 
 def _ticket(mobile: str, subject: str = "压缩机异响") -> TicketCreate:
-    return TicketCreate(subject=subject, mobile=digits(mobile))
+    return TicketCreate(subject=subject, contact_mobile=digits(mobile))
 
 
-def _source(ticket: TicketPublic, connection: str) -> dict[str, Any]:
-    return next(s for s in ticket.sources if s["connection"] == connection)
+def _source(ticket: TicketPublic, connection: str) -> EnrichmentSource:
+    return next(s for s in ticket.sources if s.connection == connection)
 
 
-def _numbers(items: list[dict[str, Any]], source: str, key: str) -> list[str]:
-    return [item[key] for item in items if item["source"] == source]
+def _numbers(items: list[Any], source: str, key: str) -> list[str]:
+    return [item.model_dump()[key] for item in items if item.source == source]
+
+
+def _sent(items: list[Any], source: str) -> list[dict[str, Any]]:
+    """The items of one system as it sent them: without the two fields the hub adds."""
+    return [item.model_dump(mode="json", exclude={"source", "fetched_at"})
+            for item in items if item.source == source]
 
 
 async def _erp_customer(hub: Hub, crm: Any, index: int, number: str) -> dict[str, Any]:
@@ -70,25 +76,27 @@ async def test_sources__a_ticket_gets_history_from_both_systems(
     assert ticket.enrichment_status == "enriched" and ticket.enrichment_error is None
     crm = crm_sandbox.state.history(vendor["id"])
     assert ticket.history is not None
-    orders = ticket.history["orders"]
-    assert [o for o in orders if o["source"] == "crm"] == [
-        {**o, "source": "crm"} for o in crm["orders"]]
+    orders = ticket.history.orders
+    assert _sent(orders, "crm") == crm["orders"]
+    assert {o.fetched_at for o in orders if o.source == "crm"} <= {
+        _source(ticket, "crm").fetched_at}
     assert sorted(_numbers(orders, "kingdee", "FBillNo")) == kingdee_sandbox.orders("C004")
     assert kingdee_sandbox.orders("C004")  # the test means something: the ERP has orders
-    deliveries = ticket.history["deliveries"]
+    deliveries = ticket.history.deliveries
     assert sorted(_numbers(deliveries, "kingdee", "FBillNo")) == \
         kingdee_sandbox.deliveries("C004")
-    assert ticket.history["interactions"] == [
-        {**i, "source": "crm"} for i in crm["interactions"]]
-    assert ticket.history["customer_id"] == vendor["id"]  # the primary's own fields stay
-    assert [(s["connection"], s["status"]) for s in ticket.sources] == [
+    assert {d.fetched_at for d in deliveries} <= {_source(ticket, "kingdee").fetched_at}
+    assert _sent(ticket.history.interactions, "crm") == crm["interactions"]
+    # the primary's own fields stay
+    assert ticket.history.model_extra == {"customer_id": vendor["id"]}
+    assert [(s.connection, s.status) for s in ticket.sources] == [
         ("crm", "ok"), ("kingdee", "ok")]
     erp = _source(ticket, "kingdee")
-    assert erp["external_id"] == "C004" and erp["cached"] is False and erp["fetched_at"]
+    assert erp.external_id == "C004" and erp.cached is False and erp.fetched_at
     assert ticket.summary is not None
     counts = {"crm": len(crm["orders"]), "kingdee": len(kingdee_sandbox.orders("C004"))}
-    assert ticket.summary["orders"] == sum(counts.values())
-    assert ticket.summary["orders_by_source"] == {k: n for k, n in counts.items() if n}
+    assert ticket.summary.orders == sum(counts.values())
+    assert ticket.summary.orders_by_source == {k: n for k, n in counts.items() if n}
 
 
 async def test_sources__the_erp_customer_is_found_by_phone_without_a_stored_number(
@@ -102,10 +110,10 @@ async def test_sources__the_erp_customer_is_found_by_phone_without_a_stored_numb
     ticket = await create_ticket(hub, _ticket(kingdee_sandbox.phone("C007")), actor="test")
 
     assert ticket.enrichment_status == "enriched"
-    assert ticket.customer is not None and ticket.customer["external_id"] == vendor["id"]
-    assert _source(ticket, "kingdee")["external_id"] == "C007"
+    assert ticket.customer is not None and ticket.customer.external_id == vendor["id"]
+    assert _source(ticket, "kingdee").external_id == "C007"
     assert ticket.history is not None
-    assert sorted(_numbers(ticket.history["orders"], "kingdee", "FBillNo")) == \
+    assert sorted(_numbers(ticket.history.orders, "kingdee", "FBillNo")) == \
         kingdee_sandbox.orders("C007")
 
 
@@ -119,9 +127,9 @@ async def test_sources__a_customer_the_erp_does_not_know_is_enriched_from_the_cr
 
     assert ticket.enrichment_status == "enriched"
     erp = _source(ticket, "kingdee")
-    assert erp["status"] == "not_found" and "external_id" not in erp
+    assert erp.status == "not_found" and erp.external_id is None
     assert ticket.history is not None
-    assert {o["source"] for o in ticket.history["orders"]} <= {"crm"}
+    assert {o.source for o in ticket.history.orders} <= {"crm"}
     assert [c["method"] for c in kingdee_sandbox.calls()
             if c["method"] == "executebillquery"] == ["executebillquery"]  # the lookup only
 
@@ -139,11 +147,11 @@ async def test_sources__erp_down_leaves_the_ticket_partial_and_a_retry_completes
     assert "kingdee" in (created.enrichment_error or "")
     assert "HTTP 503" in (created.enrichment_error or "")
     crm, erp = _source(created, "crm"), _source(created, "kingdee")
-    assert crm["status"] == "ok" and erp["status"] == "failed"
-    assert erp["error"] == created.enrichment_error and "retry_at" in erp
+    assert crm.status == "ok" and erp.status == "failed"
+    assert erp.error == created.enrichment_error and erp.retry_at is not None
     assert created.history is not None  # the CRM's part is there meanwhile
-    assert {o["source"] for o in created.history["orders"]} <= {"crm"}
-    assert "deliveries" not in created.history
+    assert {o.source for o in created.history.orders} <= {"crm"}
+    assert created.history.deliveries == []
     assert _task(hub, created.id).status == "pending"
 
     kingdee_sandbox.faults.reset()
@@ -151,10 +159,10 @@ async def test_sources__erp_down_leaves_the_ticket_partial_and_a_retry_completes
     assert (result.claimed, result.enriched, result.partial) == (1, 1, 0)
     ticket = get_ticket(hub, created.id)
     assert ticket.enrichment_status == "enriched" and ticket.enrichment_error is None
-    assert _source(ticket, "kingdee")["status"] == "ok"
-    assert _source(ticket, "crm")["cached"] is True  # the CRM was not asked again
+    assert _source(ticket, "kingdee").status == "ok"
+    assert _source(ticket, "crm").cached is True  # the CRM was not asked again
     assert ticket.history is not None
-    assert sorted(_numbers(ticket.history["deliveries"], "kingdee", "FBillNo")) == \
+    assert sorted(_numbers(ticket.history.deliveries, "kingdee", "FBillNo")) == \
         kingdee_sandbox.deliveries("C010")
     assert _task(hub, created.id).status == "done"
 
@@ -170,7 +178,7 @@ async def test_sources__a_slow_erp_times_out_alone_and_names_kingdee(
 
     assert created.enrichment_status == "partial"
     assert created.enrichment_error == "kingdee did not answer within 1s"
-    assert [(s["connection"], s["status"]) for s in created.sources] == [
+    assert [(s.connection, s.status) for s in created.sources] == [
         ("crm", "ok"), ("kingdee", "failed")]
 
     kingdee_sandbox.faults.reset()
@@ -193,8 +201,8 @@ async def test_sources__the_erp_snapshot_is_cached_for_the_next_ticket(
     assert first.enrichment_status == second.enrichment_status == "enriched"
     assert calls > 0 and len(kingdee_sandbox.calls()) == calls  # no ERP call at all
     assert history_calls(crm_sandbox) == 1
-    assert _source(first, "kingdee")["cached"] is False
-    assert _source(second, "kingdee")["cached"] is True
+    assert _source(first, "kingdee").cached is False
+    assert _source(second, "kingdee").cached is True
     assert second.history == first.history
 
 
@@ -210,9 +218,10 @@ async def test_sources__the_erp_snapshot_stands_in_marked_stale_when_it_fails(
 
     assert second.enrichment_status == "partial"
     erp = _source(second, "kingdee")
-    assert (erp["status"], erp["stale"], erp["cached"]) == ("failed", True, True)
+    assert (erp.status, erp.stale, erp.cached) == ("failed", True, True)
     assert first.history is not None and second.history is not None
-    assert second.history["deliveries"] == first.history["deliveries"]
+    assert second.history.deliveries == first.history.deliveries
+    assert erp.fetched_at == _source(first, "kingdee").fetched_at  # how old the copy is
 
 
 async def test_sources__nobody_in_the_crm_asks_no_other_system(
@@ -222,7 +231,7 @@ async def test_sources__nobody_in_the_crm_asks_no_other_system(
     ticket = await create_ticket(hub, _ticket(kingdee_sandbox.phone("C001")), actor="test")
 
     assert ticket.enrichment_status == "not_found"
-    assert [(s["connection"], s["status"]) for s in ticket.sources] == [
+    assert [(s.connection, s.status) for s in ticket.sources] == [
         ("crm", "not_found"), ("kingdee", "skipped")]
     assert kingdee_sandbox.calls() == []
     assert crm_sandbox.state.requests  # the CRM was asked

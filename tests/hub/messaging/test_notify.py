@@ -63,7 +63,7 @@ async def test_evaluate__vip_ticket_posts_a_card_to_the_dingtalk_group(
 ) -> None:
     hub = messaging_hub(rules={"vip": VIP_RULE})
     vip = vip_customer(crm_sandbox)
-    ticket_id = await new_ticket(hub, mobile=vip["contact"]["mobile"])
+    ticket_id = await new_ticket(hub, contact_mobile=vip["contact"]["mobile"])
     [post] = sandboxes.robot_posts()
     assert post["msgtype"] == "actionCard"
     assert post["actionCard"]["title"] == f"VIP 工单 #{ticket_id}"
@@ -85,7 +85,7 @@ async def test_evaluate__no_match_sends_nothing_and_records_no_run(
     messaging_hub: MessagingHub, sandboxes: Sandboxes, crm_sandbox: Any
 ) -> None:
     hub = messaging_hub(rules={"vip": VIP_RULE})
-    await new_ticket(hub, mobile=standard_customer(crm_sandbox)["contact"]["mobile"])
+    await new_ticket(hub, contact_mobile=standard_customer(crm_sandbox)["contact"]["mobile"])
     assert sandboxes.robot_posts() == []
     assert rows(hub, NotifyFiring) == [] and notify_runs(hub) == []
 
@@ -246,7 +246,7 @@ async def test_notify__bad_robot_signature_is_a_clear_error_in_the_run(
     robots = {"ops": {"access_token": "dt-hub-robot-token-9a8b7c",
                       "secret": "SECthisisnottherobotssecret0000000000"}}
     hub = messaging_hub(rules={"vip": VIP_RULE}, dingtalk={"robots": robots})
-    ticket_id = await new_ticket(hub, mobile=vip_customer(crm_sandbox)["contact"]["mobile"])
+    ticket_id = await new_ticket(hub, contact_mobile=vip_customer(crm_sandbox)["contact"]["mobile"])
     assert sandboxes.robot_posts() == []
     [run] = notify_runs(hub)
     assert run.status == "failed" and run.rejected == 1
@@ -300,7 +300,7 @@ async def test_notify__no_secret_in_audit_runs_firings_or_logs(
                         "notify": [{"connection": "dingtalk", "mobile": "13800000002"}],
                         "message": {"kind": "text", "title": "t", "text": "#{{ id }}"}}}
     hub = messaging_hub(rules=rules, dingtalk={"robots": bad})
-    await new_ticket(hub, mobile=vip_customer(crm_sandbox)["contact"]["mobile"])
+    await new_ticket(hub, contact_mobile=vip_customer(crm_sandbox)["contact"]["mobile"])
     sandboxes.wecom.expire_tokens()
     sandboxes.dingtalk.expire_tokens()
     await new_ticket(hub, subject="紧急")

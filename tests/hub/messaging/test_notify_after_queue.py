@@ -21,7 +21,7 @@ from .conftest import ROOT, VIP_RULE, MessagingHub, Sandboxes, rows
 
 def queued_ticket(hub: Hub, mobile: str) -> int:
     """A new ticket left to the queue: stored with its queue row, not enriched inline."""
-    data = TicketCreate(subject="扫地机器人无法回充", channel="phone", mobile=mobile)
+    data = TicketCreate(subject="扫地机器人无法回充", channel="phone", contact_mobile=mobile)
     with hub.sessions.begin() as session:
         return insert_ticket(hub, session, data, actor="test").id
 

@@ -135,7 +135,7 @@ def _assert_exactly_once(chaos: Chaos) -> None:
         assert states == {"done": 2 * TICKETS}
         ticket_ids = list(session.scalars(select(Ticket.id)))
     for ticket_id in ticket_ids[:: TICKETS // 50]:
-        numbers = {w["number"] for w in get_ticket(chaos.hub, ticket_id).writebacks}
+        numbers = {w.number for w in get_ticket(chaos.hub, ticket_id).writebacks}
         assert numbers == {f"TK{ticket_id:06d}-RF1", f"TK{ticket_id:06d}-PT1"}
     injected = {r.fault for r in chaos.faults.requests() if r.fault}
     assert {"chaos error", "chaos timeout", "chaos lose"} <= injected, injected

@@ -75,7 +75,7 @@ async def test_chaos__yonyou_bills_exactly_once(tmp_path: Path) -> None:
                 assert sorted(codes) == sorted(f"TK{i:06d}-{code}" for i in ids), kind
             assert {b["verifystate"] for b in book.bills["salereturn"].values()} == {"2"}
             for ticket_id in ids[::20]:
-                numbers = {w["number"] for w in get_ticket(hub, ticket_id).writebacks}
+                numbers = {w.number for w in get_ticket(hub, ticket_id).writebacks}
                 assert numbers == {f"TK{ticket_id:06d}-RF1", f"TK{ticket_id:06d}-PT1"}
             assert {"chaos error", "chaos timeout", "chaos lose"} <= {
                 r.fault for r in faults.requests() if r.fault}

@@ -47,7 +47,7 @@ async def test_a_reusable_solution_is_published_once_and_updated_on_re_resolutio
     assert page.version == 2 and "HID 条码" in page.body and "&lt;USB&gt;" in page.body
     view = get_ticket(hub, ticket_id)
     [writeback] = view.writebacks
-    assert (writeback["id"], writeback["status"], writeback["number"]) == (row.id, "done", title)
+    assert (writeback.id, writeback.status, writeback.number) == (row.id, "done", title)
     assert row.idempotency_key == f"TK{ticket_id:06d}-KB"
     assert "kb-token" not in audit_text(hub)
 
@@ -66,8 +66,10 @@ async def test_a_solution_the_kb_already_holds_is_linked_not_published(
     rows = resolve_ticket(hub, ticket_id, resolution, actor="agent")
 
     assert rows == []
-    link = get_ticket(hub, ticket_id).resolution["kb_link"]  # type: ignore[index]
-    assert link["title"] == "打印机频繁卡纸的处理方法" and link["score"] >= 0.7
+    resolution = get_ticket(hub, ticket_id).resolution
+    link = resolution.kb_link if resolution is not None else None
+    assert link is not None
+    assert link.title == "打印机频繁卡纸的处理方法" and link.score >= 0.7
     assert len(sandbox.store.pages()) == before
 
 

@@ -67,8 +67,9 @@ async def test_refund_and_parts_are_written_saved_submitted_audited(
     assert refund["FDOCUMENTSTATUS"] == parts["FDOCUMENTSTATUS"] == "C"
     assert refund["FID"] < parts["FID"]  # one ticket's rows go out in order
     view = get_ticket(erp.hub, ticket_id)
-    assert view.status == "resolved" and view.resolution["refund"]["amount"] == "88.50"  # type: ignore[index]
-    assert [(w["action"], w["status"], w["step"], w["number"]) for w in view.writebacks] == [
+    assert view.status == "resolved" and view.resolution is not None
+    assert view.resolution.refund is not None and str(view.resolution.refund.amount) == "88.50"
+    assert [(w.action, w.status, w.step, w.number) for w in view.writebacks] == [
         ("refund.create", "done", "done", f"TK{ticket_id:06d}-RF1"),
         ("parts.consume", "done", "done", f"TK{ticket_id:06d}-PT1")]
     audit = audit_text(erp.hub)
@@ -96,7 +97,7 @@ async def test_a_refusal_is_a_dead_letter_naming_the_field_and_a_replay_complete
     assert replayed == [dead.id] and second.done == 1 and again.claimed == 0
     assert len(_ours(erp.sandbox, "AR_REFUNDBILL")) == 1
     [writeback] = get_ticket(erp.hub, ticket_id).writebacks
-    assert writeback["status"] == "done" and writeback["error"] is None
+    assert writeback.status == "done" and writeback.error is None
 
 
 async def test_a_dead_letter_holds_back_the_same_tickets_next_bill(erp: Erp) -> None:
