@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func, select
 
 from hub.core.pages import Page, decode_cursor, filter_text, page_of
 from hub.core.time import UtcDatetime
 from hub.errors import NotFoundError
 from hub.jobs.parts import COUNTS
+from hub.jobs.runs import RunStatus
 from hub.runtime import Hub
 from hub.store.models import Run, RunSlice
 
@@ -35,7 +36,7 @@ class RunPublic(BaseModel):
     job: str
     kind: str
     trigger: str
-    status: str = Field(description="running, succeeded, partial, failed or interrupted.")
+    status: RunStatus
     started_at: UtcDatetime
     finished_at: UtcDatetime | None
     duration_ms: int | None

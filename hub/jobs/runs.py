@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime
+from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,10 +13,13 @@ from hub.core.owners import HOST
 from hub.core.time import as_utc
 from hub.store.models import Run
 
-__all__ = ["MAX_RECORDED_ERRORS", "finish_run", "mark_dead_runs", "process_alive",
+__all__ = ["MAX_RECORDED_ERRORS", "RunStatus", "finish_run", "mark_dead_runs", "process_alive",
            "start_run"]
 
 MAX_RECORDED_ERRORS = 100
+
+# What a run can be: under way, or how it ended.
+RunStatus = Literal["running", "succeeded", "partial", "failed", "interrupted"]
 
 
 def process_alive(pid: int | None, host: str | None = HOST) -> bool:
@@ -56,7 +60,7 @@ def start_run(session: Session, *, job: str, kind: str, trigger: str) -> Run:
     return run
 
 
-def finish_run(run: Run, *, status: str, error: str | None = None) -> None:
+def finish_run(run: Run, *, status: RunStatus, error: str | None = None) -> None:
     run.status = status
     run.error = error
     run.finished_at = datetime.now(UTC)

@@ -26,7 +26,7 @@ from connectors.sdk import AuthError, ConfigError, Connector, ConnectorError, Re
 from connectors.sdk.capabilities import Writer, WriteResult
 from connectors.sdk.http import CallRecord
 from hub.core.owners import worker_id
-from hub.jobs.runs import finish_run, start_run
+from hub.jobs.runs import RunStatus, finish_run, start_run
 
 from ..audit import AuditEntry, call_entry
 from ..config import RetrySpec, WritebackJob
@@ -73,7 +73,7 @@ class DispatchSummary:
     retried: int = 0
     dead: int = 0
     lost_leases: int = 0
-    status: str = "running"
+    status: RunStatus = "running"
     duration_ms: int | None = None
     errors: list[dict[str, Any]] = field(default_factory=list)
 

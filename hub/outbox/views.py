@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -43,7 +44,7 @@ class OutboxView(BaseModel):
     action: str
     key: str = Field(description="The idempotency key, carried to the vendor as the "
                                  "document number.")
-    status: str = Field(description="pending, done or dead (a dead letter).")
+    status: Literal["pending", "done", "dead"] = Field(description="dead: a dead letter.")
     step: str | None = Field(description="How far the write got: saved, submitted, done.")
     attempts: int
     replays: int

@@ -11,6 +11,7 @@ from ..config import JobSpec
 from ..core.pages import DEFAULT_LIMIT, Page, decode_name_cursor, page_of
 from ..core.time import UtcDatetime
 from ..jobs import leases
+from ..jobs.runs import RunStatus
 from ..runtime import Hub
 from ..store.models import JobSchedule, Run
 from .run import lease_name
@@ -42,7 +43,7 @@ class JobPublic(BaseModel):
         "or paused); a run asked for by hand is due at once.")
     running_run_id: int | None = Field(default=None, description="The run under way, if any.")
     last_run_id: int | None
-    last_status: str | None
+    last_status: RunStatus | None
     last_started_at: UtcDatetime | None
     last_finished_at: UtcDatetime | None
 

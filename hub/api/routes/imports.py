@@ -19,7 +19,7 @@ from fastapi import (
 )
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from hub.api.deps import ActorDep, HubDep
 from hub.api.masked_downloads import DownloadMaskerDep, masked_download
@@ -53,7 +53,7 @@ class ImportPublic(BaseModel):
     id: int
     file_name: str
     mapping: str
-    status: str = Field(description="queued, running, succeeded, partial or failed.")
+    status: Literal["queued", "running", "succeeded", "partial", "failed", "interrupted"]
     read: int
     created: int
     updated: int
