@@ -15,6 +15,8 @@ from hub.api.deps import HubDep, Instant, RowId, RowIdFilter
 from hub.outbox import Resolution
 from hub.runtime import Hub
 from hub.tickets import (
+    Channel,
+    Priority,
     TicketCreate,
     TicketFilter,
     TicketPage,
@@ -118,8 +120,8 @@ def list_(hub: HubDep,
               examples=["open,pending"])] = None,
           customer_id: RowIdFilter = None,
           category: Annotated[str | None, Query(max_length=64)] = None,
-          priority: Annotated[str | None, Query(max_length=16)] = None,
-          channel: Annotated[str | None, Query(max_length=32)] = None,
+          priority: Priority | None = None,
+          channel: Channel | None = None,
           created_since: Annotated[Instant | None, Query(
               description="Created at or after (ISO 8601)")] = None,
           created_until: Annotated[Instant | None, Query(

@@ -133,6 +133,8 @@ def test_etag_is_declared_wherever_a_ticket_is_answered(api_client: Any, hub: Hu
     ("post", "/tickets", {"description": "no subject"}, "body.subject"),
     ("get", "/tickets?cursor=not-a-cursor", None, "query.cursor"),
     ("get", "/tickets?limit=0", None, "query.limit"),
+    ("get", "/tickets?priority=whenever", None, "query.priority"),
+    ("get", "/tickets?channel=pigeon", None, "query.channel"),
     ("get", "/customers?cursor=dDE6NDI", None, "query.cursor"),
 ])
 def test_every_422_is_a_validation_problem_naming_the_field(
