@@ -28,7 +28,6 @@ from hub.tickets.schemas import (
     VersionedJson,
     VersionedTicket,
 )
-from hub.tickets.view import KbSuggestion
 
 __all__ = ["EXPANDABLE", "get_ticket", "get_ticket_json", "get_versioned_ticket",
            "list_ticket_page", "list_tickets"]
@@ -51,11 +50,10 @@ def get_versioned_ticket(hub: Hub, ticket_id: int, *, expand: Collection[str] = 
     else:
         public, etag = TicketPublic.of(row), row_version(raw, [])
     if "kb" in expand:
-        from hub.kb import suggest_for_ticket
+        from hub.kb import ArticleMatch, suggest_for_ticket
 
         hits = suggest_for_ticket(hub, public.subject, public.description, public.category)
-        public.kb = [KbSuggestion(id=hit.id, title=hit.title, url=hit.url, score=hit.score,
-                                  snippet=hit.snippet, labels=hit.labels) for hit in hits]
+        public.kb = [ArticleMatch.of(hit) for hit in hits]
     return VersionedTicket(public, etag)
 
 

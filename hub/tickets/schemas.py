@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 from hub.core.time import UtcDatetime
+from hub.kb import ArticleMatch
 from hub.mapping import normalize_mobile
 from hub.tickets.stored import enrichment_view, resolution_view
 from hub.tickets.view import (
@@ -17,7 +18,6 @@ from hub.tickets.view import (
     EnrichmentSource,
     EnrichmentStatus,
     HistorySummary,
-    KbSuggestion,
     TicketCustomer,
     TicketHistory,
     TicketResolution,
@@ -132,7 +132,7 @@ class TicketPublic(BaseModel):
     writebacks: list[TicketWriteback] = Field(
         default_factory=list, description="What the resolution owes other systems, through "
         "the outbox.")
-    kb: list[KbSuggestion] | None = Field(
+    kb: list[ArticleMatch] | None = Field(
         default=None, description="With ?expand=kb: the knowledge-base articles best matching "
         "the ticket, best first.")
 

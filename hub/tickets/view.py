@@ -18,7 +18,7 @@ from hub.core.time import UtcDatetime
 from hub.outbox import Resolution
 
 __all__ = ["EXAMPLES", "EnrichmentSource", "EnrichmentStatus", "HistoryDelivery",
-           "HistoryInteraction", "HistoryOrder", "HistorySummary", "KbLink", "KbSuggestion",
+           "HistoryInteraction", "HistoryOrder", "HistorySummary", "KbLink",
            "SourceStatus", "TicketCustomer", "TicketHistory", "TicketResolution",
            "TicketWriteback", "WritebackStatus"]
 
@@ -170,23 +170,6 @@ class EnrichmentSource(_View):
     attempt: int | None = Field(default=None, description="Which attempt this was.")
     retry_at: UtcDatetime | None = Field(default=None,
                                          description="When a failed system is asked again.")
-
-
-class KbSuggestion(_View):
-    """A knowledge-base article matching the ticket: `score` 0..1, the matches in
-    `snippet` between 【 and 】."""
-
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "id": 12, "title": "洗碗机不进水的排查", "url": "https://kb.example.com/pages/12",
-        "score": 0.82, "snippet": "【洗碗机】开机后【不进水】，先检查进水阀……",
-        "labels": ["洗碗机", "维修"]}]})
-
-    id: int
-    title: str
-    url: str | None
-    score: float
-    snippet: str
-    labels: list[str]
 
 
 class KbLink(_View):

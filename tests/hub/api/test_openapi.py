@@ -11,7 +11,7 @@ from hub.runtime import Hub
 
 # Schemas built in hub/api/docs.py, the health/kb/imports/outbox routers and the outbox views.
 DOCS_OWNED = frozenset({
-    "Problem", "ValidationProblem", "FieldError", "Health", "ArticleHitPublic",
+    "Problem", "ValidationProblem", "FieldError", "Health", "ArticleMatch",
     "ImportPublic", "ImportUpload", "ReplayRequest", "ReplayResult", "OutboxView",
 })
 OPEN_PATHS = frozenset({"/health", "/webhooks/{connection}"})

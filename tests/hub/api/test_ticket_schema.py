@@ -26,7 +26,7 @@ FREE_FORM = {"TicketCustomer.attributes"}
 # Open beside declared fields: vendor records, and a history's further values.
 WITH_EXTRAS = {"HistoryOrder", "HistoryDelivery", "HistoryInteraction", "TicketHistory"}
 VIEW = ("TicketPublic", "TicketCustomer", "TicketHistory", "HistoryOrder", "HistoryDelivery",
-        "HistoryInteraction", "HistorySummary", "EnrichmentSource", "KbSuggestion", "KbLink",
+        "HistoryInteraction", "HistorySummary", "EnrichmentSource", "ArticleMatch", "KbLink",
         "TicketResolution", "TicketWriteback")
 
 
