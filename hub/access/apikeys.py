@@ -226,11 +226,23 @@ class ApiKeyVerifier:
 
     def cached(self, key: str) -> VerifiedKey | None:
         """The key if it is in the cache and still valid: no I/O, for the hot path."""
-        entry = self._cache.get(hash_key(key))
-        if entry is None or entry.until <= time.monotonic():
+        entry = self._fresh(hash_key(key), time.monotonic())
+        return None if entry is None else entry.key
+
+    def admit(self, key: str) -> tuple[VerifiedKey, bool] | None:
+        """`cached` and `due_for_touch` in one (the key hashed once, on every request):
+        None when the key is not in the cache or no longer valid there (then `verify` it).
+        """
+        now = time.monotonic()
+        entry = self._fresh(hash_key(key), now)
+        return None if entry is None else (entry.key, self._due(entry, now))
+
+    def _fresh(self, digest: str, now: float) -> _Cached | None:
+        entry = self._cache.get(digest)
+        if entry is None or entry.until <= now:
             return None
         _check_expiry(entry.key)
-        return entry.key
+        return entry
 
     def verify(self, key: str) -> VerifiedKey:
         """Check the key against the store (blocking I/O: call from a worker thread)."""
@@ -265,8 +277,10 @@ class ApiKeyVerifier:
     def due_for_touch(self, key: str) -> bool:
         """True at most once a minute per key: the caller should then call `touch`."""
         entry = self._cache.get(hash_key(key))
-        now = time.monotonic()
-        if entry is None or now - entry.touched < self.TOUCH_EVERY:
+        return entry is not None and self._due(entry, time.monotonic())
+
+    def _due(self, entry: _Cached, now: float) -> bool:
+        if now - entry.touched < self.TOUCH_EVERY:
             return False
         entry.touched = now
         return True

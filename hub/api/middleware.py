@@ -130,8 +130,10 @@ async def idempotent(request: Request) -> None:
     A no-op (and no thread hop) without a key, or outside the keyed POSTs the middleware
     marked."""
     claim = request.scope.get("state", {}).get("idempotency")
+    if not isinstance(claim, _Claim) or claim.principal is not None:
+        return
     principal = getattr(request.state, "principal", None)
-    if not isinstance(claim, _Claim) or principal is None or claim.principal is not None:
+    if principal is None:
         return
     hub: Hub = request.app.state.hub
     await anyio.to_thread.run_sync(_claim, hub, claim, str(principal.subject)[:200],

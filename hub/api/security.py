@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable, Sequence
 import anyio
 from fastapi import FastAPI, Request
 
-from hub.access.apikeys import ApiKeyVerifier, looks_like_key
+from hub.access.apikeys import ApiKeyVerifier, VerifiedKey, looks_like_key
 from hub.audit import AuditEntry
 from hub.audit.throttle import AuditThrottle
 from hub.core.settings import Settings
@@ -55,6 +55,8 @@ class Authenticator:
         window = (settings or hub.settings).denial_window_seconds \
             if denial_window_seconds is None else denial_window_seconds
         self.denials = AuditThrottle(window_seconds=window)
+        # The Principal of each cached key, made once per cache entry (by key prefix).
+        self._principals: dict[str, tuple[VerifiedKey, Principal]] = {}
         self._flush_timer: asyncio.TimerHandle | None = None
         self._flushes: set[asyncio.Task[None]] = set()
 
@@ -65,17 +67,33 @@ class Authenticator:
         return await self.jwt.verify(credential)
 
     async def _api_key(self, key: str) -> Principal:
-        verified = self.keys.cached(key)
-        if verified is None:
+        admitted = self.keys.admit(key)
+        if admitted is None:
             verified = await anyio.to_thread.run_sync(self.keys.verify, key)
-        if self.keys.due_for_touch(key):
+            due = self.keys.due_for_touch(key)
+        else:
+            verified, due = admitted
+        if due:
             try:
                 await anyio.to_thread.run_sync(self.keys.touch, verified.prefix)
             except Exception as exc:  # noqa: BLE001 -- bookkeeping must not fail the call
                 log.warning("could not record last use of %s: %s", verified.subject,
                             type(exc).__name__)
-        return Principal(subject=verified.subject, roles=frozenset({verified.role}),
-                         scopes=verified.scopes, via="api_key")
+        return self._principal(verified)
+
+    def _principal(self, verified: VerifiedKey) -> Principal:
+        # The verifier hands out the same VerifiedKey until it checks the key again (every
+        # `key_cache_seconds`), so a Principal made for that object speaks for the key as
+        # last checked.
+        held = self._principals.get(verified.prefix)
+        if held is not None and held[0] is verified:
+            return held[1]
+        principal = Principal(subject=verified.subject, roles=frozenset({verified.role}),
+                              scopes=verified.scopes, via="api_key")
+        if len(self._principals) >= ApiKeyVerifier.MAX_CACHED:
+            self._principals.clear()
+        self._principals[verified.prefix] = (verified, principal)
+        return principal
 
     async def deny(self, request: Request, error: HubError, *, actor: str) -> None:
         entry = AuditEntry(actor=actor, action="api.denied",
@@ -129,17 +147,24 @@ def _path_group(path: str) -> str:
 
 
 def _credential(request: Request) -> tuple[str, str]:
+    # One pass over the raw headers (ASGI servers give their names in lower case), as
+    # Starlette's Headers would read them, without building it.
+    api_key = authorization = None
+    given = 0
+    for name, raw in request.scope["headers"]:
+        if name == b"x-api-key":
+            api_key, given = raw.decode("latin-1"), given + 1
+        elif name == b"authorization":
+            authorization, given = raw.decode("latin-1"), given + 1
     # One credential per request: with two, which one speaks for the caller is ambiguous
     # (a valid key must not quietly win over a bad or foreign token).
-    if len(request.headers.getlist("x-api-key") + request.headers.getlist("authorization")) > 1:
+    if given > 1:
         raise _invalid("send one credential: Authorization or X-API-Key, once")
-    api_key = request.headers.get("x-api-key")
     if api_key is not None:
         api_key = api_key.strip()
         if not looks_like_key(api_key):
             raise _invalid("malformed API key")
         return "api_key", api_key
-    authorization = request.headers.get("authorization")
     if authorization is None:
         error = AuthenticationError("authentication required: send Authorization: Bearer "
                                     "<token or API key> or X-API-Key")
@@ -186,6 +211,8 @@ def require_area(area: str, *, then: Callable[[Request], Awaitable[None]] | None
     caller is admitted (one dependency instead of two: each costs FastAPI ~15 us a request).
     """
     # The OpenAPI securitySchemes are declared by docs.py, once for every protected route.
+    may_read, may_write = f"{area}:read", f"{area}:write"
+
     async def dependency(request: Request) -> Principal:
         auth = authenticator(request.app)
         try:
@@ -198,8 +225,7 @@ def require_area(area: str, *, then: Callable[[Request], Awaitable[None]] | None
         except PermissionDeniedError as error:
             await auth.deny(request, error, actor=_actor(getattr(error, "subject", None)))
             raise
-        mode = "read" if request.method in READ_METHODS else "write"
-        permission = f"{area}:{mode}"
+        permission = may_read if request.method in READ_METHODS else may_write
         if not principal.may(permission):
             roles = ", ".join(sorted(principal.roles))
             refusal = PermissionDeniedError(f"role {roles} may not {permission}")

@@ -101,16 +101,19 @@ class TicketReader:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._connection: Any = None
+        self._read = _row_read(engine.dialect)
+        self._connection: Any = None  # the pool's proxy, given back by close()
+        self._driver: Any = None  # the DB-API connection in it, called without the proxy
 
     def fetch(self, ticket_id: int) -> tuple[Any, ...] | None:
         while True:
             fresh = self._connection is None
             if fresh:
                 self._connection = self._engine.raw_connection()
+                self._driver = self._connection.dbapi_connection
             try:
-                raw = fetch_row(self._connection, self._engine.dialect, ticket_id)
-                self._connection.rollback()
+                raw = _fetch(self._driver, self._read, ticket_id)
+                self._driver.rollback()
                 return raw
             except Exception:
                 self.close()
@@ -118,7 +121,7 @@ class TicketReader:
                     raise
 
     def close(self) -> None:
-        connection, self._connection = self._connection, None
+        connection, self._connection, self._driver = self._connection, None, None
         if connection is not None:
             connection.close()
 
@@ -177,7 +180,10 @@ def _processor(column: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
 
 def fetch_row(connection: Any, dialect: Dialect, ticket_id: int) -> tuple[Any, ...] | None:
     """The ticket's row as the driver returns it, on a DB-API `connection`."""
-    read = _row_read(dialect)
+    return _fetch(connection, _row_read(dialect), ticket_id)
+
+
+def _fetch(connection: Any, read: _RowRead, ticket_id: int) -> tuple[Any, ...] | None:
     cursor = connection.cursor()
     try:
         cursor.execute(read.sql, (ticket_id,) if read.positional else {"ticket_id": ticket_id})

@@ -23,7 +23,13 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from connectors.sdk.sandbox import serve
-from hub.access.apikeys import create_key, list_keys, parse_expiry, revoke_key
+from hub.access.apikeys import (
+    ApiKeyVerifier,
+    create_key,
+    list_keys,
+    parse_expiry,
+    revoke_key,
+)
 from hub.api import create_app
 from hub.api.jwt_bearer import JwtVerifier
 from hub.api.security import Authenticator, install_authenticator
@@ -147,6 +153,19 @@ def test_key__wrong_secret_for_a_real_prefix_is_401(sqlite_hub: Hub) -> None:
     with served(sqlite_hub) as api:
         response = api.get(OK_ROUTE, headers=bearer(forged))
     assert response.status_code == 401 and "unknown API key" in response.text
+
+
+def test_key__the_hot_path_hashes_once_and_records_the_first_use(sqlite_hub: Hub) -> None:
+    created = create_key(sqlite_hub, name="desk", role="agent", actor="test")
+    keys = ApiKeyVerifier(sqlite_hub.sessions)
+    assert keys.admit(created.key) is None  # never verified: the caller must verify it
+    verified = keys.verify(created.key)
+    assert keys.cached(created.key) is verified  # and it leaves the last use alone
+    assert keys.admit(created.key) == (verified, True)  # first use: record it
+    assert keys.admit(created.key) == (verified, False)  # then not again within the minute
+    assert keys.due_for_touch(created.key) is False
+    keys.forget()
+    assert keys.admit(created.key) is None
 
 
 def test_key__revocation_takes_effect_within_the_cache_window(sqlite_hub: Hub) -> None:
