@@ -2,7 +2,9 @@
 streams (no client library: the generator must cost far less than the server it drives).
 
 `python bench/_load.py URL_TEMPLATE --ids N --connections 64 --seconds 20 --header K:V`
-prints one JSON line: requests, errors, rps, p50_ms, p99_ms, bytes per response.
+prints one JSON line: requests, errors, rps, p50_ms, p99_ms, bytes per response, and the
+generator's own CPU time per request (client_cpu_ms: ~0.06 ms here, against the servers'
+0.2-0.5 ms; a generator of asyncio Protocols instead of streams saved only ~10 % of it).
 """
 
 from __future__ import annotations
@@ -42,20 +44,21 @@ async def _main(args: argparse.Namespace) -> dict[str, float]:
     headers = "".join(f"{h}\r\n" for h in args.header)
     latencies: list[float] = []
     stats = {"errors": 0, "bytes": 0}
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     until = started + args.seconds
     await asyncio.gather(*(
         _connection(parts.hostname or "127.0.0.1", parts.port or 80,
                     parts.path + (f"?{parts.query}" if parts.query else ""), args.ids,
                     headers, until, latencies, stats) for _ in range(args.connections)))
-    wall = time.perf_counter() - started
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
     latencies.sort()
 
     def pct(p: float) -> float:
         return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000
 
     return {"requests": len(latencies), "errors": stats["errors"], "bytes": stats["bytes"],
-            "rps": len(latencies) / wall, "p50_ms": pct(0.50), "p99_ms": pct(0.99)}
+            "rps": len(latencies) / wall, "p50_ms": pct(0.50), "p99_ms": pct(0.99),
+            "client_cpu_ms": cpu / max(1, len(latencies)) * 1000}
 
 
 if __name__ == "__main__":
