@@ -12,7 +12,8 @@ FastAPI's document is completed here, once, rather than on every route:
 - the response headers clients need are declared: `ETag` wherever a ticket is answered,
   `Location` on creation, `Idempotent-Replayed` on replays, `WWW-Authenticate` on 401.
 
-How the contract changes is docs/api.md's "Contract" section; `info.version` is the contract's.
+How the contract changes: docs/api.md, "How the contract changes"; `info.version` is the
+contract's (CONTRACT_VERSION).
 """
 
 from __future__ import annotations
