@@ -109,3 +109,15 @@ def test_nul__in_a_path_segment_is_422(hub: Hub, api_client: Any) -> None:
         for method, path in (("POST", "/jobs/crm%00x/pause"), ("POST", "/jobs/a%00/trigger"),
                              ("POST", "/connections/cr%00m/check")):
             _field_refused(api.request(method, path), "path")
+
+
+@pytest.mark.parametrize("raw", ["0", "-1", str(2**31), "abc", "1.5"])
+def test_ticket_read__refuses_a_bad_id_as_the_declared_routes_do(hub: Hub, api_client: Any,
+                                                                 raw: str) -> None:
+    """GET /tickets/{id} reads its id itself (the click path skips FastAPI's extraction):
+    the same 422, naming path.ticket_id, as a route whose id FastAPI validates."""
+    with api_client(hub) as api:
+        read = api.get(f"/tickets/{raw}")
+        reopen = api.post(f"/tickets/{raw}/reopen")
+    _field_refused(read, "path.ticket_id")
+    assert read.json()["errors"] == reopen.json()["errors"]
