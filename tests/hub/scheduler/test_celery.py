@@ -189,10 +189,29 @@ def test_two_workers_and_a_scheduler__a_killed_worker_s_part_is_finished_by_the_
                 return pid, part.id
         return None
 
-    pid, held = _wait(victim, seconds=60, what="a worker mid-part", cluster=processes)
+    def frozen_victim() -> tuple[int, int, int] | None:
+        """The victim, stopped (SIGSTOP) and still holding its part unfinished: seen from
+        outside, a worker can finish the part between the look and the kill on a busy
+        machine, and then there is nothing left to take over."""
+        found = victim()
+        if found is None:
+            return None
+        pid, part_id = found
+        os.kill(pid, signal.SIGSTOP)
+        time.sleep(0.3)  # a commit the worker sent before it stopped lands first
+        with hub.sessions() as session:
+            part = session.get_one(RunSlice, part_id)
+            still_held = (part.status == "pending"
+                          and (part.lease_owner or "::").split(":")[1] == str(pid))
+            pages = part.pages
+        if still_held:
+            return pid, part_id, pages
+        os.kill(pid, signal.SIGCONT)
+        return None
+
+    pid, held, pages_at_kill = _wait(frozen_victim, seconds=60, what="a worker mid-part",
+                                     cluster=processes)
     os.kill(pid, signal.SIGKILL)
-    with hub.sessions() as session:
-        pages_at_kill = session.get_one(RunSlice, held).pages
     killed = next(name for name, p in workers.items() if p.pid == pid)
     workers[killed].wait(timeout=10)
 
