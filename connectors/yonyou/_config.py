@@ -24,7 +24,10 @@ class YonyouConfig(ConnectorConfig):
         app_key: the self-built app's appKey.
         app_secret: its appSecret (signs the token request; never sent).
         page_size: rows per list page (the customer list allows at most 5000).
-        org: the default organisation code of written bills.
+        org: the organisation code written bills carry where their document names none
+            (sales, settlement, finance and stock organisation alike).
+        warehouse: the warehouse code of parts issues and sales-return lines whose part
+            names none; without it such a part is refused before anything is sent.
     """
 
     base_url: str = DEFAULT_LOOKUP
@@ -35,7 +38,8 @@ class YonyouConfig(ConnectorConfig):
     app_key: str = Field(min_length=1)
     app_secret: SecretStr
     page_size: int = Field(default=500, ge=1, le=5000)
-    org: str = "1001"
+    org: str = Field(default="1001", min_length=1)
+    warehouse: str | None = Field(default=None, min_length=1)
 
     @model_validator(mode="after")
     def _explicit_pair(self) -> YonyouConfig:

@@ -127,17 +127,13 @@ class DeliveriesStream(_ListStream):
 
 
 class StockStream(_ListStream):
-    """Stock on hand: one bare list, no paging (notes §4)."""
+    """Stock on hand: a bare list (notes §4), read page by page with an explicit size — a
+    query without one gets the gateway's default page (10 rows), not every row."""
 
     name = "stock"
     path = STOCK
     operation = "stock.query"
     primary_key = "product_code"
-
-    async def batches(self, state: str | None) -> AsyncIterator[Batch]:
-        client = await self.yonyou.api()
-        data = await client.read(self.path, {}, operation=self.operation)
-        yield Batch(records_of(data), state)
 
 
 STREAMS: dict[str, type[Stream]] = {

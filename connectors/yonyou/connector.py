@@ -23,7 +23,7 @@ from connectors.sdk import (
     Stream,
     json_body,
 )
-from connectors.sdk.auth import MemoryTokenCache, TokenAuth, TokenCache
+from connectors.sdk.auth import MemoryTokenCache, TokenAuth, TokenCache, token_cache_key
 from connectors.sdk.capabilities import WriteResult
 from connectors.sdk.http import CallHook
 from connectors.sdk.ratelimit import BudgetStore
@@ -78,7 +78,9 @@ class YonyouConnector(Connector[YonyouConfig]):
 
     @property
     def token_key(self) -> str:
-        return f"yonyou:{self.config.tenant_id}:{self.config.app_key}"
+        """One token per app *and secret*: a wrong secret never borrows a good token."""
+        return token_cache_key("yonyou", self.config.tenant_id, self.config.app_key,
+                               secret=self.config.app_secret)
 
     def _plain_client(self) -> httpx.AsyncClient:
         """For the lookup and the token: no auth, no audit of the signed URL's secrets."""
@@ -166,17 +168,28 @@ class YonyouConnector(Connector[YonyouConfig]):
         return None
 
     async def customer_history(self, external_id: str) -> dict[str, Any]:
-        """Orders and deliveries of the customer with code `external_id`, newest first."""
+        """Orders and deliveries of the customer with code `external_id`, newest first.
+
+        The order and delivery lists filter a reference field by its id only (销售订单列表查询:
+        "参照类型只能传id"), so the customer's id is looked up by its code first (the
+        customer list's `code` filter); an unknown code has no history.
+        """
         client = await self.api()
-        history: dict[str, Any] = {"customer": external_id}
+        history: dict[str, Any] = {"customer": external_id, "orders": [], "deliveries": []}
+        found = await client.read(CUSTOMERS, {"pageIndex": 1, "pageSize": 10,
+                                              "code": external_id},
+                                  operation="history.customer")
+        ids = [str(r["id"]) for r in records_of(found)
+               if str(r.get("code")) == external_id and r.get("id") is not None]
+        if not ids:
+            return history
         for name, path in (("orders", SALES_ORDERS), ("deliveries", DELIVERIES)):
             data = await client.read(path, {
                 "pageIndex": 1, "pageSize": _HISTORY_ROWS, "isSum": True,
-                "simpleVOs": [{"field": "agentId.code", "op": "eq", "value1": external_id}],
+                "simpleVOs": [{"field": "agentId", "op": "eq", "value1": ids[0]}],
                 "queryOrders": [{"field": "vouchdate", "order": "desc"}]},
                 operation=f"history.{name}")
-            rows = [r for r in records_of(data)
-                    if external_id in (str(r.get("agentId_code")), str(r.get("agentId")))]
+            rows = [r for r in records_of(data) if str(r.get("agentId")) == ids[0]]
             history[name] = sorted(rows, key=lambda r: str(r.get("vouchdate") or ""),
                                    reverse=True)
         return history
@@ -187,22 +200,28 @@ class YonyouConnector(Connector[YonyouConfig]):
         return ["customer", "material"]
 
     async def reference(self, name: str, keys: Collection[str]) -> Mapping[str, Any]:
-        lookups: dict[str, tuple[str, str, str]] = {
-            "customer": (CUSTOMERS, "code", "code"), "material": (MATERIALS, "code", "code")}
+        """The records of exactly the codes asked for, one documented code filter each
+        (the material list takes `productCode`, the customer list `code`; neither lists an
+        `in` condition), so none is missed whatever the page size."""
+        lookups: dict[str, tuple[str, str]] = {
+            "customer": (CUSTOMERS, "code"), "material": (MATERIALS, "productCode")}
         if name not in lookups:
             raise ConfigError(f"no reference '{name}'; this connector has: customer, material",
                               connector=self.name, connection=self.connection)
-        path, field, record_field = lookups[name]
+        path, shortcut = lookups[name]
         wanted = sorted({str(k) for k in keys if k})
         if not wanted:
             return {}
         client = await self.api()
-        data = await client.read(path, {
-            "pageIndex": 1, "pageSize": max(len(wanted), 1),
-            "simpleVOs": [{"field": field, "op": "in", "value1": wanted}]},
-            operation=f"reference.{name}")
-        return {str(r[record_field]): r for r in records_of(data)
-                if str(r.get(record_field)) in wanted}
+        found: dict[str, Any] = {}
+        for code in wanted:
+            data = await client.read(path, {"pageIndex": 1, "pageSize": 10, shortcut: code},
+                                     operation=f"reference.{name}")
+            for row in records_of(data):
+                if str(row.get("code")) == code:
+                    found[code] = row
+                    break
+        return found
 
     # -- Writer / WrittenLister -----------------------------------------------------------
 

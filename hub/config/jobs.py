@@ -195,7 +195,8 @@ class EnrichJob(ScheduledJob):
 
 
 # A short code per well-known action; it goes into the idempotency key (TK000123-RF1).
-ACTION_CODES = {"refund.create": "RF", "parts.consume": "PT", "article.publish": "KB"}
+ACTION_CODES = {"refund.create": "RF", "return.create": "RF", "parts.consume": "PT",
+                "article.publish": "KB"}
 
 
 class WritebackJob(ScheduledJob):

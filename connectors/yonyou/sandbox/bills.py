@@ -1,13 +1,19 @@
 """The sandbox's bills: validated saves, MDD idempotency, submit/audit, batch answers.
 
-Two kinds: ``salereturn`` (销售退货单, `verifystate` 0 open → 1 submitted → 2 audited) and
-``othout`` (其他出库单, `status` 0 open → 1 audited). A save answers the whole bill; errors are
+Three kinds: ``arrefund`` (收款退款单, `status` 0 → 1 and `verifyState` 0 → 2 on audit, which
+takes one ``{"data": {"id"}}`` and refuses a second audit), ``salereturn`` (销售退货单,
+`verifystate` 0 open → 1 submitted → 2 audited) and ``othout`` (其他出库单, `status` 0 open →
+1 audited). Each save checks what the API pages mark required (收款退款单保存: billDate,
+收款组织/业务组织/交易类型/币种 by id or code, objectType and its customer, exchangeRate,
+exchangeRateDate, bodyItem; 销售退货: every line's productId and stockId; 其他出库: the
+warehouse and every line's product, qty, unit). A save answers the whole bill; errors are
 ``{"code": "999", "message": ...}`` naming the field, as YonBIP's business layer does.
 """
 
 from __future__ import annotations
 
 import itertools
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -18,13 +24,19 @@ from .seed import ORGS, WAREHOUSES, Seed
 
 __all__ = ["KINDS", "BillBook", "BillError"]
 
-KINDS = ("salereturn", "othout")
+KINDS = ("arrefund", "salereturn", "othout")
 _RETURN_REQUIRED = ("salesOrgId", "transactionTypeId", "agentId", "vouchdate",
                     "settlementOrgId", "currency", "exchangeRateType", "natCurrency", "exchRate",
                     "taxInclusive", "saleReturnSourceType", "invoiceAgentId", "payMoney")
 _OTHOUT_REQUIRED = ("org", "accountOrg", "vouchdate", "bustype", "warehouse")
-_ROWS = {"salereturn": "saleReturnDetails", "othout": "othOutRecords"}
-_STATUS = {"salereturn": "verifystate", "othout": "status"}
+_REFUND_REQUIRED = ("billDate", "objectType", "exchangeRate", "exchangeRateDate")
+_REFUND_ID_OR_CODE = (("financeOrg", "financeOrgCode"), ("org", "orgCode"),
+                      ("bustype", "bustypeCode"), ("oriCurrency", "oriCurrencyCode"))
+_ROWS = {"arrefund": "bodyItem", "salereturn": "saleReturnDetails", "othout": "othOutRecords"}
+_STATUS = {"arrefund": "status", "salereturn": "verifystate", "othout": "status"}
+_REQUIRED = {"arrefund": _REFUND_REQUIRED, "salereturn": _RETURN_REQUIRED,
+             "othout": _OTHOUT_REQUIRED}
+_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
 
 
 class BillError(Exception):
@@ -78,8 +90,7 @@ class BillBook:
             return answer
 
     def _validate(self, kind: str, data: Mapping[str, Any]) -> dict[str, Any]:
-        required = _RETURN_REQUIRED if kind == "salereturn" else _OTHOUT_REQUIRED
-        for field in (*required, "_status"):
+        for field in (*_REQUIRED[kind], "_status"):
             if data.get(field) in (None, ""):
                 raise BillError(f"字段[{field}]不能为空")
         rows = data.get(_ROWS[kind])
@@ -88,7 +99,10 @@ class BillBook:
         for i, row in enumerate(rows):
             if not isinstance(row, Mapping) or not row.get("_status"):
                 raise BillError(f"字段[{_ROWS[kind]}[{i}]._status]不能为空")
-        if kind == "salereturn":
+        extra: dict[str, Any] = {}
+        if kind == "arrefund":
+            extra = self._check_refund(data, rows)
+        elif kind == "salereturn":
             self._check_return(data, rows)
         else:
             self._check_othout(data, rows)
@@ -97,9 +111,39 @@ class BillBook:
             raise BillError(f"单据编号[{code}]已存在")
         bill = {k: v for k, v in data.items() if k not in ("_status", "resubmitCheckKey")}
         bill.update(id=str(next(self._ids)), code=code, pubts=self._now())
+        bill.update(extra)
         bill[_STATUS[kind]] = "0"
         self.bills[kind][bill["id"]] = bill
         return dict(bill)
+
+    def _check_refund(self, data: Mapping[str, Any], rows: list[Any]) -> dict[str, Any]:
+        for by_id, by_code in _REFUND_ID_OR_CODE:
+            if data.get(by_id) in (None, "") and data.get(by_code) in (None, ""):
+                raise BillError(f"字段[{by_id}]和[{by_code}]不能同时为空")
+        for field in ("billDate", "exchangeRateDate"):
+            if not _DATETIME.match(str(data[field])):
+                raise BillError(f"字段[{field}]格式应为 yyyy-MM-dd HH:mm:ss：{data[field]}")
+        for field in ("financeOrg", "org"):
+            value = data.get(field) or data.get(field + "Code")
+            if str(value) not in ORGS:
+                raise BillError(f"字段[{field}]：组织 {value} 不存在")
+        if str(data["objectType"]) != "1":
+            raise BillError("字段[objectType]：沙箱只有客户往来对象 (1)")
+        customer = data.get("customer") or data.get("customerCode")
+        if not customer or self._customer(customer) is None:
+            raise BillError(f"字段[customer]：客户 {customer} 不存在")
+        total = Decimal(0)
+        for i, row in enumerate(rows):
+            amount = _decimal(row.get("oriTaxIncludedAmount"),
+                              f"bodyItem[{i}].oriTaxIncludedAmount")
+            if amount <= 0:
+                raise BillError(f"第{i + 1}行oriTaxIncludedAmount必须大于0")
+            if row.get("quickType") in (None, "") and row.get("quickTypeCode") in (None, ""):
+                raise BillError(f"第{i + 1}行款项类型quickType、quickTypeCode不能同时为空")
+            total += amount
+        code = self._customer(customer)["code"]  # type: ignore[index]
+        return {"customerCode": code, "oriTaxIncludedAmount": format(total, "f"),
+                "verifyState": "0"}
 
     def _check_return(self, data: Mapping[str, Any], rows: list[Any]) -> None:
         self._known_org(data, "salesOrgId", "settlementOrgId")
@@ -108,9 +152,13 @@ class BillBook:
                 raise BillError(f"字段[{field}]：客户 {data[field]} 不存在")
         total = Decimal(0)
         for i, row in enumerate(rows):
-            product = row.get("productCode") or row.get("product")
-            if self._product(product) is None:
-                raise BillError(f"字段[saleReturnDetails[{i}].productCode]：物料 {product} 不存在")
+            missing = [f for f in ("productId", "stockId") if row.get(f) in (None, "")]
+            if missing:
+                raise BillError(f"第{i + 1}行{'、'.join(missing)}不能为空")
+            if self._product(row["productId"]) is None:
+                raise BillError(f"第{i + 1}行productId：物料 {row['productId']} 不存在")
+            if str(row["stockId"]) not in WAREHOUSES:
+                raise BillError(f"第{i + 1}行stockId：仓库 {row['stockId']} 不存在")
             total += _decimal(row.get("oriSum"), f"saleReturnDetails[{i}].oriSum")
         if _decimal(data["payMoney"], "payMoney") != total:
             raise BillError(f"字段[payMoney]：{data['payMoney']} 不等于表体含税金额合计 {total}")
@@ -120,6 +168,9 @@ class BillBook:
         if data["warehouse"] not in WAREHOUSES:
             raise BillError(f"字段[warehouse]：仓库 {data['warehouse']} 不存在")
         for i, row in enumerate(rows):
+            missing = [f for f in ("product", "qty", "unit") if row.get(f) in (None, "")]
+            if missing:
+                raise BillError(f"第{i + 1}行{'、'.join(missing)}不能为空")
             product = row.get("product")
             if self._product(product) is None:
                 raise BillError(f"字段[othOutRecords[{i}].product]：物料 {product} 不存在")
@@ -171,6 +222,31 @@ class BillBook:
         return {"code": "200", "message": "操作成功", "data": {
             "count": len(items), "sucessCount": len(infos), "failCount": len(messages),
             "messages": messages, "infos": infos}}
+
+    def detail(self, kind: str, query: Any) -> dict[str, Any]:
+        """``detail?id=``: the whole bill. An unknown id answers 999 (wording UNVERIFIED)."""
+        bill_id = str(query.get("id") or "") if isinstance(query, Mapping) else ""
+        if not bill_id:
+            raise BillError("参数[id]不能为空")
+        with self._lock:
+            bill = self.bills[kind].get(bill_id)
+            if bill is None:
+                raise BillError(f"单据[{bill_id}]不存在")
+            return {"code": "200", "message": "操作成功", "data": dict(bill)}
+
+    def audit_one(self, kind: str, body: Any) -> dict[str, Any]:
+        """An audit of one bill by ``{"data": {"id"}}`` (收款退款单审核): not a batch answer."""
+        data = body.get("data") if isinstance(body, Mapping) else None
+        if not isinstance(data, Mapping) or not data.get("id"):
+            raise BillError("字段[data.id]不能为空")
+        with self._lock:
+            bill = self.bills[kind].get(str(data["id"]))
+            if bill is None:
+                raise BillError("当前单据被删除或没有权限")
+            if str(bill[_STATUS[kind]]) != "0":
+                raise BillError("审核失败,当前单据已审核, 不允许重复操作!")
+            bill.update({_STATUS[kind]: "1", "verifyState": "2", "pubts": self._now()})
+            return {"code": "200", "message": "操作成功", "data": {"id": bill["id"]}}
 
     # -- controls -------------------------------------------------------------------------
 

@@ -1,19 +1,25 @@
 """The sandbox's list semantics: `simpleVOs` conditions, `queryOrders`, the two page shapes.
 
 Conditions are ANDed (how `logicOp` chains them is UNVERIFIED; the client sends one or two).
-Supported ops: eq, neq, like, gt, lt, egt, elt, between, in, nin. Field names may be dotted
-(``agentId.code``): the row's ``agentId_code`` or nested ``agentId: {code}`` answers them.
+Supported ops: eq, neq, like, gt, lt, egt, elt, between, in, nin. A reference field is
+filtered by its id only (销售订单列表查询: "参照类型只能传id … 不能传物料code"): a condition on
+``agentId.code`` / ``agentId_name`` is refused. Other dotted names (a detail table's field,
+``orderDetails.id``) read the row's flattened or nested value. A page without `pageSize`
+holds 10 rows, the documented default.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-__all__ = ["QueryError", "filter_rows", "page", "sort_rows"]
+__all__ = ["DEFAULT_PAGE_SIZE", "QueryError", "filter_rows", "page", "sort_rows"]
 
 _OPS = frozenset({"eq", "neq", "like", "gt", "lt", "egt", "elt", "between", "in", "nin"})
+_REFERENCE = re.compile(r"^[A-Za-z]+Id[._](code|name)$")
+DEFAULT_PAGE_SIZE = 10
 
 
 class QueryError(ValueError):
@@ -58,6 +64,8 @@ def _matches(row: Mapping[str, Any], condition: Mapping[str, Any]) -> bool:
     field, op = condition.get("field"), condition.get("op")
     if not field or op not in _OPS:
         raise QueryError(f"simpleVOs: unsupported condition field={field!r} op={op!r}")
+    if _REFERENCE.match(str(field)):
+        raise QueryError(f"查询条件字段[{field}]：参照类型只能传id")
     value = _value(row, str(field))
     if value is None:
         return op in ("neq", "nin")
@@ -103,7 +111,7 @@ def page(rows: list[dict[str, Any]], body: Mapping[str, Any], *, bare: bool,
     """One page: a bare array, or ``{pageIndex, pageSize, recordCount, recordList, ...}``."""
     try:
         index = max(1, int(body.get("pageIndex") or 1))
-        size = max(1, min(max_size, int(body.get("pageSize") or 10)))
+        size = max(1, min(max_size, int(body.get("pageSize") or DEFAULT_PAGE_SIZE)))
     except (TypeError, ValueError) as exc:
         raise QueryError("pageIndex/pageSize must be numbers") from exc
     chunk = rows[(index - 1) * size: index * size]

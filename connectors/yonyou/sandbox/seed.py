@@ -10,7 +10,7 @@ from typing import Any
 __all__ = ["ORGS", "WAREHOUSES", "Seed", "generate"]
 
 ORGS = ("1001", "1002")
-WAREHOUSES = ("CK001", "CK002")
+WAREHOUSES = ("WH01", "WH02")  # the tenant's own codes, unlike Kingdee's CK001
 _START = datetime(2026, 1, 5, 9, 0, 0)
 _NAMES = ("华东电子", "北方机械", "南山科技", "西湖贸易", "东海精密", "长江仪器", "黄河设备",
           "珠江自动化")

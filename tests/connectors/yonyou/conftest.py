@@ -26,7 +26,7 @@ DOCUMENT: dict[str, Any] = {
     "refund": {"amount": "88.50", "currency": "CNY", "method": "wire", "reason": "卡纸退款",
                "lines": [{"amount": "88.50", "method": "wire", "material": "P-1001",
                           "qty": "1"}]},
-    "parts": [{"material": "P-1002", "qty": "2", "unit": None, "warehouse": "CK002",
+    "parts": [{"material": "P-1002", "qty": "2", "unit": None, "warehouse": "WH02",
                "note": None}],
     "solution": None,
 }
@@ -52,7 +52,7 @@ class Server:
 
     def config(self, **overrides: Any) -> dict[str, Any]:
         return {"base_url": self.url, "tenant_id": TENANT_ID, "app_key": APP_KEY,
-                "app_secret": APP_SECRET, "page_size": 5,
+                "app_secret": APP_SECRET, "page_size": 5, "warehouse": "WH01",
                 "rate_limit": {"per_second": 1000, "headroom": 1}} | overrides
 
     def connector(self, **overrides: Any) -> YonyouConnector:

@@ -38,7 +38,7 @@ def parts(key: str = "TK000123-PC1") -> dict[str, Any]:
 async def test_refund__saved_submitted_audited_with_steps(sandbox: Server) -> None:
     steps: list[WriteResult] = []
     async with sandbox.connector() as connector:
-        result = await connector.write("refund.create", "TK000123-RF1", refund(),
+        result = await connector.write("return.create", "TK000123-RF1", refund(),
                                        check_first=False, on_step=steps.append)
     assert [s.step for s in steps] == ["saved", "submitted", "done"]
     assert result.step == "done" and result.number == "TK000123-RF1"
@@ -73,8 +73,8 @@ async def test_resave_after_the_idempotency_window__duplicate_code_found(
 ) -> None:
     sandbox.control("POST", "/config", json={"idempotency_window": 0})
     async with sandbox.connector() as connector:
-        first = await connector.write("refund.create", "K2", refund("K2"), check_first=False)
-        again = await connector.write("refund.create", "K2", refund("K2"), check_first=False)
+        first = await connector.write("return.create", "K2", refund("K2"), check_first=False)
+        again = await connector.write("return.create", "K2", refund("K2"), check_first=False)
     assert sandbox.paths("100004") == [RETURN + "/singleSave"]
     assert again.found and again.id == first.id and again.step == "done"
     assert len(sandbox.bills("salereturn")) == 1
@@ -84,8 +84,8 @@ async def test_lost_save__outcome_unknown_then_check_first_finds_it(sandbox: Ser
     sandbox.faults.lose_next(path_prefix=RETURN + "/singleSave")
     async with sandbox.connector() as connector:
         with pytest.raises(OutcomeUnknownError):
-            await connector.write("refund.create", "K3", refund("K3"), check_first=False)
-        result = await connector.write("refund.create", "K3", refund("K3"), check_first=True)
+            await connector.write("return.create", "K3", refund("K3"), check_first=False)
+        result = await connector.write("return.create", "K3", refund("K3"), check_first=True)
     assert result.found and result.step == "done"
     [bill] = sandbox.bills("salereturn")
     assert bill["verifystate"] == "2"
@@ -96,10 +96,10 @@ async def test_audit_fails_once__resume_at_audit(sandbox: Server) -> None:
     steps: list[str] = []
     async with sandbox.connector() as connector:
         with pytest.raises(TransientError):
-            await connector.write("refund.create", "K4", refund("K4"), check_first=False,
+            await connector.write("return.create", "K4", refund("K4"), check_first=False,
                                   on_step=lambda r: steps.append(r.step))
         assert steps == ["saved", "submitted"]
-        result = await connector.write("refund.create", "K4", refund("K4"),
+        result = await connector.write("return.create", "K4", refund("K4"),
                                        on_step=lambda r: steps.append(r.step))
     assert steps == ["saved", "submitted", "done"] and result.found
     assert [p for p in sandbox.paths() if p.endswith("/submit")] == [RETURN + "/submit"]
@@ -108,7 +108,7 @@ async def test_audit_fails_once__resume_at_audit(sandbox: Server) -> None:
 
 async def test_rejection__names_the_field(sandbox: Server) -> None:
     bad = {**DOCUMENT, "idempotency_key": "K5",
-           "parts": [{"material": "P-404", "qty": "1", "warehouse": "CK001"}]}
+           "parts": [{"material": "P-404", "qty": "1", "warehouse": "WH01"}]}
     async with sandbox.connector() as connector:
         with pytest.raises(RejectedError) as caught:
             await connector.write("parts.consume", "K5",
@@ -122,7 +122,7 @@ async def test_rejection__pay_money_must_equal_the_lines(sandbox: Server) -> Non
     body["data"]["payMoney"] = "99.00"
     async with sandbox.connector() as connector:
         with pytest.raises(RejectedError, match=r"payMoney"):
-            await connector.write("refund.create", "K6", body, check_first=False)
+            await connector.write("return.create", "K6", body, check_first=False)
 
 
 async def test_batch_partial_failure__surfaces_item_messages(sandbox: Server) -> None:
