@@ -27,7 +27,7 @@ from connectors.sdk import (
     RetryPolicy,
     Stream,
 )
-from connectors.sdk.auth import MemoryTokenCache, TokenAuth, TokenCache
+from connectors.sdk.auth import MemoryTokenCache, TokenAuth, TokenCache, token_cache_key
 from connectors.sdk.crypto import CallbackCrypto, NonceStore
 from connectors.sdk.messaging import Delivery, InboundEvent, Message, Recipient, WebhookReply
 from connectors.sdk.ratelimit import RateBudget, RateLimit
@@ -133,7 +133,8 @@ class DingTalkConnector(Connector[DingTalkConfig]):
 
     @property
     def token_key(self) -> str:
-        return f"dingtalk:{self.config.app_key}"
+        """One token per app *and secret*: a wrong secret never borrows a good token."""
+        return token_cache_key("dingtalk", self.config.app_key, secret=self.config.app_secret)
 
     def _token_client(self) -> httpx.AsyncClient:
         if self._token_http is None:

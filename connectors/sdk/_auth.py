@@ -120,7 +120,8 @@ class TokenAuth(httpx.Auth):
     Args:
         provider: the vendor's TokenProvider.
         cache: where tokens live (MemoryTokenCache, or the hub's store-backed cache).
-        key: the cache key; one per app/credential, e.g. ``f"dingtalk:{app_key}"``.
+        key: the cache key; one per app and credential: ``token_cache_key(...)`` (a digest
+            of the secret in it, so a connection with another secret never shares it).
         client: the httpx client for token requests (not the one this auth is attached to).
         timeout: timeout of the short-lived token client.
         lease_ttl: seconds a cross-process lease is held at most (covers one token fetch).

@@ -115,7 +115,8 @@ class OAuth2ClientCredentials(OAuth2Provider):
                 f"{self.config.base_url}/oauth/token", self.config.client_id,
                 self.config.client_secret, scope="tickets:read",
             )
-            return TokenAuth(provider, self.token_cache, key=f"acme:{self.config.client_id}")
+            return TokenAuth(provider, self.token_cache, key=token_cache_key(
+                "acme", self.config.client_id, secret=self.config.client_secret))
         ```
     """
 

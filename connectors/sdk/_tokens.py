@@ -8,6 +8,7 @@ store-backed cache (which also offers a `TokenLease`) serves every process of a 
 
 from __future__ import annotations
 
+import hashlib
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
@@ -28,6 +29,7 @@ __all__ = [
     "TokenLease",
     "TokenProvider",
     "json_body",
+    "token_cache_key",
 ]
 
 _NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
@@ -84,6 +86,19 @@ class CachedToken:
         refresh = "***" if self.refresh_token is not None else None
         return (f"CachedToken(access_token=***, refresh_token={refresh}, "
                 f"expires_at={self.expires_at!r}, extra_keys={sorted(self.extra)!r})")
+
+
+def token_cache_key(*parts: str, secret: SecretStr) -> str:
+    """The cache key of a token bought with `secret`: `parts` joined by ``:`` and a digest of
+    the secret (never the secret), so a connection whose secret differs — a typo, a rotated
+    secret — never gets the token another one bought.
+
+    Example:
+        ``token_cache_key("wecom", corp_id, agent_id, secret=config.corp_secret)`` →
+        ``"wecom:ww1:1000002:s-3f0c…"`` (16 hex digits of SHA-256).
+    """
+    digest = hashlib.sha256(b"hub-token-key\0" + secret.get_secret_value().encode()).hexdigest()
+    return ":".join([*parts, "s-" + digest[:16]])
 
 
 @runtime_checkable

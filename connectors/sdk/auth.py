@@ -2,7 +2,14 @@
 
 from ._auth import ApiKeyAuth, BasicAuth, BearerAuth, TokenAuth
 from ._oauth import ClientAuthMethod, OAuth2ClientCredentials, OAuth2Provider, OAuth2RefreshToken
-from ._tokens import CachedToken, MemoryTokenCache, TokenCache, TokenLease, TokenProvider
+from ._tokens import (
+    CachedToken,
+    MemoryTokenCache,
+    TokenCache,
+    TokenLease,
+    TokenProvider,
+    token_cache_key,
+)
 
 __all__ = [
     "ApiKeyAuth",
@@ -18,4 +25,5 @@ __all__ = [
     "TokenCache",
     "TokenLease",
     "TokenProvider",
+    "token_cache_key",
 ]

@@ -26,7 +26,7 @@ from connectors.sdk import (
     TransientError,
     json_body,
 )
-from connectors.sdk.auth import MemoryTokenCache, TokenAuth, TokenCache
+from connectors.sdk.auth import MemoryTokenCache, TokenAuth, TokenCache, token_cache_key
 from connectors.sdk.crypto import NonceStore
 from connectors.sdk.http import CallHook
 from connectors.sdk.messaging import Delivery, InboundEvent, Message, Recipient, WebhookReply
@@ -97,8 +97,10 @@ class WeComConnector(Connector[WeComConfig]):
 
     @property
     def token_key(self) -> str:
-        """The token's cache key: one token per app."""
-        return f"wecom:{self.config.corp_id}:{self.config.agent_id}"
+        """The token's cache key: one token per app *and secret* (a digest of it), so a
+        wrong secret never borrows the token a right one bought."""
+        return token_cache_key("wecom", self.config.corp_id, str(self.config.agent_id),
+                               secret=self.config.corp_secret)
 
     @property
     def _base_path(self) -> str:

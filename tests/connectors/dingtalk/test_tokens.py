@@ -160,3 +160,14 @@ async def test_tokens__new_api_gets_the_header_and_refreshes_on_invalid_authenti
     assert response.json()["processQueryKey"] == "k"
     assert [header for header, _ in seen] == ["tok-one-1234", "tok-two-5678"]
     assert all("access_token" not in url for _, url in seen)  # never in the query there
+
+
+async def test_tokens__a_wrong_secret_never_borrows_the_cached_token(sandbox: Any) -> None:
+    cache = MemoryTokenCache()
+    async with DingTalkConnector.from_dict(sandbox.config(), token_cache=cache) as right:
+        assert (await right.check()).ok
+    wrong_config = {**sandbox.config(), "app_secret": "not-the-app-secret"}
+    async with DingTalkConnector.from_dict(wrong_config, token_cache=cache) as wrong:
+        assert wrong.token_key != right.token_key
+        assert await cache.get(wrong.token_key) is None
+        assert await cache.get(right.token_key) is not None

@@ -303,3 +303,15 @@ def test_token_sandbox__token_expires_after_its_lifetime() -> None:
     assert (counts["token_fetches"], counts["rejections"]) == (1, 1)
     assert counts["log"][-1] == {"event": "rejected", "reason": "expired",
                                  "at": counts["log"][-1]["at"]}
+
+
+def test_token_cache_key__a_digest_of_the_secret_never_the_secret() -> None:
+    from pydantic import SecretStr
+
+    from connectors.sdk.auth import token_cache_key
+
+    right = token_cache_key("wecom", "ww1", "1000002", secret=SecretStr("right-secret-1"))
+    again = token_cache_key("wecom", "ww1", "1000002", secret=SecretStr("right-secret-1"))
+    wrong = token_cache_key("wecom", "ww1", "1000002", secret=SecretStr("wrong-secret-1"))
+    assert right == again and right != wrong
+    assert right.startswith("wecom:ww1:1000002:s-") and "secret" not in right

@@ -11,7 +11,7 @@ from connectors.sdk import AuthError, TransientError
 from connectors.sdk.auth import CachedToken, MemoryTokenCache
 from connectors.sdk.messaging import Message, Recipient
 
-from .conftest import CORP_ID, EnvFactory, WeComEnv
+from .conftest import EnvFactory, WeComEnv
 
 HELLO = Message("text", "工单 T-1", "客户来电催退款")
 TO_LISI = [Recipient.user("lisi")]
@@ -59,9 +59,9 @@ async def test_token__concurrent_sends_after_expiry_fetch_one_token(wecom: WeCom
 async def test_token__near_expiry_is_renewed_before_it_is_sent(wecom: WeComEnv) -> None:
     cache = MemoryTokenCache()
     # Lives 100 s, 95 s gone: inside the renewal margin (a tenth of its life).
-    await cache.put(f"wecom:{CORP_ID}:1000002", CachedToken.issue(
-        "almost-expired-token", expires_in=100, now=time.time() - 95))
     async with wecom.connector(token_cache=cache) as connector:
+        await cache.put(connector.token_key, CachedToken.issue(
+            "almost-expired-token", expires_in=100, now=time.time() - 95))
         await connector.notify(HELLO, to=TO_LISI)
     assert wecom.errcodes("message/send") == [0]  # the old token never reached WeCom
     assert fetches(wecom) == 1
@@ -153,3 +153,13 @@ async def test_token__gettoken_busy_or_limited_is_retried_not_remembered(
     assert delivery.status == "sent"
     results = [r.result for r in wecom.faults.requests() if r.path == "/cgi-bin/gettoken"]
     assert results == [200, 200] and fetches(wecom) == 1  # the first never reached the app
+
+
+async def test_token__a_wrong_secret_never_borrows_the_cached_token(wecom: WeComEnv) -> None:
+    cache = MemoryTokenCache()
+    async with wecom.connector(token_cache=cache) as connector:
+        await connector.notify(HELLO, to=TO_LISI)
+    async with wecom.connector(token_cache=cache, corp_secret="not-the-secret") as wrong:
+        assert wrong.token_key != connector.token_key
+        assert await cache.get(wrong.token_key) is None
+        assert not (await wrong.check()).ok
