@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
+
+from connectors.yonyou._signing import token_signature
 
 from .conftest import Server
 
@@ -80,3 +84,49 @@ def test_sandbox__unknown_path_is_404_before_the_token(sandbox: Server) -> None:
     bogus = httpx.post(sandbox.url + "/iuap-api-gateway/yonbip/sd/voucherorder/list",
                        params={"access_token": "bogus"}, json={})
     assert bogus.json() == {"code": "310036", "message": "非法token"}
+
+
+def _gateway(sandbox: Server, path: str, body: dict[str, object]) -> dict[str, object]:
+    issued, _ = sandbox.state.auth.issue(_signed_query())
+    response = httpx.post(sandbox.url + "/iuap-api-gateway/yonbip" + path,
+                          params={"access_token": issued["data"]["access_token"]}, json=body)
+    answer: dict[str, object] = response.json()
+    return answer
+
+
+def _signed_query() -> dict[str, str]:
+    stamp = str(int(time.time() * 1000))
+    return {"appKey": Server.app_key, "timestamp": stamp,
+            "signature": token_signature(Server.app_key, stamp, Server.app_secret)}
+
+
+def test_sandbox__a_list_without_page_size_answers_the_default_ten(sandbox: Server) -> None:
+    stock = _gateway(sandbox, "/scm/stock/QueryCurrentStocksByCondition", {})
+    assert isinstance(stock["data"], list) and len(stock["data"]) == 10  # of 16
+
+
+def test_sandbox__reference_fields_filter_by_id_only(sandbox: Server) -> None:
+    refused = _gateway(sandbox, "/sd/voucherorder/list", {
+        "simpleVOs": [{"field": "agentId.code", "op": "eq", "value1": "C002"}]})
+    assert refused["code"] == "999" and "参照类型只能传id" in str(refused["message"])
+
+
+async def test_stock__every_row_with_an_explicit_page_size(sandbox: Server) -> None:
+    async with sandbox.connector(page_size=5) as connector:
+        batches = [b async for b in connector.read("stock")]
+    assert [len(b.records) for b in batches] == [5, 5, 5, 1]
+    keys = {(r["product_code"], r["warehouse_code"]) for b in batches for r in b.records}
+    assert len(keys) == 16
+
+
+async def test_customer_history__unknown_customer_has_none(sandbox: Server) -> None:
+    async with sandbox.connector() as connector:
+        history = await connector.customer_history("C999")
+    assert history == {"customer": "C999", "orders": [], "deliveries": []}
+
+
+async def test_reference__every_code_asked_is_found(sandbox: Server) -> None:
+    async with sandbox.connector() as connector:
+        materials = await connector.reference("material", ["P-1005", "P-1001", "P-1008"])
+    assert sorted(materials) == ["P-1001", "P-1005", "P-1008"]
+    assert materials["P-1005"]["code"] == "P-1005"
