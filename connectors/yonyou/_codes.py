@@ -12,8 +12,8 @@ code                                       error
 202                                        TransientError, never_sent: an MDD save with the
                                            same resubmitCheckKey is still processing; resend
 310504/310071/310072/310043                TransientError (backend failed / circuit open)
-100004 / 10004                             RejectedError with that code: "already done"
-                                           (the writer looks the bill up)
+100004 / 10004                             DuplicateSubmitError (a RejectedError): "already
+                                           done", with the bill's `data.id` when given
 999 and anything else                      RejectedError with message (+ displayCode)
 =========================================  ============================================
 
@@ -36,8 +36,8 @@ from connectors.sdk import (
     json_body,
 )
 
-__all__ = ["DUPLICATE_CODES", "INVALID_TOKEN_TEXT", "TOKEN_INVALID_CODES", "batch_failure",
-           "classify", "is_success", "is_token_invalid"]
+__all__ = ["DUPLICATE_CODES", "INVALID_TOKEN_TEXT", "TOKEN_INVALID_CODES",
+           "DuplicateSubmitError", "batch_failure", "classify", "is_success", "is_token_invalid"]
 
 SUCCESS = "200"
 INVALID_TOKEN_TEXT = "非法token"
@@ -48,6 +48,15 @@ _TRANSIENT_CODES = frozenset({"310504", "310071", "310072", "310043", "315001"})
 _PROCESSING = "202"
 _AUTH_CODES = frozenset({"310003", "310005", "310006", "310037", "10018", "310031", "310038",
                          "310041", "310047"})
+
+
+class DuplicateSubmitError(RejectedError):
+    """100004/10004: a save whose `resubmitCheckKey` already succeeded, answered after the
+    gateway's idempotency window (notes §6). `bill_id` is the bill it made (`data.id`)."""
+
+    def __init__(self, message: str, *, bill_id: str | None = None, **context: Any) -> None:
+        super().__init__(message, **context)
+        self.bill_id = bill_id
 
 
 def is_success(body: Any) -> bool:
@@ -84,6 +93,11 @@ def classify(body: Any, *, text: str = "",
         return TransientError(f"still processing: {message}", vendor_code=code, never_sent=True)
     if code in _TRANSIENT_CODES:
         return TransientError(message, vendor_code=code)
+    if code in DUPLICATE_CODES:
+        data = body.get("data")
+        bill_id = data.get("id") if isinstance(data, Mapping) else None
+        return DuplicateSubmitError(message, vendor_code=code,
+                                    bill_id=None if bill_id in (None, "") else str(bill_id))
     return RejectedError(message, vendor_code=code)
 
 

@@ -157,6 +157,12 @@ class YonyouClient:
                                         json=jsonable(body), retry_safe=True)
         return response.json().get("data")
 
+    async def detail(self, path: str, bill_id: str, *, operation: str) -> Any:
+        """One bill by its id: ``GET .../detail?id=`` (a read, so HttpClient retries it)."""
+        response = await self.http.send("GET", path, operation=operation,
+                                        params={"id": bill_id})
+        return response.json().get("data")
+
     async def write(self, path: str, body: Mapping[str, Any], *, operation: str,
                     record_key: str | None = None) -> Any:
         """A write: never resent blindly (a lost answer is OutcomeUnknownError); a batch

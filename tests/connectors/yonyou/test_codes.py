@@ -14,7 +14,12 @@ from connectors.sdk import (
     RejectedError,
     TransientError,
 )
-from connectors.yonyou._codes import batch_failure, classify, is_token_invalid
+from connectors.yonyou._codes import (
+    DuplicateSubmitError,
+    batch_failure,
+    classify,
+    is_token_invalid,
+)
 
 
 @pytest.mark.parametrize(("body", "kind", "code"), [
@@ -28,7 +33,8 @@ from connectors.yonyou._codes import batch_failure, classify, is_token_invalid
     ({"code": "310043", "message": "熔断"}, TransientError, "310043"),
     ({"code": "202", "message": "处理中"}, TransientError, "202"),
     ({"code": "999", "message": "服务端逻辑异常"}, RejectedError, "999"),
-    ({"code": "100004", "message": "重复", "data": {"id": "1"}}, RejectedError, "100004"),
+    ({"code": "100004", "message": "重复", "data": {"id": "1"}}, DuplicateSubmitError, "100004"),
+    ({"code": "10004", "message": "重复"}, DuplicateSubmitError, "10004"),
     ({"code": "0", "message": "失败"}, RejectedError, "0"),
 ])
 def test_classify__codes(body: dict[str, Any], kind: type[ConnectorError] | None,
@@ -61,3 +67,10 @@ def test_batch_failure__lists_item_messages() -> None:
     assert error is not None and "1 of 2 failed: 单据状态不对" in error.message
     assert batch_failure({"count": 1, "sucessCount": 1, "failCount": 0}) is None
     assert batch_failure([{"id": 1}]) is None
+
+
+def test_classify__duplicate_code_carries_the_bill_id() -> None:
+    error = classify({"code": "100004", "message": "重复提交", "data": {"id": 9000001}})
+    assert isinstance(error, DuplicateSubmitError) and isinstance(error, RejectedError)
+    assert error.bill_id == "9000001"
+    assert DuplicateSubmitError("x").bill_id is None

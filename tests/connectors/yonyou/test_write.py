@@ -177,3 +177,73 @@ async def test_save_answered_202__resent_with_the_same_key(sandbox: Server) -> N
     assert result.step == "done" and len(sandbox.bills("othout")) == 1
     saves = [r for r in sandbox.faults.requests() if r.path.endswith("/single/save")]
     assert [r.status for r in saves] == [200, 200]
+
+
+def lookups_fail(sandbox: Server, *statuses: int, rate: float = 1.0) -> None:
+    sandbox.control("POST", "/config", json={"lookup_errors": {
+        "rate": rate, "statuses": list(statuses), "seed": 1}})
+
+
+@pytest.mark.parametrize("status", [404, 500])
+async def test_lookup_fails_before_the_save__the_save_is_resent_with_its_key(
+    sandbox: Server, status: int,
+) -> None:
+    sandbox.faults.lose_next(path_prefix=OTHOUT + "/single/save")
+    async with sandbox.connector() as connector:
+        with pytest.raises(OutcomeUnknownError):
+            await connector.write("parts.consume", "K20", parts("K20"), check_first=False)
+        lookups_fail(sandbox, status)
+        result = await connector.write("parts.consume", "K20", parts("K20"), check_first=True)
+    assert result.step == "done"
+    assert [b["status"] for b in sandbox.bills("othout")] == ["1"]  # one bill, audited
+    assert any(r["path"] == OTHOUT + "/list" and r.get("injected") == status
+               for r in sandbox.state.log)
+
+
+async def test_lookup_fails_after_the_save__outcome_unknown_never_a_refusal(
+    sandbox: Server,
+) -> None:
+    async with sandbox.connector() as connector:
+        first = await connector.write("return.create", "K21", refund("K21"), check_first=False)
+        lookups_fail(sandbox, 404, 500)
+        # The save's replay answers the bill as first saved; submit is refused (it is
+        # audited already) and the detail that would say so fails: unknown, not refused.
+        with pytest.raises(OutcomeUnknownError) as caught:
+            await connector.write("return.create", "K21", refund("K21"), check_first=True)
+        assert not isinstance(caught.value, RejectedError)
+        lookups_fail(sandbox, 404, rate=0.0)
+        again = await connector.write("return.create", "K21", refund("K21"), check_first=True)
+    assert again.id == first.id and again.step == "done"
+    assert [b["verifystate"] for b in sandbox.bills("salereturn")] == ["2"]
+
+
+async def test_replayed_save_of_a_done_bill__the_detail_says_done(sandbox: Server) -> None:
+    async with sandbox.connector() as connector:
+        first = await connector.write("return.create", "K22", refund("K22"), check_first=False)
+        sandbox.faults.fail_next(1, status=404, path_prefix=RETURN + "/list")
+        again = await connector.write("return.create", "K22", refund("K22"), check_first=True)
+    assert again.id == first.id and again.step == "done" and again.found
+    assert RETURN + "/detail" in sandbox.paths()
+    assert len(sandbox.bills("salereturn")) == 1
+
+
+async def test_duplicate_code_after_the_window__the_bill_by_its_id(sandbox: Server) -> None:
+    sandbox.control("POST", "/config", json={"idempotency_window": 0})
+    async with sandbox.connector() as connector:
+        first = await connector.write("parts.consume", "K23", parts("K23"), check_first=False)
+        again = await connector.write("parts.consume", "K23", parts("K23"), check_first=False)
+    assert again.found and again.id == first.id and again.step == "done"
+    assert OTHOUT + "/detail" in sandbox.paths() and OTHOUT + "/list" not in sandbox.paths()
+
+
+async def test_a_step_refused_at_the_state_the_bill_confirms__the_vendor_said_no(
+    sandbox: Server,
+) -> None:
+    sandbox.faults.fail_next(1, status=200, path_prefix=OTHOUT + "/batchaudit", body={
+        "code": "200", "message": "操作成功", "data": {
+            "count": 1, "sucessCount": 0, "failCount": 1,
+            "messages": [{"message": "现存量不足"}], "infos": []}})
+    async with sandbox.connector() as connector:
+        with pytest.raises(RejectedError, match="现存量不足"):
+            await connector.write("parts.consume", "K24", parts("K24"), check_first=False)
+    assert [b["status"] for b in sandbox.bills("othout")] == ["0"]
