@@ -98,14 +98,26 @@ def _resolution(file: Path | None, *, note: str | None, refund: str | None, meth
     if refund:
         data["refund"] = {"amount": refund, "method": method}
     for item in parts:
-        material, _, qty = item.rpartition(":")
-        if not material:
-            raise InvalidRequestError(f"--part '{item}': give MATERIAL:QTY, e.g. P-1001:2")
-        data.setdefault("parts", []).append({"material": material, "qty": qty})
+        data.setdefault("parts", []).append(_part(item))
     try:
         return Resolution.model_validate(data)
     except ValidationError as exc:
         raise InvalidRequestError(_problems(exc, as_flags=False)) from None
+
+
+def _part(item: str) -> dict[str, str]:
+    """`--part MATERIAL:QTY[@WAREHOUSE]` as a part of the resolution."""
+    from hub.errors import InvalidRequestError
+
+    material, _, rest = item.rpartition(":")
+    qty, at, warehouse = rest.partition("@")
+    if not material or not qty or (at and not warehouse):
+        raise InvalidRequestError(
+            f"--part '{item}': give MATERIAL:QTY or MATERIAL:QTY@WAREHOUSE, e.g. P-1001:2@WH01")
+    part = {"material": material, "qty": qty}
+    if warehouse:
+        part["warehouse"] = warehouse
+    return part
 
 
 @app.command("resolve")
@@ -116,7 +128,8 @@ def tickets_resolve(
     refund: Annotated[str | None, typer.Option(help="Refund amount, e.g. 88.50.")] = None,
     method: Annotated[str, typer.Option(help="Refund method: wire or cash.")] = "wire",
     part: Annotated[list[str] | None, typer.Option(
-        help="A spare part used, MATERIAL:QTY (repeatable).")] = None,
+        help="A spare part used, MATERIAL:QTY[@WAREHOUSE] (repeatable); without a "
+             "warehouse the ERP mapping's or the connection's default is used.")] = None,
     customer_number: Annotated[str | None, typer.Option(
         help="The customer's number in the ERP.")] = None,
     file: Annotated[Path | None, typer.Option(
