@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -13,8 +14,8 @@ from hub.core.owners import HOST
 from hub.core.time import as_utc
 from hub.store.models import Run
 
-__all__ = ["MAX_RECORDED_ERRORS", "RunStatus", "finish_run", "mark_dead_runs", "process_alive",
-           "start_run"]
+__all__ = ["MAX_RECORDED_ERRORS", "RunStatus", "close_runs_of", "finish_run", "mark_dead_runs",
+           "process_alive", "start_run"]
 
 MAX_RECORDED_ERRORS = 100
 
@@ -50,6 +51,36 @@ def mark_dead_runs(session: Session, job: str) -> int:
             run.error = "the process running this job stopped before it finished"
             count += 1
     return count
+
+
+def close_runs_of(session: Session, job: str, owners: Iterable[str]) -> int:
+    """Mark the `running` runs of `job` held by lease owners (`host:pid:…`, see
+    `hub.core.owners.worker_id`) whose leases ran out as `interrupted`: whoever takes a dead
+    holder's lease closes its run. A process of this host that still runs is left alone
+    (stalled, not dead: it finishes its own run)."""
+    holders = {_holder(owner) for owner in owners}
+    holders.discard(None)
+    if not holders:
+        return 0
+    count = 0
+    for run in session.scalars(select(Run).where(Run.job == job, Run.status == "running")):
+        host = (run.host or "")[:60]
+        if (host, run.pid) not in holders or run.pid == os.getpid():
+            continue
+        if host == HOST[:60] and run.pid is not None and _alive(run.pid):
+            continue
+        run.status = "interrupted"
+        run.error = "its process stopped before it finished (its lease ran out)"
+        run.finished_at = datetime.now(UTC)
+        count += 1
+    return count
+
+
+def _holder(owner: str) -> tuple[str, int] | None:
+    parts = owner.rsplit(":", 2)
+    if len(parts) != 3 or not parts[1].isdigit():
+        return None
+    return parts[0], int(parts[1])
 
 
 def start_run(session: Session, *, job: str, kind: str, trigger: str) -> Run:

@@ -26,7 +26,7 @@ from connectors.sdk import AuthError, ConfigError, Connector, ConnectorError, Re
 from connectors.sdk.capabilities import Writer, WriteResult
 from connectors.sdk.http import CallRecord
 from hub.core.owners import worker_id
-from hub.jobs.runs import RunStatus, finish_run, start_run
+from hub.jobs.runs import RunStatus, close_runs_of, finish_run, mark_dead_runs, start_run
 
 from ..audit import AuditEntry, call_entry
 from ..config import RetrySpec, WritebackJob
@@ -117,6 +117,7 @@ class Dispatcher:
 
     async def run(self) -> DispatchSummary:
         with self.hub.sessions.begin() as session:
+            mark_dead_runs(session, "outbox")  # this host's dispatchers that died
             run = start_run(session, job="outbox", kind="writeback", trigger=self.trigger)
             self.summary = summary = DispatchSummary(run_id=run.id)
         started = datetime.now(UTC)
@@ -178,6 +179,9 @@ class Dispatcher:
             claimed = store.claim(session, owner=self.owner,
                                   limit=min(wanted, self.options.batch), now=now,
                                   lease=timedelta(seconds=self.options.lease_seconds))
+            # A lease that ran out was a dispatcher's that stopped renewing: close its run.
+            close_runs_of(session, "outbox", {row.previous_owner for row in claimed
+                                              if row.previous_owner is not None})
         assert self.summary is not None
         self.summary.claimed += len(claimed)
         self._queue.extend(claimed)

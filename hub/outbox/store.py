@@ -43,6 +43,7 @@ class Claimed:
     attempts: int  # this attempt included
     replays: int
     ticket_id: int | None
+    previous_owner: str | None = None  # whose lease ran out before this claim took it
 
     @property
     def check_first(self) -> bool:
@@ -110,11 +111,13 @@ def claim(session: Session, *, owner: str, limit: int, now: datetime,
         if row.ordering_key in seen_orderings or len(taken) >= limit:
             continue
         seen_orderings.add(row.ordering_key)
+        previous = row.lease_owner  # set only when its lease ran out: release clears it
         LEASE.take(row, owner, now + lease)
         row.attempts += 1
         row.updated_at = now
         taken.append(Claimed(row.id, row.job, row.connection, row.action, row.idempotency_key,
-                             row.document, row.attempts, row.replays, row.ticket_id))
+                             row.document, row.attempts, row.replays, row.ticket_id,
+                             previous if previous != owner else None))
     session.flush()
     return taken
 

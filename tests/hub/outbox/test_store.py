@@ -139,3 +139,14 @@ def test_depth_counts_each_state(db: Hub) -> None:
     _claim(db, "me", limit=1)
     with db.sessions() as session:
         assert store.depth(session, T0)["in_flight"] == 1
+
+
+def test_claim__names_the_owner_whose_lease_ran_out(db: Hub) -> None:
+    row = _enqueue(db, None, "K1")
+    [first] = _claim(db, "dead-host:41:abc")
+    assert first.previous_owner is None  # a fresh row had no holder
+    [taken] = _claim(db, "me", at=T0 + LEASE + timedelta(seconds=1))
+    assert taken.id == row and taken.previous_owner == "dead-host:41:abc"
+    _fail(db, row, "me", retry_at=T0)  # settling clears the lease: no takeover next time
+    [again] = _claim(db, "other", at=T0 + 2 * LEASE)
+    assert again.previous_owner is None

@@ -175,3 +175,35 @@ async def test_the_api_resolves_lists_the_outbox_and_replays_dead_letters(
     assert dead[0]["error_kind"] == "rejected" and "FDATE" in dead[0]["error"]
     assert replay.json() == {"replayed": [dead[0]["id"]]} and missing.status_code == 404
     assert [(row["status"], row["replays"]) for row in outbox] == [("done", 1)]
+
+
+async def test_a_dead_dispatchers_run_is_closed_by_whoever_takes_its_lease(erp: Erp) -> None:
+    """A dispatcher killed mid-write leaves its run `running` and its row leased; the next
+    dispatcher takes the row when the lease runs out and closes that run as interrupted. A
+    run whose holder still renews its lease is left alone."""
+    from sqlalchemy import update
+
+    from hub.store.models import OutboxMessage, Run
+
+    ticket_id = await _ticket(erp.hub)
+    [row] = resolve_ticket(erp.hub, ticket_id, Resolution.model_validate(REFUND), actor="agent")
+    past = datetime.now(UTC) - timedelta(minutes=5)
+    with erp.hub.sessions.begin() as session:
+        dead = Run(job="outbox", kind="writeback", trigger="manual", status="running",
+                   started_at=past, host="worker-7", pid=4242)
+        alive = Run(job="outbox", kind="writeback", trigger="manual", status="running",
+                    started_at=past, host="worker-8", pid=4343)
+        session.add_all([dead, alive])
+        session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(
+            lease_owner="worker-7:4242:0a1b2c3d4e5f", lease_until=past, attempts=1))
+        session.flush()
+        dead_id, alive_id = dead.id, alive.id
+
+    summary = await dispatch(erp.hub)
+
+    assert summary.done == 1 and len(_ours(erp.sandbox, "AR_REFUNDBILL")) == 1
+    with erp.hub.sessions() as session:
+        closed, untouched = session.get_one(Run, dead_id), session.get_one(Run, alive_id)
+        assert closed.status == "interrupted" and "lease ran out" in (closed.error or "")
+        assert closed.finished_at is not None
+        assert untouched.status == "running"
