@@ -1,7 +1,8 @@
 """Write-back of bills, exactly once per key (the write-back contract).
 
-`refund.create` is a 销售退货单: singleSave → submit → audit. `parts.consume` is a 其他出库单:
-single/save → batchaudit. The key is the bill's `code` and its `resubmitCheckKey`.
+The bills and their steps are in `_bills.py` (收款退款单: save → audit; 销售退货单: singleSave
+→ submit → audit; 其他出库单: single/save → batchaudit). The key is the bill's `code` and its
+`resubmitCheckKey`.
 
 How a retry resumes, by what the documented API gives (notes §5, §6):
 
@@ -130,7 +131,8 @@ class BillWriter:
         kind = self.kind(action)
         body = {"isSum": True, "simpleVOs": [{
             "field": "vouchdate", "op": "between",
-            "value1": since.strftime("%Y-%m-%d %H:%M:%S"), "value2": _FAR_FUTURE}]}
+            # Bills carry a date, not a time: the whole day of `since` is included.
+            "value1": since.strftime("%Y-%m-%d 00:00:00"), "value2": _FAR_FUTURE}]}
         results: list[WriteResult] = []
         async for rows in walk(self.connector, kind.list, body, operation=f"{action}.list",
                                page_size=min(self.connector.config.page_size, 500)):

@@ -17,6 +17,7 @@ from typing import Any
 
 __all__ = ["DEFAULT_PAGE_SIZE", "QueryError", "filter_rows", "page", "sort_rows"]
 
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _OPS = frozenset({"eq", "neq", "like", "gt", "lt", "egt", "elt", "between", "in", "nin"})
 _REFERENCE = re.compile(r"^[A-Za-z]+Id[._](code|name)$")
 DEFAULT_PAGE_SIZE = 10
@@ -44,7 +45,9 @@ def _comparable(value: Any) -> Any:
     try:
         return Decimal(str(value)) if not isinstance(value, bool) else value
     except (InvalidOperation, ValueError):
-        return str(value)
+        text = str(value)
+        # A date compares as its midnight: "2026-11-23" == "2026-11-23 00:00:00".
+        return text + " 00:00:00" if _DATE.match(text) else text
 
 
 def _cmp(a: Any, b: Any) -> int:

@@ -247,3 +247,11 @@ async def test_a_step_refused_at_the_state_the_bill_confirms__the_vendor_said_no
         with pytest.raises(RejectedError, match="现存量不足"):
             await connector.write("parts.consume", "K24", parts("K24"), check_first=False)
     assert [b["status"] for b in sandbox.bills("othout")] == ["0"]
+
+
+async def test_list_written__a_bill_dated_the_day_of_since_is_listed(sandbox: Server) -> None:
+    async with sandbox.connector() as connector:
+        written = await connector.write("parts.consume", "K25", parts("K25"), check_first=False)
+        listed = await connector.list_written("parts.consume",
+                                              since=datetime(2026, 11, 23, 18, 30))
+    assert [r.id for r in listed] == [written.id]  # dated 2026-11-23, no time of day
