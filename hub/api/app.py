@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.telemetry import TelemetryConfig
+from opentelemetry import trace
 
 from hub.core.settings import Settings
 from hub.runtime import Hub
@@ -65,6 +68,24 @@ ROUTERS: tuple[tuple[APIRouter, str], ...] = (
 )
 
 
+def native_telemetry() -> TelemetryConfig | None:
+    """FastAPI's own OpenTelemetry instrumentation: FastAPI's defaults when there is
+    somewhere to send it (a tracer provider already installed, as `opentelemetry-instrument`
+    does, or an exporter named by the standard `OTEL_*` variables), off otherwise.
+
+    Left on, FastAPI asks the three global providers on every request whether one is set:
+    a few microseconds of the agent's click path, for an answer known when the app is
+    made, since the hub installs no provider of its own."""
+    if os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return {"tracing": False, "metrics": False, "logs": False}
+    exporters = [value for name, value in os.environ.items() if name.startswith("OTEL_") and (
+        name.endswith("_EXPORTER") or name.endswith("_ENDPOINT"))]
+    installed = not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
+    if installed or any(value.strip().lower() not in ("", "none") for value in exporters):
+        return None
+    return {"tracing": False, "metrics": False, "logs": False}
+
+
 def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> FastAPI:
     """The API on the store named by `settings`; an empty database is upgraded at start-up."""
     runtime = hub or Hub(settings or Settings())
@@ -83,7 +104,8 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
             runtime.close()
 
     app = FastAPI(title="Customer-service integration hub", version="0.1.0", lifespan=lifespan,
-                  description=DESCRIPTION, docs_url=None, redoc_url=None)
+                  description=DESCRIPTION, docs_url=None, redoc_url=None,
+                  telemetry=native_telemetry())
     app.state.hub = runtime
     install_error_handlers(app)
     install_middleware(app, runtime)
