@@ -22,7 +22,13 @@ from hub.mapping._expr_values import (
     too_long,
 )
 from hub.mapping.errors import short_repr
-from hub.mapping.types import DEFAULT_TIMEZONE, coerce_decimal, coerce_int, is_missing
+from hub.mapping.types import (
+    DEFAULT_TIMEZONE,
+    as_mobile,
+    coerce_decimal,
+    coerce_int,
+    is_missing,
+)
 
 __all__ = ["BUILTIN_FUNCTIONS", "describe_arity", "find_arity", "wrap_call"]
 
@@ -188,7 +194,7 @@ BUILTIN_FUNCTIONS: Mapping[str, Callable[..., Any]] = MappingProxyType({
     "decimal": _decimal, "round": _round, "abs": _abs, "min": _min, "max": _max,
     "coalesce": _coalesce, "default": _default, "contains": contains,
     "startswith": _startswith, "endswith": _endswith, "replace": _replace, "join": _join,
-    "split": _split, "substr": _substr,
+    "split": _split, "substr": _substr, "as_mobile": as_mobile,
 })
 
 

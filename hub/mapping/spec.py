@@ -47,7 +47,7 @@ def _check_transform(item: TransformRef, info: ValidationInfo) -> TransformRef:
 
 
 CheckedTransform = Annotated[TransformRef, AfterValidator(_check_transform)]
-PERSONAL_TYPES = frozenset({"mobile", "email"})
+PERSONAL_TYPES = frozenset({"mobile", "phone", "email"})
 
 
 class _Options(NamedTuple):

@@ -56,15 +56,16 @@ from hub.mapping._text import ascii_text, is_missing
 from hub.mapping.errors import short_repr
 
 __all__ = [
-    "COERCERS", "DEFAULT_TIMEZONE", "Coercer", "CoercionOptions", "FieldType",
+    "COERCERS", "DEFAULT_TIMEZONE", "Coercer", "CoercionOptions", "FieldType", "as_mobile",
     "coerce_any", "coerce_bool", "coerce_date", "coerce_datetime", "coerce_decimal",
     "coerce_email", "coerce_enum", "coerce_float", "coerce_int", "coerce_list",
-    "coerce_mobile", "coerce_object", "coerce_str", "is_missing", "map_key", "normalize_mobile",
+    "coerce_mobile", "coerce_object", "coerce_phone", "coerce_str", "is_missing", "map_key",
+    "normalize_mobile", "normalize_phone",
 ]
 
 FieldType = Literal[
     "str", "int", "decimal", "float", "bool", "date", "datetime",
-    "mobile", "email", "enum", "list", "object", "any",
+    "mobile", "phone", "email", "enum", "list", "object", "any",
 ]
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 
@@ -251,6 +252,65 @@ def coerce_mobile(value: Any, _options: CoercionOptions) -> str | None:
     raise ValueError(f"{short_repr(value)} is not an 11-digit mobile number")
 
 
+# A telephone column: a mobile's 11 digits, or a landline kept as area-number
+# (`(0755)8888-6666` → `0755-88886666`, `+86 10 6552 9988` → `010-65529988`), a 400/800
+# service number as `400-820-1234`, an extension after `-` (`转 123`, `ext. 123`, `#123`), a
+# local number with no area code as its digits. `as_mobile` is the mobile inside such a value
+# or None, to fill a mobile column from a telephone column without refusing landlines.
+_EXTENSION = re.compile(r"(?:转|分机|ext\.?|x|#)\s*(\d{1,6})\s*$", re.IGNORECASE)
+_NOISE = re.compile(r"[\s\-–—()（）.]")
+_LANDLINE = re.compile(r"0\d{9,11}")
+_SERVICE = re.compile(r"[48]00\d{7}")
+_LOCAL = re.compile(r"[2-9]\d{6,7}")
+
+
+def normalize_phone(value: str) -> str | None:
+    """The normal form of a telephone number, or None when the text is not one."""
+    text = unicodedata.normalize("NFKC", value).strip()
+    mobile = normalize_mobile(text)
+    if mobile is not None:
+        return mobile
+    extension = ""
+    match = _EXTENSION.search(text)
+    if match:
+        extension, text = "-" + match.group(1), text[: match.start()]
+    digits = _NOISE.sub("", text)
+    for prefix in ("+86", "0086", "86"):
+        if digits.startswith(prefix) and len(digits) - len(prefix) in (9, 10, 11):
+            rest = digits[len(prefix):]
+            digits = rest if rest.startswith("0") or _SERVICE.fullmatch(rest) else "0" + rest
+            break
+    if _SERVICE.fullmatch(digits):
+        return f"{digits[:3]}-{digits[3:6]}-{digits[6:]}{extension}"
+    if _LANDLINE.fullmatch(digits):
+        area = 3 if digits[1] in "12" else 4  # 010, 02x: three digits; the rest four
+        number = digits[area:]
+        if 7 <= len(number) <= 8:
+            return f"{digits[:area]}-{number}{extension}"
+        return None
+    if _LOCAL.fullmatch(digits):
+        return digits + extension
+    return None
+
+
+def as_mobile(value: Any) -> str | None:
+    """The 11-digit mobile a telephone value holds, or None (a landline, blank, not a phone)."""
+    if value is None or isinstance(value, bool):
+        return None
+    return normalize_mobile(unicodedata.normalize("NFKC", map_key(value)).strip())
+
+
+def coerce_phone(value: Any, _options: CoercionOptions) -> str | None:
+    """A mobile's 11 digits or a landline kept (`0755-88886666`); see `normalize_phone`."""
+    if is_missing(value):
+        return None
+    if isinstance(value, str | int) and not isinstance(value, bool):
+        phone = normalize_phone(map_key(value))
+        if phone is not None:
+            return phone
+    raise ValueError(f"{short_repr(value)} is not a telephone number")
+
+
 _is_email = re.compile(r"[^@\s]++@(?:[^@\s.]++\.)++[^@\s.]{2,}+").fullmatch
 
 
@@ -298,6 +358,7 @@ def coerce_any(value: Any, _options: CoercionOptions) -> Any:
 COERCERS: Mapping[str, Coercer] = {
     "str": coerce_str, "int": coerce_int, "decimal": coerce_decimal, "float": coerce_float,
     "bool": coerce_bool, "date": coerce_date, "datetime": coerce_datetime,
-    "mobile": coerce_mobile, "email": coerce_email, "enum": coerce_enum, "list": coerce_list,
+    "mobile": coerce_mobile, "phone": coerce_phone, "email": coerce_email, "enum": coerce_enum,
+    "list": coerce_list,
     "object": coerce_object, "any": coerce_any,
 }

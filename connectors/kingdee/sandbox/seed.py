@@ -41,7 +41,9 @@ def seed(
         name = f"{_COMPANIES[i % len(_COMPANIES)]}有限公司{i:03d}"
         custs.append({
             "FCUSTID": 100000 + i, "FNUMBER": f"C{i:03d}", "FNAME": name,
-            "FSHORTNAME": name[:4], "FTEL": f"1380000{i:04d}",
+            # Most companies give a landline (every fifth here), the rest a mobile.
+            "FSHORTNAME": name[:4],
+            "FTEL": f"0755-8888{i:04d}" if i % 5 == 0 else f"1380000{i:04d}",
             "FMODIFYDATE": _stamp(_EPOCH + timedelta(hours=i * 7)),
             "FFORBIDSTATUS": "B" if i % 17 == 0 else "A", "FDOCUMENTSTATUS": "C",
             "FCREATEORGID": org, "FUSEORGID": org,

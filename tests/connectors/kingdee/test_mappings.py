@@ -48,3 +48,16 @@ async def test_parts_mapping__saved_with_its_reference(kingdee: Kingdee) -> None
     assert (result.step, result.reference, result.counterparty) == ("done", "TK-000123", "C002")
     [bill] = kingdee.bills("STK_MisDelivery")
     assert bill["FENTITY"][0]["FMATERIALID"]["FNUMBER"] == "P-1001"
+
+
+async def test_customer_mapping__every_sandbox_customer_maps_landlines_kept(
+    kingdee: Kingdee,
+) -> None:
+    mapping = compile_mapping(parse_spec(YAML(typ="safe").load(
+        (MAPPINGS / "kingdee_customer.yaml").read_text("utf-8"))), name="kingdee_customer")
+    async with kingdee.connector() as erp:
+        rows = [row async for batch in erp.read("customers") for row in batch.records]
+    customers = [mapping(row) for row in rows]  # a row error would raise here
+    landlines = [c for c in customers if c is not None and c["mobile"] is None]
+    assert landlines and all(c["phone"].startswith("0755-") for c in landlines)
+    assert all(c is not None and c["phone"] for c in customers)

@@ -27,9 +27,9 @@ INVALID = [
      "lookups:\n  c: {entity: customer, by: mobile, retrun: id}\nfields:\n  a: {path: a}\n",
      "2:37 lookups.c.retrun: unknown key 'retrun' (did you mean 'return'?)"),
     ("unknown_type",
-     "fields:\n  a:\n    path: a\n    type: phone\n",
+     "fields:\n  a:\n    path: a\n    type: fone\n",
      "4:11 fields.a.type: Input should be 'str', 'int', 'decimal', 'float', 'bool', 'date', "
-     "'datetime', 'mobile', 'email', 'enum', 'list', 'object' or 'any'"),
+     "'datetime', 'mobile', 'phone', 'email', 'enum', 'list', 'object' or 'any'"),
     ("unknown_transform",
      "fields:\n  a:\n    path: a\n    transforms: [strip, trunc]\n",
      "4:25 fields.a.transforms.1: unknown transform 'trunc' (did you mean 'truncate'?)"),
@@ -94,7 +94,7 @@ def test_library__invalid_spec_is_located_exactly(tmp_path: Path, body: str,
 
 def test_library__every_problem_at_once(tmp_path: Path) -> None:
     (tmp_path / "bad.yaml").write_text(
-        "fields:\n  a: {path: a, tpye: int}\n  b: {path: b, type: phone}\n  c: {path: c}\n",
+        "fields:\n  a: {path: a, tpye: int}\n  b: {path: b, type: fone}\n  c: {path: c}\n",
         encoding="utf-8")
 
     with pytest.raises(ConfigFileError) as caught:

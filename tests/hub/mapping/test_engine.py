@@ -248,11 +248,18 @@ def test_engine__positional_rows_are_read_by_column_name() -> None:
     row = ["C001", "华东电子有限公司", "华东电子", "138 0013 8000", "2024-05-02T10:00:00", "A"]
     assert mapping(row) == {
         "external_id": "C001", "name": "华东电子有限公司", "company": "华东电子有限公司",
-        "short_name": "华东电子", "mobile": "13800138000", "active": True,
-        "source_updated_at": mapping(row)["source_updated_at"],
+        "short_name": "华东电子", "phone": "13800138000", "mobile": "13800138000",
+        "active": True, "source_updated_at": mapping(row)["source_updated_at"],
     }
     assert str(mapping(row)["source_updated_at"]) == "2024-05-02 10:00:00+08:00"
     assert mapping(["C002", "x", None, None, "2024-05-02", "B"])["active"] is False
+
+
+def test_kingdee_customer__a_landline_is_kept_as_phone_and_no_mobile() -> None:
+    mapping = _shipped("kingdee_customer")
+
+    customer = mapping(["C005", "南山科技有限公司", None, "0755-8888 0005", "2024-05-02", "A"])
+    assert customer["phone"] == "0755-88880005" and customer["mobile"] is None
 
 
 # ---------------------------------------------------------------- reverse direction
@@ -310,7 +317,7 @@ def test_yonyou_sales_return__body_without_nulls() -> None:
     assert data["resubmitCheckKey"] == "TKRF-000123"
     assert data["payMoney"] == Decimal("88.50")
     assert data["saleReturnDetails"] == [
-        {"productCode": "P-100", "qty": Decimal(1), "oriSum": Decimal("88.5"), "_status": "Insert"}]
+        {"productId": "P-100", "qty": Decimal(1), "oriSum": Decimal("88.5"), "_status": "Insert"}]
     assert data["_status"] == "Insert"
     assert None not in data.values()
 

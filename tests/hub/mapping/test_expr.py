@@ -308,7 +308,7 @@ INVALID: list[tuple[str, str, int]] = [
     ("'a\\q'", "unknown escape '\\q'", 2),
     ("lowr(x)", "unknown function 'lowr' (did you mean 'lower'?)", 0),
     ("x | uppr", "unknown filter 'uppr' (did you mean 'upper'?)", 4),
-    ("nope()", "unknown function 'nope' (known: abs, coalesce, contains, decimal", 0),
+    ("nope()", "unknown function 'nope' (known: abs, as_mobile, coalesce, contains, decimal", 0),
     ("round(1, 2, 3)", "round() takes 1 to 2 arguments, got 3", 0),
     ("len()", "len() takes 1 argument, got 0", 0),
     ("a + min()", "min() takes at least 1 argument, got 0", 4),
@@ -632,6 +632,7 @@ def test_expr__public_names() -> None:
     assert issubclass(Template, Expression)
     assert set(BUILTIN_FUNCTIONS) == {
         "len", "lower", "upper", "strip", "str", "int", "decimal", "round", "abs", "min", "max",
+        "as_mobile",
         "coalesce", "default", "contains", "startswith", "endswith", "replace", "join", "split",
         "substr",
     }

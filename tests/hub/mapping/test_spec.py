@@ -55,7 +55,7 @@ INVALID: list[tuple[str, Any, tuple[str | int, ...], str]] = [
      "not permitted"),
     ("typo_required", _spec(name={"path": "n", "requried": True}),
      ("fields", "name", "requried"), "not permitted"),
-    ("unknown_type", _spec(n={"path": "n", "type": "phone"}), ("fields", "n", "type"), "'mobile'"),
+    ("unknown_type", _spec(n={"path": "n", "type": "mobil"}), ("fields", "n", "type"), "'mobile'"),
     ("field_not_identifier", _spec(**{"first-name": {"path": "n"}}),
      ("fields", "first-name", "[key]"), "must be identifiers joined by dots"),
     ("field_spec_not_mapping", _spec(n="name"), ("fields", "n"), "valid dictionary"),
@@ -108,7 +108,7 @@ def test_parse_spec__invalid(data: Any, loc: tuple[str | int, ...], message: str
 
 
 def test_parse_spec__reports_every_bad_field_at_once() -> None:
-    data = _spec(a={"path": "a", "tpye": "int"}, b={"path": "b", "type": "phone"}, c={"path": "c"})
+    data = _spec(a={"path": "a", "tpye": "int"}, b={"path": "b", "type": "fone"}, c={"path": "c"})
 
     with pytest.raises(ValidationError) as caught:
         parse_spec(data)

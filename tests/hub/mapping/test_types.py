@@ -186,6 +186,16 @@ OK: list[tuple[str, Any, Any]] = [
     ("datetime", 1709604000123, datetime(2024, 3, 5, 10, 0, 0, 123000, tzinfo=SHANGHAI)),
     ("datetime", "1709604000123", datetime(2024, 3, 5, 10, 0, 0, 123000, tzinfo=SHANGHAI)),
     ("datetime", "１７０９６０４０００", _shanghai(2024, 3, 5, 10)),
+    # phone: a mobile's digits, or a landline kept
+    ("phone", "+86 138-1234-5678", "13812345678"),
+    ("phone", "0755-88886666", "0755-88886666"),
+    ("phone", "(0755)8888-6666", "0755-88886666"),
+    ("phone", "０７５５－８８８８６６６６", "0755-88886666"),
+    ("phone", "+86 10 6552 9988", "010-65529988"),
+    ("phone", "021 6888 1234 转 12", "021-68881234-12"),
+    ("phone", "400-820-1234", "400-820-1234"),
+    ("phone", "88886666", "88886666"),
+    ("phone", "", None),
     # mobile
     ("mobile", "13812345678", "13812345678"),
     ("mobile", "+86 138-1234-5678", "13812345678"),
@@ -312,6 +322,8 @@ BAD: list[tuple[str, Any, str]] = [
      "(Excel serial 60 is 1900-02-29, which never was)"),
     ("datetime", 999999999, f"999999999 is not a date and time {NUMBER_HINT}"),
     # mobile: a 10-digit number and a wrong prefix have distinct messages
+    ("phone", "12", "'12' is not a telephone number"),
+    ("phone", "0755-123", "'0755-123' is not a telephone number"),
     ("mobile", "1381234567", "'1381234567' is not an 11-digit mobile number"),
     ("mobile", "1380013800", "'1380013800' is not an 11-digit mobile number"),
     ("mobile", "+86 138-1234-567", "'+86 138-1234-567' is not an 11-digit mobile number"),
