@@ -20,7 +20,7 @@ TOPICS: dict[str, list[str]] = {
     "auth": [
         "ApiKeyAuth", "BasicAuth", "BearerAuth", "CachedToken", "ClientAuthMethod",
         "MemoryTokenCache", "OAuth2ClientCredentials", "OAuth2Provider", "OAuth2RefreshToken",
-        "TokenAuth", "TokenCache", "TokenLease", "TokenProvider",
+        "TokenAuth", "TokenCache", "TokenLease", "TokenProvider", "token_cache_key",
     ],
     "capabilities": [
         "CustomerDirectory", "ReferenceData", "WriteResult", "WriteStep", "Writer", "WrittenLister",
