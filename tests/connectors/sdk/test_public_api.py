@@ -92,8 +92,9 @@ def test_root__names_are_their_topic_modules_objects() -> None:
         assert getattr(sdk, name) is getattr(topic, name)
 
 
+BORN_IN_A_TOPIC = {"token_cache_key"}  # never exported by the root, so nothing moved
 MOVED = sorted({(name, f"connectors.sdk.{topic}") for topic, names in TOPICS.items()
-                for name in names if name not in ROOT}
+                for name in names if name not in ROOT and name not in BORN_IN_A_TOPIC}
                | {("DingTalkRobotSigner", "connectors.dingtalk")})
 
 
