@@ -133,7 +133,9 @@ def test_shipped_config__is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CRM_API_KEY", "any-key-1234")
     loaded = load_config(ROOT / "configs/hub.yaml", mappings=MappingLibrary(MAPPINGS))
     assert set(loaded.hub.jobs) == {"crm_customers", "kb_articles", "ticket_enrichment",
-                                    "erp_refunds", "erp_parts", "kb_publish", "sla_clock"}
+                                    "erp_refunds", "erp_parts", "kb_publish", "sla_clock",
+                                    "yonyou_customers"}
+    assert not loaded.hub.jobs["yonyou_customers"].enabled  # until HUB_YONYOU=on
     scheduled = {name: job.schedule.describe() for name, job in loaded.hub.jobs.items()
                  if job.schedule is not None}
     assert scheduled["crm_customers"] == "every 15m"
