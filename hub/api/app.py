@@ -6,7 +6,7 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, FastAPI
 from fastapi.telemetry import TelemetryConfig
 from opentelemetry import trace
 
@@ -14,11 +14,11 @@ from hub.core.settings import Settings
 from hub.runtime import Hub
 from hub.tickets import TicketReader
 
+from .admission import area_of
 from .docs import install_docs
 from .errors import install_error_handlers
-from .input_guard import refuse_nul_characters
 from .masking import install_masking
-from .middleware import idempotent, install_middleware
+from .middleware import install_middleware
 from .routes import (
     audit,
     connections,
@@ -33,16 +33,8 @@ from .routes import (
     tickets,
     webhooks,
 )
-from .security import require_area
 
 __all__ = ["create_app"]
-
-
-async def _admitted(request: Request) -> None:
-    """What runs once a caller is admitted: text the store cannot hold is refused before
-    an `Idempotency-Key` is claimed for the request."""
-    await refuse_nul_characters(request)
-    await idempotent(request)
 
 
 DESCRIPTION = (
@@ -51,21 +43,21 @@ DESCRIPTION = (
     "`/openapi.json`, `/docs` and `/redoc` are served without credentials, as they hold no "
     "data. Errors are `application/problem+json`.")
 
-# Every router but these two needs an authenticated caller whose role holds its area:
-# /health answers load balancers; /webhooks are verified by each vendor's own signature.
+# Every router but these two admits only callers whose role holds its area (each is made
+# by `admitted_router`): /health answers load balancers; /webhooks are verified by each
+# vendor's own signature.
 OPEN_ROUTERS: tuple[APIRouter, ...] = (health.router, webhooks.router)
-ROUTERS: tuple[tuple[APIRouter, str], ...] = (
-    (tickets.router, "tickets"),
-    (customers.router, "customers"),
-    (kb.router, "kb"),
-    (imports.router, "imports"),
-    (jobs.router, "jobs"),
-    (runs.router, "runs"),
-    (metrics.router, "runs"),
-    (outbox.router, "outbox"),
-    (audit.router, "audit"),
-    (connections.router, "connections"),
-)
+ROUTERS: tuple[APIRouter, ...] = (
+    tickets.router, customers.router, kb.router, imports.router, jobs.router, runs.router,
+    metrics.router, outbox.router, audit.router, connections.router)
+
+
+def _check_admitted(router: APIRouter) -> None:
+    open_routes = [getattr(route, "path", repr(route)) for route in router.routes
+                   if area_of(route) is None]
+    if open_routes:
+        raise TypeError(f"{', '.join(open_routes)}: a protected router's routes must admit "
+                        "their callers (make the router with admitted_router)")
 
 
 def native_telemetry() -> TelemetryConfig | None:
@@ -111,8 +103,9 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
     install_middleware(app, runtime)
     install_masking(app, runtime)
     # Routes are matched in order: the agents' tickets first, the docs pages last.
-    for router, area in ROUTERS:
-        app.include_router(router, dependencies=[Depends(require_area(area, then=_admitted))])
+    for router in ROUTERS:
+        _check_admitted(router)
+        app.include_router(router)
     for router in OPEN_ROUTERS:
         app.include_router(router)
     install_docs(app, open_routers=OPEN_ROUTERS)

@@ -1,13 +1,13 @@
 """Request size limits, CORS and `Idempotency-Key` handling, as pure ASGI (cheap per request).
 
-Idempotency needs the caller, who is only known once `require_area` (a dependency) ran, and
+Idempotency needs the caller, who is only known once the route admitted it, and
 the answer, only known once the endpoint ran. So it is split in two halves that share a
 `_Claim` through `scope["state"]`:
 - `IdempotencyMiddleware` hashes the body of a keyed POST, then captures the answer and
   stores it with the claimed key (hub.store.idempotency; or releases the claim on a 5xx / crash);
-- the `idempotent` dependency, which runs after authentication, claims the key for the
+- `idempotent`, which runs after authentication (admission.py), claims the key for the
   caller, or refuses (409 still running, 422 another request), or replays the stored answer.
-Every protected router runs it once its caller is admitted: `require_area(area, then=idempotent)`.
+Every protected route runs it once its caller is admitted (admission.py).
 """
 
 from __future__ import annotations

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
+from hub.api.admission import admitted_router
 from hub.api.deps import HubDep, Instant
 from hub.audit.query import AuditRow, query_audit
 from hub.core.pages import DEFAULT_LIMIT, MAX_LIMIT, Page
 
-router = APIRouter(tags=["audit"])
+router = admitted_router("audit", tags=["audit"])
 
 _MATCH = "Exact, or a prefix when it ends in `*`."
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 
 from hub.admin.connections import (
     CheckOutcome,
@@ -14,12 +14,13 @@ from hub.admin.connections import (
     list_connections,
     list_webhook_events,
 )
+from hub.api.admission import admitted_router
 from hub.api.deps import HubDep
 from hub.core.pages import DEFAULT_LIMIT, MAX_LIMIT, Page
 
 from ..principal import Principal
 
-router = APIRouter(tags=["connections"])
+router = admitted_router("connections", tags=["connections"])
 
 
 def _actor(request: Request) -> str:

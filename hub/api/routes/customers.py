@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
+from hub.api.admission import admitted_router
 from hub.api.deps import HubDep, RowId
 from hub.core.pages import DEFAULT_LIMIT, MAX_LIMIT, Page
 from hub.customers.queries import (
@@ -16,7 +17,7 @@ from hub.customers.queries import (
     search_customers,
 )
 
-router = APIRouter(prefix="/customers", tags=["customers"])
+router = admitted_router("customers", prefix="/customers", tags=["customers"])
 
 _404: dict[int | str, dict[str, Any]] = {404: {"description": "No such customer (problem+json)."}}
 

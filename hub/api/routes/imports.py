@@ -8,8 +8,8 @@ from typing import Annotated, Any, Literal
 
 import anyio
 from fastapi import (
-    APIRouter,
     BackgroundTasks,
+    Depends,
     File,
     Form,
     Query,
@@ -21,7 +21,9 @@ from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
 from pydantic import BaseModel
 
+from hub.api.admission import admitted_router
 from hub.api.deps import ActorDep, HubDep
+from hub.api.input_guard import refuse_nul_in_form
 from hub.api.masked_downloads import DownloadMaskerDep, masked_download
 from hub.config.mapping_files import NAME_RULE
 from hub.core.pages import DEFAULT_LIMIT, MAX_LIMIT, Page
@@ -30,7 +32,7 @@ from hub.importer.background import finish_upload_import, start_upload_import, u
 from hub.importer.pipeline import ImportSummary, get_import, list_imports, mapping_for_import
 from hub.importer.uploads import display_name, save_upload
 
-router = APIRouter(prefix="/imports", tags=["imports"])
+router = admitted_router("imports", prefix="/imports", tags=["imports"])
 
 _MAX_ID = 2**31 - 1  # the store's integer ids are 32-bit: larger ones are a 422
 # A mapping is named, never located: refused here, before the upload is stored.
@@ -78,7 +80,8 @@ class ImportPublic(BaseModel):
                    error=summary.error, report=report)
 
 
-@router.post("", status_code=status.HTTP_202_ACCEPTED, responses={
+@router.post("", status_code=status.HTTP_202_ACCEPTED,
+             dependencies=[Depends(refuse_nul_in_form)], responses={
     200: {"model": ImportPublic, "description": "The same file was imported before: that "
                                                 "import (see `duplicate_of`)."},
     404: {"description": "No such mapping."},

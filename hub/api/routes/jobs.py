@@ -5,16 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import Path, Query
 from pydantic import BaseModel, ConfigDict
 
+from hub.api.admission import admitted_router
 from hub.api.deps import ActorDep, HubDep
 from hub.core.pages import DEFAULT_LIMIT, MAX_LIMIT, Page
 from hub.core.time import UtcDatetime
 from hub.scheduler.control import pause, request_run, resume
 from hub.scheduler.views import JobPublic, list_jobs
 
-router = APIRouter(prefix="/jobs", tags=["jobs"])
+router = admitted_router("jobs", prefix="/jobs", tags=["jobs"])
 
 JobName = Annotated[str, Path(min_length=1, max_length=100, examples=["crm_customers"])]
 _NO_JOB: dict[int | str, dict[str, Any]] = {404: {"description": "No such job in hub.yaml."}}

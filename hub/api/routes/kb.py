@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
+from hub.api.admission import admitted_router
 from hub.api.deps import HubDep
 from hub.core.pages import Page
 from hub.kb import ArticleMatch, search_articles
 
-router = APIRouter(prefix="/kb", tags=["kb"])
+router = admitted_router("kb", prefix="/kb", tags=["kb"])
 
 MAX_HITS = 50
 # One character that is neither whitespace to JSON Schema's regex nor to Python's strip().

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import anyio
-from fastapi import APIRouter, Response
+from fastapi import Response
 
 from hub.admin.metrics import CONTENT_TYPE, render_metrics
+from hub.api.admission import admitted_router
 from hub.api.deps import HubDep
 
-router = APIRouter(tags=["metrics"])
+router = admitted_router("runs", tags=["metrics"])
 
 
 @router.get("/metrics", response_class=Response, responses={200: {

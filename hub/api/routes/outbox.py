@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from pydantic import BaseModel, Field
 
+from hub.api.admission import admitted_router
 from hub.api.deps import ActorDep, HubDep, ItemId, RowId, RowIdFilter
 from hub.core.pages import DEFAULT_LIMIT, MAX_LIMIT, Page
 from hub.outbox.views import (
@@ -17,7 +18,7 @@ from hub.outbox.views import (
     replay_dead_letters,
 )
 
-router = APIRouter(tags=["outbox"])
+router = admitted_router("outbox", tags=["outbox"])
 
 _CURSOR = "`next_cursor` of the previous page"
 

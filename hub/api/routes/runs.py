@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
+from hub.api.admission import admitted_router
 from hub.api.deps import HubDep, RowId
 from hub.core.pages import DEFAULT_LIMIT, MAX_LIMIT, Page
 from hub.jobs.run_queries import RunDetail, RunPublic, get_run, list_runs
 
-router = APIRouter(tags=["runs"])
+router = admitted_router("runs", tags=["runs"])
 
 
 @router.get("/runs")

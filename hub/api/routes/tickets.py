@@ -9,8 +9,9 @@ import functools
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import Query, Request, Response, status
 
+from hub.api.admission import admitted_router
 from hub.api.deps import ROW_ID_RANGE, HubDep, Instant, RowId, RowIdFilter, path_row_id
 from hub.core.pages import MAX_ID
 from hub.outbox import Resolution
@@ -32,9 +33,8 @@ from hub.tickets import (
 )
 from hub.tickets.resolve import reopen_ticket, resolve_ticket
 
-# app.py includes the router with the area's authentication, then `idempotent` (which keys
-# a replay on the caller, so it must come after).
-router = APIRouter(prefix="/tickets", tags=["tickets"])
+# Agents' area: every route admits the caller first (admission.py).
+router = admitted_router("tickets", prefix="/tickets", tags=["tickets"])
 
 # Read from the request and declared here: required by the document, yet its absence is
 # answered 428 `precondition-required` (RFC 6585), not a generic 422.

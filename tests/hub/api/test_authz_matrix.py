@@ -22,6 +22,7 @@ from pydantic import SecretStr
 from connectors.sdk.sandbox import serve
 from hub.access.apikeys import create_key
 from hub.api import create_app
+from hub.api.admission import area_of
 from hub.api.principal import ROLE_PERMISSIONS
 from hub.api.security import Authenticator, install_authenticator
 from hub.runtime import Hub
@@ -36,20 +37,10 @@ OPEN_PREFIXES = ("/health", "/webhooks")
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
-def area_of(route: Any) -> str | None:
-    """The area of the route's `require_<area>` dependency (None: the route is open)."""
-    for dependency in route.dependant.dependencies:
-        name = getattr(dependency.call, "__name__", "")
-        if name.startswith("require_"):
-            return name.removeprefix("require_")
-    return None
-
-
 def protected_routes(app: FastAPI) -> list[tuple[str, str, str]]:
     """(method, concrete path, area) for every API route but the open ones."""
     found: list[tuple[str, str, str]] = []
-    # Included routers are resolved lazily (FastAPI ≥ 0.165): walk their effective routes,
-    # whose dependencies include the ones given to include_router.
+    # Included routers are resolved lazily (FastAPI ≥ 0.165): walk their effective routes.
     for route in iter_route_contexts(app.routes):
         template = route.path or ""
         if not isinstance(route.original_route, APIRoute) or template.startswith(
@@ -58,7 +49,7 @@ def protected_routes(app: FastAPI) -> list[tuple[str, str, str]]:
         if not route.original_route.include_in_schema and area_of(route) is None:
             continue  # the docs pages: no data behind them
         area = area_of(route)
-        assert area is not None, f"{template} has no require_area dependency"
+        assert area is not None, f"{template} admits no area: make its router with admitted_router"
         path = re.sub(r"\{[^}]+\}", "1", template)
         found.extend((method, path, area) for method in sorted(route.methods or ()))
     return found
