@@ -12,7 +12,7 @@ import sys
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
+from rich.text import Text
 
 from hub.cli import (
     apikeys,
@@ -68,6 +68,11 @@ def _hub_options(
     """Customer-service integration hub."""
 
 
+def _error(message: str) -> Text:
+    """`error: <message>`, the message as plain text (never read as markup)."""
+    return Text.assemble(("error:", "red"), " ", message)
+
+
 def _show_usage_error(err: Console, exc: TyperException) -> None:
     """One line: what is wrong, and where the help of that command is. `hub` or a group
     given nothing shows its help, as `--help` would."""
@@ -79,8 +84,7 @@ def _show_usage_error(err: Console, exc: TyperException) -> None:
     where = ""
     if isinstance(exc, UsageError) and exc.ctx is not None:
         where = f" (see `{exc.ctx.command_path} --help`)"
-    err.print("[red]error:[/]", escape(f"{exc.format_message()}{where}"), highlight=False,
-              soft_wrap=True)
+    err.print(_error(f"{exc.format_message()}{where}"), highlight=False, soft_wrap=True)
 
 
 def _run(context: CliContext, argv: list[str] | None) -> int:
@@ -102,10 +106,10 @@ def _run(context: CliContext, argv: list[str] | None) -> int:
         _show_usage_error(err, exc)
         return exc.exit_code
     except HubError as exc:
-        err.print("[red]error:[/]", escape(str(exc)), highlight=False, soft_wrap=True)
+        err.print(_error(str(exc)), highlight=False, soft_wrap=True)
         return exc.exit_code
     except ConnectorError as exc:
-        err.print("[red]error:[/]", escape(str(exc)), highlight=False, soft_wrap=True)
+        err.print(_error(str(exc)), highlight=False, soft_wrap=True)
         return 5
     return result if isinstance(result, int) else 0
 

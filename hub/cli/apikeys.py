@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.markup import escape
+from rich.text import Text
 
 from hub.cli.context import cli_context
 
@@ -35,9 +35,9 @@ def apikeys_create(
                          expires_at=expires_at, actor=cli.actor)
     info = created.info
     expiry = info.expires_at.isoformat() if info.expires_at else "never"
-    cli.err.print(f"API key [bold]{escape(info.prefix)}[/] ({escape(info.name)}, role "
-                  f"{info.role}, expires {expiry}) — store it now, it is not shown again:",
-                  soft_wrap=True, highlight=False)
+    cli.err.print(Text.assemble("API key ", (info.prefix, "bold"), f" ({info.name}, role "
+                                f"{info.role}, expires {expiry}) — store it now, it is not "
+                                "shown again:"), soft_wrap=True, highlight=False)
     # stdout is the key alone: `KEY=$(hub apikeys create …)`
     cli.out.print(created.key, soft_wrap=True, highlight=False, markup=False)
 
@@ -61,4 +61,4 @@ def apikeys_revoke(
 
     cli = cli_context(ctx)
     info = revoke_key(cli.ready_hub(), prefix, actor=cli.actor)
-    cli.out.print(f"revoked API key {escape(info.prefix)} ({escape(info.name)})")
+    cli.out.print(f"revoked API key {info.prefix} ({info.name})")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.markup import escape
+from rich.text import Text
 
 from hub.cli.context import cli_context
 
@@ -32,15 +32,17 @@ def audit_verify(ctx: typer.Context) -> None:
     cli = cli_context(ctx)
     result = cli.hub.audit.verify()
     if not result.ok:
-        cli.err.print(f"[red]audit chain broken[/] after {result.checked} good rows:",
-                      escape(result.problem or ""), soft_wrap=True)
+        cli.err.print(Text.assemble(("audit chain broken", "red"),
+                                    f" after {result.checked} good rows: ",
+                                    result.problem or ""), soft_wrap=True)
         raise typer.Exit(1)
-    cli.out.print(f"[green]ok[/]: {result.checked} audit rows, chain intact, "
-                  f"{result.checkpoints} checkpoints matched")
+    cli.out.print(Text.assemble(("ok", "green"), f": {result.checked} audit rows, chain "
+                                f"intact, {result.checkpoints} checkpoints matched"))
     if result.unkeyed:
-        cli.err.print(f"[yellow]warning[/]: rows 1-{result.unkeyed} are unkeyed (written "
-                      "before the chain was keyed): anyone who can write the database could "
-                      "have rewritten them", soft_wrap=True)
+        cli.err.print(Text.assemble(("warning", "yellow"),
+                                    f": rows 1-{result.unkeyed} are unkeyed (written before "
+                                    "the chain was keyed): anyone who can write the database "
+                                    "could have rewritten them"), soft_wrap=True)
 
 
 @app.command("checkpoint")

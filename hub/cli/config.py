@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+from rich.text import Text
 
 from hub.cli.context import cli_context
 
@@ -31,9 +32,10 @@ def config_validate(ctx: typer.Context) -> None:
     for job in config.hub.jobs.values():
         if (mapping := getattr(job, "mapping", None)) is not None:
             hub.mappings.get(mapping)
-    cli.out.print(f"[green]ok[/]: {config.path} — {len(config.hub.connections)} connections, "
-                  f"{len(config.hub.jobs)} jobs, {len(config.hub.webhooks)} webhooks, "
-                  f"{len(config.hub.rules)} rules")
+    cli.out.print(Text.assemble(
+        ("ok", "green"), f": {config.path} — {len(config.hub.connections)} connections, "
+        f"{len(config.hub.jobs)} jobs, {len(config.hub.webhooks)} webhooks, "
+        f"{len(config.hub.rules)} rules"))
 
 
 def doctor(ctx: typer.Context) -> None:

@@ -23,16 +23,25 @@ __all__ = ["CliContext", "cli_context"]
 T = TypeVar("T")
 
 
+def _stdout_console() -> Console:
+    return Console(markup=False)
+
+
 def _stderr_console() -> Console:
-    return Console(stderr=True)
+    return Console(stderr=True, markup=False)
 
 
 @dataclass
 class CliContext:
     """What every command of one run shares. `out` is stdout (results), `err` is stderr
-    (progress, warnings, errors)."""
+    (progress, warnings, errors).
 
-    out: Console = field(default_factory=Console)
+    Neither console reads markup: vendor and user text (a vendor message holding `[/…]`, a
+    file name, a customer's name) prints as itself, never as a style tag or a crash. Styled
+    output is built as `rich.text.Text` (`Text.assemble`, `Text.from_markup` of our own
+    constant strings)."""
+
+    out: Console = field(default_factory=_stdout_console)
     err: Console = field(default_factory=_stderr_console)
 
     @functools.cached_property

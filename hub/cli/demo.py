@@ -19,6 +19,11 @@ def demo(
     customers: Annotated[int, typer.Option(help="Customers in the CRM sandbox.")] = 300,
 ) -> None:
     """Run the whole hub on embedded defaults: CRM sandbox, fresh SQLite, pull, tickets."""
+    from rich.console import Console
+
     from hub.demo import run_demo
 
-    run_demo(cli_context(ctx).out, customers=customers, project_root=PROJECT_ROOT)
+    # The demo's sections style their lines with markup (escaping what they interpolate), so
+    # it prints on a markup console of its own, to the same stream as the CLI's results.
+    console = Console(file=cli_context(ctx).out.file)
+    run_demo(console, customers=customers, project_root=PROJECT_ROOT)

@@ -39,7 +39,7 @@ def _progress(err: Console, name: str) -> Iterator[Callable[[Any], None]]:
     """A bar on stderr (rows, rows/s, time left); yields the pipeline's progress callback."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    columns = (TextColumn("{task.description}"), BarColumn(),
+    columns = (TextColumn("{task.description}", markup=False), BarColumn(),
                TextColumn("{task.completed:,.0f} rows"),
                TextColumn("{task.fields[rate]}"), TimeRemainingColumn())
     with Progress(*columns, console=err, transient=True) as progress:

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.text import Text
 
 from hub.cli.context import cli_context
 
@@ -42,7 +43,8 @@ def mappings_validate(
         except ConfigFileError as exc:
             problems.extend(exc.problems)
             continue
-        cli.out.print(f"[green]ok[/]: {name} v{mapping.version} ({len(mapping.fields)} fields)")
+        cli.out.print(Text.assemble(("ok", "green"), f": {name} v{mapping.version} "
+                                    f"({len(mapping.fields)} fields)"))
     if problems:
         raise ConfigFileError(problems)
 

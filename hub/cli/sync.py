@@ -23,7 +23,8 @@ def sync_run(ctx: typer.Context, job: str) -> None:
     cli = cli_context(ctx)
     configure_logging(cli.hub.settings, redactor=cli.hub.redactor)
     hub = cli.ready_hub()
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+    with Progress(SpinnerColumn(), TextColumn("{task.description}", markup=False),
+                  TimeElapsedColumn(),
                   console=cli.err, transient=True) as bar:
         task = bar.add_task(f"{job}: starting")
 

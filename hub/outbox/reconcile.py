@@ -4,7 +4,9 @@ For every write-back job on a connection that can list what was written, the bil
 or after `since` are grouped by the ticket reference they carry. Each outbox row written in
 the window expects exactly one: none is `missing` (deleted in the ERP, or never written),
 more than one is `duplicate`, one whose amount, customer or number differs is `mismatched`.
-Bills carrying a ticket reference the hub owes nothing for are `unexpected`.
+Bills carrying a ticket reference the hub owes nothing for are `unexpected`. A listing that
+fails (the vendor down, a refusal) is the finding `unlisted`, naming the job, connection and
+error; the other jobs are still checked.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from connectors.sdk import ConnectorError
 from connectors.sdk.capabilities import WriteResult, WrittenLister
 
 from ..config import WritebackJob
@@ -30,7 +33,7 @@ ACTOR = "reconcile"
 
 @dataclass(frozen=True)
 class Finding:
-    kind: str  # missing, duplicate, mismatched, unexpected, not_written
+    kind: str  # missing, duplicate, mismatched, unexpected, not_written, unlisted
     job: str
     reference: str | None
     key: str | None
@@ -65,11 +68,17 @@ async def reconcile(hub: Hub, *, since: datetime, connection: str | None = None)
         if not isinstance(job, WritebackJob) or (connection and job.connection != connection):
             continue
         connector = hub.connector(job.connection, actor=ACTOR)
-        async with connector:
-            if not isinstance(connector, WrittenLister):
-                report.skipped_jobs.append(name)
-                continue
-            bills = await connector.list_written(job.action, since=since)
+        try:
+            async with connector:
+                if not isinstance(connector, WrittenLister):
+                    report.skipped_jobs.append(name)
+                    continue
+                bills = await connector.list_written(job.action, since=since)
+        except ConnectorError as exc:
+            report.findings.append(Finding(
+                "unlisted", name, None, None,
+                f"{job.connection} could not list {job.action}: {exc}"))
+            continue
         _compare(hub, name, job, bills, since, report)
     return report
 

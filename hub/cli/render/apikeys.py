@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 if TYPE_CHECKING:
     from hub.access.apikeys import ApiKeyInfo
@@ -25,7 +25,7 @@ def keys_table(keys: Sequence[ApiKeyInfo]) -> Table:
     table = Table("prefix", "name", "role", "scopes", "created", "expires", "revoked",
                   "last used")
     for key in keys:
-        table.add_row(key.prefix, escape(key.name), key.role, ",".join(key.scopes) or "-",
+        table.add_row(Text(key.prefix), Text(key.name), key.role, ",".join(key.scopes) or "-",
                       _when(key.created_at), _when(key.expires_at), _when(key.revoked_at),
                       _when(key.last_used_at))
     return table

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 if TYPE_CHECKING:
     from connectors.sdk import CheckResult
@@ -29,8 +29,8 @@ def check_table(connection: str, result: CheckResult) -> Table:
     table = Table("check", "result", title=f"connection {connection}", title_justify="left")
     for step in ("reachable", "authenticated", "permitted"):
         good = getattr(result, step)
-        table.add_row(step, "[green]yes[/]" if good else "[red]no[/]")
+        table.add_row(step, Text("yes", "green") if good else Text("no", "red"))
     table.add_row("latency", f"{result.latency_ms} ms" if result.latency_ms else "—")
     if result.detail:
-        table.add_row("detail", escape(result.detail))
+        table.add_row("detail", Text(result.detail))
     return table

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 if TYPE_CHECKING:
     from hub.admin.doctor import Finding
@@ -18,6 +18,6 @@ def findings_table(findings: Sequence[Finding]) -> Table:
     """One line per finding: ok or !!, its area, what was found in plain words."""
     table = Table("", "check", "finding", box=None, show_header=False)
     for finding in findings:
-        table.add_row("[green]ok[/]" if finding.ok else "[red]!![/]", finding.area,
-                      escape(finding.message))
+        table.add_row(Text("ok", "green") if finding.ok else Text("!!", "red"),
+                      Text(finding.area), Text(finding.message))
     return table

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from connectors.sdk.sandbox import serve
+from connectors.sdk.testing import FaultInjector
 from connectors.yonyou.sandbox import create_app
 
 from .conftest import ROOT, CliEnv, Run
@@ -37,7 +38,8 @@ def _pointed_at_yonyou(shipped: str) -> str:
 @pytest.fixture
 def yonyou_env(env: CliEnv, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     app = create_app(latency_ms=0)
-    with serve(app) as url:
+    faults = FaultInjector(app)
+    with serve(faults) as url:
         config = env.dir / "hub.yaml"
         config.write_text(_pointed_at_yonyou((ROOT / "configs/hub.yaml").read_text("utf-8")),
                           "utf-8")
@@ -45,7 +47,9 @@ def yonyou_env(env: CliEnv, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         monkeypatch.setenv("YONYOU_GATEWAY_LOOKUP_URL", url)
         monkeypatch.setenv("CRM_BASE_URL", "http://127.0.0.1:9")  # no CRM: nothing to enrich
         monkeypatch.setenv("CRM_API_KEY", "unused")
-        yield app.state.sandbox
+        sandbox = app.state.sandbox
+        sandbox.faults = faults
+        yield sandbox
 
 
 def test_readme_flows__refund_and_parts_land_on_yonbip(yonyou_env: Any, run: Run,
@@ -80,6 +84,37 @@ def test_readme_flows__refund_and_parts_land_on_yonbip(yonyou_env: Any, run: Run
     assert code == 0 and "TK000001-RF1" in out and "TK000002-PT1" in out
     code, out, err = run("reconcile", "erp", "--since", "2000-01-01", "--connection", "yonyou")
     assert code == 0, out + err
+
+
+def test_vendor_text_with_markup__printed_as_itself(yonyou_env: Any, run: Run) -> None:
+    assert run("db", "upgrade")[0] == 0
+    assert run("tickets", "create", "--subject", "退款", "--name", "王芳")[0] == 0
+    code, _, err = run("tickets", "resolve", "1", "--refund", "20", "--customer-number",
+                       "C[/b]9[bold]")
+    assert code == 0, err
+    code, out, err = run("outbox", "dispatch")  # the vendor's refusal quotes the number
+    assert code == 4, out + err
+    assert "Traceback" not in out + err and "C[/b]9[bold]" in out
+    code, out, err = run("outbox", "list", "--status", "dead")
+    assert code == 0 and "C[/b]9[bold]" in out
+    code, out, err = run("dlq", "list")
+    assert code == 0 and "C[/b]9[bold]" in out
+
+
+def test_reconcile__a_failing_listing_is_reported_and_the_rest_checked(
+    yonyou_env: Any, run: Run,
+) -> None:
+    assert run("db", "upgrade")[0] == 0
+    assert run("tickets", "create", "--subject", "换件", "--name", "李雷")[0] == 0
+    assert run("tickets", "resolve", "1", "--part", "P-1003:1", "--customer-number",
+               "C003")[0] == 0
+    assert run("outbox", "dispatch")[0] == 0
+    faults: FaultInjector = yonyou_env.faults
+    faults.chaos(error=1.0, status=500, path_prefix="/iuap-api-gateway/yonbip/EFI/arRefund/")
+    code, out, err = run("reconcile", "erp", "--since", "2000-01-01", "--connection", "yonyou")
+    assert code == 1, out + err
+    assert "unlisted" in out and "erp_refunds" in out and "could not list" in out
+    assert "1 write-backs" in out and "1 matched" in out  # the parts were still checked
 
 
 def test_part_flag__warehouse_needs_a_code(env: CliEnv, run: Run) -> None:
