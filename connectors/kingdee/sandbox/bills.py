@@ -2,7 +2,9 @@
 
 Save validates like a tenant does: base data by number (customers, materials, stocks), the
 accounting period (no bill dated before `closed_before`), a unique FBillNo. Status moves
-A (created) → B (submitted) → C (audited); Delete only before submit. Each bill of a
+A (created) → B (submitted) → C (audited); Delete only before submit. A Save with
+`IsAutoSubmitAndAudit: true` (notes §4; default false) submits and audits the new bill in the
+same call, so it is answered saved and left in C. Each bill of a
 multi-bill Submit/Audit is judged on its own (whether a real server is all-or-nothing is
 UNVERIFIED).
 """
@@ -34,6 +36,11 @@ def _upper(value: Any) -> Any:
     if isinstance(value, list):
         return [_upper(v) for v in value]
     return value
+
+
+def _flag(value: Any) -> bool:
+    """A WebAPI boolean parameter: true, or the text "true" (any case)."""
+    return value is True or str(value).strip().lower() == "true"
 
 
 def _date_of(model: dict[str, Any]) -> str | None:
@@ -138,6 +145,8 @@ class BillStore:
         if model.get("FID") not in (None, 0, "0", ""):
             raise FormError(12, [error_item("沙箱只支持新增单据（FID 为 0）")])
         record = self.build(name, form, model, validate=True)
+        if _flag(data.get("IsAutoSubmitAndAudit")):
+            record["FDOCUMENTSTATUS"] = "C"  # A → B → C within the save
         wanted = data.get("NeedReturnFields") or []
         returned = {k: record.get(str(k).upper()) for k in wanted if "." not in str(k)}
         return {"Id": record["FID"], "Number": record["FBILLNO"],

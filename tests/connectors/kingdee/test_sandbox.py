@@ -92,6 +92,28 @@ def test_bills__status_rules_delete_and_view(kingdee: Kingdee) -> None:
         assert "不允许删除" in refused["Result"]["ResponseStatus"]["Errors"][0]["Message"]
 
 
+@pytest.mark.parametrize(("flag", "status"), [
+    (True, "C"), ("true", "C"), (False, "A"), (None, "A")])
+def test_bills__save_honours_is_auto_submit_and_audit(kingdee: Kingdee, flag: Any,
+                                                       status: str) -> None:
+    model = {"FBillNo": "T-2", "FDate": "2026-11-23", "FCustId": {"FNumber": "C001"},
+             "FEntity": [{"FMaterialId": {"FNumber": "P-1001"}, "FQty": 1,
+                          "FStockId": {"FNumber": "CK002"}}]}
+    data: dict[str, Any] = {"Model": model}
+    if flag is not None:
+        data["IsAutoSubmitAndAudit"] = flag
+    with httpx.Client() as client:
+        _session(kingdee, client)
+        saved = _call(kingdee, client, "Save", {"formid": "STK_MisDelivery", "data": data})
+        assert saved["Result"]["ResponseStatus"]["IsSuccess"] is True
+        view = _call(kingdee, client, "view", {"formid": "STK_MisDelivery",
+                                              "data": {"Number": "T-2"}})
+        submit = _call(kingdee, client, "Submit", {"formid": "STK_MisDelivery",
+                                                  "data": {"Numbers": ["T-2"]}})
+    assert view["Result"]["Result"]["DocumentStatus"] == status
+    assert submit["Result"]["ResponseStatus"]["IsSuccess"] is (status == "A")
+
+
 def test_controls__config_and_unauthenticated_routes(kingdee: Kingdee) -> None:
     answer = httpx.post(f"{kingdee.root}/_sandbox/config",
                         json={"latency_ms": 1, "expire_every": 30, "closed_before": "2025-06-01"})
