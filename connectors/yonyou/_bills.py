@@ -43,6 +43,7 @@ class BillKind:
     lines: str = ""  # the detail rows' field
     single_step_body: bool = False  # steps take {"data": {"id"}}, not {"data": [{"id"}]}
     list_shortcut: str | None = None  # a documented top-level filter on the bill's code
+    since_filter: str | None = None  # a documented top-level "dated on or after" filter
 
 
 _REFUND = "/yonbip/EFI/arRefund"
@@ -56,7 +57,7 @@ ACTIONS: dict[str, BillKind] = {
         # `remarks` is answered by the detail API; the save page does not list it (UNVERIFIED
         # that a save keeps it — extVouchCode, which the save does take, holds the key too).
         ("remarks",), "oriTaxIncludedAmount", "customerCode", lines="bodyItem",
-        single_step_body=True, list_shortcut="code"),
+        single_step_body=True, list_shortcut="code", since_filter="open_billDate_begin"),
     "return.create": BillKind(
         "return.create", _RETURN + "/singleSave",
         _RETURN + "/list",  # 销售退货列表查询 (third-party mirrors of the API pages)

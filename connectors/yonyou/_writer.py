@@ -129,10 +129,12 @@ class BillWriter:
 
     async def list_written(self, action: str, *, since: datetime) -> list[WriteResult]:
         kind = self.kind(action)
-        body = {"isSum": True, "simpleVOs": [{
-            "field": "vouchdate", "op": "between",
-            # Bills carry a date, not a time: the whole day of `since` is included.
-            "value1": since.strftime("%Y-%m-%d 00:00:00"), "value2": _FAR_FUTURE}]}
+        # Bills carry a date, not a time: the whole day of `since` is included.
+        day = since.strftime("%Y-%m-%d 00:00:00")
+        body: dict[str, Any] = {"isSum": True, "simpleVOs": [{
+            "field": "vouchdate", "op": "between", "value1": day, "value2": _FAR_FUTURE}]}
+        if kind.since_filter:  # a list that documents its own date filter (and no simpleVOs)
+            body = {"isSum": True, kind.since_filter: day}
         results: list[WriteResult] = []
         async for rows in walk(self.connector, kind.list, body, operation=f"{action}.list",
                                page_size=min(self.connector.config.page_size, 500)):

@@ -114,3 +114,14 @@ def test_sandbox__a_kingdee_warehouse_code_is_unknown(sandbox: Server) -> None:
     from connectors.yonyou.sandbox.seed import WAREHOUSES
 
     assert "CK001" not in WAREHOUSES
+
+
+async def test_refund__listed_by_its_documented_date_filter(sandbox: Server) -> None:
+    from datetime import datetime
+
+    async with sandbox.connector() as connector:
+        await connector.write("refund.create", "K8", mapped("yonyou_refund_bill", MONEY_ONLY),
+                              check_first=False)
+        same_day = await connector.list_written("refund.create", since=datetime(2026, 11, 23))
+        later = await connector.list_written("refund.create", since=datetime(2026, 11, 24))
+    assert [b.reference for b in same_day] == ["TK-000123"] and later == []
