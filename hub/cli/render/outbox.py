@@ -1,4 +1,7 @@
-"""Rich renderings of the outbox, dead letters, dispatch runs and reconciliation reports."""
+"""Rich renderings of the outbox, dead letters, dispatch runs and reconciliation reports.
+
+Vendor text (errors, numbers, keys) goes into cells as `Text`, never as markup, so these views
+are safe on any console (the demo's reads markup)."""
 
 from __future__ import annotations
 
@@ -27,8 +30,9 @@ def outbox_table(rows: Sequence[OutboxView], *, title: str = "Outbox") -> Table:
         status = "sending" if row.in_flight else row.status
         detail = Text(row.error or "", style="red") if row.status == "dead" or row.error \
             and row.status != "done" else Text(row.number or "")
-        table.add_row(str(row.id), str(row.ticket_id or "—"), row.action, row.connection,
-                      row.key, Text(status, style=_STATUS.get(row.status, "")),
+        table.add_row(str(row.id), str(row.ticket_id or "—"), Text(row.action),
+                      Text(row.connection), Text(row.key),
+                      Text(status, style=_STATUS.get(row.status, "")),
                       row.step or "—", f"{row.attempts}" + (f" (+{row.replays} replays)"
                                                           if row.replays else ""), detail)
     if not rows:
@@ -52,7 +56,8 @@ def dispatch_summary(summary: DispatchSummary) -> RenderableType:
     errors.add_column("key")
     errors.add_column("why", style="red", overflow="fold")
     for error in summary.errors[:20]:
-        errors.add_row(str(error["outbox_id"]), error["key"], error["error"])
+        errors.add_row(str(error["outbox_id"]), Text(str(error["key"])),
+                       Text(str(error["error"])))
     return Group(line, errors)
 
 
@@ -71,8 +76,8 @@ def reconcile_view(report: ReconcileReport) -> RenderableType:
         for column in ("finding", "job", "ticket", "key", "documents", "detail"):
             table.add_column(column, overflow="fold")
         for finding in report.findings:
-            table.add_row(Text(finding.kind, style="red"), finding.job,
-                          finding.reference or "—", finding.key or "—",
-                          ", ".join(finding.numbers) or "—", finding.detail)
+            table.add_row(Text(finding.kind, style="red"), Text(finding.job),
+                          Text(finding.reference or "—"), Text(finding.key or "—"),
+                          Text(", ".join(finding.numbers) or "—"), Text(finding.detail))
         parts.append(table)
     return Group(*parts)
