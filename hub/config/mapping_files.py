@@ -27,6 +27,7 @@ __all__ = ["NAME_RULE", "MappingLibrary"]
 
 NAME_RULE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,63}")
 _SHOWN_NAME = 64  # characters of a refused name repeated in the error
+_LISTED = 12  # mapping names an "available:" hint lists before it counts the rest
 
 
 class MappingLibrary:
@@ -56,6 +57,9 @@ class MappingLibrary:
         close = get_close_matches(name[:_SHOWN_NAME], known, n=1, cutoff=0.6)
         if close:
             return f"did you mean '{close[0]}'?"
+        if len(known) > _LISTED:  # one readable line, however large the library grows
+            return (f"available: {', '.join(known[:_LISTED])}, … ({len(known)} in all: "
+                    "hub mappings validate lists them)")
         return f"available: {', '.join(known) or 'none'}"
 
     def path(self, name: str) -> Path:

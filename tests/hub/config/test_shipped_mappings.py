@@ -55,6 +55,14 @@ def test_library__did_you_mean_is_a_separate_admin_hint(tmp_path: Path) -> None:
     assert library.hint("zzz") == "available: crm_customer, import_tickets"
 
 
+def test_library__a_large_library_is_counted_not_listed_whole(tmp_path: Path) -> None:
+    for n in range(20):
+        (tmp_path / f"m{n:02d}.yaml").write_text("fields:\n  x: {path: x}\n", encoding="utf-8")
+    hint = MappingLibrary(tmp_path).hint("zzz")
+    assert hint.startswith("available: m00, m01,") and "m11, … (20 in all" in hint
+    assert "m12" not in hint
+
+
 HOSTILE_NAMES = [
     pytest.param("../outside/secrets", id="parent-traversal"),
     pytest.param("../../../../etc/passwd", id="deep-traversal"),
