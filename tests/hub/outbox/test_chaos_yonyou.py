@@ -173,6 +173,7 @@ async def test_chaos__yonyou_bills_exactly_once_through_two_dispatcher_kills(
     injected = {r.fault for r in chaos.faults.requests() if r.fault}
     assert {"chaos error", "chaos timeout", "chaos lose"} <= injected, injected
     assert sandbox.lookup_errors.injected > 0  # lookups failed, and no write died of it
+    assert sandbox.auth.token_calls > 2  # tokens died every 3 s and were renewed
 
     sandbox.configure({"lookup_errors": None})
     report = await reconcile(chaos.hub, since=chaos.started)
