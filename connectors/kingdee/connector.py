@@ -79,6 +79,11 @@ class KingdeeConnector(Connector[KingdeeConfig]):
     title = "Kingdee K/3 Cloud"
     Config = KingdeeConfig
     streams: ClassVar[Mapping[str, type[Stream]]] = STREAMS
+    # action → (the mapping target its document is, what the ERP makes of it): checked at load.
+    write_documents: ClassVar[Mapping[str, tuple[str, str]]] = {
+        "refund.create": ("kingdee.AR_REFUNDBILL", "收款退款单 AR_REFUNDBILL"),
+        "parts.consume": ("kingdee.STK_MisDelivery", "其他出库单 STK_MisDelivery"),
+    }
 
     def __init__(self, config: KingdeeConfig, **kwargs: Any) -> None:
         super().__init__(config, **kwargs)

@@ -55,6 +55,15 @@ class YonyouConnector(Connector[YonyouConfig]):
     title = "Yonyou YonBIP (用友)"
     Config = YonyouConfig
     streams: ClassVar[Mapping[str, type[Stream]]] = STREAMS
+    # action → (the mapping target its document is, what YonBIP makes of it): checked at load.
+    write_documents: ClassVar[Mapping[str, tuple[str, str]]] = {
+        "refund.create": ("yonyou.arRefund", "收款退款单 (AR collection refund, money only: "
+                          "customer, amount, settle mode)"),
+        "return.create": ("yonyou.vouchersalereturn", "销售退货单 (sales return: every line "
+                          "names its material)"),
+        "parts.consume": ("yonyou.othoutrecord", "其他出库单 (other outbound: each part's "
+                          "material, qty, warehouse)"),
+    }
     # No connection-wide default: the notes give a quota (60 calls/min, free tier) for the
     # order list only; the gateway's rate-limit codes are retried with backoff, and a
     # connection can set `rate_limit` to stay under its tenant's quota.

@@ -95,6 +95,7 @@ def _check_jobs(
             _check_stream(doc, name, job, connection, configs[job.connection], problems)
         elif isinstance(job, WritebackJob):
             _check_writer(doc, name, connection, problems)
+            _check_document(doc, name, job, connection, mappings, problems)
         if isinstance(job, EnrichJob):
             _check_enrich_sources(doc, name, job, hub, problems)
         if isinstance(job, WritebackJob):
@@ -144,6 +145,34 @@ def _check_writer(doc: YamlDocument, name: str, connection: ConnectionSpec,
         problems.append(doc.problem(
             ("jobs", name, "connection"),
             f"connector '{connection.type}' cannot write documents (no Writer capability)"))
+
+
+def _check_document(doc: YamlDocument, name: str, job: WritebackJob,
+                    connection: ConnectionSpec, mappings: MappingLibrary,
+                    problems: list[ConfigProblem]) -> None:
+    """For a connector that names the document of each action (`write_documents`): the
+    action is one of them, and the mapping makes that document — so a refund job pointed at
+    another ERP, or given another document's mapping, is named at load, not at dispatch."""
+    try:
+        documents = getattr(load_connector(connection.type), "write_documents", None)
+    except ConfigError:
+        return  # reported under connections already
+    if not documents:
+        return
+    if job.action not in documents:
+        known = "; ".join(f"{action}: {what}" for action, (_, what) in sorted(documents.items()))
+        problems.append(doc.problem(("jobs", name, "action"), f"connector '{connection.type}' "
+                                    f"has no action '{job.action}'; it has {known}"))
+        return
+    target, what = documents[job.action]
+    try:
+        made = mappings.get(job.mapping).spec.target
+    except (NotFoundError, ConfigFileError):
+        return  # reported by _check_mapping_exists
+    if made is not None and made != target:
+        problems.append(doc.problem(("jobs", name, "mapping"), (
+            f"{job.action} on '{connection.type}' writes a {what}, from a mapping whose "
+            f"target is {target}; mapping '{job.mapping}' makes {made}")))
 
 
 def _check_mapping_exists(doc: YamlDocument, name: str, job: WritebackJob | ImportJob,

@@ -158,6 +158,42 @@ def test_load_config__a_writeback_job_needs_a_writer_and_a_mapping(
                     mappings=MappingLibrary(MAPPINGS))
 
 
+YONYOU = """\
+  yonyou:
+    type: yonyou
+    config: {tenant_id: t, app_key: k, app_secret: s}
+"""
+
+
+@pytest.mark.parametrize(("action", "mapping", "field", "says"), [
+    ("refund.create", "yonyou_refund_bill", None, None),
+    ("return.create", "yonyou_sales_return", None, None),
+    ("parts.consume", "yonyou_parts_outbound", None, None),
+    ("refund.create", "kingdee_refund_bill", "mapping",
+     "refund.create on 'yonyou' writes a 收款退款单 (AR collection refund"),
+    ("refund.create", "yonyou_sales_return", "mapping",
+     "mapping 'yonyou_sales_return' makes yonyou.vouchersalereturn"),
+    ("refund.issue", "yonyou_refund_bill", "action",
+     "connector 'yonyou' has no action 'refund.issue'; it has parts.consume: 其他出库单"),
+])
+def test_load_config__a_writeback_job_is_told_which_document_it_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, action: str, mapping: str,
+    field: str | None, says: str | None,
+) -> None:
+    monkeypatch.setenv("TEST_CRM_KEY", "key-from-env-1234")
+    text = VALID.replace("jobs:\n", YONYOU + "jobs:\n") + (
+        f"  refunds:\n    kind: writeback\n    on: refund\n    connection: yonyou\n"
+        f"    action: {action}\n    mapping: {mapping}\n")
+    if field is None:
+        load_config(write(tmp_path, text), mappings=MappingLibrary(MAPPINGS))
+        return
+    with pytest.raises(ConfigFileError) as caught:
+        load_config(write(tmp_path, text), mappings=MappingLibrary(MAPPINGS))
+    message = str(caught.value)
+    assert f"hub.yaml, line {25 if field == 'action' else 26}" in message, message
+    assert f"field 'jobs.refunds.{field}'" in message and says in message
+
+
 def test_load_config__job_mapping_without_external_id(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
