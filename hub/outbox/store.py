@@ -14,9 +14,10 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, select, update
+from sqlalchemy import Select, and_, bindparam, exists, func, select, update
 from sqlalchemy.orm import Session, aliased
 
 from connectors.sdk.capabilities import WriteResult
@@ -76,19 +77,26 @@ def _ordering_key(ticket_id: int | None, key: str) -> str:
     return f"ticket:{ticket_id}" if ticket_id is not None else f"key:{key}"
 
 
-def _due(now: datetime, *, for_update: bool) -> Select[tuple[int]]:
-    earlier = aliased(OutboxMessage)
+_EARLIER = aliased(OutboxMessage)
+_NOW = bindparam("now")
+
+
+@lru_cache(maxsize=64)
+def _due(*, for_update: bool, limit: int) -> Select[tuple[int]]:
+    """The ids of due, free rows no earlier row of their ticket waits before, oldest first;
+    `now` is bound when it runs. Built once per shape: the ORM took longer to build it than
+    the store to run it, on every claim."""
     waits_behind = exists().where(
-        earlier.ordering_key == OutboxMessage.ordering_key,
-        earlier.id < OutboxMessage.id,
-        earlier.status != "done",
+        _EARLIER.ordering_key == OutboxMessage.ordering_key,
+        _EARLIER.id < OutboxMessage.id,
+        _EARLIER.status != "done",
     )
     query = select(OutboxMessage.id).where(
         OutboxMessage.status == "pending",
-        OutboxMessage.next_attempt_at <= now,
-        LEASE.free(now),
+        OutboxMessage.next_attempt_at <= _NOW,
+        LEASE.free(_NOW),
         ~waits_behind,
-    ).order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+    ).order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit)
     if for_update:
         query = query.with_for_update(skip_locked=True, of=OutboxMessage)
     return query
@@ -100,7 +108,7 @@ def claim(session: Session, *, owner: str, limit: int, now: datetime,
     if limit <= 0:
         return []
     postgres = session.get_bind().dialect.name == "postgresql"
-    ids = list(session.scalars(_due(now, for_update=postgres).limit(limit * 2)))
+    ids = list(session.scalars(_due(for_update=postgres, limit=limit * 2), {"now": now}))
     if not ids:
         return []
     rows = session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids))
@@ -136,9 +144,14 @@ def release(session: Session, *, owner: str, ids: Sequence[int]) -> None:
             OutboxMessage.id.in_(list(ids)), LEASE.held_by(owner)).values(LEASE.cleared()))
 
 
-def _ours(row_id: int, owner: str) -> Any:
-    return and_(OutboxMessage.id == row_id, LEASE.held_by(owner),
-                OutboxMessage.status == "pending")
+_TABLE = OutboxMessage.__table__
+# A settle is one guarded UPDATE of the row (by id, still leased to us, still pending), built
+# once on the table: on the ORM entity, building and running it cost ~3x as much, per row.
+_OURS = and_(_TABLE.c.id == bindparam("row_id"), _TABLE.c.lease_owner == bindparam("owner"),
+             _TABLE.c.status == "pending")
+_SETTLE_SUCCESS = update(_TABLE).where(_OURS).values(
+    status="done", step=bindparam("step"), result=bindparam("result"), error=None,
+    error_kind=None, **LEASE.cleared(), done_at=bindparam("now"), updated_at=bindparam("now"))
 
 
 def settle_success(session: Session, row_id: int, *, owner: str, result: WriteResult,
@@ -146,10 +159,9 @@ def settle_success(session: Session, row_id: int, *, owner: str, result: WriteRe
     """Mark the row done with the vendor's answer; False when the lease was lost meanwhile.
 
     One guarded UPDATE, no read: the dispatcher settles many rows per transaction."""
-    changed = session.execute(update(OutboxMessage).where(_ours(row_id, owner)).values(
-        status="done", step=result.step, result=dataclasses.asdict(result), error=None,
-        error_kind=None, **LEASE.cleared(), done_at=now, updated_at=now),
-        execution_options={"synchronize_session": False})
+    changed = session.execute(_SETTLE_SUCCESS, {
+        "row_id": row_id, "owner": owner, "step": result.step,
+        "result": dataclasses.asdict(result), "now": now})
     return bool(changed.rowcount)  # type: ignore[attr-defined]
 
 
@@ -165,8 +177,8 @@ def settle_failure(session: Session, row_id: int, *, owner: str, error: str, kin
         values["status"] = "dead"
     else:
         values["next_attempt_at"] = retry_at
-    changed = session.execute(update(OutboxMessage).where(_ours(row_id, owner)).values(
-        **values), execution_options={"synchronize_session": False})
+    changed = session.execute(update(_TABLE).where(_OURS).values(**values),
+                              {"row_id": row_id, "owner": owner})
     return bool(changed.rowcount)  # type: ignore[attr-defined]
 
 

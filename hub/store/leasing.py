@@ -33,8 +33,9 @@ class LeaseColumns:
     owner: InstrumentedAttribute[Any]
     until: InstrumentedAttribute[Any]
 
-    def free(self, now: datetime) -> ColumnElement[bool]:
-        """Claimable: never leased, given back, or run out."""
+    def free(self, now: datetime | ColumnElement[Any]) -> ColumnElement[bool]:
+        """Claimable: never leased, given back, or run out (`now` may be a bound parameter,
+        for a statement built once)."""
         return or_(self.until.is_(None), self.until < now)
 
     def held(self, now: datetime) -> ColumnElement[bool]:
