@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, insert, select, update
+from sqlalchemy import bindparam, event, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.sdk.http import CallRecord
@@ -100,6 +100,16 @@ _BOUNDED = {name: AuditRecord.__table__.c[name].type.length
             for name in ("actor", "action", "target", "outcome")}
 
 
+# The append's statements, built once on the tables (the ORM took longer to build and run
+# them than the store took to execute them, on every append).
+_HEAD = AuditHead.__table__
+_BUMP_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(seq=_HEAD.c.seq + bindparam("by"))
+_READ_HEAD = select(_HEAD.c.seq, _HEAD.c.hash, _HEAD.c.key_id).where(_HEAD.c.id == 1)
+_SET_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(
+    hash=bindparam("hash"), key_id=bindparam("key_id"), mac=bindparam("mac"))
+_INSERT_RECORDS = insert(AuditRecord.__table__).returning(AuditRecord.__table__.c.seq)
+
+
 def fit(value: str, limit: int) -> str:
     """`value` cut to `limit` characters, ending in a marker and a digest of the whole."""
     if len(value) <= limit:
@@ -158,17 +168,17 @@ class AuditLog:
         if not entries:
             return
         key = self.keys.current
+        # The caller's pending changes first (as an ORM statement would autoflush them): its
+        # rows are locked before the head, in every transaction the same way round.
+        session.flush()
         # Bumping the head first takes its row lock (PostgreSQL) / the write lock (SQLite),
         # so concurrent appenders line up instead of forking the chain.
-        session.execute(update(AuditHead).where(AuditHead.id == 1)
-                        .values(seq=AuditHead.seq + len(entries)))
-        head = session.execute(select(AuditHead).where(AuditHead.id == 1)).scalar_one()
-        session.refresh(head)
+        session.execute(_BUMP_HEAD, {"by": len(entries)})
+        head = session.execute(_READ_HEAD).one()
         seq, prev = head.seq - len(entries), head.hash
         switch = _key_switch(head.key_id, seq, key)
         if switch is not None:
-            session.execute(update(AuditHead).where(AuditHead.id == 1)
-                            .values(seq=AuditHead.seq + 1))
+            session.execute(_BUMP_HEAD, {"by": 1})
             entries = [switch, *entries]
         now = datetime.now(UTC)
         rows = []
@@ -179,10 +189,12 @@ class AuditLog:
             prev = row["hash"]
         # One multi-row INSERT (RETURNING makes the driver send one statement, not one
         # per row), and no ORM object per row.
-        session.execute(insert(AuditRecord).returning(AuditRecord.seq), rows)
-        session.execute(update(AuditHead).where(AuditHead.id == 1).values(
-            hash=prev, key_id=key.key_id, mac=_head_mac(key, seq, prev)))
-        session.expire(head)
+        session.execute(_INSERT_RECORDS, rows)
+        session.execute(_SET_HEAD, {"hash": prev, "key_id": key.key_id,
+                                    "mac": _head_mac(key, seq, prev)})
+        loaded = session.identity_map.get(session.identity_key(AuditHead, 1))
+        if loaded is not None:
+            session.expire(loaded)  # a head this session read before is stale now
         self._checkpoint_after_commit(session)
 
     def _row(self, entry: AuditEntry, *, seq: int, at: datetime, prev: str,
