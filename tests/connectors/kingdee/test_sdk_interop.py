@@ -66,3 +66,20 @@ def test_sdk__a_wrong_app_secret_gets_session_lost_not_a_login_error(kingdee: Ki
     sdk = _sdk(kingdee, app_secret="ffffffffffffffffffffffffffffffff")
     answer = json.loads(sdk.ExecuteBillQuery({"FormId": "BD_Customer", "FieldKeys": "FNumber"}))
     assert answer[0][0]["Result"]["ResponseStatus"]["MsgCode"] == 1
+
+
+def test_sdk__save_with_auto_submit_and_audit_leaves_the_bill_audited(kingdee: Kingdee) -> None:
+    """IsAutoSubmitAndAudit as the official SDK sends it: one Save, the bill in state C."""
+    sdk = _sdk(kingdee)
+    model = {"FBillNo": "TKRF-000124", "FBillTypeID": {"FNumber": "SKTKDLX01_SYS"},
+             "FDATE": "2026-05-02", "FCONTACTUNITTYPE": "BD_Customer",
+             "FCONTACTUNIT": {"FNumber": "C002"}, "FCURRENCYID": {"FNumber": "PRE001"},
+             "FSETTLEORGID": {"FNumber": "100"},
+             "FREFUNDBILLENTRY": [{"FSETTLETYPEID": {"FNumber": "JSFS04_SYS"},
+                                   "FREFUNDAMOUNTFOR": 12.5}]}
+    saved = json.loads(sdk.Save("AR_REFUNDBILL", {"IsAutoSubmitAndAudit": True,
+                                                  "Model": model}))
+    assert saved["Result"]["ResponseStatus"]["IsSuccess"] is True, saved
+    [bill] = kingdee.bills("AR_REFUNDBILL")
+    assert bill["FDOCUMENTSTATUS"] == "C"
+    assert kingdee.vendor_calls("submit") == kingdee.vendor_calls("audit") == []
