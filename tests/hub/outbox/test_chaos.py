@@ -7,10 +7,6 @@ and every ticket shows its bill numbers."""
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -149,29 +145,9 @@ async def test_chaos__every_bill_exactly_once(chaos: Chaos) -> None:
     _assert_exactly_once(chaos)
 
 
-def _done(hub: Hub) -> int:
-    with hub.sessions() as session:
-        return session.scalar(select(func.count()).where(OutboxMessage.status == "done")) or 0
-
-
-def _dispatcher(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-c", "import sys, cli; sys.exit(cli.main())", "outbox", "dispatch",
-         "--concurrency", "8", "--lease", "2"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
-def test_chaos__a_dispatcher_killed_twice_loses_and_doubles_nothing(chaos: Chaos) -> None:
-    for stop_at in (TICKETS // 2, TICKETS):  # kill mid-run, twice
-        process = _dispatcher(chaos.env)
-        deadline = time.monotonic() + 300
-        while _done(chaos.hub) < stop_at and process.poll() is None:
-            assert time.monotonic() < deadline, "the dispatcher made no progress"
-            time.sleep(0.05)
-        process.send_signal(signal.SIGKILL)
-        _, stderr = process.communicate()
-        assert process.returncode == -signal.SIGKILL, stderr.decode()
-    final = _dispatcher(chaos.env)
-    _, stderr = final.communicate(timeout=600)
-    assert final.returncode == 0, stderr.decode()
+def test_chaos__a_dispatcher_killed_twice_loses_and_doubles_nothing(chaos: Chaos,
+        dispatch_through_kills: Any) -> None:
+    # Kill mid-run, twice.
+    dispatch_through_kills(chaos.hub, chaos.env, (TICKETS // 2, TICKETS),
+                           timeout=300)
     _assert_exactly_once(chaos)

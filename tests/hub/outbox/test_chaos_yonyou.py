@@ -11,10 +11,6 @@ minute; `HUB_CHAOS_TICKETS=1000 scripts/chaos-yonyou` is the full 1,000 + 1,000 
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -122,33 +118,12 @@ def _resolve(hub: Hub, n: int) -> None:
     assert len(resolve_ticket(hub, ticket_id, resolution, actor="test")) == 2
 
 
-def _done(hub: Hub) -> int:
-    with hub.sessions() as session:
-        return session.scalar(select(func.count()).where(OutboxMessage.status == "done")) or 0
-
-
-def _dispatcher(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-c", "import sys, cli; sys.exit(cli.main())", "outbox", "dispatch",
-         "--concurrency", "8", "--lease", "2"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
 async def test_chaos__yonyou_bills_exactly_once_through_two_dispatcher_kills(
-    chaos: Chaos,
+    chaos: Chaos, dispatch_through_kills: Any,
 ) -> None:
-    for stop_at in (TICKETS // 2, TICKETS):  # of 2 * TICKETS rows: kill mid-run, twice
-        process = _dispatcher(chaos.env)
-        deadline = time.monotonic() + 600
-        while _done(chaos.hub) < stop_at and process.poll() is None:
-            assert time.monotonic() < deadline, "the dispatcher made no progress"
-            time.sleep(0.05)
-        process.send_signal(signal.SIGKILL)
-        _, stderr = process.communicate()
-        assert process.returncode == -signal.SIGKILL, stderr.decode()
-    final = _dispatcher(chaos.env)
-    _, stderr = final.communicate(timeout=1200)
-    assert final.returncode == 0, stderr.decode()
+    # Of 2 * TICKETS rows: kill mid-run, twice.
+    dispatch_through_kills(chaos.hub, chaos.env, (TICKETS // 2, TICKETS),
+                           timeout=600)
 
     chaos.faults.reset()
     sandbox = chaos.app.state.sandbox
