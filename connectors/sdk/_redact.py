@@ -57,7 +57,27 @@ _NAMED_VALUE = re.compile(
 )
 
 
+_SCHEMES = frozenset({"bearer", "basic", "digest", "token"})
+_PROSE_WORD = re.compile(r"[a-z]+")
+_PROSE_AFTER = re.compile(r" [^\W\d_]")
+
+
+def _is_prose(match: re.Match[str]) -> bool:
+    """Whether a `name: value` match is the hub's own words, not a credential: a bare scheme
+    (`Authorization: Bearer <token>` in help text) or, after an unquoted colon, a lower-case
+    word that a sentence goes on from (`token: token endpoint unreachable`)."""
+    value = match.group(4)
+    if match.group(3) is None and value.lower() in _SCHEMES:
+        return True
+    separator = match.group(2)
+    return (":" in separator and not any(q in separator for q in "\"'\\")
+            and _PROSE_WORD.fullmatch(value) is not None
+            and _PROSE_AFTER.match(match.string, match.end()) is not None)
+
+
 def _mask_named(match: re.Match[str]) -> str:
+    if _is_prose(match):
+        return match.group(0)
     return f"{match.group(1)}{match.group(2)}{match.group(3) or ''}{MASK}"
 
 

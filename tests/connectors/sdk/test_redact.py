@@ -116,6 +116,15 @@ def test_redactor__masks_a_secret_in_every_encoding(shown: str) -> None:
     ("timestamp=1&sign=ab%2Bc%3D", "timestamp=1&sign=***"),
     ("Cookie: kdservice-sessionid=abc; lang=zh", "Cookie: ***; lang=zh"),
     ("the token endpoint refused the key", "the token endpoint refused the key"),
+    # the hub's own fixed texts stay whole; a value that follows them is still masked
+    ("send Authorization: Bearer <token or API key> or X-API-Key",
+     "send Authorization: Bearer <token or API key> or X-API-Key"),
+    ("token: token endpoint unreachable (ConnectError)",
+     "token: token endpoint unreachable (ConnectError)"),
+    ("kb: token: the token endpoint refused", "kb: token: the token endpoint refused"),
+    ("Authorization: Token abcdef", "Authorization: Token ***"),
+    ("password: hunter2 is wrong", "password: *** is wrong"),
+    ('{"token": "plain words"}', '{"token": "*** words"}'),
 ])
 def test_redactor__masks_credential_fields_by_name(text: str, kept: str) -> None:
     assert Redactor().text(text) == kept
