@@ -35,7 +35,8 @@ class LoadedConfig:
 
 
 def load_config(path: Path, *, mappings: MappingLibrary) -> LoadedConfig:
-    """Parse and check hub.yaml; raises ConfigFileError listing every problem found."""
+    """Parse and check hub.yaml; raises ConfigFileError listing every problem found, in one
+    pass: variables not set, the file's shape and, when its shape is right, what it names."""
     doc = load_yaml(path, interpolate=True)
     if doc.data is None:  # nothing but blank lines or comments
         raise doc.error((), "the file is empty; expected version and connections (and jobs, "
@@ -43,16 +44,24 @@ def load_config(path: Path, *, mappings: MappingLibrary) -> LoadedConfig:
     try:
         hub = HubConfig.model_validate(doc.data)
     except ValidationError as exc:
-        raise doc.validation_error(exc) from None
+        raise _all_problems(doc, doc.validation_error(exc).problems) from None
     problems: list[ConfigProblem] = []
     configs = _connection_configs(doc, hub, problems)
     _check_jobs(doc, hub, configs, mappings, problems)
     _check_webhooks(doc, hub, mappings, problems)
     check_rules(doc, hub.rules, connections={n: c.type for n, c in hub.connections.items()},
                 configs=configs, public_url=hub.public_url, problems=problems)
-    if problems:
-        raise ConfigFileError(problems)
+    if problems or doc.problems:
+        raise _all_problems(doc, problems)
     return LoadedConfig(path=path, hub=hub, connection_configs=configs)
+
+
+def _all_problems(doc: YamlDocument, found: list[ConfigProblem]) -> ConfigFileError:
+    """The variables not set, then what else was found, in file order; a field whose
+    variable is not set is not reported again for the empty value it read as."""
+    unset = {problem.field for problem in doc.problems}
+    rest = [problem for problem in found if problem.field not in unset]
+    return ConfigFileError(sorted([*doc.problems, *rest], key=lambda p: p.line or 0))
 
 
 def _connection_configs(

@@ -57,6 +57,9 @@ class YamlDocument:
     # Where a one-line scalar value starts: (line, 1-based column, opening quote or "").
     scalars: dict[Loc, tuple[int, int, str]] = field(default_factory=dict)
     text_lines: list[str] = field(default_factory=list, repr=False)
+    # What interpolation found wrong (a variable not set), for the caller to report with the
+    # rest of the file's problems in one pass; the value reads as "" meanwhile.
+    problems: list[ConfigProblem] = field(default_factory=list)
 
     def line_for(self, loc: Sequence[str | int]) -> int | None:
         """The line of the deepest part of `loc` present in the file (skipping union tags)."""
@@ -133,7 +136,8 @@ def _readable(item: Mapping[str, Any], known: Sequence[str] | None = None) -> st
 
 
 def load_yaml(path: Path, *, interpolate: bool = False) -> YamlDocument:
-    """Read a YAML file; with `interpolate`, replace `${VAR}` / `${VAR:-default}` in strings.
+    """Read a YAML file; with `interpolate`, replace `${VAR}` / `${VAR:-default}` in strings
+    (every variable not set is a problem in `doc.problems`, its reference read as "").
 
     Raises ConfigFileError (one problem, naming the file and line) for a file that is not
     small, plain YAML: see the module docstring."""
@@ -330,7 +334,9 @@ def _interpolate(value: str, loc: Loc, doc: YamlDocument) -> str:
             return found
         if default is not None:
             return default
-        raise doc.error(loc, f"environment variable {name} is not set")
+        doc.problems.append(doc.problem(loc, f"environment variable {name} is not set",
+                                        offset=match.start()))
+        return ""
 
     return _ENV_REF.sub(replace, value) if "${" in value else value
 

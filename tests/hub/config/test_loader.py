@@ -124,6 +124,40 @@ def test_load_config__reports_every_problem_at_once(
     assert {"connections.crm.config.apikey", "jobs.pull_customers.mapping"} <= fields
 
 
+def test_load_config__unset_variables_come_with_every_other_problem_in_one_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TEST_CRM_KEY", raising=False)
+    monkeypatch.delenv("TEST_CRM_URL", raising=False)
+    text = VALID.replace("${TEST_CRM_URL:-http://127.0.0.1:9}", "${TEST_CRM_URL}").replace(
+        "mapping: crm_customer\n  enrich", "mapping: nope\n  enrich").replace(
+        "    connection: crm\n    mapping", "    connection: crn\n    mapping")
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigFileError) as caught:
+        load_config(path, mappings=MappingLibrary(MAPPINGS))
+    assert [(p.line, p.field) for p in caught.value.problems] == [
+        (6, "connections.crm.config.base_url"), (7, "connections.crm.config.api_key"),
+        (13, "jobs.pull_customers.mapping"), (16, "jobs.enrich.connection")]
+    assert "environment variable TEST_CRM_URL is not set" in str(caught.value)
+    assert "environment variable TEST_CRM_KEY is not set" in str(caught.value)
+
+
+def test_shipped_config__loads_with_no_variable_set_pointing_at_the_sandboxes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import os
+    import re
+
+    text = (ROOT / "configs/hub.yaml").read_text(encoding="utf-8")
+    for name in set(re.findall(r"\$\{([A-Z_0-9]+)", text)):
+        monkeypatch.delenv(name, raising=False)
+    assert not any(name in os.environ for name in re.findall(r"\$\{([A-Z_0-9]+)", text))
+    loaded = load_config(ROOT / "configs/hub.yaml", mappings=MappingLibrary(MAPPINGS))
+    urls = {name: str(config.base_url)  # type: ignore[attr-defined]
+            for name, config in loaded.connection_configs.items()}
+    assert all(url.startswith("http://127.0.0.1:87") for url in urls.values()), urls
+
+
 def test_load_config__missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigFileError, match="file not found"):
         load_config(tmp_path / "absent.yaml", mappings=MappingLibrary(MAPPINGS))
