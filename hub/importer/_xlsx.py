@@ -16,10 +16,13 @@ import zipfile
 import zlib
 from collections.abc import Generator, Iterator
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from html import unescape
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
+
+from hub.core.cells import ExcelError
 
 from ._safety import ImportFileError, ReadLimits, check_zip
 from ._xlsx_stream import StreamSource, column_index, date_styles, shared_strings
@@ -31,6 +34,8 @@ _MIB = 1 << 20
 _CHUNK = _MIB
 _MAX_PART_BYTES = 64 * _MIB  # workbook, relationships and styles parts: parsed whole
 _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_MAX_ERROR_CELLS = 100_000  # beyond: streamed, not held
+_ERROR_MARK = b't="e"'
 _ROOT = re.compile(rb"<(?:([A-Za-z_][\w.-]*):)?worksheet[\s>]")
 
 
@@ -58,6 +63,10 @@ class _Scan:
     missing_refs: bool = False
     too_wide: bool = False
     long_text: bool = False
+    # error cells (`t="e"`), which python-calamine gives as '': row -> [(column, code)]
+    errors: dict[int, list[tuple[int, str]]] = field(default_factory=dict)
+    error_count: int = 0
+    errors_unsure: bool = False  # some error cell not read here: the stream reader reads it
 
 
 def _local(tag: str) -> str:
@@ -239,8 +248,33 @@ def _scan_blocks(path: Path, scan: _Scan, head: bytes, blocks: Iterator[bytes], 
             scan.max_column = max(scan.max_column, column_index(letters.decode()))
         if not scan.long_text:
             scan.long_text = _long_run(block, limits.max_cell_chars)
+        if _ERROR_MARK in block and not scan.errors_unsure:
+            _scan_errors(scan, block, p)
     if counted_rows > referenced_rows:
         scan.max_row += counted_rows  # rows without `r`: count them on top, to be safe
+
+
+def _scan_errors(scan: _Scan, block: bytes, p: bytes) -> None:
+    """Note the error cells of a block (`<c r="B2" t="e"><f>1/0</f><v>#DIV/0!</v></c>`);
+    unsure (a cell cut by the block's end, no reference, too many) leaves them to the stream
+    reader."""
+    cells = re.findall(rb"<" + p + rb"c\s([^>]*\bt=\"e\"[^>]*)>(.*?)</" + p + rb"c>", block,
+                       re.DOTALL)
+    if len(cells) != block.count(_ERROR_MARK):
+        scan.errors_unsure = True
+        return
+    value = re.compile(rb"<" + p + rb"v>([^<]*)</" + p + rb"v>")
+    for attributes, body in cells:
+        ref = re.search(rb'\br="([A-Z]{1,3})(\d+)"', attributes)
+        code = value.search(body)
+        if ref is None or scan.error_count >= _MAX_ERROR_CELLS:
+            scan.errors_unsure = True
+            return
+        if code is None or not code.group(1):
+            continue  # no cached value: blank, as the stream reader reads it
+        scan.error_count += 1
+        scan.errors.setdefault(int(ref.group(2)), []).append(
+            (column_index(ref.group(1).decode()), unescape(code.group(1).decode())))
 
 
 def _merges(path: Path, zf: zipfile.ZipFile, member: str, prefix: str) -> list[Merge]:
@@ -264,10 +298,12 @@ class CalamineSource:
     kind = "xlsx"
     engine = "calamine"
 
-    def __init__(self, path: Path, sheet: str, *, max_row: int) -> None:
+    def __init__(self, path: Path, sheet: str, *, max_row: int,
+                 errors: dict[int, list[tuple[int, str]]] | None = None) -> None:
         import python_calamine as calamine  # heavy; never at import time of the CLI
 
         self.path, self.sheet, self._max_row = path, sheet, max_row
+        self._errors = errors or {}
         try:
             self._workbook = calamine.CalamineWorkbook.from_path(str(path))
             self._sheet = self._workbook.get_sheet_by_name(sheet)
@@ -289,7 +325,19 @@ class CalamineSource:
     def raw_rows(self) -> Iterator[tuple[int, list[Any]]]:
         if self._empty:
             return
-        yield from enumerate(self._sheet.iter_rows(), 1)
+        errors = self._errors
+        if not errors:
+            yield from enumerate(self._sheet.iter_rows(), 1)
+            return
+        first = self.first_column
+        values: list[Any]
+        for number, values in enumerate(self._sheet.iter_rows(), 1):
+            found = errors.get(number)
+            if found is not None:
+                for column, code in found:
+                    if 0 <= column - first < len(values):
+                        values[column - first] = ExcelError(code)  # type: ignore[call-overload]
+            yield number, values
 
     def close(self) -> None:
         self._workbook.close()
@@ -312,10 +360,10 @@ def open_xlsx(path: Path, *, sheet: str | int | None, limits: ReadLimits
         scan = _scan_sheet(path, zf, chosen.member, limits)
         cells = scan.max_row * (scan.max_column + 1)
         if not (scan.missing_refs or scan.too_wide or scan.long_text or scan.prefix
-                or cells > limits.max_loaded_cells) and not (
+                or scan.errors_unsure or cells > limits.max_loaded_cells) and not (
                 workbook.strings and _long_strings(path, zf, workbook.strings, limits)):
             zf.close()
-            return CalamineSource(path, chosen.name, max_row=scan.max_row)
+            return CalamineSource(path, chosen.name, max_row=scan.max_row, errors=scan.errors)
         styles = date_styles(path, _read_part(path, zf, workbook.styles) if workbook.styles
                              else None)
         strings = shared_strings(path, zf, workbook.strings)

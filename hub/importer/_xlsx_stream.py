@@ -1,6 +1,7 @@
 """A streaming reader for one worksheet part (expat, constant memory), giving the same values
 python-calamine gives: numbers as floats, date-formatted numbers as date / datetime / time,
-duration formats as timedelta, booleans, strings; errors and blanks as ''."""
+duration formats as timedelta, booleans, strings; blanks as ''; error cells (`t="e"`) as
+ExcelError, which `_xlsx` adds to what python-calamine gives (it gives them as '')."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from xml.parsers import expat
+
+from hub.core.cells import ExcelError
 
 from ._csv import column_letter
 from ._safety import ImportFileError, ReadLimits
@@ -364,7 +367,7 @@ class _SheetRows:
             return raw in ("1", "true")
         if kind == "d":
             return _iso_date(raw)
-        return ""  # "e": an error value such as #N/A, given as blank like python-calamine
+        return ExcelError(raw) if raw else ""  # "e": an error such as #DIV/0!
 
     def _shared_string(self, raw: str) -> str:
         try:

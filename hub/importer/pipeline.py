@@ -32,6 +32,7 @@ from hub.ingest.writers import BulkWriter
 from hub.jobs.runs import process_alive
 
 from ..audit import AuditEntry
+from ..core.cells import ExcelError
 from ..errors import InvalidRequestError, NotFoundError
 from ..mapping import CompiledMapping, RecordMappingError
 from ..mapping.paths import Key, parse_path
@@ -347,6 +348,11 @@ def _restored(value: Any) -> Any:
     return value
 
 
+def _shown(values: list[Any]) -> list[Any]:
+    """A rejected row's values as stored for its report: an error cell as its text."""
+    return [str(v) if type(v) is ExcelError else v for v in values]
+
+
 def _reject_errors(errors: list[Any], headers: list[str]) -> list[dict[str, Any]]:
     found = []
     for error in errors:
@@ -373,7 +379,7 @@ async def _batch(hub: Hub, import_id: int, batch: list[tuple[int, list[Any]]],
             entity = mapping.function(record, row_number, lookups)
         except RecordMappingError as exc:
             rejects.append({"import_id": import_id, "row_number": row_number,
-                            "values": {"values": to_jsonable(values)},
+                            "values": {"values": to_jsonable(_shown(values))},
                             "errors": {"errors": _reject_errors(exc.errors, headers)}})
             continue
         if entity is None:

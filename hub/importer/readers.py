@@ -4,7 +4,8 @@ and what is wrong with it.
 
     Table.rows() yields (row_number, values): row_number is the 1-based row a spreadsheet user
     sees; values has one item per header. CSV values are strings; XLSX values are str, float,
-    bool, date, datetime, time or timedelta. An empty cell is "" in both.
+    bool, date, datetime, time, timedelta or ExcelError (a cell showing `#DIV/0!`, `#N/A`…:
+    never read as blank). An empty cell is "" in both.
 """
 
 from __future__ import annotations

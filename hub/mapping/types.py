@@ -352,6 +352,10 @@ def coerce_object(value: Any, _options: CoercionOptions) -> dict[str, Any] | Non
 
 
 def coerce_any(value: Any, _options: CoercionOptions) -> Any:
+    # A spreadsheet cell showing an error (hub.core.cells.ExcelError); every other coercer
+    # refuses it as not of its kind.
+    if getattr(value, "is_cell_error", False):
+        raise ValueError(f"{short_repr(value)} is not a value")
     return None if is_missing(value) else value
 
 

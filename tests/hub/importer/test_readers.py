@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from hub.core.cells import ExcelError
 from hub.importer import ReadLimits, open_table
 
 HEADERS = ["客户名称", "手机号", "问题分类"]
@@ -325,7 +326,9 @@ def test_open_table__xlsx_formula_cells_give_cached_values(
     table, got = read(path, engine=engine)
 
     assert table.engine == engine[0]
-    assert got == [(2, [2.5, 4.0, 10.0, "大单", ""]), (3, [1.0, 1.0, "", True, ""])]
+    # an error result is an error, never a blank (a broken amount is not "no amount")
+    assert got == [(2, [2.5, 4.0, 10.0, "大单", ""]),
+                   (3, [1.0, 1.0, ExcelError("#DIV/0!"), True, ""])]
 
 
 @pytest.mark.parametrize("date1904", [False, True])
