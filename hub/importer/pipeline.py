@@ -43,6 +43,7 @@ from .uploads import MAX_NAME_BYTES, fits
 
 if TYPE_CHECKING:
     from ._safety import ImportFileError
+    from .readers import Table
 
 __all__ = ["ImportOptions", "ImportSummary", "get_import", "list_imports",
            "mapping_for_import", "resume_import", "run_import", "start_import"]
@@ -287,18 +288,12 @@ async def _run(hub: Hub, import_id: int, path: Path, mapping: CompiledMapping,
         checkpoint = row.checkpoint_row
     try:
         with open_table(path, **options.reader_options()) as table:
-            missing = [c for c in _required_columns(mapping) if c not in table.headers]
-            if missing:
-                found = ", ".join(table.headers) or "none"
-                raise ImportFileError(path, f"missing required column(s) {', '.join(missing)} "
-                                            f"(mapping '{mapping.name}'); the header row "
-                                            f"{table.header_row} has: {found}")
+            headers = _checked_headers(path, table, mapping)
             with hub.sessions.begin() as session:
                 row = session.get_one(Import, import_id)
                 row.sheet = table.sheet
-                row.headers = {"columns": list(table.headers)}
+                row.headers = {"columns": headers}
                 row.estimated_rows = table.estimated_rows
-            headers = list(table.headers)
             batch: list[tuple[int, list[Any]]] = []
             for row_number, values in table.rows():
                 if row_number <= checkpoint:
@@ -324,6 +319,27 @@ async def _run(hub: Hub, import_id: int, path: Path, mapping: CompiledMapping,
         raise
     _write_reports(hub, import_id)
     return _finish(hub, import_id, None, None, actor)
+
+
+def _checked_headers(path: Path, table: Table, mapping: CompiledMapping) -> list[str]:
+    """The headers rows are read under; refuses a file that lacks a required column or has
+    no data row (a header-only file would "succeed" with nothing, and then be a no-op)."""
+    from .readers import ImportFileError
+
+    headers = list(table.headers)
+    if ERRORS_COLUMN in headers:  # our own report: a risky header carries a quote too
+        headers = [_restored(h) for h in headers]
+    missing = [c for c in _required_columns(mapping) if c not in headers]
+    where = f"sheet {table.sheet!r}, " if table.sheet is not None else ""
+    if missing:
+        found = ", ".join(table.headers) or "none"
+        raise ImportFileError(path, f"missing required column(s) {', '.join(missing)} "
+                                    f"(mapping '{mapping.name}'); {where}header row "
+                                    f"{table.header_row} has: {found}")
+    if table.is_empty:
+        raise ImportFileError(path, f"has no data rows: {where}header row {table.header_row} "
+                                    f"is the last row with values; nothing to import")
+    return headers
 
 
 def _shown_name(hub: Hub, import_id: int) -> str:

@@ -2,9 +2,11 @@
 every error of the row, as .xlsx (bad cells highlighted) or .csv, ready to fix and import again.
 
 Text that a spreadsheet would run as a formula (starting with = + - @, tab or CR) is
-neutralised: in .xlsx it is written as a string cell with Excel's quote prefix (what Excel
-stores when a user types a leading apostrophe: shown and re-imported unchanged, never run); in
-.csv, which has no cell types, it gets a leading apostrophe.
+neutralised in both kinds the same way: the value gets a leading apostrophe, so whatever
+copies the value out (a script, another tool, a paste as text) gets inert text, never a
+formula. In .xlsx it is also a string cell with Excel's quote prefix, so it is never run even
+once the apostrophe is edited away. Importing a fixed report takes the apostrophe off again
+(`hub.importer.pipeline`), restoring the original text.
 """
 
 from __future__ import annotations
@@ -148,10 +150,11 @@ def _write_xlsx(path: Path, headers: list[str], rows: Iterable[RejectedRow]) -> 
     index = {h: i for i, h in reversed(list(enumerate(headers)))}
 
     def cell(value: Any, *, fill: bool = False, font: Font | None = None) -> WriteOnlyCell:
-        c = WriteOnlyCell(sheet, value=_xlsx_value(value))
+        risky = isinstance(value, str) and value.startswith(_RISKY_START)
+        c = WriteOnlyCell(sheet, value=_xlsx_value("'" + value if risky else value))
         if isinstance(value, str):
             c.data_type = "s"  # never a formula, whatever the text starts with
-            if value.startswith(_RISKY_START):
+            if risky:
                 c.quotePrefix = True
         if fill:
             c.fill = bad_fill

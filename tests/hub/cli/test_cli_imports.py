@@ -55,3 +55,13 @@ def test_import__missing_file_and_mapping(env: CliEnv, run: Run) -> None:
 def test_import_resume__unknown_id(env: CliEnv, run: Run) -> None:
     code, _, err = run("import", "resume", "42")
     assert code == 3 and "no import 42" in err
+
+
+def test_import__header_only_file_is_refused_in_one_line(env: CliEnv, run: Run) -> None:
+    path = write(env.dir / "只有表头.csv", [])
+
+    code, out, err = run("import", str(path), "--mapping", "import_customers")
+
+    assert code == 2 and "succeeded" not in out
+    assert "只有表头.csv" in err and "has no data rows" in err
+    assert len(err.strip().splitlines()) == 1

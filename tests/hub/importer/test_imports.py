@@ -368,7 +368,7 @@ async def test_import__xlsx_then_the_corrected_report_completes_the_data(
     by_key = {row[0]: row for row in table[1:]}
     assert set(by_key) == {"c000003", "c000008", "c000012"}
     risky = next(c for c in sheet.iter_rows(min_row=2) if c[0].value == "c000008")[1]
-    assert (risky.value, risky.data_type, risky.quotePrefix) == ("-@客户8", "s", True)
+    assert (risky.value, risky.data_type, risky.quotePrefix) == ("'-@客户8", "s", True)
     assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)
     csv_report = Path(first.report_csv or "").read_text(encoding="utf-8-sig")
     assert "'-@客户8" in csv_report  # CSV has no cell types: a quote keeps Excel from evaluating
@@ -423,3 +423,18 @@ async def test_import__two_sheets_of_one_workbook_are_two_imports(hub: Hub,
     assert (customers_import.created, customers_import.rejected) == (27, 3)
     assert (tickets_import.created, tickets_import.rejected) == (18, 2)
     assert again.duplicate_of == customers_import.id
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+async def test_import__a_header_only_file_is_refused(hub: Hub, tmp_path: Path,
+                                                     kind: str) -> None:
+    path = write_csv(tmp_path / "空.csv", []) if kind == "csv" else \
+        write_xlsx(tmp_path / "空.xlsx", [])
+
+    with pytest.raises(ImportFileError, match=r"^空\.(csv|xlsx): has no data rows") as caught:
+        await run_import(hub, path, mapping="import_customers", actor="test")
+
+    assert "\n" not in str(caught.value)
+    failed = list_imports(hub, limit=1).items[0]
+    assert (failed.status, failed.read) == ("failed", 0)
+    assert failed.error is not None and failed.error.startswith(f"空.{kind}: has no data rows")

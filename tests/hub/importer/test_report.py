@@ -86,13 +86,18 @@ def test_write_report__formulas_neutralised(tmp_path: Path, kind: str) -> None:
     sheet = load(path)
     cells = [c for row in sheet.iter_rows() for c in row]
     assert not [c.coordinate for c in cells if c.data_type == "f"]
+    # the value itself is inert: a tool that copies it out gets no formula back
+    assert not [c.coordinate for c in cells
+                if isinstance(c.value, str) and c.value[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    assert {"'=header", "'=2+2", "'=bad()", "'+86 138 0000 0000", "'-5"} <= \
+        {c.value for c in cells}
     assert [c.coordinate for c in cells if c.quotePrefix] == [
         "A1", *(f"{col}{r}" for r in range(2, 2 + len(RISKY)) for col in "ABF")]
     with zipfile.ZipFile(path) as z:
         assert b"<f>" not in z.read("xl/worksheets/sheet1.xml")
-    with open_table(path) as table:  # shown and re-imported unchanged
-        assert table.headers[0] == "=header"
-        assert [v[:2] for _, v in table.rows()] == [[r, "=2+2"] for r in RISKY]
+    with open_table(path) as table:  # read as written (an import takes the quote off)
+        assert table.headers[0] == "'=header"
+        assert [v[:2] for _, v in table.rows()] == [["'" + r, "'=2+2"] for r in RISKY]
 
 
 def test_write_report__xlsx_types_kept(tmp_path: Path) -> None:
@@ -208,7 +213,7 @@ def test_write_report__fixed_report_imports_again(tmp_path: Path, kind: str) -> 
         assert [fixed.headers[i] for i in keep] == headers
         rows = [(n, [values[i] for i in keep]) for n, values in fixed.rows()]
 
-    quote = "'" if kind == "csv" else ""  # csv has no cell types: the apostrophe stays
+    quote = "'"  # read as written; an import takes it off (test_imports)
     assert rows == [(2, ["上海申通物流", "13800000009", "退货", "12.5"]),
                     (3, [f"{quote}=恶意", f"{quote}+86 13900000002", "维修", f"{quote}-3"])]
 
