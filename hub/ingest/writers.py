@@ -94,18 +94,20 @@ class BulkWriter(ABC):
               now: datetime) -> BatchCounts:
         counts = BatchCounts()
         pending: dict[str, tuple[dict[str, Any], str]] = {}  # key → (row, fingerprint)
+        # the same key more than once in one batch: the later row wins; key → the
+        # fingerprints of the rows it replaced, in order
+        replaced: dict[str, list[str]] = {}
         for entity in entities:
             row = self.row(entity, source=source, mapping=mapping, now=now)
             fingerprint = self.fingerprint(row)
             key = row[self.key_column]
             previous = pending.get(key)
-            if previous is not None:  # the same key twice in one batch: the later one wins
-                if previous[1] == fingerprint:
-                    counts.unchanged += 1
-                else:
-                    counts.updated += 1
+            if previous is not None:
+                replaced.setdefault(key, []).append(previous[1])
             pending[key] = (row, fingerprint)
         stored = self.existing(list(pending), source=source)
+        if replaced:
+            _count_replaced(counts, replaced, pending, stored)
         stamp = self._insert.process("updated_at", now)  # once per batch, not per row
         inserts, updates = [], []
         for key, (row, fingerprint) in pending.items():
@@ -130,6 +132,26 @@ class BulkWriter(ABC):
 
     key_column: ClassVar[str]
     raw_columns: ClassVar[tuple[str, ...]] = ()  # given to the driver as they are (JSON text)
+
+
+def _count_replaced(counts: BatchCounts, replaced: dict[str, list[str]],
+                    pending: dict[str, tuple[dict[str, Any], str]],
+                    stored: dict[str, tuple[int, str]]) -> None:
+    """Count the rows a later row of the same key replaced. When the winning row equals what
+    is stored, the batch changes nothing for that key: every row of it is unchanged (a forced
+    re-import of an unchanged file reports no update). Otherwise each row counts against the
+    one before it: unchanged when equal, else updated."""
+    for key, fingerprints in replaced.items():
+        final = pending[key][1]
+        found = stored.get(key)
+        if found is not None and found[1] == final:
+            counts.unchanged += len(fingerprints)
+            continue
+        for before, after in zip(fingerprints, [*fingerprints[1:], final], strict=True):
+            if before == after:
+                counts.unchanged += 1
+            else:
+                counts.updated += 1
 
 
 class CustomerWriter(BulkWriter):

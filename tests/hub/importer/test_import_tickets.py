@@ -59,3 +59,13 @@ async def test_import__a_mapping_with_the_old_contact_name_still_writes_it(
         assert _tickets(hub)["legacy:T-1"][3] == "13812345678"
     finally:
         hub.close()
+
+
+async def test_import__forced_reimport_of_an_unchanged_file_updates_nothing(
+        hub: Any, tmp_path: Path) -> None:
+    path = _csv(tmp_path / "工单.csv")
+    first = await run_import(hub, path, mapping="import_tickets", actor="test")
+    forced = await run_import(hub, path, mapping="import_tickets", force=True, actor="test")
+
+    assert (first.created, first.updated) == (2, 0)
+    assert (forced.created, forced.updated, forced.unchanged) == (0, 0, 2)
