@@ -26,6 +26,7 @@ from hub.cli import (
     mappings,
     notify,
     outbox,
+    sandbox,
     serve,
     sync,
     tickets,
@@ -47,7 +48,8 @@ for group, name in ((connectors.app, "connectors"), (config.db_app, "db"),
                     (notify.app, "notify"), (imports.app, "import"),
                     (outbox.outbox_app, "outbox"), (outbox.dlq_app, "dlq"),
                     (outbox.reconcile_app, "reconcile"), (jobs.jobs_app, "jobs"),
-                    (jobs.runs_app, "runs"), (apikeys.app, "apikeys"), (enrich.app, "enrich")):
+                    (jobs.runs_app, "runs"), (apikeys.app, "apikeys"), (enrich.app, "enrich"),
+                    (sandbox.app, "sandbox")):
     app.add_typer(group, name=name)
 
 

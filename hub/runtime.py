@@ -29,7 +29,7 @@ from .audit import AuditLog
 from .config import LoadedConfig, load_config
 from .errors import NotFoundError
 from .store import migrate
-from .store.engine import create_engine, session_factory
+from .store.engine import StoreLocation, create_engine, session_factory, store_location
 
 __all__ = ["Hub"]
 
@@ -39,10 +39,11 @@ class Hub:
         self.settings = settings
         self.mappings = MappingLibrary(settings.mappings_dir)
         self.redactor = Redactor()
+        self.store: StoreLocation = store_location(settings.database_url)  # resolved once
 
     @functools.cached_property
     def engine(self) -> Engine:
-        return create_engine(self.settings.database_url)
+        return create_engine(self.store.url)
 
     @functools.cached_property
     def sessions(self) -> sessionmaker[Session]:

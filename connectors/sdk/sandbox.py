@@ -23,10 +23,11 @@ _GRACEFUL_SHUTDOWN_SECONDS = 2
 
 @contextmanager
 def serve(
-    app: ASGIApp, *, host: str = "127.0.0.1", startup_timeout: float = 10.0,
+    app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0, startup_timeout: float = 10.0,
     lifespan: Literal["on", "off"] = "off",
 ) -> Iterator[str]:
-    """Run `app` with uvicorn in a background thread on a free ephemeral port.
+    """Run `app` with uvicorn in a background thread on `port` (a free ephemeral one by
+    default).
 
     The socket is bound here (port 0) and handed to uvicorn, so there is no window in which
     another process could take the port. Safe to call from any thread, and several servers can
@@ -35,6 +36,7 @@ def serve(
     Args:
         app: The ASGI application to serve.
         host: The address to bind; loopback by default. An IPv6 address is accepted.
+        port: The port to bind (0: a free ephemeral one); OSError when it is taken.
         startup_timeout: Seconds to wait for the server to accept connections.
         lifespan: "on" runs the app's start-up and shut-down events (the hub API needs them).
 
@@ -49,7 +51,9 @@ def serve(
     # without it every response waits ~40 ms on Nagle's algorithm and delayed ACKs.
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
-        sock.bind((host, 0))
+        if port:  # a fixed port is free again at once after the last server on it stopped
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
         sock.listen()
         port = sock.getsockname()[1]
         server = _server(app, lifespan)

@@ -62,7 +62,10 @@ def _config(hub: Hub) -> Finding:
 
 
 def _store(hub: Hub) -> Finding:
-    where = hub.engine.url.render_as_string(hide_password=True)
+    where = hub.store.shown
+    if not hub.store.exists():
+        return Finding("store", False, f"no store yet at {where} (HUB_DATABASE_URL): "
+                       "run `hub db upgrade` to create it")
     try:
         with hub.engine.connect() as connection:
             connection.execute(text("select 1"))

@@ -49,7 +49,7 @@ def apikeys_list(ctx: typer.Context) -> None:
     from hub.cli.render.apikeys import keys_table
 
     cli = cli_context(ctx)
-    cli.out.print(keys_table(list_keys(cli.ready_hub())))
+    cli.out.print(keys_table(list_keys(cli.stored_hub())))
 
 
 @app.command("revoke")

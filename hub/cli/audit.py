@@ -22,7 +22,7 @@ def audit_tail(
     from hub.cli.render.audit import audit_table
 
     cli = cli_context(ctx)
-    cli.out.print(audit_table(cli.hub.audit.tail(n)))
+    cli.out.print(audit_table(cli.stored_hub(migrate=False).audit.tail(n)))
 
 
 @app.command("verify")
@@ -30,7 +30,7 @@ def audit_verify(ctx: typer.Context) -> None:
     """Check the keyed chain, its signed head and the checkpoints kept outside the store;
     exits 1 and names the first bad row if anything was altered or removed."""
     cli = cli_context(ctx)
-    result = cli.hub.audit.verify()
+    result = cli.stored_hub(migrate=False).audit.verify()
     if not result.ok:
         cli.err.print(Text.assemble(("audit chain broken", "red"),
                                     f" after {result.checked} good rows: ",

@@ -62,6 +62,18 @@ class CliContext:
         self.hub.upgrade_db()
         return self.hub
 
+    def stored_hub(self, *, migrate: bool = True) -> Hub:
+        """The Hub on a store that exists (migrated to the latest revision), for commands
+        that only read: where there is no store yet they say so, and where they looked,
+        and never make one."""
+        from hub.errors import NotFoundError
+
+        if not self.hub.store.exists():
+            raise NotFoundError(f"no store yet at {self.hub.store.shown} (HUB_DATABASE_URL, "
+                                "resolved against this directory): run `hub db "
+                                "upgrade` to create it")
+        return self.ready_hub() if migrate else self.hub
+
     @functools.cached_property
     def actor(self) -> str:
         """Who the audit rows name: `cli:<user>`, or `cli` where there is no user name."""

@@ -104,7 +104,7 @@ def import_show(ctx: typer.Context, import_id: int) -> None:
     from hub.importer.pipeline import get_import
 
     cli = cli_context(ctx)
-    _print_import(cli, get_import(cli.ready_hub(), import_id))
+    _print_import(cli, get_import(cli.stored_hub(), import_id))
 
 
 @app.command("list")
@@ -114,4 +114,4 @@ def import_list(ctx: typer.Context, limit: int = 20) -> None:
     from hub.importer.pipeline import list_imports
 
     cli = cli_context(ctx)
-    cli.out.print(imports_table(list_imports(cli.ready_hub(), limit=limit).items))
+    cli.out.print(imports_table(list_imports(cli.stored_hub(), limit=limit).items))

@@ -28,7 +28,7 @@ def jobs_list(ctx: typer.Context) -> None:
     from hub.scheduler.views import list_jobs
 
     cli = cli_context(ctx)
-    hub = cli.ready_hub()
+    hub = cli.stored_hub()
     cli.out.print(jobs_table(list(every_item(
         lambda cursor: list_jobs(hub, cursor=cursor, limit=MAX_LIMIT)))))
 
@@ -90,7 +90,7 @@ def runs_list(
     from hub.jobs.run_queries import list_runs
 
     cli = cli_context(ctx)
-    page = list_runs(cli.ready_hub(), job=job, status=status, limit=limit)
+    page = list_runs(cli.stored_hub(), job=job, status=status, limit=limit)
     cli.out.print(runs_table(page.items))
 
 
@@ -101,7 +101,7 @@ def runs_show(ctx: typer.Context, run_id: int) -> None:
     from hub.jobs.run_queries import get_run
 
     cli = cli_context(ctx)
-    cli.out.print(run_panel(get_run(cli.ready_hub(), run_id)))
+    cli.out.print(run_panel(get_run(cli.stored_hub(), run_id)))
 
 
 def _running_hub(cli: CliContext) -> Hub:

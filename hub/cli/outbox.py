@@ -35,7 +35,7 @@ def outbox_list(
     from hub.outbox.views import list_rows, outbox_depth
 
     cli = cli_context(ctx)
-    hub = cli.ready_hub()
+    hub = cli.stored_hub()
     depth = outbox_depth(hub)
     cli.out.print(outbox_table(
         list_rows(hub, status=status, ticket_id=ticket, limit=limit).items,
@@ -86,7 +86,7 @@ def dlq_list(ctx: typer.Context, limit: int = 50) -> None:
     from hub.outbox.views import list_dead_letters
 
     cli = cli_context(ctx)
-    page = list_dead_letters(cli.ready_hub(), limit=limit)
+    page = list_dead_letters(cli.stored_hub(), limit=limit)
     cli.out.print(outbox_table(page.items, title="Dead letters"))
 
 

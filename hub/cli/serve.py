@@ -6,22 +6,33 @@ import gc
 import socket
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from hub.cli.context import cli_context
+
+if TYPE_CHECKING:
+    from hub.runtime import Hub
 
 __all__ = ["openapi", "serve"]
 
 _STARTUP_FAILURE = 3  # uvicorn's exit code when the app does not start
 
 
-def serve(ctx: typer.Context, host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Serve the REST API on the configured store."""
+def serve(
+    ctx: typer.Context, host: str = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="0: a free port (the start-up line says which).")
+                    ] = 8000,
+    access_log: Annotated[bool, typer.Option(
+        help="Write a JSON line per request to stderr, with its request id (also answered "
+             "in X-Request-Id).")] = False,
+) -> None:
+    """Serve the REST API on the configured store; says where it listens at start-up."""
     import uvicorn
 
     from hub.api import create_app
+    from hub.api.access_log import AccessLog
     from hub.core.logs import configure_logging
 
     class Server(uvicorn.Server):
@@ -36,16 +47,35 @@ def serve(ctx: typer.Context, host: str = "127.0.0.1", port: int = 8000) -> None
             await super().startup(sockets=sockets)
             gc.collect()
             gc.freeze()
+            if self.started:
+                _say_where(self, hub)
 
     settings = cli_context(ctx).settings
     api = create_app(settings)
-    api.state.hub.config  # noqa: B018 -- a config that does not load stops here, exit 2
-    configure_logging(settings, redactor=api.state.hub.redactor)
+    hub = api.state.hub
+    hub.config  # noqa: B018 -- a config that does not load stops here, exit 2
+    configure_logging(settings, redactor=hub.redactor)
+    if access_log:
+        api.add_middleware(AccessLog, redactor=hub.redactor)
     server = Server(uvicorn.Config(api, host=host, port=port,
                                    log_config=None))  # uvicorn logs through ours
     server.run()
     if not server.started:
         raise SystemExit(_STARTUP_FAILURE)
+
+
+def _say_where(server: Any, hub: Hub) -> None:
+    """The start-up line on stderr: the address each socket listens on (the real port when
+    0 was asked), the store and the config."""
+    addresses = []
+    for listener in server.servers:
+        for sock in listener.sockets:
+            host, port = sock.getsockname()[:2]
+            addresses.append(f"http://[{host}]:{port}" if ":" in host
+                             else f"http://{host}:{port}")
+    sys.stderr.write(f"hub serve: listening on {', '.join(addresses)} — store "
+                     f"{hub.store.shown}, config {hub.settings.config}\n")
+    sys.stderr.flush()
 
 
 def openapi(ctx: typer.Context, output: Annotated[Path | None, typer.Option(

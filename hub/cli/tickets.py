@@ -67,7 +67,7 @@ def tickets_show(ctx: typer.Context, ticket_id: int) -> None:
     from hub.tickets import get_ticket
 
     cli = cli_context(ctx)
-    cli.out.print(ticket_panel(get_ticket(cli.hub, ticket_id)))
+    cli.out.print(ticket_panel(get_ticket(cli.stored_hub(migrate=False), ticket_id)))
 
 
 @app.command("list")
@@ -77,7 +77,7 @@ def tickets_list(ctx: typer.Context, limit: int = 20) -> None:
     from hub.tickets import list_tickets
 
     cli = cli_context(ctx)
-    cli.out.print(tickets_table(list_tickets(cli.hub, limit=limit)))
+    cli.out.print(tickets_table(list_tickets(cli.stored_hub(migrate=False), limit=limit)))
 
 
 def _resolution(file: Path | None, *, note: str | None, refund: str | None, method: str,

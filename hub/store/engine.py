@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,35 @@ from sqlalchemy import create_engine as _sa_create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["create_engine", "session_factory"]
+__all__ = ["StoreLocation", "create_engine", "session_factory", "store_location"]
+
+
+@dataclass(frozen=True)
+class StoreLocation:
+    """Where the store is, resolved once for a process: `url` (a SQLite file's path made
+    absolute against the working directory), `shown` (the password hidden) and, for SQLite,
+    the file."""
+
+    url: str
+    shown: str
+    file: Path | None
+
+    def exists(self) -> bool:
+        """Whether there is a store there yet (a server database is taken to exist)."""
+        return self.file is None or self.file.exists()
+
+
+def store_location(database_url: str) -> StoreLocation:
+    """The one place `HUB_DATABASE_URL` is resolved: every command and `hub doctor` name the
+    store as this says."""
+    url = make_url(database_url)
+    file: Path | None = None
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:" \
+            and not url.database.startswith("file:"):
+        file = Path(url.database).expanduser().resolve()
+        url = url.set(database=str(file))
+    return StoreLocation(url=url.render_as_string(hide_password=False),
+                         shown=url.render_as_string(hide_password=True), file=file)
 
 
 def create_engine(database_url: str, **kwargs: Any) -> Engine:
