@@ -137,6 +137,10 @@ def mapping_for_import(hub: Hub, name: str) -> tuple[CompiledMapping, type[BulkW
     if missing:
         raise InvalidRequestError(f"mapping '{name}' must define {', '.join(missing)}: "
                                   f"imported {target.name}s are matched on it")
+    conflicts = target.conflicts(list(mapping.fields))
+    if conflicts:
+        raise InvalidRequestError(f"mapping '{name}' ({mapping.spec.target}): "
+                                  + "; ".join(conflicts))
     return mapping, target
 
 

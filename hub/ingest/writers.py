@@ -38,6 +38,8 @@ class BatchCounts:
 
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # built once: fast
+# keys sorted: what a ticket stores is compared with what JSONB gives back (keys reordered)
+_CANONICAL = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 _JSON_NATIVE = frozenset({str, int, float, bool, type(None)})
 _CUSTOMER_SKIP = frozenset({"external_id", "name", "company", "mobile", "email", "tier"})
 
@@ -132,6 +134,16 @@ class BulkWriter(ABC):
 
     key_column: ClassVar[str]
     raw_columns: ClassVar[tuple[str, ...]] = ()  # given to the driver as they are (JSON text)
+    # Mapped fields that name a column an import never writes: they would be lost.
+    dropped_fields: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def conflicts(cls, fields: Sequence[str]) -> list[str]:
+        """What is wrong with a mapping producing `fields` for this target: each field it
+        would drop, said once."""
+        return [f"field '{name}' names a {cls.name} column an import never writes; rename it "
+                f"(it is then kept in attributes) or remove it"
+                for name in fields if name in cls.dropped_fields]
 
 
 def _count_replaced(counts: BatchCounts, replaced: dict[str, list[str]],
@@ -204,12 +216,14 @@ class CustomerWriter(BulkWriter):
 
 
 class TicketWriter(BulkWriter):
-    """Historical tickets, keyed by `external_ref` (namespace it: `legacy:T-1001`)."""
+    """Historical tickets, keyed by `external_ref` (namespace it: `legacy:T-1001`). Mapped
+    fields without a ticket column are kept in `attributes`, as customers keep theirs; an
+    empty `created_at` stays empty, and so may `subject` (stored as "")."""
 
     name = "ticket"
     key_field = "external_ref"
     key_column = "external_ref"
-    required_fields = ("external_ref", "subject")
+    required_fields = ("external_ref",)
     table = Ticket.__table__  # type: ignore[assignment]
     # mapped field → column: named as the ticket answers them
     _FIELDS = {"subject": "subject", "description": "description", "channel": "channel",
@@ -218,12 +232,28 @@ class TicketWriter(BulkWriter):
                "category": "category", "priority": "priority", "external_ref": "external_ref"}
     # The contact's names before (deprecated, still read): used when the new one is absent.
     _OLD_NAMES = (("mobile", "contact_mobile"), ("email", "contact_email"))
+    _WRITTEN = frozenset({*_FIELDS, "mobile", "email", "created_at"})
+    dropped_fields = frozenset({
+        "id", "customer_id", "enrichment_status", "enrichment", "enrichment_error",
+        "enriched_at", "resolved_at", "resolution", "resolutions", "updated_at", "attributes"})
     _COMPARED = ("subject", "description", "channel", "status", "contact_name",
-                 "contact_mobile", "contact_email", "category", "priority", "created_at")
+                 "contact_mobile", "contact_email", "category", "priority", "created_at",
+                 "attributes")
+    raw_columns = ("attributes",)
 
     @classmethod
     def columns(cls) -> list[str]:
-        return [*cls._FIELDS.values(), "enrichment_status", "created_at", "updated_at"]
+        return [*cls._FIELDS.values(), "enrichment_status", "attributes", "created_at",
+                "updated_at"]
+
+    @classmethod
+    def conflicts(cls, fields: Sequence[str]) -> list[str]:
+        problems = super().conflicts(fields)
+        for old, new in cls._OLD_NAMES:
+            if old in fields and new in fields:
+                problems.append(f"field '{old}' is the old name of '{new}', which the mapping "
+                                f"also defines: remove '{old}'")
+        return problems
 
     def row(self, entity: dict[str, Any], *, source: str,
             mapping: str, now: datetime) -> dict[str, Any]:  # noqa: ARG002 -- the hook's
@@ -233,22 +263,35 @@ class TicketWriter(BulkWriter):
             if row[column] is None:
                 row[column] = entity.get(old)
         row["external_ref"] = str(entity["external_ref"])
+        row["subject"] = row["subject"] or ""
         row["description"] = row["description"] or ""
         row["channel"] = row["channel"] or source
         row["status"] = row["status"] or "closed"
         row["priority"] = row["priority"] or "normal"
         row["enrichment_status"] = "skipped"  # history: nobody is waiting on it
+        written = self._WRITTEN
+        extra = {key: value if type(value) in _JSON_NATIVE else _jsonable(value)
+                 for key, value in entity.items() if key not in written}
+        row["attributes"] = _CANONICAL.encode(extra) if extra else None
         created = entity.get("created_at")
-        # Stored in UTC, as every timestamp of the hub (SQLite keeps no zone).
-        row["created_at"] = created.astimezone(UTC) if isinstance(created, datetime) else now
+        # Stored in UTC, as every timestamp of the hub (SQLite keeps no zone); no time given
+        # stays empty: the time of the import is not when the ticket was opened.
+        if isinstance(created, datetime):
+            row["created_at"] = created.astimezone(UTC)
+        elif isinstance(created, date):
+            row["created_at"] = datetime(created.year, created.month, created.day, tzinfo=UTC)
+        else:
+            row["created_at"] = None
         row["updated_at"] = now
         return row
 
     def fingerprint(self, row: dict[str, Any]) -> str:
         values = [row.get(column) for column in self._COMPARED]
-        created = values[-1]
+        created, attributes = values[-2], values[-1]
         if isinstance(created, datetime):  # compare instants; SQLite gives them back naive
-            values[-1] = as_utc(created).timestamp()
+            values[-2] = as_utc(created).timestamp()
+        if isinstance(attributes, dict):  # as stored: compared as the text written
+            values[-1] = _CANONICAL.encode(attributes) if attributes else None
         return repr(values)
 
     def existing(self, keys: Sequence[str], *,

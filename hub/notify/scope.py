@@ -28,7 +28,7 @@ def ticket_scope(ticket: Ticket, *, now: datetime, public_url: str | None) -> di
     """
     enrichment = ticket.enrichment or {}
     customer = enrichment.get("customer")
-    created = as_utc(ticket.created_at)
+    created = as_utc(ticket.created_at or ticket.updated_at)  # empty: imported, no time
     seconds = max(0.0, (now - created).total_seconds())
     return {
         "id": ticket.id,

@@ -168,7 +168,8 @@ def public_fields(ticket: Ticket) -> dict[str, Any]:
         "contact_email": ticket.contact_email, "customer_id": ticket.customer_id,
         "enrichment_status": ticket.enrichment_status,
         "enrichment_error": ticket.enrichment_error, "enriched_at": ticket.enriched_at,
-        "created_at": ticket.created_at, "category": ticket.category,
+        # an imported ticket whose source gave no time: when the hub stored it
+        "created_at": ticket.created_at or ticket.updated_at, "category": ticket.category,
         "priority": priority if priority in _PRIORITIES else "normal",
         "external_ref": ticket.external_ref, "customer": customer, "history": history,
         "summary": summary, "sources": sources, "resolved_at": ticket.resolved_at,

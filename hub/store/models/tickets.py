@@ -43,7 +43,11 @@ class Ticket(Base):
     resolved_at: Mapped[datetime | None]
     resolution: Mapped[dict[str, Any] | None]  # the last resolution as the agent gave it
     resolutions: Mapped[int] = mapped_column(Integer, server_default="0")
-    created_at: Mapped[datetime]
+    # An imported ticket's mapped fields that have no column of their own (as customers').
+    attributes: Mapped[dict[str, Any] | None]
+    # When the ticket was opened; empty for an imported one whose source gave no time (the
+    # API then shows `updated_at`, when the hub stored it: its contract has no empty time).
+    created_at: Mapped[datetime | None]
     updated_at: Mapped[datetime]
 
 
