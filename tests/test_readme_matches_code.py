@@ -49,7 +49,7 @@ def shown_command_lines() -> list[str]:
     for block in re.findall(r"```bash\n(.*?)```", README, flags=re.S):
         for line in block.splitlines():
             spans.extend(re.split(r"&&|;|\$\(|\)|\s&(?:\s|$)", line.split(" #", 1)[0]))
-    lines = []
+    lines: list[str] = []
     for span in spans:
         lines.extend(m.group(0) for m in re.finditer(r"(?<![\w./-])hub (?:[a-z][\w|-]*)"
                                                      r"[^`]*", span))
@@ -80,7 +80,7 @@ def test_every_command_and_option_the_readme_shows_exists() -> None:
     wrong = []
     for line in shown_command_lines():
         named = resolve(line, commands)
-        if not named and not line.split()[1].split("|")[0] in {p[0] for p in commands}:
+        if not named and line.split()[1].split("|")[0] not in {p[0] for p in commands}:
             wrong.append(f"{line!r}: no such command")
             continue
         options = set(re.findall(r"(?<![\w-])--[a-z][\w-]*", line)) - _GLOBAL_OPTIONS
