@@ -27,7 +27,7 @@ from hub.core.cells import ExcelError
 from ._safety import ImportFileError, ReadLimits, check_zip
 from ._xlsx_stream import StreamSource, column_index, date_styles, shared_strings
 
-__all__ = ["CalamineSource", "open_xlsx"]
+__all__ = ["CalamineSource", "open_xlsx", "visible_sheets"]
 
 Merge = tuple[tuple[int, int], tuple[int, int]]
 _MIB = 1 << 20
@@ -341,6 +341,16 @@ class CalamineSource:
 
     def close(self) -> None:
         self._workbook.close()
+
+
+def visible_sheets(path: Path, limits: ReadLimits) -> list[str]:
+    """The names of the workbook's visible worksheets, in order."""
+    zf = check_zip(path, limits)
+    try:
+        workbook = _read_workbook(path, zf)
+    finally:
+        zf.close()
+    return [s.name for s in workbook.sheets if s.kind == "worksheet" and not s.hidden]
 
 
 def open_xlsx(path: Path, *, sheet: str | int | None, limits: ReadLimits

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,12 +38,12 @@ from ..mapping import CompiledMapping, RecordMappingError
 from ..mapping.paths import Key, parse_path
 from ..runtime import Hub
 from ..store.models import Import, ImportReject
+from .columns import checked_headers, open_for_mapping, restored
 from .report import ERRORS_COLUMN
 from .uploads import MAX_NAME_BYTES, fits
 
 if TYPE_CHECKING:
     from ._safety import ImportFileError
-    from .readers import Table
 
 __all__ = ["ImportOptions", "ImportSummary", "get_import", "list_imports",
            "mapping_for_import", "resume_import", "run_import", "start_import"]
@@ -65,6 +65,17 @@ class ImportOptions:
     def reader_options(self) -> dict[str, Any]:
         return {"sheet": self.sheet, "header_row": self.header_row, "encoding": self.encoding,
                 "delimiter": self.delimiter}
+
+    def for_mapping(self, mapping: CompiledMapping) -> ImportOptions:
+        """These options with the mapping's `sheet:` (1-based) and `header_row:` where they
+        leave them out: what the user gives wins."""
+        sheet, header_row = self.sheet, self.header_row
+        if sheet is None and mapping.spec.sheet is not None:
+            given = mapping.spec.sheet
+            sheet = given - 1 if isinstance(given, int) else given
+        if header_row is None:
+            header_row = mapping.spec.header_row
+        return replace(self, sheet=sheet, header_row=header_row)
 
     def matches(self, stored: dict[str, Any]) -> bool:
         """Whether an import stored with `stored` options read the file the same way."""
@@ -91,6 +102,8 @@ class ImportSummary:
     report_csv: str | None = None
     error: str | None = None
     duplicate_of: int | None = None  # set when the file was already imported: a no-op
+    sheet: str | None = None  # xlsx: the sheet read
+    sheet_chosen: str | None = None  # why that sheet, when the importer chose it
     file_path: str | None = None  # where the file is read from (never shown to API callers)
     started_at: datetime | None = None
     finished_at: datetime | None = None
@@ -105,7 +118,8 @@ class ImportSummary:
                       estimated_rows=row.estimated_rows, checkpoint_row=row.checkpoint_row,
                       report_xlsx=row.report_xlsx, report_csv=row.report_csv, error=row.error,
                       file_path=row.file_path, started_at=row.started_at,
-                      finished_at=row.finished_at)
+                      finished_at=row.finished_at, sheet=row.sheet,
+                      sheet_chosen=(row.headers or {}).get("sheet_chosen"))
         for name, value in changes.items():
             setattr(summary, name, value)
         return summary
@@ -153,7 +167,8 @@ async def run_import(hub: Hub, path: Path, *, mapping: str,
     if started.duplicate_of is not None:
         return started
     compiled, target = mapping_for_import(hub, mapping)
-    return await _run(hub, started.id, path, compiled, target, options, actor, progress)
+    return await _run(hub, started.id, path, compiled, target, options.for_mapping(compiled),
+                      actor, progress)
 
 
 def start_import(hub: Hub, path: Path, *, mapping: str,
@@ -165,6 +180,7 @@ def start_import(hub: Hub, path: Path, *, mapping: str,
     The same file means the same bytes, mapping version and reading options; `file_name`
     is the name shown for it (default: the path's own name)."""
     compiled, target = mapping_for_import(hub, mapping)
+    options = options.for_mapping(compiled)
     shown = file_name or path.name
     if not path.is_file():
         raise NotFoundError(f"no file {shown}")
@@ -270,33 +286,23 @@ def list_imports(hub: Hub, *, cursor: str | None = None,
         return page_of("import", rows, limit, key=lambda r: r.id, view=ImportSummary.of)
 
 
-def _required_columns(mapping: CompiledMapping) -> list[str]:
-    """The source columns the mapping cannot do without (required fields read by path)."""
-    columns = []
-    for spec in mapping.spec.fields.values():
-        if spec.required and spec.path is not None:
-            first = parse_path(spec.path)[0]
-            if isinstance(first, Key) and first.name not in columns:
-                columns.append(first.name)
-    return columns
-
-
 async def _run(hub: Hub, import_id: int, path: Path, mapping: CompiledMapping,
                target: type[BulkWriter], options: ImportOptions, actor: str,
                progress: Progress | None) -> ImportSummary:
-    from .readers import ImportFileError, open_table
+    from .readers import ImportFileError
 
     with hub.sessions.begin() as session:
         row = session.get_one(Import, import_id)
         row.status, row.pid, row.host, row.error = "running", os.getpid(), HOST, None
         checkpoint = row.checkpoint_row
     try:
-        with open_table(path, **options.reader_options()) as table:
-            headers = _checked_headers(path, table, mapping)
+        table, chosen = open_for_mapping(path, mapping, options.reader_options())
+        with table:
+            headers = checked_headers(path, table, mapping)
             with hub.sessions.begin() as session:
                 row = session.get_one(Import, import_id)
                 row.sheet = table.sheet
-                row.headers = {"columns": headers}
+                row.headers = {"columns": headers, "sheet_chosen": chosen}
                 row.estimated_rows = table.estimated_rows
             batch: list[tuple[int, list[Any]]] = []
             for row_number, values in table.rows():
@@ -325,27 +331,6 @@ async def _run(hub: Hub, import_id: int, path: Path, mapping: CompiledMapping,
     return _finish(hub, import_id, None, None, actor)
 
 
-def _checked_headers(path: Path, table: Table, mapping: CompiledMapping) -> list[str]:
-    """The headers rows are read under; refuses a file that lacks a required column or has
-    no data row (a header-only file would "succeed" with nothing, and then be a no-op)."""
-    from .readers import ImportFileError
-
-    headers = list(table.headers)
-    if ERRORS_COLUMN in headers:  # our own report: a risky header carries a quote too
-        headers = [_restored(h) for h in headers]
-    missing = [c for c in _required_columns(mapping) if c not in headers]
-    where = f"sheet {table.sheet!r}, " if table.sheet is not None else ""
-    if missing:
-        found = ", ".join(table.headers) or "none"
-        raise ImportFileError(path, f"missing required column(s) {', '.join(missing)} "
-                                    f"(mapping '{mapping.name}'); {where}header row "
-                                    f"{table.header_row} has: {found}")
-    if table.is_empty:
-        raise ImportFileError(path, f"has no data rows: {where}header row {table.header_row} "
-                                    f"is the last row with values; nothing to import")
-    return headers
-
-
 def _shown_name(hub: Hub, import_id: int) -> str:
     with hub.sessions() as session:
         return session.get_one(Import, import_id).file_name
@@ -356,16 +341,6 @@ def _named(exc: ImportFileError, path: Path, *, shown: str) -> str:
     where it is kept."""
     reason = exc.reason.replace(str(path.resolve()), shown).replace(str(path), shown)
     return f"{shown}: {reason}"
-
-
-_NEUTRALISED = ("'=", "'+", "'-", "'@", "'\t", "'\r")
-
-
-def _restored(value: Any) -> Any:
-    """A report cell as the user first wrote it: reports prefix risky text with `'`."""
-    if isinstance(value, str) and value.startswith(_NEUTRALISED):
-        return value[1:]
-    return value
 
 
 def _shown(values: list[Any]) -> list[Any]:
@@ -390,7 +365,7 @@ async def _batch(hub: Hub, import_id: int, batch: list[tuple[int, list[Any]]],
                  headers: list[str], mapping: CompiledMapping, target: type[BulkWriter],
                  options: ImportOptions, actor: str) -> ImportSummary:
     if ERRORS_COLUMN in headers:  # our own error report, fixed and imported again
-        batch = [(number, [_restored(value) for value in values]) for number, values in batch]
+        batch = [(number, [restored(value) for value in values]) for number, values in batch]
     records = [dict(zip(headers, values, strict=False)) for _, values in batch]
     lookups = await resolve_lookups(hub, mapping, records, actor=actor)
     entities, rejects, skipped = [], [], 0
@@ -473,5 +448,7 @@ def _finish(hub: Hub, import_id: int, status: str | None, error: str | None,
             detail={"file": row.file_name, "mapping": row.mapping, "read": row.read,
                     "created": row.created, "updated": row.updated,
                     "unchanged": row.unchanged, "rejected": row.rejected,
-                    "skipped": row.skipped, "report": row.report_xlsx, "error": error})])
+                    "skipped": row.skipped, "report": row.report_xlsx, "error": error,
+                    "sheet": row.sheet,
+                    "sheet_chosen": (row.headers or {}).get("sheet_chosen")})])
         return ImportSummary.of(row)

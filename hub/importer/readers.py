@@ -20,7 +20,7 @@ from ._csv import CsvSource, column_letter
 from ._safety import ImportFileError, ReadLimits, sniff_kind
 
 __all__ = ["DEFAULT_LIMITS", "HEADER_SCAN_ROWS", "ImportFileError", "ReadLimits", "Table",
-           "open_table"]
+           "open_table", "sheet_names"]
 
 HEADER_SCAN_ROWS = 20
 DEFAULT_LIMITS = ReadLimits()
@@ -68,6 +68,13 @@ def open_table(path: Path | str, *, sheet: str | int | None = None,
     except BaseException:
         source.close()
         raise
+
+
+def sheet_names(path: Path | str, limits: ReadLimits = DEFAULT_LIMITS) -> list[str]:
+    """The visible worksheets of a workbook, in order (reads only its small parts)."""
+    from ._xlsx import visible_sheets
+
+    return visible_sheets(Path(path), limits)
 
 
 class Table:

@@ -392,6 +392,10 @@ class MappingSpec(BaseModel):
             YonBIP want absent fields, not nulls, in documents written back to them).
         lookups: Named batched lookups that fields use with `lookup:`.
         fields: Output field name → how to produce it, in output order.
+        sheet: For spreadsheet imports: the sheet to read, by name or 1-based number
+            (default: the one whose header row holds the mapping's required columns).
+        header_row: For spreadsheet imports: the 1-based row that holds the headers
+            (default: found).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -406,6 +410,31 @@ class MappingSpec(BaseModel):
     omit_nulls: bool = False
     lookups: dict[str, LookupSpec] = Field(default_factory=dict)
     fields: dict[OutputName, FieldSpec] = Field(min_length=1)
+    sheet: str | int | None = None
+    header_row: int | None = None
+
+    @field_validator("sheet", mode="before")
+    @classmethod
+    def _check_sheet(cls, sheet: object) -> object:
+        if sheet is None:
+            return None
+        if isinstance(sheet, bool) or not isinstance(sheet, str | int):
+            raise ValueError("sheet is a sheet's name or its number (1 is the first sheet)")
+        if isinstance(sheet, int) and sheet < 1:
+            raise ValueError(f"sheet numbers count from 1 (the first sheet), not {sheet}")
+        if isinstance(sheet, str) and not sheet.strip():
+            raise ValueError("sheet is empty: give a sheet's name or number")
+        return sheet
+
+    @field_validator("header_row", mode="before")
+    @classmethod
+    def _check_header_row(cls, row: object) -> object:
+        if row is None:
+            return None
+        if isinstance(row, bool) or not isinstance(row, int) or row < 1:
+            raise ValueError(f"header_row is the row number of the headers, 1 or more, not "
+                             f"{row!r}")
+        return row
 
     @field_validator("columns")
     @classmethod

@@ -23,6 +23,9 @@ def import_summary(summary: Any) -> RenderableType:
                                                summary.unchanged, summary.rejected,
                                                summary.skipped)))
     lines: list[RenderableType] = [table]
+    if getattr(summary, "sheet_chosen", None):
+        note = summary.sheet_chosen
+        lines.append(Text(f"{note[:1].upper()}{note[1:]}."))
     if summary.duplicate_of is not None:
         lines.append(Text(f"This file was already imported through {summary.mapping} "
                           f"(import {summary.duplicate_of}); nothing done. Use --force to "

@@ -65,3 +65,23 @@ def test_import__header_only_file_is_refused_in_one_line(env: CliEnv, run: Run) 
     assert code == 2 and "succeeded" not in out
     assert "只有表头.csv" in err and "has no data rows" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_import__says_which_sheet_it_chose(env: CliEnv, run: Run) -> None:
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    notes = workbook.active
+    assert notes is not None
+    notes.title = "说明"
+    notes.append(["请在“客户”表中填写"])
+    customers = workbook.create_sheet("客户")
+    for row in (HEADERS, ["C1", "王芳", "13812345678", "金卡"]):
+        customers.append(row)
+    path = env.dir / "客户.xlsx"
+    workbook.save(path)
+
+    code, out, _ = run("import", str(path), "--mapping", "import_customers")
+
+    assert code == 0 and "succeeded" in out
+    assert "Sheet '客户' chosen: its header row 1 holds 客户编号, 客户名称" in out

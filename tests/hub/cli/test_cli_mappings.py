@@ -120,3 +120,17 @@ def test_mappings_validate__ok_and_broken(crm_env: CliEnv, tmp_path: Path,
     code, _, err = run("mappings", "validate", "bad")
     assert code == 2 and "line 4, column 5, field 'fields.a.requried'" in err
     assert "did you mean 'required'" in err
+
+
+def test_mappings_validate__sheet_and_header_row_with_their_line(
+        crm_env: CliEnv, tmp_path: Path, run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "sheets.yaml").write_text("target: customer\nsheet: 0\nheader_row: -1\n"
+                                          "fields:\n  external_id: {path: 编号}\n",
+                                          encoding="utf-8")
+    monkeypatch.setenv("HUB_MAPPINGS_DIR", str(tmp_path))
+
+    code, _, err = run("mappings", "validate", "sheets")
+
+    assert code == 2
+    assert "line 2, column 8, field 'sheet'" in err and "count from 1" in err
+    assert "line 3, column 13, field 'header_row'" in err

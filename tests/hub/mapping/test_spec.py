@@ -90,6 +90,13 @@ INVALID: list[tuple[str, Any, tuple[str | int, ...], str]] = [
      ("fields", "t", "timezone"), "unknown time zone"),
     ("required_not_bool", _spec(a={"path": "a", "required": "sometimes"}),
      ("fields", "a", "required"), "boolean"),
+    ("sheet_zero", {**_spec(a={"path": "a"}), "sheet": 0}, ("sheet",), "count from 1"),
+    ("sheet_blank", {**_spec(a={"path": "a"}), "sheet": " "}, ("sheet",), "sheet is empty"),
+    ("sheet_bool", {**_spec(a={"path": "a"}), "sheet": True}, ("sheet",), "name or its number"),
+    ("header_row_zero", {**_spec(a={"path": "a"}), "header_row": 0}, ("header_row",),
+     "1 or more"),
+    ("header_row_text", {**_spec(a={"path": "a"}), "header_row": "3"}, ("header_row",),
+     "1 or more"),
 ]
 
 
