@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from rich.cells import cell_len, set_cell_size
 from rich.console import Console
 from rich.markup import escape
 
@@ -160,10 +161,19 @@ def _show_suggestions(console: Console, hub: Hub, ticket: TicketPublic) -> None:
     expanded = get_ticket(hub, ticket.id, expand=["kb"])
     console.print(f"GET /tickets/{ticket.id}?expand=kb — 「{escape(ticket.subject)}」:")
     for article in expanded.kb or []:
-        console.print(f"  {article.score:.2f}  [bold]{escape(article.title)}[/]  "
-                      f"[dim]{escape(' '.join(article.snippet.split())[:60])}[/]")
+        console.print(f"  {article.score:.2f}  [bold]{escape(article.title)}[/]")
+        console.print(f"        [dim]{escape(_one_line(article.snippet, console.width - 8))}[/]")
     if not expanded.kb:
         console.print("  (no article matches)")
+
+
+def _one_line(text: str, cells: int) -> str:
+    """`text` on one line of at most `cells` terminal cells (a Chinese character takes two),
+    cut with … where it is longer."""
+    flat = " ".join(text.split())
+    if cell_len(flat) <= cells:
+        return flat
+    return set_cell_size(flat, cells - 1).rstrip() + "…"
 
 
 def run_demo(console: Console, *, customers: int, project_root: Path) -> list[TicketPublic]:
@@ -217,7 +227,7 @@ def _tour(console: Console, hub: Hub, sandbox: Any, messengers: _Messengers,
     console.print(ticket_panel(tickets[0]))
     console.rule("4 · Knowledge base: articles suggested for the ticket")
     _show_suggestions(console, hub, tickets[0])
-    console.rule("5 · Notify rules: the VIP ticket and the refund")
+    console.rule("5 · Notify rules: the vip customer's ticket and the refund")
     _show_notifications(console, hub, messengers)
     console.rule("6 · An urgent WeCom message becomes a ticket")
     asyncio.run(_inbound(console, hub, messengers))
@@ -244,6 +254,6 @@ def _pull_section(console: Console, hub: Hub, sandbox: Any) -> None:
     console.print(run_summary(asyncio.run(run_pull(hub, "crm_customers", trigger="demo"))))
     changed = next(c for c in sandbox.customers if c["level"] == "普通")
     sandbox.update_customer(changed["id"], {"level": "钻石"})
-    console.print(f"{changed['name']} was upgraded to 钻石 in the CRM; the next run "
-                  "pulls only what changed:")
+    console.print(f"{changed['name']} was upgraded to 钻石 in the CRM (the hub's tier vip); "
+                  "the next run pulls only what changed:")
     console.print(run_summary(asyncio.run(run_pull(hub, "crm_customers", trigger="demo"))))

@@ -37,18 +37,20 @@ def notify_summary(summary: NotifySummary) -> RenderableType:
 def firings_table(firings: Sequence[Firing]) -> Table:
     """Each rule that fired, for which ticket, and where each of its sends went."""
     table = Table(box=box.SIMPLE_HEAD)
-    table.add_column("rule", overflow="fold")
+    # Rule names are never split; where it went and why wrap (80 columns fit the rest).
+    table.add_column("rule", no_wrap=True)
     table.add_column("ticket", no_wrap=True)
-    table.add_column("to", overflow="fold")
     table.add_column("status", no_wrap=True)
-    table.add_column("detail", overflow="fold")
+    table.add_column("to · detail", overflow="fold")
     for firing in firings:
         records: list[DeliveryRecord | None] = [*firing.deliveries] or [None]
         for record in records:
             status = record.status if record else firing.status
+            detail = (record.detail if record else firing.error) or ""
             # Text, not markup: "dingtalk:robot:ops" must not become an emoji.
-            table.add_row(Text(firing.rule), f"#{firing.ticket_id} ({firing.state})",
-                          Text(", ".join(record.targets) if record else "—"),
-                          Text(status, style=_DELIVERY_STYLE.get(status, "")),
-                          Text((record.detail if record else firing.error) or ""))
+            to = Text(", ".join(record.targets) if record else "—")
+            if detail:
+                to.append(f" · {detail}", style="dim")
+            table.add_row(Text(firing.rule), f"#{firing.ticket_id} {firing.state}",
+                          Text(status, style=_DELIVERY_STYLE.get(status, "")), to)
     return table

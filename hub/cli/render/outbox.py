@@ -23,21 +23,35 @@ _STATUS = {"pending": "cyan", "done": "green", "dead": "bold red"}
 
 def outbox_table(rows: Sequence[OutboxView], *, title: str = "Outbox") -> Table:
     table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left")
-    for column in ("id", "ticket", "action", "connection", "key", "status", "step",
-                   "tries", "number / error"):
-        table.add_column(column, overflow="fold")
+    # Identifiers are never split (an 80-column terminal fits them); the status says the
+    # step and the tries when there are any, and the vendor's number or error wraps.
+    for column in ("id", "ticket", "action → connection", "key", "status"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("number/error", overflow="fold", min_width=12)
     for row in rows:
-        status = "sending" if row.in_flight else row.status
-        detail = Text(row.error or "", style="red") if row.status == "dead" or row.error \
-            and row.status != "done" else Text(row.number or "")
-        table.add_row(str(row.id), str(row.ticket_id or "—"), Text(row.action),
-                      Text(row.connection), Text(row.key),
-                      Text(status, style=_STATUS.get(row.status, "")),
-                      row.step or "—", f"{row.attempts}" + (f" (+{row.replays} replays)"
-                                                          if row.replays else ""), detail)
+        table.add_row(str(row.id), str(row.ticket_id or "—"),
+                      Text(f"{row.action} → {row.connection}"), Text(row.key),
+                      _row_status(row), _row_detail(row))
     if not rows:
         table.caption = "nothing here"
     return table
+
+
+def _row_status(row: OutboxView) -> Text:
+    """`pending`, `sending · <step>`, `dead · 3 tries (+1 replay)` …"""
+    status = "sending" if row.in_flight else row.status
+    notes = [row.step] if row.step and row.step not in (status, "done") else []
+    if row.attempts > 1 or row.status == "dead":
+        notes.append(f"{row.attempts} tr{'y' if row.attempts == 1 else 'ies'}")
+    if row.replays:
+        notes.append(f"+{row.replays} replay{'' if row.replays == 1 else 's'}")
+    return Text(" · ".join([status, *notes]), style=_STATUS.get(row.status, ""))
+
+
+def _row_detail(row: OutboxView) -> Text:
+    if row.status == "dead" or (row.error and row.status != "done"):
+        return Text(row.error or "", style="red")
+    return Text(row.number or "")
 
 
 def dispatch_summary(summary: DispatchSummary) -> RenderableType:

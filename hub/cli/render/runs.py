@@ -40,7 +40,11 @@ def _short(at: datetime | None) -> str:
 
 def jobs_table(jobs: Sequence[JobPublic]) -> Table:
     table = Table(title="Jobs", box=box.SIMPLE_HEAD, title_justify="left")
-    for column in ("job", "kind", "schedule", "next run", "last run"):
+    # Names and schedules are never split; the rest wrap at spaces (80 columns fit).
+    table.add_column("job", no_wrap=True)
+    table.add_column("kind", overflow="fold")
+    table.add_column("schedule", no_wrap=True)
+    for column in ("next run", "last run"):
         table.add_column(column, overflow="fold")
     for job in jobs:
         if job.running_run_id is not None:
@@ -52,8 +56,18 @@ def jobs_table(jobs: Sequence[JobPublic]) -> Table:
                                  f" {_short(job.last_finished_at or job.last_started_at)}")
         next_run = Text("paused", style="yellow") if job.paused else Text(_short(job.next_run_at))
         kind = f"{job.kind} · {job.connection}" if job.connection else job.kind
-        table.add_row(job.name, kind, job.schedule or "on demand", next_run, last)
+        table.add_row(job.name, kind, _schedule(job.schedule), next_run, last)
     return table
+
+
+def _schedule(schedule: str | None) -> str:
+    """`every 15m`; a cron expression kept on one line, its time zone on the next."""
+    if not schedule:
+        return "on demand"
+    words = schedule.split(" ")
+    if words[0] == "cron" and len(words) == 7:
+        return " ".join(words[:6]) + "\n" + words[6]
+    return schedule
 
 
 def runs_table(runs: Sequence[RunPublic]) -> Table:
@@ -104,14 +118,17 @@ def run_panel(run: RunDetail) -> RenderableType:
 
 
 def run_summary(summary: RunSummary) -> Table:
-    """A pull's counts: pages, records read, created, updated, rejected, retries, time."""
-    table = Table(box=box.SIMPLE_HEAD, title=f"Run {summary.run_id} of {summary.job}: "
-                  f"{summary.status}", title_justify="left")
-    for column in ("pages", "read", "created", "updated", "unchanged", "rejected", "retries",
-                   "budget wait ms", "ms"):
-        table.add_column(column, justify="right")
-    table.add_row(*(str(x) for x in (summary.pages, summary.read, summary.created,
-                                     summary.updated, summary.unchanged, summary.rejected,
-                                     summary.retries, summary.budget_wait_ms,
-                                     summary.duration_ms)))
+    """A pull's counts: records read, created, updated, unchanged, rejected, retries and the
+    time waited on the rate budget; pages and time in the title. Narrow enough for an
+    80-column terminal with every heading whole."""
+    took = "" if summary.duration_ms is None else f" in {summary.duration_ms} ms"
+    table = Table(box=box.SIMPLE_HEAD, title_justify="left", title=(
+        f"Run {summary.run_id} of {summary.job}: {summary.status} — {summary.pages} "
+        f"page{'' if summary.pages == 1 else 's'}{took}"))
+    for column in ("read", "created", "updated", "unchanged", "rejected", "retries",
+                   "rate wait"):
+        table.add_column(column, justify="right", no_wrap=True)
+    table.add_row(*(str(x) for x in (summary.read, summary.created, summary.updated,
+                                     summary.unchanged, summary.rejected, summary.retries)),
+                  f"{summary.budget_wait_ms} ms")
     return table

@@ -60,7 +60,7 @@ def _customer_block(customer: TicketCustomer, summary: HistorySummary | None) ->
     profile.add_column(style="bold")
     profile.add_column()
     profile.add_row("Name", customer.name or "—")
-    profile.add_row("Tier", Text(tier.upper(), style=_TIER_STYLE.get(tier, "")))
+    profile.add_row("Tier", Text(tier, style=_TIER_STYLE.get(tier, "")))  # as everywhere
     profile.add_row("Company", customer.company or "—")
     profile.add_row("Mobile", customer.mobile or "—")
     profile.add_row("Email", customer.email or "—")
@@ -88,10 +88,10 @@ def _orders_table(orders: Sequence[dict[str, Any]]) -> Table:
     table.add_column("Order", no_wrap=True)
     table.add_column("Date", no_wrap=True)
     table.add_column("Status", no_wrap=True)
-    table.add_column("Items")
+    table.add_column("Items", overflow="fold")  # Chinese names wrap by character
     table.add_column("Total (CNY)", justify="right", no_wrap=True)
     for order in orders[:8]:
-        items = "，".join(f"{i['name']} ×{i['qty']}" for i in order.get("items") or [])
+        items = "\n".join(f"{i['name']} ×{i['qty']}" for i in order.get("items") or [])
         table.add_row(order.get("order_no", ""), (order.get("ordered_at") or "—")[:10],
                       order.get("status", ""), items, order.get("total", ""))
     if not orders:
@@ -104,7 +104,7 @@ def _interactions_table(interactions: Sequence[dict[str, Any]]) -> Table:
                   expand=True)
     table.add_column("When", no_wrap=True)
     table.add_column("Channel", no_wrap=True)
-    table.add_column("Summary")
+    table.add_column("Summary", overflow="fold")
     table.add_column("Agent", no_wrap=True)
     for item in interactions[:6]:
         table.add_row((item.get("at") or "—")[:10], item.get("channel", ""),
