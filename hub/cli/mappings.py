@@ -54,13 +54,26 @@ def mappings_preview(
     ctx: typer.Context,
     name: str,
     sample: Annotated[Path | None, typer.Option(
-        "--sample", help="A JSON, JSON Lines, CSV or YAML file of records.")] = None,
+        "--sample", help="An .xlsx or .csv file (read as `hub import` reads it), or JSON, "
+                         "JSON Lines or YAML records.")] = None,
     source: Annotated[str | None, typer.Option(
         "--from", help="CONNECTION:STREAM, read live through the connector.")] = None,
     limit: Annotated[int, typer.Option(help="How many records.")] = 20,
+    sheet: Annotated[str | None, typer.Option(
+        help="Spreadsheet samples: sheet name, or its 0-based index (as `hub import`).")] = None,
+    header_row: Annotated[int | None, typer.Option(
+        help="Spreadsheet samples: 1-based; found if left out.")] = None,
 ) -> None:
-    """Map sample records and show input beside output, errors highlighted. Writes nothing."""
-    from hub.admin.preview import load_sample, preview, read_connection_sample
+    """Map sample records and show input beside output, errors highlighted. Writes nothing.
+    A spreadsheet sample is read as `hub import` reads it, rows numbered as its error report
+    numbers them."""
+    from hub.admin.preview import (
+        is_spreadsheet,
+        load_sample,
+        load_table_sample,
+        preview,
+        read_connection_sample,
+    )
     from hub.cli.render.mapping import preview_view
     from hub.errors import InvalidRequestError
 
@@ -69,12 +82,19 @@ def mappings_preview(
     cli = cli_context(ctx)
     mapping = _mapping(cli.hub, name)
     hub = cli.ready_hub()  # live reads and lookups are audited and read the store
-    if sample is not None:
+    numbers: list[int] | None = None
+    if sample is not None and is_spreadsheet(sample):
+        sheet_choice: str | int | None = int(sheet) if sheet and sheet.isdigit() else sheet
+        records, numbers, chosen = load_table_sample(sample, mapping, limit=limit,
+                                                     sheet=sheet_choice, header_row=header_row)
+        if chosen:
+            cli.out.print(f"{chosen[:1].upper()}{chosen[1:]}.")
+    elif sample is not None:
         records = load_sample(sample, limit=limit)
     else:
         assert source is not None
         records = cli.run(read_connection_sample(hub, source, limit=limit, actor=cli.actor))
-    rows = cli.run(preview(hub, mapping, records, actor=cli.actor))
+    rows = cli.run(preview(hub, mapping, records, actor=cli.actor, numbers=numbers))
     cli.out.print(preview_view(mapping, rows))
 
 

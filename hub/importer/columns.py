@@ -4,6 +4,7 @@ refuse a file before any row is written (a required column missing, no data row)
 
 from __future__ import annotations
 
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,8 @@ from ._safety import ImportFileError, sniff_kind
 from .readers import DEFAULT_LIMITS, ReadLimits, Table, open_table, sheet_names
 from .report import ERRORS_COLUMN
 
-__all__ = ["checked_headers", "open_for_mapping", "required_columns", "restored"]
+__all__ = ["checked_headers", "open_for_mapping", "required_columns", "restored",
+           "sample_records"]
 
 _NEUTRALISED = ("'=", "'+", "'-", "'@", "'\t", "'\r")
 
@@ -91,3 +93,22 @@ def checked_headers(path: Path, table: Table, mapping: CompiledMapping) -> list[
         raise ImportFileError(path, f"has no data rows: {where}header row {table.header_row} "
                                     f"is the last row with values; nothing to import")
     return headers
+
+
+def sample_records(path: Path, mapping: CompiledMapping, reader: dict[str, Any], *,
+                   limit: int) -> tuple[list[tuple[int, dict[str, Any]]], str | None]:
+    """The first `limit` records of a spreadsheet as an import of it reads them, each with
+    its spreadsheet row number (the number the import's error report gives it), and the
+    note on the sheet chosen, if the importer chose it. For `hub mappings preview`."""
+    table, chosen = open_for_mapping(path, mapping, reader)
+    records: list[tuple[int, dict[str, Any]]] = []
+    with table, closing(table.rows()) as rows:
+        headers = checked_headers(path, table, mapping)
+        report = ERRORS_COLUMN in headers
+        for number, values in rows:
+            if report:  # as the import reads a fixed error report
+                values = [restored(value) for value in values]
+            records.append((number, dict(zip(headers, values, strict=False))))
+            if len(records) >= limit:
+                break
+    return records, chosen

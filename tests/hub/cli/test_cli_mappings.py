@@ -3,6 +3,7 @@ sandbox."""
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -134,3 +135,33 @@ def test_mappings_validate__sheet_and_header_row_with_their_line(
     assert code == 2
     assert "line 2, column 8, field 'sheet'" in err and "count from 1" in err
     assert "line 3, column 13, field 'header_row'" in err
+
+
+def test_mappings_preview__xlsx_sample_read_and_numbered_as_the_import(
+        crm_env: CliEnv, run: Run, tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    notes = workbook.active
+    assert notes is not None
+    notes.title = "说明"
+    notes.append(["客户表在第二页"])
+    sheet = workbook.create_sheet("客户")
+    for row in (["客户名单（导出自旧系统）"], ["客户编号", "客户名称", "手机号"],
+                ["c1", "王芳", "13812345678"], ["c2", "李伟", "12345"], ["c3", "张三", ""]):
+        sheet.append(row)
+    sample = crm_env.dir / "客户.xlsx"
+    workbook.save(sample)
+
+    code, out, _ = run("mappings", "preview", "import_customers", "--sample", str(sample))
+    imported, _, _ = run("import", str(sample), "--mapping", "import_customers")
+
+    assert code == 0 and imported == 0
+    assert "Sheet '客户' chosen: its header row 2 holds 客户编号, 客户名称" in out
+    assert "row 1  " not in out and "row 2  " not in out
+    assert "row 3  ok" in out and "row 4  1 error(s)" in out and "row 5  ok" in out
+    assert "import_customers@1: 3 rows — 2 mapped, 1 with errors, 0 skipped" in out
+    report = next((tmp_path / "imports").rglob("*.errors.csv"))
+    with report.open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.reader(f))
+    assert [row[3] for row in rows[1:]] == ["4"]  # the report numbers the row as preview does
