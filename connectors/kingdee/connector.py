@@ -79,6 +79,7 @@ class KingdeeConnector(Connector[KingdeeConfig]):
     title = "Kingdee K/3 Cloud"
     Config = KingdeeConfig
     streams: ClassVar[Mapping[str, type[Stream]]] = STREAMS
+    keeps_cookies = False  # KingdeeAuth puts the session on every request (cookie and header)
     # action → (the mapping target its document is, what the ERP makes of it): checked at load.
     write_documents: ClassVar[Mapping[str, tuple[str, str]]] = {
         "refund.create": ("kingdee.AR_REFUNDBILL", "收款退款单 AR_REFUNDBILL"),

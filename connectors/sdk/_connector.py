@@ -75,6 +75,8 @@ class Connector(ABC, Generic[ConfigT]):
         streams: stream classes by name.
         default_rate_limit: the vendor's documented limit, used when the connection's config
             sets no `rate_limit`.
+        keeps_cookies: False when the auth flow puts the session on every request itself,
+            so the HTTP client keeps no cookie jar.
     """
 
     name: ClassVar[str]
@@ -82,6 +84,7 @@ class Connector(ABC, Generic[ConfigT]):
     Config: ClassVar[type[ConnectorConfig]]
     streams: ClassVar[Mapping[str, type[Stream]]] = {}
     default_rate_limit: ClassVar[RateLimit | None] = None
+    keeps_cookies: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -125,6 +128,7 @@ class Connector(ABC, Generic[ConfigT]):
                 transport=self._transport,
                 max_connections=self.config.max_connections,
                 budget=self.budget(),
+                cookies=self.keeps_cookies,
             )
         return self._http
 

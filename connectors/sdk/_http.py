@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from http.cookiejar import Cookie, CookieJar
 from typing import Any
 
 import httpx
@@ -132,6 +133,20 @@ def _vendor_error(response: httpx.Response) -> tuple[str | None, str]:
     return None, response.reason_phrase or "error"
 
 
+class _NoCookies(CookieJar):
+    """A jar that keeps nothing, for vendors whose auth puts the session on each request
+    itself: an empty jar spares httpx its per-request cookie matching."""
+
+    def set_cookie(self, cookie: Cookie) -> None:
+        pass
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        pass
+
+
+_MAX_URLS = 512  # absolute URLs kept per client, one per distinct path
+
+
 def _is_session_cookie(name: str) -> bool:
     lowered = name.strip().lower()
     return is_sensitive_name(lowered) or any(
@@ -158,7 +173,10 @@ class HttpClient:
         max_connections: int = 20,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         budget: RateBudget | None = None,
+        cookies: bool = True,
     ) -> None:
+        """`cookies=False`: the client keeps no cookies between calls (the auth flow sends
+        the session itself); Set-Cookie values are still registered as credentials."""
         self.connector = connector
         self.connection = connection
         self.retry = retry or RetryPolicy()
@@ -175,13 +193,26 @@ class HttpClient:
             headers=dict(headers or {}),
             timeout=timeout,
             transport=transport,
+            cookies=None if cookies else _NoCookies(),
             limits=httpx.Limits(
                 max_connections=max_connections, max_keepalive_connections=max_connections
             ),
         )
 
+        self._urls: dict[str, httpx.URL] = {}
+
     async def aclose(self) -> None:
         await self._client.aclose()
+
+    def _url(self, path: str) -> httpx.URL:
+        """The absolute URL of a path under the base URL, merged once per path: httpx merges
+        and parses it anew on every request otherwise."""
+        url = self._urls.get(path)
+        if url is None:
+            if len(self._urls) >= _MAX_URLS:
+                self._urls.clear()
+            url = self._urls[path] = self._client.build_request("GET", path).url
+        return url
 
     async def send(
         self,
@@ -209,7 +240,7 @@ class HttpClient:
         if retry_safe is None:
             retry_safe = method in _SAFE_METHODS or idempotency_key is not None
         request = self._client.build_request(
-            method, path, params=params, json=json, headers=headers
+            method, self._url(path), params=params, json=json, headers=headers
         )
         shown_url = self.redactor.url(str(request.url))
         context = {

@@ -146,7 +146,7 @@ class Dispatcher:
             if self._stopping.is_set() and self._queue:
                 self._release([row.id for row in self._queue])
                 self._queue.clear()
-            elif not self._stopping.is_set() and len(self._queue) < options.concurrency:
+            elif not self._stopping.is_set() and len(self._queue) <= options.concurrency // 2:
                 self._claim()
             self._start()
             if not self._in_flight:

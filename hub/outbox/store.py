@@ -79,19 +79,23 @@ def _ordering_key(ticket_id: int | None, key: str) -> str:
 
 _EARLIER = aliased(OutboxMessage)
 _NOW = bindparam("now")
+_CLAIMED_COLUMNS = (OutboxMessage.id, OutboxMessage.job, OutboxMessage.connection,
+                    OutboxMessage.action, OutboxMessage.idempotency_key, OutboxMessage.document,
+                    OutboxMessage.attempts, OutboxMessage.replays, OutboxMessage.ticket_id,
+                    OutboxMessage.ordering_key, OutboxMessage.lease_owner)
 
 
 @lru_cache(maxsize=64)
-def _due(*, for_update: bool, limit: int) -> Select[tuple[int]]:
-    """The ids of due, free rows no earlier row of their ticket waits before, oldest first;
-    `now` is bound when it runs. Built once per shape: the ORM took longer to build it than
-    the store to run it, on every claim."""
+def _due(*, for_update: bool, limit: int) -> Select[Any]:
+    """Due, free rows no earlier row of their ticket waits before, oldest first, with what
+    a write needs (the document, not the payload or an old result); `now` is bound when it
+    runs. Built once per shape: the ORM took longer to build it than the store to run it."""
     waits_behind = exists().where(
         _EARLIER.ordering_key == OutboxMessage.ordering_key,
         _EARLIER.id < OutboxMessage.id,
         _EARLIER.status != "done",
     )
-    query = select(OutboxMessage.id).where(
+    query = select(*_CLAIMED_COLUMNS).where(
         OutboxMessage.status == "pending",
         OutboxMessage.next_attempt_at <= _NOW,
         LEASE.free(_NOW),
@@ -102,31 +106,38 @@ def _due(*, for_update: bool, limit: int) -> Select[tuple[int]]:
     return query
 
 
+_TABLE = OutboxMessage.__table__
+# One UPDATE leases every row a claim took and counts its attempt (the rows are locked by
+# the claim's transaction: BEGIN IMMEDIATE on SQLite, FOR UPDATE on PostgreSQL).
+_TAKE = update(_TABLE).where(_TABLE.c.id.in_(bindparam("ids", expanding=True))).values(
+    **{LEASE.owner.key: bindparam("owner"), LEASE.until.key: bindparam("until")},
+    attempts=_TABLE.c.attempts + 1, updated_at=bindparam("now"))
+
+
 def claim(session: Session, *, owner: str, limit: int, now: datetime,
           lease: timedelta) -> list[Claimed]:
-    """Lease up to `limit` due rows to `owner`, oldest first, never two of one ticket."""
+    """Lease up to `limit` due rows to `owner`, oldest first, never two of one ticket.
+
+    Two statements on the table, no ORM rows: the due rows' columns, then one UPDATE."""
     if limit <= 0:
         return []
-    postgres = session.get_bind().dialect.name == "postgresql"
-    ids = list(session.scalars(_due(for_update=postgres, limit=limit * 2), {"now": now}))
-    if not ids:
-        return []
-    rows = session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids))
-                           .order_by(OutboxMessage.id)).all()
+    connection = session.connection()
+    postgres = connection.dialect.name == "postgresql"
+    rows = connection.execute(_due(for_update=postgres, limit=limit * 2), {"now": now}).all()
     taken: list[Claimed] = []
     seen_orderings: set[str] = set()
-    for row in rows:  # the query keeps a ticket's later rows back; this keeps two due ones
-        if row.ordering_key in seen_orderings or len(taken) >= limit:
+    for (row_id, job, conn, action, key, document, attempts, replays, ticket_id, ordering,
+         previous) in sorted(rows, key=lambda row: row[0]):
+        # the query keeps a ticket's later rows back; this keeps two due ones
+        if ordering in seen_orderings or len(taken) >= limit:
             continue
-        seen_orderings.add(row.ordering_key)
-        previous = row.lease_owner  # set only when its lease ran out: release clears it
-        LEASE.take(row, owner, now + lease)
-        row.attempts += 1
-        row.updated_at = now
-        taken.append(Claimed(row.id, row.job, row.connection, row.action, row.idempotency_key,
-                             row.document, row.attempts, row.replays, row.ticket_id,
-                             previous if previous != owner else None))
-    session.flush()
+        seen_orderings.add(ordering)
+        # `previous` is set only when its lease ran out: release clears it
+        taken.append(Claimed(row_id, job, conn, action, key, document, attempts + 1, replays,
+                             ticket_id, previous if previous != owner else None))
+    if taken:
+        connection.execute(_TAKE, {"ids": [row.id for row in taken], "owner": owner,
+                                   "until": now + lease, "now": now})
     return taken
 
 
@@ -144,7 +155,6 @@ def release(session: Session, *, owner: str, ids: Sequence[int]) -> None:
             OutboxMessage.id.in_(list(ids)), LEASE.held_by(owner)).values(LEASE.cleared()))
 
 
-_TABLE = OutboxMessage.__table__
 # A settle is one guarded UPDATE of the row (by id, still leased to us, still pending), built
 # once on the table: on the ORM entity, building and running it cost ~3x as much, per row.
 _OURS = and_(_TABLE.c.id == bindparam("row_id"), _TABLE.c.lease_owner == bindparam("owner"),

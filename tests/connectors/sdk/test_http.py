@@ -277,3 +277,36 @@ async def test_send__vendor_body_errors_keep_their_own_operation() -> None:
         await client.send("GET", "/y", operation="y.read")
     assert (caught.value.connection, caught.value.operation) == ("dt", "finer.op")
     await client.aclose()
+
+
+@respx.mock
+async def test_send__paths_merge_under_a_base_path_once_and_keep_their_params() -> None:
+    seen = respx.get(url__startswith="https://erp.example.test/api/v1/").mock(
+        return_value=httpx.Response(200, json={}))
+    client = HttpClient(base_url="https://erp.example.test/api/v1", connector="erp",
+                        connection="erp-main")
+    await client.send("GET", "/orders", operation="orders", params={"page": 1})
+    await client.send("GET", "/orders", operation="orders", params={"page": 2})
+    await client.send("GET", "items?kind=a", operation="items")
+    await client.aclose()
+    assert [str(call.request.url) for call in seen.calls] == [
+        "https://erp.example.test/api/v1/orders?page=1",
+        "https://erp.example.test/api/v1/orders?page=2",
+        "https://erp.example.test/api/v1/items?kind=a"]
+
+
+@respx.mock
+@pytest.mark.parametrize("keeps", [True, False])
+async def test_send__a_client_without_cookies_sends_none_back_but_masks_them(
+        keeps: bool) -> None:
+    session = "sess-7f3a9c0d2b"
+    respx.post(f"{BASE}/login").mock(return_value=httpx.Response(
+        200, json={}, headers={"Set-Cookie": f"kdservice-sessionid={session}; Path=/"}))
+    after = respx.get(f"{BASE}/next").mock(return_value=httpx.Response(200, json={}))
+    client = HttpClient(base_url=BASE, connector="erp", connection="erp-main", cookies=keeps)
+    await client.send("POST", "/login", operation="login", retry_safe=True)
+    await client.send("GET", "/next", operation="next")
+    await client.aclose()
+    sent = after.calls.last.request.headers.get("cookie")
+    assert sent == (f"kdservice-sessionid={session}" if keeps else None)
+    assert session not in Redactor().text(f"cookie {session}")  # a known credential either way
