@@ -66,3 +66,12 @@ def test_store_location__resolved_once_against_the_directory_of_the_start(
     located = store_location("postgresql+psycopg://hub:pw-123@db.example/hub")
     assert located.file is None and located.exists()
     assert "pw-123" not in located.shown and "db.example/hub" in located.shown
+
+
+@pytest.mark.parametrize("args", [("config", "validate"), ("mappings", "validate"),
+                                  ("mappings", "explain", "crm_customer", "tier")], ids=" ".join)
+def test_commands_that_need_no_store__open_none(elsewhere: Path, run: Run,
+                                                args: tuple[str, ...]) -> None:
+    code, out, err = run(*args)
+    assert code == 0, (out, err)
+    assert list(elsewhere.iterdir()) == []
