@@ -48,6 +48,8 @@ def kind_of(value: Any) -> str:
         return "list"
     if isinstance(value, Mapping):
         return "object"
+    if getattr(value, "is_cell_error", False):
+        return repr(value)  # the spreadsheet error #DIV/0!
     return type(value).__name__
 
 
@@ -99,6 +101,8 @@ def render(value: Any) -> str:
         if len(text) > MAX_ITEMS:
             raise too_long()
         return text
+    if getattr(value, "is_cell_error", False):  # a cell showing #N/A is no text to build on
+        raise EvaluationError(f"{short_repr(value)} cannot be written as text")
     return str(value)
 
 

@@ -127,3 +127,19 @@ async def test_import__an_error_amount_is_rejected_not_read_as_none(
     sheet = load_workbook(summary.report_xlsx or "").active
     assert sheet is not None
     assert [row[2] for row in sheet.iter_rows(min_row=2, values_only=True)] == ["#DIV/0!", "#N/A"]
+
+
+def test_error_cells__templates_and_expressions_refuse_them() -> None:
+    from hub.mapping import RecordMappingError, compile_mapping
+    from hub.mapping.spec import parse_spec
+
+    mapping = compile_mapping(parse_spec({"fields": {
+        "external_ref": {"template": "legacy:{{ 工单号 }}", "required": True},
+        "doubled": {"expr": "金额 * 2"}}}), name="t")
+
+    with pytest.raises(RecordMappingError) as caught:
+        mapping({"工单号": ExcelError("#N/A"), "金额": ExcelError("#DIV/0!")}, row=7)
+
+    messages = {error.field: error.message for error in caught.value.errors}
+    assert "the spreadsheet error #N/A cannot be written as text" in messages["external_ref"]
+    assert "the spreadsheet error #DIV/0!" in messages["doubled"]
