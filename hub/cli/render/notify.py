@@ -51,6 +51,6 @@ def firings_table(firings: Sequence[Firing]) -> Table:
             to = Text(", ".join(record.targets) if record else "—")
             if detail:
                 to.append(f" · {detail}", style="dim")
-            table.add_row(Text(firing.rule), f"#{firing.ticket_id} {firing.state}",
+            table.add_row(Text(firing.rule), f"#{firing.ticket_id} ({firing.state})",
                           Text(status, style=_DELIVERY_STYLE.get(status, "")), to)
     return table
