@@ -235,3 +235,14 @@ def test_upload__refused_while_waiting_uploads_fill_the_room(api_hub: Hub,
     assert 500 < len(data) < 1500
     assert full.status_code == 507 and left == ["waiting.csv"]
     assert room.status_code == 202 and done["status"] == "succeeded"
+
+
+def test_upload__a_header_only_file_fails_the_import_naming_it(api_hub: Hub,
+                                                               api_client: Any) -> None:
+    with api_client(api_hub) as api:
+        created = api.post("/imports", data={"mapping": "import_customers"},
+                           files={"file": ("只有表头.csv", csv_bytes([]), "text/csv")})
+        assert created.status_code == 202
+        body = wait(api, created.headers["location"])
+    assert (body["status"], body["read"], body["created"]) == ("failed", 0, 0)
+    assert body["error"].startswith("只有表头.csv: has no data rows")
