@@ -258,8 +258,8 @@ def _scan_errors(scan: _Scan, block: bytes, p: bytes) -> None:
     """Note the error cells of a block (`<c r="B2" t="e"><f>1/0</f><v>#DIV/0!</v></c>`);
     unsure (a cell cut by the block's end, no reference, too many) leaves them to the stream
     reader."""
-    cells = re.findall(rb"<" + p + rb"c\s([^>]*\bt=\"e\"[^>]*)>(.*?)</" + p + rb"c>", block,
-                       re.DOTALL)
+    cells = re.findall(rb"<" + p + rb"c\s([^>]*\bt=\"e\"[^>]*?)(?:/>|>(.*?)</" + p + rb"c>)",
+                       block, re.DOTALL)
     if len(cells) != block.count(_ERROR_MARK):
         scan.errors_unsure = True
         return

@@ -52,7 +52,9 @@ def test_error_cells__both_engines_read_them_as_errors(raw_xlsx: Any,
                    + "</row>" for r, code in enumerate(CODES, 3))
     last = len(CODES) + 3  # an error in the first column, and an error with no cached value
     rows += (f'<row r="{last}"><c r="C{last}" t="e"><v>#N/A</v></c>'
-             f'<c r="D{last}" t="e"><f>NA()</f></c></row>')
+             f'<c r="D{last}" t="e"><f>NA()</f></c></row>'
+             f'<row r="{last + 1}"><c r="C{last + 1}" t="e"/>'  # empty, then a neighbour's error
+             f'<c r="D{last + 1}" t="e"><v>#REF!</v></c></row>')
     path = raw_xlsx("errors.xlsx", xml.sheet(header + rows))
 
     (loaded, loaded_rows), (streamed, streamed_rows) = _engines(path)
@@ -60,7 +62,7 @@ def test_error_cells__both_engines_read_them_as_errors(raw_xlsx: Any,
     assert (loaded, streamed) == ("calamine", "stream")
     assert loaded_rows == streamed_rows
     assert loaded_rows == [*((r, [f"n{r}", ExcelError(code)]) for r, code in enumerate(CODES, 3)),
-                           (last, [ExcelError("#N/A"), ""])]
+                           (last, [ExcelError("#N/A"), ""]), (last + 1, ["", ExcelError("#REF!")])]
 
 
 def test_error_cells__every_typed_field_refuses_them() -> None:
