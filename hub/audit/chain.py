@@ -171,14 +171,15 @@ class AuditLog:
         # The caller's pending changes first (as an ORM statement would autoflush them): its
         # rows are locked before the head, in every transaction the same way round.
         session.flush()
+        connection = session.connection()  # Core statements: no ORM step to go through
         # Bumping the head first takes its row lock (PostgreSQL) / the write lock (SQLite),
         # so concurrent appenders line up instead of forking the chain.
-        session.execute(_BUMP_HEAD, {"by": len(entries)})
-        head = session.execute(_READ_HEAD).one()
+        connection.execute(_BUMP_HEAD, {"by": len(entries)})
+        head = connection.execute(_READ_HEAD).one()
         seq, prev = head.seq - len(entries), head.hash
         switch = _key_switch(head.key_id, seq, key)
         if switch is not None:
-            session.execute(_BUMP_HEAD, {"by": 1})
+            connection.execute(_BUMP_HEAD, {"by": 1})
             entries = [switch, *entries]
         now = datetime.now(UTC)
         rows = []
@@ -189,9 +190,9 @@ class AuditLog:
             prev = row["hash"]
         # One multi-row INSERT (RETURNING makes the driver send one statement, not one
         # per row), and no ORM object per row.
-        session.execute(_INSERT_RECORDS, rows)
-        session.execute(_SET_HEAD, {"hash": prev, "key_id": key.key_id,
-                                    "mac": _head_mac(key, seq, prev)})
+        connection.execute(_INSERT_RECORDS, rows)
+        connection.execute(_SET_HEAD, {"hash": prev, "key_id": key.key_id,
+                                       "mac": _head_mac(key, seq, prev)})
         loaded = session.identity_map.get(session.identity_key(AuditHead, 1))
         if loaded is not None:
             session.expire(loaded)  # a head this session read before is stale now

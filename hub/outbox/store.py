@@ -169,10 +169,10 @@ def settle_success(session: Session, row_id: int, *, owner: str, result: WriteRe
     """Mark the row done with the vendor's answer; False when the lease was lost meanwhile.
 
     One guarded UPDATE, no read: the dispatcher settles many rows per transaction."""
-    changed = session.execute(_SETTLE_SUCCESS, {
+    changed = session.connection().execute(_SETTLE_SUCCESS, {
         "row_id": row_id, "owner": owner, "step": result.step,
         "result": dataclasses.asdict(result), "now": now})
-    return bool(changed.rowcount)  # type: ignore[attr-defined]
+    return bool(changed.rowcount)
 
 
 def settle_failure(session: Session, row_id: int, *, owner: str, error: str, kind: str,
@@ -187,9 +187,9 @@ def settle_failure(session: Session, row_id: int, *, owner: str, error: str, kin
         values["status"] = "dead"
     else:
         values["next_attempt_at"] = retry_at
-    changed = session.execute(update(_TABLE).where(_OURS).values(**values),
-                              {"row_id": row_id, "owner": owner})
-    return bool(changed.rowcount)  # type: ignore[attr-defined]
+    changed = session.connection().execute(update(_TABLE).where(_OURS).values(**values),
+                                           {"row_id": row_id, "owner": owner})
+    return bool(changed.rowcount)
 
 
 def replay(session: Session, *, ids: Sequence[int] | None, now: datetime) -> list[OutboxMessage]:
