@@ -36,7 +36,8 @@ class LoadedConfig:
 
 def load_config(path: Path, *, mappings: MappingLibrary) -> LoadedConfig:
     """Parse and check hub.yaml; raises ConfigFileError listing every problem found, in one
-    pass: variables not set, the file's shape and, when its shape is right, what it names."""
+    pass: variables not set, the file's shape, each connection's config and, when the
+    file's shape is right, what its jobs, webhooks and rules name."""
     doc = load_yaml(path, interpolate=True)
     if doc.data is None:  # nothing but blank lines or comments
         raise doc.error((), "the file is empty; expected version and connections (and jobs, "
@@ -44,9 +45,11 @@ def load_config(path: Path, *, mappings: MappingLibrary) -> LoadedConfig:
     try:
         hub = HubConfig.model_validate(doc.data)
     except ValidationError as exc:
-        raise _all_problems(doc, doc.validation_error(exc).problems) from None
-    problems: list[ConfigProblem] = []
-    configs = _connection_configs(doc, hub, problems)
+        problems = doc.validation_error(exc).problems
+        _connection_configs(doc, _connections_alone(doc.data), problems)
+        raise _all_problems(doc, problems) from None
+    problems = []
+    configs = _connection_configs(doc, hub.connections, problems)
     _check_jobs(doc, hub, configs, mappings, problems)
     _check_webhooks(doc, hub, mappings, problems)
     check_rules(doc, hub.rules, connections={n: c.type for n, c in hub.connections.items()},
@@ -61,14 +64,28 @@ def _all_problems(doc: YamlDocument, found: list[ConfigProblem]) -> ConfigFileEr
     variable is not set is not reported again for the empty value it read as."""
     unset = {problem.field for problem in doc.problems}
     rest = [problem for problem in found if problem.field not in unset]
-    return ConfigFileError(sorted([*doc.problems, *rest], key=lambda p: p.line or 0))
+    unique = list(dict.fromkeys([*doc.problems, *rest]))  # the same problem found twice
+    return ConfigFileError(sorted(unique, key=lambda p: p.line or 0))
+
+
+def _connections_alone(data: object) -> dict[str, ConnectionSpec]:
+    """The well-formed connections of a file whose shape is wrong elsewhere, so their
+    configs are checked in the same pass (a malformed one is reported already)."""
+    raw = data.get("connections") if isinstance(data, dict) else None
+    found: dict[str, ConnectionSpec] = {}
+    for name, spec in (raw.items() if isinstance(raw, dict) else ()):
+        try:
+            found[str(name)] = ConnectionSpec.model_validate(spec)
+        except ValidationError:
+            continue
+    return found
 
 
 def _connection_configs(
-    doc: YamlDocument, hub: HubConfig, problems: list[ConfigProblem]
+    doc: YamlDocument, connections: dict[str, ConnectionSpec], problems: list[ConfigProblem]
 ) -> dict[str, ConnectorConfig]:
     configs: dict[str, ConnectorConfig] = {}
-    for name, spec in hub.connections.items():
+    for name, spec in connections.items():
         try:
             connector = load_connector(spec.type)
         except ConfigError as exc:

@@ -142,6 +142,19 @@ def test_load_config__unset_variables_come_with_every_other_problem_in_one_pass(
     assert "environment variable TEST_CRM_KEY is not set" in str(caught.value)
 
 
+def test_load_config__a_bad_job_shape_still_reports_the_connections_configs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TEST_CRM_KEY", raising=False)
+    text = VALID.replace("    kind: pull\n", "    kind: pul\n").replace(
+        "      api_key:", "      page_size: lots\n      api_key:")
+    with pytest.raises(ConfigFileError) as caught:
+        load_config(write(tmp_path, text), mappings=MappingLibrary(MAPPINGS))
+    assert [p.field for p in caught.value.problems] == [
+        "connections.crm.config.page_size", "connections.crm.config.api_key",
+        "jobs.pull_customers.kind"]
+
+
 def test_shipped_config__loads_with_no_variable_set_pointing_at_the_sandboxes(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
