@@ -34,6 +34,7 @@ def mappings_validate(
 ) -> None:
     """Compile mappings (all of them by default); errors name file, line and field."""
     from hub.errors import ConfigFileError
+    from hub.importer.pipeline import import_conflicts
 
     cli = cli_context(ctx)
     problems: list[Any] = []
@@ -42,6 +43,11 @@ def mappings_validate(
             mapping = _mapping(cli.hub, name)
         except ConfigFileError as exc:
             problems.extend(exc.problems)
+            continue
+        dropped = [cli.hub.mappings.problem(name, ("fields", field), message)
+                   for field, message in import_conflicts(mapping)]
+        if dropped:  # an import would lose these fields' values
+            problems.extend(dropped)
             continue
         cli.out.print(Text.assemble(("ok", "green"), f": {name} v{mapping.version} "
                                     f"({len(mapping.fields)} fields)"))

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 
 from hub.core.yamlfile import YamlDocument, find_env_refs, load_yaml
-from hub.errors import ConfigFileError, NotFoundError
+from hub.errors import ConfigFileError, ConfigProblem, NotFoundError
 
 if TYPE_CHECKING:
     from hub.mapping import CompiledMapping, TransformRegistry
@@ -95,6 +95,10 @@ class MappingLibrary:
                 raise doc.validation_error(exc, allowed=allowed_keys) from None
             self._compiled[name] = compile_mapping(spec, name=name, transforms=self.transforms)
         return self._compiled[name]
+
+    def problem(self, name: str, loc: tuple[str | int, ...], message: str) -> ConfigProblem:
+        """A problem found in mapping `name` after it compiled, at the line of `loc`."""
+        return load_yaml(self.path(name)).problem(loc, message, at_key=True)
 
     def validate_all(self) -> dict[str, ConfigFileError | None]:
         """Every mapping's problems (None when it compiles), by name."""

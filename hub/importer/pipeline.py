@@ -45,7 +45,7 @@ from .uploads import MAX_NAME_BYTES, fits
 if TYPE_CHECKING:
     from ._safety import ImportFileError
 
-__all__ = ["ImportOptions", "ImportSummary", "get_import", "list_imports",
+__all__ = ["ImportOptions", "ImportSummary", "get_import", "import_conflicts", "list_imports",
            "mapping_for_import", "resume_import", "run_import", "start_import"]
 
 FINISHED = ("succeeded", "partial")
@@ -151,11 +151,18 @@ def mapping_for_import(hub: Hub, name: str) -> tuple[CompiledMapping, type[BulkW
     if missing:
         raise InvalidRequestError(f"mapping '{name}' must define {', '.join(missing)}: "
                                   f"imported {target.name}s are matched on it")
-    conflicts = target.conflicts(list(mapping.fields))
+    conflicts = import_conflicts(mapping)
     if conflicts:
         raise InvalidRequestError(f"mapping '{name}' ({mapping.spec.target}): "
-                                  + "; ".join(conflicts))
+                                  + "; ".join(message for _, message in conflicts))
     return mapping, target
+
+
+def import_conflicts(mapping: CompiledMapping) -> list[tuple[str, str]]:
+    """(field, message) for each field of `mapping` its import target would drop (none when
+    it is no import mapping): `hub mappings validate` reports them with their line."""
+    target = import_writer(mapping.spec.target)
+    return target.conflicts(list(mapping.fields)) if target is not None else []
 
 
 async def run_import(hub: Hub, path: Path, *, mapping: str,

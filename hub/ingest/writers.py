@@ -138,11 +138,11 @@ class BulkWriter(ABC):
     dropped_fields: ClassVar[frozenset[str]] = frozenset()
 
     @classmethod
-    def conflicts(cls, fields: Sequence[str]) -> list[str]:
-        """What is wrong with a mapping producing `fields` for this target: each field it
-        would drop, said once."""
-        return [f"field '{name}' names a {cls.name} column an import never writes; rename it "
-                f"(it is then kept in attributes) or remove it"
+    def conflicts(cls, fields: Sequence[str]) -> list[tuple[str, str]]:
+        """What is wrong with a mapping producing `fields` for this target: (field, message)
+        for each field it would drop."""
+        return [(name, f"field '{name}' names a {cls.name} column an import never writes; "
+                       f"rename it (it is then kept in attributes) or remove it")
                 for name in fields if name in cls.dropped_fields]
 
 
@@ -247,12 +247,13 @@ class TicketWriter(BulkWriter):
                 "updated_at"]
 
     @classmethod
-    def conflicts(cls, fields: Sequence[str]) -> list[str]:
+    def conflicts(cls, fields: Sequence[str]) -> list[tuple[str, str]]:
         problems = super().conflicts(fields)
         for old, new in cls._OLD_NAMES:
             if old in fields and new in fields:
-                problems.append(f"field '{old}' is the old name of '{new}', which the mapping "
-                                f"also defines: remove '{old}'")
+                problems.append((old, f"field '{old}' is the old name of '{new}', which the "
+                                      f"mapping also defines, so it would be dropped: remove "
+                                      f"'{old}'"))
         return problems
 
     def row(self, entity: dict[str, Any], *, source: str,

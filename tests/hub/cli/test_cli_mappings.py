@@ -165,3 +165,17 @@ def test_mappings_preview__xlsx_sample_read_and_numbered_as_the_import(
     with report.open(encoding="utf-8-sig", newline="") as f:
         rows = list(csv.reader(f))
     assert [row[3] for row in rows[1:]] == ["4"]  # the report numbers the row as preview does
+
+
+def test_mappings_validate__a_field_the_import_would_drop_with_its_line(
+        crm_env: CliEnv, tmp_path: Path, run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "old_tickets.yaml").write_text(
+        "target: ticket\nfields:\n  external_ref: {path: 工单号, required: true}\n"
+        "  customer_id: {path: 客户}\n", encoding="utf-8")
+    monkeypatch.setenv("HUB_MAPPINGS_DIR", str(tmp_path))
+
+    code, _, err = run("mappings", "validate", "old_tickets")
+
+    assert code == 2
+    assert "old_tickets.yaml, line 4, column 3, field 'fields.customer_id': field " \
+           "'customer_id' names a ticket column an import never writes" in err

@@ -19,7 +19,7 @@ INVALID = [
     ("unknown_key_lists_allowed",
      "fields:\n  a: {path: a}\nzzz: 1\n",
      "3:1 zzz: unknown key 'zzz'; allowed: target, source, version, description, "
-     "columns, key, filter, omit_nulls, lookups, fields"),
+     "columns, key, filter, omit_nulls, lookups, fields, sheet, header_row"),
     ("nested_unknown_key",
      "fields:\n  lines:\n    path: lines\n    fields:\n      qty: {path: q, requird: true}\n",
      "5:22 fields.lines.fields.qty.requird: unknown key 'requird' (did you mean 'required'?)"),
