@@ -131,7 +131,7 @@ def reconcile_erp(
     if start.tzinfo is None:
         start = start.replace(tzinfo=UTC)
     cli = cli_context(ctx)
-    report = cli.run(reconcile(cli.ready_hub(), since=start, connection=connection))
+    report = cli.run(reconcile(cli.stored_hub(), since=start, connection=connection))
     cli.out.print(reconcile_view(report))
     if not report.ok:
         raise typer.Exit(1)

@@ -17,6 +17,7 @@ READ_ONLY = [
     ("jobs", "list"), ("runs", "list"), ("runs", "show", "1"), ("tickets", "list"),
     ("tickets", "show", "1"), ("outbox", "list"), ("dlq", "list"), ("import", "list"),
     ("import", "show", "1"), ("apikeys", "list"), ("audit", "tail"), ("audit", "verify"),
+    ("reconcile", "erp", "--since", "2026-11-01"),
 ]
 
 
