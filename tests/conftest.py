@@ -1,12 +1,21 @@
 """Shared fixtures: the CRM sandbox on a loopback port, and stores on SQLite and PostgreSQL.
 
 PostgreSQL tests run when the server is reachable; with CI=true an unreachable server is a
-failure, not a skip. Each test gets its own schema, so the suite is parallel-safe.
+failure, not a skip. Each test gets its own store, so the suite is parallel-safe.
+
+Migrations run once per xdist worker, not once per test: a test whose fixtures build a hub
+(`hub`, `make_hub`, `messaging_hub`) starts from a copy of a store migrated at the session's
+start — on SQLite a copy of the template file, on PostgreSQL a database created from a
+per-worker template database (`CREATE DATABASE ... TEMPLATE`). `hub.upgrade_db()` still runs
+and finds the copy at head. Tests that use `postgres_url`/`database_url` without a hub (the
+migration tests) get an empty schema of their own and run the real migrations.
 """
 
 from __future__ import annotations
 
+import functools
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +32,8 @@ from connectors.crm.sandbox import create_app as create_crm_sandbox
 from connectors.sdk.sandbox import serve
 from hub.core.settings import Settings
 from hub.runtime import Hub
+from hub.store import migrate
+from hub.store.engine import create_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_URL = os.environ.get(
@@ -60,14 +71,67 @@ def _postgres_available() -> str | None:
     return None
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
+# Fixtures whose hub migrates the test's store: with one of them in a test's closure, its
+# PostgreSQL store is a copy of the worker's migrated template.
+_MIGRATING_FIXTURES = frozenset({"hub", "make_hub", "messaging_hub"})
+
+
+def _require_postgres() -> None:
     problem = _postgres_available()
     if problem:
         if os.environ.get("CI") == "true":
             pytest.fail(f"PostgreSQL is required in CI and unreachable at {POSTGRES_URL}: "
                         f"{problem}")
         pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL} ({problem})")
+
+
+def _worker_name(prefix: str) -> str:
+    """A database object name unique to this xdist worker and this session."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    return f"{prefix}_{worker}_{uuid.uuid4().hex[:10]}"
+
+
+def _database_url(database: str) -> str:
+    return f"{POSTGRES_URL.rsplit('/', 1)[0]}/{database}"
+
+
+@pytest.fixture(scope="session")
+def _postgres_template() -> Iterator[str]:
+    """A database migrated to head once per worker, the template of each test's database."""
+    _require_postgres()
+    name = _worker_name("hub_tpl")
+    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        engine = create_engine(_database_url(name))
+        migrate.upgrade(engine)
+        engine.dispose()  # CREATE DATABASE ... TEMPLATE needs the template without sessions
+        yield name
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@contextmanager
+def _postgres_copy(template: str) -> Iterator[str]:
+    """A database of its own for one test, created from the migrated template."""
+    name = _worker_name("hub_t")
+    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    try:
+        yield _database_url(name)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@contextmanager
+def _postgres_schema() -> Iterator[str]:
+    """An empty schema of its own for one test, in the shared test database."""
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
@@ -78,6 +142,20 @@ def postgres_url() -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture
+def postgres_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The test's PostgreSQL store: a copy of the migrated template when a fixture of the test
+    builds a hub on it, else an empty schema (for tests that run the migrations themselves)."""
+    _require_postgres()
+    if _MIGRATING_FIXTURES.intersection(request.fixturenames):
+        template: str = request.getfixturevalue("_postgres_template")
+        with _postgres_copy(template) as url:
+            yield url
+    else:
+        with _postgres_schema() as url:
+            yield url
 
 
 @pytest.fixture
@@ -111,21 +189,42 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'hub.db'}"
 
 
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite store migrated to head once per worker, copied into each test's path."""
+    path = tmp_path_factory.mktemp("store-template") / "hub.db"
+    engine = create_engine(f"sqlite:///{path}")
+    migrate.upgrade(engine)
+    engine.dispose()  # checkpoints the WAL: the file alone is the whole store
+    return path
+
+
+def _sqlite_path(database_url: str) -> Path | None:
+    prefix = "sqlite:///"
+    if not database_url.startswith(prefix) or database_url == f"{prefix}:memory:":
+        return None
+    return Path(database_url[len(prefix):].split("?", 1)[0])
+
+
 def _make_hub(database_url: str, *, config: Path | None = None,
-              mappings_dir: Path | None = None) -> Hub:
+              mappings_dir: Path | None = None, template: Path | None = None) -> Hub:
+    path = _sqlite_path(database_url)
+    if template is not None and path is not None and not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(template, path)
     hub = Hub(Settings(database_url=database_url, config=config or ROOT / "configs/hub.yaml",
                        mappings_dir=mappings_dir or ROOT / "mappings"))
-    hub.upgrade_db()
+    hub.upgrade_db()  # at head already on a copy: Alembic finds nothing to do
     return hub
 
 
 @pytest.fixture
-def hub(database_url: str, crm_sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
-        ) -> Iterator[Hub]:
+def hub(database_url: str, crm_sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch,
+        _sqlite_template: Path) -> Iterator[Hub]:
     """A hub on a fresh store (SQLite and PostgreSQL), its CRM connection on the sandbox."""
     monkeypatch.setenv("CRM_BASE_URL", crm_sandbox.url)
     monkeypatch.setenv("CRM_API_KEY", crm_sandbox.api_key)
-    runtime = _make_hub(database_url)
+    runtime = _make_hub(database_url, template=_sqlite_template)
     yield runtime
     runtime.close()
 
@@ -172,9 +271,10 @@ def api_client() -> Any:
 
 
 @pytest.fixture
-def make_hub() -> Any:
-    """Build a hub on a given store, config and mappings folder (migrated)."""
-    return _make_hub
+def make_hub(_sqlite_template: Path) -> Any:
+    """Build a hub on a given store, config and mappings folder (migrated; a new SQLite store
+    starts as a copy of the worker's migrated template)."""
+    return functools.partial(_make_hub, template=_sqlite_template)
 
 
 def _audit_text(hub: Hub) -> str:

@@ -23,7 +23,6 @@ from connectors.sdk.sandbox import serve
 from connectors.sdk.testing import FaultInjector
 from connectors.wecom.sandbox import CallbackBuilder, SandboxLimits, WeComSandbox
 from connectors.wecom.sandbox import create_app as create_wecom
-from hub.core.settings import Settings
 from hub.runtime import Hub
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -164,7 +163,7 @@ def sandboxes(wecom_limits: SandboxLimits) -> Iterator[Sandboxes]:
 
 @pytest.fixture
 def messaging_hub(sandboxes: Sandboxes, crm_sandbox: Any, database_url: str,
-                  tmp_path: Path) -> MessagingHub:
+                  tmp_path: Path, make_hub: Any) -> MessagingHub:
     """`messaging_hub(rules={...}, webhooks={...}, dingtalk={...}, wecom={...})`: a migrated
     hub on the test's store; a second call gives a second hub (another "process") on it."""
 
@@ -184,9 +183,7 @@ def messaging_hub(sandboxes: Sandboxes, crm_sandbox: Any, database_url: str,
             document["public_url"] = public_url
         path = tmp_path / f"hub-{len(sandboxes.hubs)}.yaml"
         path.write_text(json.dumps(document, ensure_ascii=False, indent=2), encoding="utf-8")
-        hub = Hub(Settings(database_url=database_url, config=path,
-                           mappings_dir=ROOT / "mappings"))
-        hub.upgrade_db()
+        hub: Hub = make_hub(database_url, config=path, mappings_dir=ROOT / "mappings")
         sandboxes.hubs.append(hub)
         return hub
 
