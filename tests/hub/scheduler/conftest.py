@@ -22,12 +22,15 @@ connections:
       base_url: ${CRM_BASE_URL}
       api_key: ${CRM_API_KEY}
       page_size: %(page_size)d
+      max_attempts: %(max_attempts)d
 """
 
 
-def write_config(tmp_path: Path, jobs: str, *, page_size: int = 20) -> Path:
+def write_config(tmp_path: Path, jobs: str, *, page_size: int = 20,
+                 max_attempts: int = 4) -> Path:
     path = tmp_path / "hub.yaml"
-    path.write_text(CONNECTIONS % {"page_size": page_size} + "jobs:\n"
+    path.write_text(CONNECTIONS % {"page_size": page_size, "max_attempts": max_attempts}
+                    + "jobs:\n"
                     + textwrap.indent(textwrap.dedent(jobs), "  "), encoding="utf-8")
     return path
 
@@ -35,13 +38,16 @@ def write_config(tmp_path: Path, jobs: str, *, page_size: int = 20) -> Path:
 @pytest.fixture
 def jobs_hub(database_url: str, crm_sandbox: Any, monkeypatch: pytest.MonkeyPatch,
              tmp_path: Path, make_hub: Any) -> Iterator[Callable[..., Hub]]:
-    """`jobs_hub(jobs_yaml, page_size=20)`: a hub on a fresh store with those jobs."""
+    """`jobs_hub(jobs_yaml, page_size=20, max_attempts=4)`: a hub on a fresh store with those
+    jobs (`max_attempts`: the CRM connection's tries of one request)."""
     monkeypatch.setenv("CRM_BASE_URL", crm_sandbox.url)
     monkeypatch.setenv("CRM_API_KEY", crm_sandbox.api_key)
     made: list[Hub] = []
 
-    def build(jobs: str, *, page_size: int = 20, **settings: Any) -> Hub:
-        hub = make_hub(database_url, config=write_config(tmp_path, jobs, page_size=page_size))
+    def build(jobs: str, *, page_size: int = 20, max_attempts: int = 4,
+              **settings: Any) -> Hub:
+        config = write_config(tmp_path, jobs, page_size=page_size, max_attempts=max_attempts)
+        hub = make_hub(database_url, config=config)
         for name, value in settings.items():
             setattr(hub.settings, name, value)
         made.append(hub)
