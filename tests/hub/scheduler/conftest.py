@@ -22,15 +22,16 @@ connections:
       base_url: ${CRM_BASE_URL}
       api_key: ${CRM_API_KEY}
       page_size: %(page_size)d
-      max_attempts: %(max_attempts)d
 """
 
 
 def write_config(tmp_path: Path, jobs: str, *, page_size: int = 20,
                  max_attempts: int = 4) -> Path:
     path = tmp_path / "hub.yaml"
-    path.write_text(CONNECTIONS % {"page_size": page_size, "max_attempts": max_attempts}
-                    + "jobs:\n"
+    connections = CONNECTIONS % {"page_size": page_size}
+    if max_attempts != 4:  # only then: tests quote line numbers of the jobs below
+        connections += f"      max_attempts: {max_attempts}\n"
+    path.write_text(connections + "jobs:\n"
                     + textwrap.indent(textwrap.dedent(jobs), "  "), encoding="utf-8")
     return path
 
