@@ -12,6 +12,7 @@ are validated: an unauthenticated caller learns nothing about what it sent.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable, Coroutine
 from functools import cache
 from typing import Any, ClassVar
@@ -50,14 +51,42 @@ class AdmittedRoute(APIRoute):
                             "dependencies=[Depends(refuse_nul_in_form)] (input_guard.py)")
 
     def get_route_handler(self) -> Handler:
-        handler = super().get_route_handler()
         admit = _admission(self.area)
+        endpoint = _request_only(self)
+        if endpoint is not None:
+            # An endpoint that reads the request itself: FastAPI would parse the query, the
+            # headers and the cookies into parameters it has none of, on every call.
+            async def admitted_raw(request: Request) -> Response:
+                await admit(request)
+                response = await endpoint(request)
+                if not isinstance(response, Response):
+                    raise TypeError(f"{self.path}: a request-only endpoint returns a Response")
+                return response
+
+            return admitted_raw
+        handler = super().get_route_handler()
 
         async def admitted(request: Request) -> Response:
             await admit(request)
             return await handler(request)
 
         return admitted
+
+
+def _request_only(route: APIRoute) -> Callable[[Request], Awaitable[Any]] | None:
+    """The endpoint, when its one parameter is the Request and nothing else is solved for it
+    (no path, query, header, cookie or body parameters, no dependencies); None otherwise."""
+    dependant = route.dependant
+    if dependant.request_param_name is None or not inspect.iscoroutinefunction(route.endpoint):
+        return None
+    if (dependant.path_params or dependant.query_params or dependant.header_params
+            or dependant.cookie_params or dependant.body_params or dependant.dependencies
+            or dependant.response_param_name or dependant.background_tasks_param_name
+            or dependant.http_connection_param_name or dependant.security_scopes_param_name):
+        return None
+    if len(inspect.signature(route.endpoint).parameters) != 1:
+        return None
+    return route.endpoint  # type: ignore[no-any-return]
 
 
 @cache

@@ -14,7 +14,7 @@ from hub.core.pages import MAX_ID
 from hub.runtime import Hub
 
 __all__ = ["ROW_ID_RANGE", "ActorDep", "HubDep", "Instant", "ItemId", "RowId", "RowIdFilter",
-           "path_row_id"]
+           "path_row_id", "query_value"]
 
 # Row ids: every id column is a 32-bit INTEGER, so an id outside 1..2**31-1 names no row and
 # is refused as a 422 naming it (a 404 would need a query PostgreSQL cannot even run).
@@ -35,6 +35,21 @@ def path_row_id(request: Request, name: str) -> int:
     except ValidationError as exc:
         raise RequestValidationError([{**error, "loc": ("path", name)}
                                       for error in exc.errors()]) from None
+
+def query_value(request: Request, name: str) -> str | None:
+    """The query parameter `name` as `request.query_params.get(name)` gives it (the last of
+    repeated ones), for a hot route: a plain query string is split here rather than parsed
+    into Starlette's multi-dict; one with escapes goes the usual way."""
+    raw: bytes = request.scope.get("query_string") or b""
+    if b"%" in raw or b"+" in raw:
+        return request.query_params.get(name)
+    found = None
+    for pair in raw.decode("latin-1").split("&"):
+        key, _, value = pair.partition("=")
+        if key == name:
+            found = value
+    return found
+
 
 # RFC 3339, as the document's `format: date-time` says (pydantic alone would also take a
 # number as Unix seconds, or a date without a time or a zone).

@@ -12,7 +12,15 @@ import anyio
 from fastapi import Query, Request, Response, status
 
 from hub.api.admission import admitted_router
-from hub.api.deps import ROW_ID_RANGE, HubDep, Instant, RowId, RowIdFilter, path_row_id
+from hub.api.deps import (
+    ROW_ID_RANGE,
+    HubDep,
+    Instant,
+    RowId,
+    RowIdFilter,
+    path_row_id,
+    query_value,
+)
 from hub.core.pages import MAX_ID
 from hub.outbox import Resolution
 from hub.runtime import Hub
@@ -92,7 +100,7 @@ _GET_PARAMETERS = [
 async def get(request: Request) -> Response:
     hub: Hub = request.app.state.hub
     ticket_id = path_row_id(request, "ticket_id")
-    expand = request.query_params.get("expand")
+    expand = query_value(request, "expand")
     parts = [part.strip() for part in (expand or "").split(",") if part.strip()]
     if "kb" in parts:  # a search: worth a worker thread
         versioned = await anyio.to_thread.run_sync(
