@@ -239,9 +239,11 @@ def test_lifespan__passes_through_to_the_wrapped_app() -> None:
 def test_chaos__mixes_errors_timeouts_and_lost_responses_from_a_seed() -> None:
     app = Counter()
     faults = FaultInjector(app, seed=5)
-    faults.chaos(error=0.3, timeout=0.2, lose=0.2, hang=0.3, status=500)
+    # Held requests outlast the client's wait by far; an answered one (under 1 ms on
+    # loopback) has 0.3 s, so a loaded machine is not taken for a chaos timeout.
+    faults.chaos(error=0.3, timeout=0.2, lose=0.2, hang=1.0, status=500)
     outcomes: list[str] = []
-    with serve(faults) as url, httpx.Client(base_url=url, timeout=0.1) as client:
+    with serve(faults) as url, httpx.Client(base_url=url, timeout=0.3) as client:
         for _ in range(40):
             try:
                 outcomes.append(str(client.post("/bills", json={}).status_code))
@@ -251,11 +253,14 @@ def test_chaos__mixes_errors_timeouts_and_lost_responses_from_a_seed() -> None:
                 outcomes.append("lost")
         faults.chaos()  # all zero: off
         assert client.post("/bills", json={}).status_code == 201
-        time.sleep(0.5)  # the held requests reach the app after the client gave up
+        # Errors never reach the app; held and lost requests do, so the app sees every other
+        # one — the held ones once their hold ends, after the client gave up.
+        deadline = time.monotonic() + 30
+        while len(app.hits) < 41 - outcomes.count("500") and time.monotonic() < deadline:
+            time.sleep(0.05)
     assert {"500", "201", "timeout", "lost"} <= set(outcomes)
     labels = [r.fault for r in faults.requests()]
     assert labels.count("chaos timeout") == outcomes.count("timeout")
-    # Errors never reach the app; held and lost requests do, so the app saw every other one.
     assert len(app.hits) == 41 - outcomes.count("500")
     assert faults.state()["chaos"] is None
 
