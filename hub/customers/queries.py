@@ -156,7 +156,8 @@ def customer_history(hub: Hub, customer_id: int, *, tickets: int = 50) -> Custom
         recent = session.scalars(select(Ticket).where(Ticket.customer_id == customer_id)
                                  .order_by(Ticket.id.desc()).limit(tickets)).all()
         briefs = [TicketBrief(id=t.id, subject=t.subject, status=t.status, channel=t.channel,
-                              category=t.category, created_at=t.created_at,
+                              category=t.category,
+                              created_at=t.created_at or t.updated_at,  # imported: none
                               resolved_at=t.resolved_at) for t in recent]
         enriched = sorted((t for t in recent if (t.enrichment or {}).get("history")),
                           key=lambda t: as_utc_or_none(t.enriched_at) or now, reverse=True)

@@ -15,7 +15,7 @@ from hub.audit import AuditEntry
 from hub.customers.store import upsert_customers
 from hub.jobs.runs import finish_run, start_run
 from hub.runtime import Hub
-from hub.store.models import Ticket, WebhookEvent
+from hub.store.models import Customer, Ticket, WebhookEvent
 
 
 def _all_pages(api: httpx.Client, path: str, **params: Any) -> list[list[dict[str, Any]]]:
@@ -106,6 +106,26 @@ def test_customer_history__pieces_name_their_source_and_freshness(
         assert piece["source"] == "crm" and piece["via"] == f"ticket:{ticket['id']}"
         assert piece["fetched_at"] is not None and 0 <= piece["age_seconds"] < 3600
     _assert_problem(missing, 404)
+
+
+def test_customer_history__a_ticket_without_a_creation_time_shows_when_it_was_stored(
+        hub: Hub, api_client: Any) -> None:
+    """An imported ticket whose file gave no creation time keeps it empty (migration 0013):
+    the customer's history still answers, with the time the hub stored it."""
+    stored = datetime(2026, 11, 2, 8, 30, tzinfo=UTC)
+    with hub.sessions.begin() as session:
+        upsert_customers(session, "import", [{"external_id": "OLD", "name": "老客户"}])
+    with hub.sessions.begin() as session:
+        customer = session.query(Customer).filter_by(external_id="OLD").one()
+        session.add(Ticket(subject="", description="", channel="import", status="closed",
+                           customer_id=customer.id, external_ref="legacy:T-1",
+                           enrichment_status="skipped", created_at=None, updated_at=stored))
+        customer_id = customer.id
+    with api_client(hub) as api:
+        history = api.get(f"/customers/{customer_id}/history")
+    assert history.status_code == 200, history.text
+    tickets = {p["kind"]: p for p in history.json()["pieces"]}["tickets"]["data"]
+    assert [t["created_at"] for t in tickets] == ["2026-11-02T08:30:00Z"]
 
 
 def test_customer_history__merged_systems_give_one_piece_per_system(
