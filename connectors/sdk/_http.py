@@ -198,7 +198,6 @@ class HttpClient:
                 max_connections=max_connections, max_keepalive_connections=max_connections
             ),
         )
-
         self._urls: dict[str, httpx.URL] = {}
 
     async def aclose(self) -> None:

@@ -36,6 +36,7 @@ def path_row_id(request: Request, name: str) -> int:
         raise RequestValidationError([{**error, "loc": ("path", name)}
                                       for error in exc.errors()]) from None
 
+
 def query_value(request: Request, name: str) -> str | None:
     """The query parameter `name` as `request.query_params.get(name)` gives it (the last of
     repeated ones), for a hot route: a plain query string is split here rather than parsed
