@@ -56,3 +56,21 @@ def run(capsys: pytest.CaptureFixture[str]) -> Run:
         return code, captured.out, captured.err
 
     return invoke
+
+
+def workbook_behind_instructions(path: Path, note: str, rows: list[list[Any]],
+                                 sheet: str = "客户") -> Path:
+    """An .xlsx whose first sheet is an instructions sheet (说明, one line: `note`) and whose
+    data is on `sheet` after it, as exported workbooks often are."""
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    notes = workbook.active
+    assert notes is not None
+    notes.title = "说明"
+    notes.append([note])
+    data = workbook.create_sheet(sheet)
+    for row in rows:
+        data.append(row)
+    workbook.save(path)
+    return path

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from .conftest import CliEnv, Run
+from .conftest import CliEnv, Run, workbook_behind_instructions
 
 HEADERS = ["客户编号", "客户名称", "手机号", "客户等级"]
 
@@ -68,18 +68,8 @@ def test_import__header_only_file_is_refused_in_one_line(env: CliEnv, run: Run) 
 
 
 def test_import__says_which_sheet_it_chose(env: CliEnv, run: Run) -> None:
-    from openpyxl import Workbook
-
-    workbook = Workbook()
-    notes = workbook.active
-    assert notes is not None
-    notes.title = "说明"
-    notes.append(["请在“客户”表中填写"])
-    customers = workbook.create_sheet("客户")
-    for row in (HEADERS, ["C1", "王芳", "13812345678", "金卡"]):
-        customers.append(row)
-    path = env.dir / "客户.xlsx"
-    workbook.save(path)
+    path = workbook_behind_instructions(env.dir / "客户.xlsx", "请在“客户”表中填写",
+                                        [HEADERS, ["C1", "王芳", "13812345678", "金卡"]])
 
     code, out, _ = run("import", str(path), "--mapping", "import_customers")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT, CliEnv, Run
+from .conftest import ROOT, CliEnv, Run, workbook_behind_instructions
 
 GOOD = {"id": "C1", "name": "王芳", "level": "金卡", "status": "正常",
         "contact": {"mobile": "+86 138-1234-5678", "email": "Wang@Example.cn"},
@@ -139,19 +139,10 @@ def test_mappings_validate__sheet_and_header_row_with_their_line(
 
 def test_mappings_preview__xlsx_sample_read_and_numbered_as_the_import(
         crm_env: CliEnv, run: Run, tmp_path: Path) -> None:
-    from openpyxl import Workbook
-
-    workbook = Workbook()
-    notes = workbook.active
-    assert notes is not None
-    notes.title = "说明"
-    notes.append(["客户表在第二页"])
-    sheet = workbook.create_sheet("客户")
-    for row in (["客户名单（导出自旧系统）"], ["客户编号", "客户名称", "手机号"],
-                ["c1", "王芳", "13812345678"], ["c2", "李伟", "12345"], ["c3", "张三", ""]):
-        sheet.append(row)
-    sample = crm_env.dir / "客户.xlsx"
-    workbook.save(sample)
+    sample = workbook_behind_instructions(
+        crm_env.dir / "客户.xlsx", "客户表在第二页",
+        [["客户名单（导出自旧系统）"], ["客户编号", "客户名称", "手机号"],
+         ["c1", "王芳", "13812345678"], ["c2", "李伟", "12345"], ["c3", "张三", ""]])
 
     code, out, _ = run("mappings", "preview", "import_customers", "--sample", str(sample))
     imported, _, _ = run("import", str(sample), "--mapping", "import_customers")

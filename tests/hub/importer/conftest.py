@@ -224,3 +224,14 @@ def xml() -> SimpleNamespace:
     """The XML snippet builders: sheet, inline, number, styles, strings."""
     return SimpleNamespace(sheet=sheet_xml, inline=inline, number=number, styles=styles_xml,
                            strings=shared_strings_xml)
+
+
+@pytest.fixture
+def imports_hub(database_url: str, make_hub: Any, tmp_path: Path,
+                monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A hub on a fresh store whose uploads and reports go under the test's folder."""
+    monkeypatch.setenv("HUB_IMPORTS_DIR", str(tmp_path / "imports"))
+    runtime = make_hub(database_url)
+    runtime.settings.imports_dir = tmp_path / "imports"
+    yield runtime
+    runtime.close()

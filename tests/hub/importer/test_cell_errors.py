@@ -25,11 +25,8 @@ HEADERS = ["客户编号", "客户名称", "账户余额"]
 
 
 @pytest.fixture
-def hub(database_url: str, make_hub: Any, tmp_path: Path) -> Any:
-    runtime = make_hub(database_url)
-    runtime.settings.imports_dir = tmp_path / "imports"
-    yield runtime
-    runtime.close()
+def hub(imports_hub: Any) -> Any:
+    return imports_hub
 
 
 def _error_cell(ref: str, code: str) -> str:

@@ -11,11 +11,8 @@ from hub.importer.pipeline import ImportOptions, run_import
 
 
 @pytest.fixture
-def hub(database_url: str, make_hub: Any, tmp_path: Path) -> Any:
-    runtime = make_hub(database_url)
-    runtime.settings.imports_dir = tmp_path / "imports"
-    yield runtime
-    runtime.close()
+def hub(imports_hub: Any) -> Any:
+    return imports_hub
 
 
 @pytest.mark.parametrize(("mapping", "sheet"), [("import_customers", "客户"),

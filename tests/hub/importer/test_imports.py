@@ -53,12 +53,8 @@ def customers(hub: Hub) -> dict[str, Customer]:
 
 
 @pytest.fixture
-def hub(database_url: str, make_hub: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setenv("HUB_IMPORTS_DIR", str(tmp_path / "imports"))
-    runtime = make_hub(database_url)
-    runtime.settings.imports_dir = tmp_path / "imports"
-    yield runtime
-    runtime.close()
+def hub(imports_hub: Any) -> Any:
+    return imports_hub
 
 
 async def test_import__good_rows_land_bad_rows_reported(hub: Hub, tmp_path: Path) -> None:
