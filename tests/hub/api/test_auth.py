@@ -218,7 +218,7 @@ def test_key__create_and_revoke_are_audited_without_the_secret(hub: Hub,
     text = audit_text(hub)
     assert f"cli:ops|apikey.create|apikey/{created.info.prefix}|ok" in text
     assert f"cli:ops|apikey.revoke|apikey/{created.info.prefix}|ok" in text
-    assert created.key not in text and created.key.rsplit("_", 1)[1] not in text
+    assert created.key not in text and created.key.split("_", 2)[2] not in text
     assert list_keys(hub)[0].revoked_at is not None
 
 
