@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from hub.core.jsonable import to_jsonable
 from hub.core.owners import HOST
 from hub.core.pages import DEFAULT_LIMIT, Page, decode_cursor, page_of
+from hub.ingest.keys import KeyMemory
 from hub.ingest.lookups import resolve_lookups
 from hub.ingest.targets import import_writer, importable
 from hub.ingest.writers import BulkWriter
@@ -311,6 +312,7 @@ async def _run(hub: Hub, import_id: int, path: Path, mapping: CompiledMapping,
                 row.sheet = table.sheet
                 row.headers = {"columns": headers, "sheet_chosen": chosen}
                 row.estimated_rows = table.estimated_rows
+                memory = target(session.connection()).memory(source=options.source)
             batch: list[tuple[int, list[Any]]] = []
             for row_number, values in table.rows():
                 if row_number <= checkpoint:
@@ -318,13 +320,13 @@ async def _run(hub: Hub, import_id: int, path: Path, mapping: CompiledMapping,
                 batch.append((row_number, values))
                 if len(batch) >= options.batch_size:
                     summary = await _batch(hub, import_id, batch, headers, mapping, target,
-                                           options, actor)
+                                           options, actor, memory)
                     batch = []
                     if progress:
                         progress(summary)
             if batch:
                 summary = await _batch(hub, import_id, batch, headers, mapping, target,
-                                       options, actor)
+                                       options, actor, memory)
                 if progress:
                     progress(summary)
     except ImportFileError as exc:
@@ -370,7 +372,7 @@ def _reject_errors(errors: list[Any], headers: list[str]) -> list[dict[str, Any]
 
 async def _batch(hub: Hub, import_id: int, batch: list[tuple[int, list[Any]]],
                  headers: list[str], mapping: CompiledMapping, target: type[BulkWriter],
-                 options: ImportOptions, actor: str) -> ImportSummary:
+                 options: ImportOptions, actor: str, memory: KeyMemory) -> ImportSummary:
     if ERRORS_COLUMN in headers:  # our own error report, fixed and imported again
         batch = [(number, [restored(value) for value in values]) for number, values in batch]
     records = [dict(zip(headers, values, strict=False)) for _, values in batch]
@@ -391,7 +393,8 @@ async def _batch(hub: Hub, import_id: int, batch: list[tuple[int, list[Any]]],
     now = datetime.now(UTC)
     with hub.sessions.begin() as session:
         counts = target(session.connection()).write(entities, source=options.source,
-                                                    mapping=mapping.label, now=now)
+                                                    mapping=mapping.label, now=now,
+                                                    memory=memory)
         if rejects:
             session.execute(insert(ImportReject), rejects)
         row = session.get_one(Import, import_id)

@@ -4,14 +4,20 @@ external_ref), a batch at a time.
 Each writer upserts one batch by natural key: one SELECT for the batch's keys, then one
 driver-level INSERT and one UPDATE (see bulk.py). A key met twice in a file updates the row
 the first occurrence wrote, so re-running never duplicates.
+
+A batch is first *prepared* (`prepare`: mapped entities → column values and fingerprints,
+no database: it may run in another process) and then *stored* (`store`). With a `KeyMemory`
+(keys.py) the SELECT asks only for the keys that may be stored already: none when the table
+held no row of the import's kind when it started and nobody else has inserted since.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -24,8 +30,9 @@ from hub.core.time import as_utc
 
 from ..store.models import Customer, Ticket
 from .bulk import BulkStatement
+from .keys import KeyMemory
 
-__all__ = ["BatchCounts", "BulkWriter", "CustomerWriter", "TicketWriter"]
+__all__ = ["BatchCounts", "BulkWriter", "CustomerWriter", "Prepared", "TicketWriter"]
 
 _CHUNK = 1000
 
@@ -37,9 +44,34 @@ class BatchCounts:
     unchanged: int = 0
 
 
-_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # built once: fast
+@dataclass
+class Prepared:
+    """One batch's rows as columns, ready to store: key → (row, fingerprint), the later row
+    of a key winning; `replaced`: key → the fingerprints of the rows it replaced, in order."""
+
+    pending: dict[str, tuple[dict[str, Any], str]]
+    replaced: dict[str, list[str]]
+    now: datetime
+
+
+def _encoder(*, sort_keys: bool) -> Callable[[Any], str]:
+    """`JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=…).encode`, with its
+    C encoder built once instead of on every call (the same text: a test holds it)."""
+    encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=sort_keys)
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # pragma: no cover -- CPython always has it
+        return encoder.encode
+    iterate = make(None, encoder.default, json.encoder.encode_basestring, None, ":", ",",
+                   sort_keys, False, True)
+
+    def encode(value: Any) -> str:
+        return "".join(iterate(value, 0))
+    return encode
+
+
+_ENCODER = _encoder(sort_keys=False)
 # keys sorted: what a ticket stores is compared with what JSONB gives back (keys reordered)
-_CANONICAL = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+_CANONICAL = _encoder(sort_keys=True)
 _JSON_NATIVE = frozenset({str, int, float, bool, type(None)})
 _CUSTOMER_SKIP = frozenset({"external_id", "name", "company", "mobile", "email", "tier"})
 
@@ -61,7 +93,10 @@ class BulkWriter(ABC):
     required_fields: ClassVar[tuple[str, ...]]
     table: ClassVar[Table]
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection | None = None) -> None:
+        """Without a connection the writer only prepares batches (`prepare`)."""
+        if connection is None:
+            return
         self.connection = connection
         columns = self.columns()
         raw = frozenset((*self.raw_columns, "created_at", "updated_at"))  # see write()
@@ -73,6 +108,15 @@ class BulkWriter(ABC):
             {name: bindparam(f"v_{name}") for name in updated}),
             raw=frozenset(f"v_{name}" for name in raw))
         self._updated_columns = updated
+
+    def memory(self, *, source: str) -> KeyMemory:
+        """What this import knows of the keys stored (see keys.py), taken as it starts."""
+        return KeyMemory.start(self.connection, self.table, empty=self.stored_where(source))
+
+    @classmethod
+    @abstractmethod
+    def stored_where(cls, source: str) -> Any:
+        """The rows an import from `source` could match by key."""
 
     @classmethod
     @abstractmethod
@@ -93,29 +137,46 @@ class BulkWriter(ABC):
         """What decides whether a stored row is unchanged."""
 
     def write(self, entities: Sequence[dict[str, Any]], *, source: str, mapping: str,
-              now: datetime) -> BatchCounts:
-        counts = BatchCounts()
-        pending: dict[str, tuple[dict[str, Any], str]] = {}  # key → (row, fingerprint)
-        # the same key more than once in one batch: the later row wins; key → the
-        # fingerprints of the rows it replaced, in order
+              now: datetime, memory: KeyMemory | None = None) -> BatchCounts:
+        return self.store(self.prepare(entities, source=source, mapping=mapping, now=now),
+                          source=source, memory=memory)
+
+    def prepare(self, entities: Sequence[dict[str, Any]], *, source: str, mapping: str,
+                now: datetime) -> Prepared:
+        """The batch's rows and fingerprints: no database (see the module's docstring)."""
+        pending: dict[str, tuple[dict[str, Any], str]] = {}
         replaced: dict[str, list[str]] = {}
+        key_column, row_of, fingerprint_of = self.key_column, self.row, self.fingerprint
         for entity in entities:
-            row = self.row(entity, source=source, mapping=mapping, now=now)
-            fingerprint = self.fingerprint(row)
-            key = row[self.key_column]
+            row = row_of(entity, source=source, mapping=mapping, now=now)
+            fingerprint = fingerprint_of(row)
+            key = row[key_column]
             previous = pending.get(key)
             if previous is not None:
                 replaced.setdefault(key, []).append(previous[1])
             pending[key] = (row, fingerprint)
-        stored = self.existing(list(pending), source=source)
+        return Prepared(pending, replaced, now)
+
+    def store(self, prepared: Prepared, *, source: str,
+              memory: KeyMemory | None = None) -> BatchCounts:
+        """Insert and update a prepared batch. `memory`: the keys this import wrote, so that
+        only those it may have written are looked up (see KeyMemory)."""
+        counts, pending, replaced, now = BatchCounts(), prepared.pending, prepared.replaced, \
+            prepared.now
+        if memory is not None:
+            memory.check(self.connection)
+        if memory is not None and memory.fresh:
+            asked = [key for key in pending if key in memory]
+        else:
+            asked = list(pending)
+        stored = self.existing(asked, source=source) if asked else {}
         if replaced:
             _count_replaced(counts, replaced, pending, stored)
-        stamp = self._insert.process("updated_at", now)  # once per batch, not per row
+        stamp = self._stamp(now)  # once per batch, not per row
         inserts, updates = [], []
         for key, (row, fingerprint) in pending.items():
             created = row["created_at"]
-            row["created_at"] = stamp if created is now else \
-                self._insert.process("created_at", created)
+            row["created_at"] = stamp if created == now else self._stamp(created)
             row["updated_at"] = stamp
             found = stored.get(key)
             if found is None:
@@ -130,7 +191,18 @@ class BulkWriter(ABC):
                 counts.updated += 1
         self._insert.run(inserts)
         self._update.run(updates)
+        if memory is not None and memory.fresh:
+            memory.update(pending)
+            memory.written(self.connection)
         return counts
+
+    def _stamp(self, value: datetime | None) -> Any:
+        """A timestamp as the driver gets it; for sqlite3 the text its own datetime adapter
+        would make, made here once instead of by the adapter per row."""
+        processed = self._insert.process("updated_at", value)
+        if type(processed) is datetime and self.connection.dialect.driver == "pysqlite":
+            return sqlite3.adapt(processed)
+        return processed
 
     key_column: ClassVar[str]
     raw_columns: ClassVar[tuple[str, ...]] = ()  # given to the driver as they are (JSON text)
@@ -181,6 +253,10 @@ class CustomerWriter(BulkWriter):
 
     raw_columns = ("attributes",)
 
+    @classmethod
+    def stored_where(cls, source: str) -> Any:
+        return cls.table.c.source == source
+
     def row(self, entity: dict[str, Any], *, source: str, mapping: str,
             now: datetime) -> dict[str, Any]:
         # The hot path of an import: written for speed (no helper calls per value).
@@ -188,7 +264,7 @@ class CustomerWriter(BulkWriter):
         name, company, mobile = get("name"), get("company"), get("mobile")
         email, tier = get("email"), get("tier")
         # JSON text written once: it is both the stored document and what the digest reads.
-        document = _ENCODER.encode({
+        document = _ENCODER({
             key: value if type(value) in _JSON_NATIVE else _jsonable(value)
             for key, value in entity.items() if key not in _CUSTOMER_SKIP})
         digest = hashlib.blake2b(
@@ -247,6 +323,10 @@ class TicketWriter(BulkWriter):
                 "updated_at"]
 
     @classmethod
+    def stored_where(cls, source: str) -> Any:  # noqa: ARG003 -- tickets match by ref alone
+        return cls.table.c.external_ref.is_not(None)
+
+    @classmethod
     def conflicts(cls, fields: Sequence[str]) -> list[tuple[str, str]]:
         problems = super().conflicts(fields)
         for old, new in cls._OLD_NAMES:
@@ -273,7 +353,7 @@ class TicketWriter(BulkWriter):
         written = self._WRITTEN
         extra = {key: value if type(value) in _JSON_NATIVE else _jsonable(value)
                  for key, value in entity.items() if key not in written}
-        row["attributes"] = _CANONICAL.encode(extra) if extra else None
+        row["attributes"] = _CANONICAL(extra) if extra else None
         created = entity.get("created_at")
         # Stored in UTC, as every timestamp of the hub (SQLite keeps no zone); no time given
         # stays empty: the time of the import is not when the ticket was opened.
@@ -292,7 +372,7 @@ class TicketWriter(BulkWriter):
         if isinstance(created, datetime):  # compare instants; SQLite gives them back naive
             values[-2] = as_utc(created).timestamp()
         if isinstance(attributes, dict):  # as stored: compared as the text written
-            values[-1] = _CANONICAL.encode(attributes) if attributes else None
+            values[-1] = _CANONICAL(attributes) if attributes else None
         return repr(values)
 
     def existing(self, keys: Sequence[str], *,
