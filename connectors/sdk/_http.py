@@ -1,4 +1,5 @@
-"""The one send function every connector uses: retries, Retry-After, typed errors, audit."""
+"""The one send function every connector uses: retries, Retry-After, typed errors, audit,
+and, when the process traces (OpenTelemetry), one span per call."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ from ._errors import (
     TransientError,
 )
 from ._redact import Redactor, is_sensitive_name, register_credential
+from ._tracing import record_attempt, tracing_on, vendor_span
 
 __all__ = ["CallHook", "CallRecord", "HttpClient", "RetryPolicy", "SendStats",
            "parse_retry_after"]
@@ -260,6 +262,16 @@ class HttpClient:
             sleep=self._sleep,
             reraise=True,
         )
+        if not tracing_on():
+            return await self._send(retrying, request, operation=operation,
+                                    shown_url=shown_url, retry_safe=retry_safe, context=context)
+        with vendor_span(self.connector, self.connection, operation, method):
+            return await self._send(retrying, request, operation=operation,
+                                    shown_url=shown_url, retry_safe=retry_safe, context=context)
+
+    async def _send(self, retrying: AsyncRetrying, request: httpx.Request, *, operation: str,
+                    shown_url: str, retry_safe: bool, context: dict[str, Any]
+                    ) -> httpx.Response:
         async for attempt in retrying:
             with attempt:
                 return await self._attempt(
@@ -353,6 +365,8 @@ class HttpClient:
     ) -> None:
         duration_ms = round((time.perf_counter() - started) * 1000, 2)
         outcome = "ok" if error is None else error.kind
+        if tracing_on():
+            record_attempt(status=status, attempt=attempt, outcome=outcome)
         log.debug("%s %s %s -> %s in %.1f ms (attempt %d)", operation, method, url,
                   status if status is not None else outcome, duration_ms, attempt)
         if self._on_call is not None:

@@ -4,7 +4,8 @@ Each request gets an id: the caller's `X-Request-Id` when it is a sane token (1-
 digits, `.`, `_`, `-`), else a fresh one. It is answered in `X-Request-Id`, carried by every
 log record written while the request runs (`request_id`, JSON logs), and written on the
 request's access line. Only the path is written, never the query string or a header, and
-the line passes through the redactor.
+the line passes through the redactor. With tracing on (README, "Tracing") the line also
+carries the request's trace id (`trace_id`, null when off).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TextIO
 
 from hub.core.logs import log_context
+from hub.core.tracing import current_trace_id
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -50,12 +52,12 @@ class AccessLog:
             await self.app(scope, receive, send)
             return
         request_id = _request_id(scope)
-        started, status = time.perf_counter(), 500
+        started, status, trace_id = time.perf_counter(), 500, None
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, trace_id
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, trace_id = message["status"], current_trace_id()
                 message["headers"] = [*message.get("headers", []),
                                       (b"x-request-id", request_id.encode("ascii"))]
             await send(message)
@@ -64,13 +66,14 @@ class AccessLog:
             with log_context(request_id=request_id):
                 await self.app(scope, receive, send_with_id)
         finally:
-            self._write(scope, request_id, status, time.perf_counter() - started)
+            self._write(scope, request_id, trace_id, status, time.perf_counter() - started)
 
-    def _write(self, scope: Scope, request_id: str, status: int, seconds: float) -> None:
+    def _write(self, scope: Scope, request_id: str, trace_id: str | None, status: int,
+               seconds: float) -> None:
         client = scope.get("client")
         line = json.dumps({
             "ts": datetime.now(UTC).isoformat(timespec="milliseconds"), "event": "access",
-            "request_id": request_id, "method": scope["method"],
+            "request_id": request_id, "trace_id": trace_id, "method": scope["method"],
             "path": self.redactor.text(scope["path"]), "status": status,
             "duration_ms": round(seconds * 1000, 1),
             "client": client[0] if client else None,

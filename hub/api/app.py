@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.telemetry import TelemetryConfig
 from opentelemetry import trace
 
+from hub.core import tracing
 from hub.core.settings import Settings
 from hub.runtime import Hub
 from hub.tickets import TicketReader
@@ -67,7 +68,10 @@ def native_telemetry() -> TelemetryConfig | None:
 
     Left on, FastAPI asks the three global providers on every request whether one is set:
     a few microseconds of the agent's click path, for an answer known when the app is
-    made, since the hub installs no provider of its own."""
+    made. With the hub's own tracing on (hub.core.tracing, README "Tracing") it records a
+    server span per request, the child of the caller's W3C `traceparent` when one is sent."""
+    if tracing.enabled():  # the hub's own tracing: request spans, children of a traceparent
+        return {"tracing": True, "metrics": False, "logs": False, "operation_spans": False}
     if os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
         return {"tracing": False, "metrics": False, "logs": False}
     exporters = [value for name, value in os.environ.items() if name.startswith("OTEL_") and (

@@ -53,9 +53,12 @@ class CliContext:
     @functools.cached_property
     def hub(self) -> Hub:
         """The Hub on these settings, made on first use (`hub connectors list` needs none)."""
+        from hub.core.tracing import configure_tracing
         from hub.runtime import Hub
 
-        return Hub(self.settings)
+        hub = Hub(self.settings)
+        configure_tracing(redactor=hub.redactor)  # on only when OTEL_* variables ask for it
+        return hub
 
     def ready_hub(self) -> Hub:
         """The Hub with its store created or migrated to the latest revision."""

@@ -26,7 +26,7 @@ def serve(
                     ] = 8000,
     access_log: Annotated[bool, typer.Option(
         help="Write a JSON line per request to stderr, with its request id (also answered "
-             "in X-Request-Id).")] = False,
+             "in X-Request-Id) and, with tracing on, its trace id.")] = False,
 ) -> None:
     """Serve the REST API on the configured store; says where it listens at start-up."""
     import uvicorn
@@ -34,6 +34,7 @@ def serve(
     from hub.api import create_app
     from hub.api.access_log import AccessLog
     from hub.core.logs import configure_logging
+    from hub.core.tracing import configure_tracing
 
     class Server(uvicorn.Server):
         """uvicorn's server, which hides what start-up made from the garbage collector.
@@ -51,8 +52,10 @@ def serve(
                 _say_where(self, hub)
 
     settings = cli_context(ctx).settings
+    configure_tracing()  # before the app is made: it decides whether requests are traced
     api = create_app(settings)
     hub = api.state.hub
+    configure_tracing(redactor=hub.redactor)
     hub.config  # noqa: B018 -- a config that does not load stops here, exit 2
     configure_logging(settings, redactor=hub.redactor)
     if access_log:

@@ -1,5 +1,5 @@
 """Process logging: readable text or one JSON object per line, with the context of the work
-(run id, job, ticket…) and every secret masked.
+(run id, job, ticket…, and the trace id when tracing is on) and every secret masked.
 
 `log_context(run_id=…, job=…)` adds its fields to every record logged inside it, in asyncio
 tasks and `asyncio.to_thread` / anyio worker threads started inside it too (they copy the
@@ -23,6 +23,7 @@ from typing import Any, TextIO
 from connectors.sdk.redaction import PROCESS_REDACTOR, Redactor, install_log_redaction
 
 from .settings import Settings
+from .tracing import current_trace_id
 
 __all__ = ["JsonFormatter", "TextFormatter", "configure_logging", "current_context",
            "log_context"]
@@ -137,7 +138,11 @@ class _ContextFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not hasattr(record, "hub_context"):
-            record.__dict__["hub_context"] = dict(_CONTEXT.get())
+            context = dict(_CONTEXT.get())
+            trace_id = current_trace_id()
+            if trace_id is not None:  # tracing on, a span current: the line joins its trace
+                context["trace_id"] = trace_id
+            record.__dict__["hub_context"] = context
         return True
 
 

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from connectors.sdk import ConnectorError
+from hub.core import tracing
 from hub.core.owners import worker_id
 from hub.customers.store import customer_profile, find_by_contact
 
@@ -162,17 +163,21 @@ async def drain_enrichment(hub: Hub, *, limit: int = 100, concurrency: int = 8,
 
     async def one(row: queue.Claimed) -> None:
         async with gate:
-            outcome = await _attempt(hub, row.ticket_id, found, actor=actor)
-            try:
-                settled = _settle(hub, row, outcome, found, owner=owner, actor=actor,
-                                  now=now or datetime.now(UTC))
-            except Exception:  # the store failed: the lease runs out and the row comes back
-                log.exception("settling the enrichment of ticket %s failed", row.ticket_id)
-                settled = "errors"
-            unsettled.discard(row.id)
-            result.add(settled)
-            if settled not in ("lost", "errors"):
-                await _follow_up(then, hub, row, actor=actor)
+            with tracing.resumed(row.traceparent):  # the ticket's trace, where it was queued
+                await settle_one(row)
+
+    async def settle_one(row: queue.Claimed) -> None:
+        outcome = await _attempt(hub, row.ticket_id, found, actor=actor)
+        try:
+            settled = _settle(hub, row, outcome, found, owner=owner, actor=actor,
+                              now=now or datetime.now(UTC))
+        except Exception:  # the store failed: the lease runs out and the row comes back
+            log.exception("settling the enrichment of ticket %s failed", row.ticket_id)
+            settled = "errors"
+        unsettled.discard(row.id)
+        result.add(settled)
+        if settled not in ("lost", "errors"):
+            await _follow_up(then, hub, row, actor=actor)
 
     try:
         await asyncio.gather(*(one(row) for row in claimed))
@@ -200,7 +205,11 @@ def _lease(found: tuple[str, EnrichJob] | None, *, batches: int) -> timedelta:
 async def _attempt(hub: Hub, ticket_id: int, found: tuple[str, EnrichJob] | None, *,
                    actor: str) -> Outcome:
     try:
-        return await _enrich(hub, ticket_id, found, actor=actor)
+        with tracing.span("enrichment.enrich", **{"hub.ticket_id": ticket_id}) as span:
+            outcome = await _enrich(hub, ticket_id, found, actor=actor)
+            if span is not None:
+                span.set_attribute("hub.outcome", outcome.status)
+            return outcome
     except Exception as exc:  # a bug or the store: the row is retried, the drain goes on
         log.exception("enrichment of ticket %s failed unexpectedly", ticket_id)
         source = found[1].connection if found else None

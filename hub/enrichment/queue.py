@@ -6,7 +6,8 @@ event re-arms it (due now, a fresh retry budget) and takes the lease from whoeve
 so an enrichment that started before the event cannot record stale data over the newer one:
 settling checks the lease is still ours. A claim counts the attempt and leases the row to
 one process; a process that dies (kill -9) simply never settles, and when the lease runs out
-the row is claimable again.
+the row is claimable again. A row keeps the W3C traceparent of the event that queued it
+(tracing on), so the enrichment continues that ticket's trace wherever it runs.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session
 
+from ..core import tracing
 from ..store.leasing import LeaseColumns
 from ..store.models import TERMINAL_TICKET_STATUSES, EnrichmentTask, Ticket
 from .cache import mark_stale
@@ -38,6 +40,7 @@ class Claimed:
     ticket_id: int
     reason: str
     attempts: int  # this attempt included
+    traceparent: str | None = None  # the trace of the event that queued it (tracing on)
 
 
 def enqueue(session: Session, ticket_id: int, *, reason: str, now: datetime) -> None:
@@ -52,6 +55,7 @@ def enqueue(session: Session, ticket_id: int, *, reason: str, now: datetime) -> 
     row.reason, row.status, row.due_at, row.attempts = reason, "pending", now, 0
     _LEASE.clear(row)  # an enrichment in flight loses: it is stale
     row.last_error, row.updated_at = None, now
+    row.traceparent = tracing.traceparent()  # the newest event's trace goes on
     session.flush()
 
 
@@ -80,7 +84,8 @@ def _take(session: Session, rows: Sequence[EnrichmentTask], *, owner: str, now: 
         _LEASE.take(row, owner, now + lease)
         row.attempts += 1
         row.updated_at = now
-        taken.append(Claimed(row.id, row.ticket_id, row.reason, row.attempts))
+        taken.append(Claimed(row.id, row.ticket_id, row.reason, row.attempts,
+                             row.traceparent))
     session.flush()
     return taken
 

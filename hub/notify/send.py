@@ -17,6 +17,7 @@ from connectors.sdk import Connector, ConnectorError
 from connectors.sdk.http import CallRecord
 from connectors.sdk.messaging import Delivery, Message, Notifier, Recipient, RobotPoster
 from hub.config.rules import TargetSpec, mask_mobile
+from hub.core import tracing
 from hub.errors import HubError
 from hub.runtime import Hub
 
@@ -121,12 +122,25 @@ async def deliver(pool: ConnectorPool, targets: Sequence[TargetSpec], message: M
     people: dict[str, list[TargetSpec]] = {}
     for target in targets:
         if target.robot:
-            records.append(await _post(pool, target, message))
+            with tracing.span("notify.send", **{"hub.connection": target.connection,
+                                               "hub.channel": "robot"}) as span:
+                records.append(_traced(span, await _post(pool, target, message)))
         else:
             people.setdefault(target.connection, []).append(target)
     for connection, group in people.items():
-        records.append(await _notify(pool, connection, group, message, follow or FollowUp()))
+        with tracing.span("notify.send", **{"hub.connection": connection,
+                                           "hub.channel": "people",
+                                           "hub.recipients": len(group)}) as span:
+            records.append(_traced(span, await _notify(pool, connection, group, message,
+                                                       follow or FollowUp())))
     return records
+
+
+def _traced(span: Any, record: DeliveryRecord) -> DeliveryRecord:
+    """The send's outcome on its span (tracing on); never who it went to."""
+    if span is not None:
+        span.set_attribute("hub.outcome", record.status)
+    return record
 
 
 async def _post(pool: ConnectorPool, target: TargetSpec, message: Message) -> DeliveryRecord:

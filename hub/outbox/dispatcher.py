@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from connectors.sdk import AuthError, ConfigError, Connector, ConnectorError, RejectedError
 from connectors.sdk.capabilities import Writer, WriteResult
 from connectors.sdk.http import CallRecord
+from hub.core import tracing
 from hub.core.owners import worker_id
 from hub.jobs.runs import RunStatus, close_runs_of, finish_run, mark_dead_runs, start_run
 
@@ -123,7 +124,9 @@ class Dispatcher:
         started = datetime.now(UTC)
         heartbeat = asyncio.create_task(self._heartbeat())
         try:
-            await self._loop()
+            with tracing.span("outbox.dispatch", **{"hub.run_id": summary.run_id,
+                                                   "hub.trigger": self.trigger}):
+                await self._loop()
             summary.status = "succeeded" if summary.dead == 0 else "partial"
         except BaseException:
             summary.status = "interrupted"
@@ -209,9 +212,14 @@ class Dispatcher:
         _calls.set(calls)
         steps: list[WriteResult] = []
         try:
-            writer = self._writer(row.connection)
-            result = await writer.write(row.action, row.key, row.document,
-                                        check_first=row.check_first, on_step=steps.append)
+            with tracing.resumed(row.traceparent), tracing.span(
+                    "outbox.write", **{"hub.connection": row.connection,
+                                       "hub.action": row.action, "hub.outbox_id": row.id,
+                                       "hub.ticket_id": row.ticket_id,
+                                       "hub.attempt": row.attempts}):
+                writer = self._writer(row.connection)
+                result = await writer.write(row.action, row.key, row.document,
+                                            check_first=row.check_first, on_step=steps.append)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # every failure is settled on the row; nothing escapes

@@ -5,7 +5,8 @@ counts the attempt and leases them to one dispatcher; the lease is renewed while
 runs, and a dispatcher that dies (kill -9) simply stops renewing: when the lease runs out the
 row is claimable again, and since its attempt was counted, the next write asks the vendor
 first. Finishing a row checks the lease is still ours, so a dispatcher that lost its lease
-cannot overwrite what the new holder records.
+cannot overwrite what the new holder records. A row keeps the W3C traceparent of the change
+that queued it (tracing on): the dispatcher's write continues that ticket's trace.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session, aliased
 
 from connectors.sdk.capabilities import WriteResult
 
+from ..core import tracing
 from ..store.leasing import LeaseColumns
 from ..store.models import OutboxMessage
 
@@ -45,6 +47,7 @@ class Claimed:
     replays: int
     ticket_id: int | None
     previous_owner: str | None = None  # whose lease ran out before this claim took it
+    traceparent: str | None = None  # the trace of the change that queued it (tracing on)
 
     @property
     def check_first(self) -> bool:
@@ -68,6 +71,7 @@ def enqueue(session: Session, *, job: str, connection: str, action: str, key: st
     row.mapping, row.payload, row.document = mapping, payload, document
     row.status, row.step, row.error, row.error_kind = "pending", None, None, None
     row.next_attempt_at, row.updated_at, row.done_at = now, now, None
+    row.traceparent = tracing.traceparent()
     LEASE.clear(row)  # an in-flight send of the old content loses
     session.flush()
     return row
@@ -82,7 +86,8 @@ _NOW = bindparam("now")
 _CLAIMED_COLUMNS = (OutboxMessage.id, OutboxMessage.job, OutboxMessage.connection,
                     OutboxMessage.action, OutboxMessage.idempotency_key, OutboxMessage.document,
                     OutboxMessage.attempts, OutboxMessage.replays, OutboxMessage.ticket_id,
-                    OutboxMessage.ordering_key, OutboxMessage.lease_owner)
+                    OutboxMessage.ordering_key, OutboxMessage.lease_owner,
+                    OutboxMessage.traceparent)
 
 
 @lru_cache(maxsize=64)
@@ -127,14 +132,14 @@ def claim(session: Session, *, owner: str, limit: int, now: datetime,
     taken: list[Claimed] = []
     seen_orderings: set[str] = set()
     for (row_id, job, conn, action, key, document, attempts, replays, ticket_id, ordering,
-         previous) in sorted(rows, key=lambda row: row[0]):
+         previous, traceparent) in sorted(rows, key=lambda row: row[0]):
         # the query keeps a ticket's later rows back; this keeps two due ones
         if ordering in seen_orderings or len(taken) >= limit:
             continue
         seen_orderings.add(ordering)
         # `previous` is set only when its lease ran out: release clears it
         taken.append(Claimed(row_id, job, conn, action, key, document, attempts + 1, replays,
-                             ticket_id, previous if previous != owner else None))
+                             ticket_id, previous if previous != owner else None, traceparent))
     if taken:
         connection.execute(_TAKE, {"ids": [row.id for row in taken], "owner": owner,
                                    "until": now + lease, "now": now})

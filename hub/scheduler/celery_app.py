@@ -12,6 +12,7 @@ Tasks:
 - `hub.drain(run_id)`: read parts of the run until none is left to claim;
 - `hub.job(name, trigger)`: run a job of another kind (write-back dispatch, enrichment,
   import, notify) under its lease.
+Each task takes the sender's W3C `traceparent` (tracing on) and runs in a span of that trace.
 """
 
 from __future__ import annotations
@@ -19,11 +20,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from celery import Celery, signals
 from sqlalchemy import select
 
+from hub.core import tracing
 from hub.core.settings import Settings
 
 from ..errors import HubError
@@ -69,18 +73,37 @@ def make_app(settings: Settings) -> Celery:
             return _hubs[key]
 
     @app.task(name="hub.pull")
-    def pull(run_id: int) -> None:
-        asyncio.run(_pull(app, hub(), run_id))
+    def pull(run_id: int, traceparent: str | None = None) -> None:
+        with _traced("hub.pull", traceparent, **{"hub.run_id": run_id}):
+            asyncio.run(_pull(app, hub(), run_id))
 
     @app.task(name="hub.drain")
-    def drain_task(run_id: int) -> None:
-        asyncio.run(_drain(hub(), run_id))
+    def drain_task(run_id: int, traceparent: str | None = None) -> None:
+        with _traced("hub.drain", traceparent, **{"hub.run_id": run_id}):
+            asyncio.run(_drain(hub(), run_id))
 
     @app.task(name="hub.job")
-    def job_task(name: str, trigger: str) -> None:
-        asyncio.run(_job(hub(), name, trigger))
+    def job_task(name: str, trigger: str, traceparent: str | None = None) -> None:
+        with _traced("hub.job", traceparent, **{"hub.job": name, "hub.trigger": trigger}):
+            asyncio.run(_job(hub(), name, trigger))
 
     return app
+
+
+@contextmanager
+def _traced(task: str, traceparent: str | None, **attributes: Any) -> Iterator[None]:
+    """A task's span, in the trace of whoever sent it (tracing on), exported as it ends."""
+    try:
+        with tracing.resumed(traceparent), tracing.span(f"celery {task}", **attributes):
+            yield
+    finally:
+        tracing.flush()
+
+
+def _send(app: Celery, hub: Hub, task: str, *args: Any) -> None:
+    """Send `task`, carrying the current trace (its W3C traceparent) when tracing is on."""
+    app.send_task(task, args=list(args), kwargs={"traceparent": tracing.traceparent()},
+                  queue=hub.settings.celery_queue)
 
 
 def _running(hub: Hub, run_id: int) -> Run | None:
@@ -99,7 +122,7 @@ async def _pull(app: Celery, hub: Hub, run_id: int) -> None:
         log.warning("%s", exc)
         return
     for _ in range(pull_job(hub, run.job).concurrency - 1):
-        app.send_task("hub.drain", args=[run_id], queue=hub.settings.celery_queue)
+        _send(app, hub, "hub.drain", run_id)
     await _drain(hub, run_id)
 
 
@@ -150,15 +173,16 @@ class CeleryExecutor:
     async def submit(self, job: str, trigger: str) -> None:
         spec = job_spec(self.hub, job)
         if spec.kind != "pull":
-            self.app.send_task("hub.job", args=[job, trigger],
-                               queue=self.hub.settings.celery_queue)
+            with tracing.span("job.submit", **{"hub.job": job, "hub.trigger": trigger}):
+                _send(self.app, self.hub, "hub.job", job, trigger)
             return
         try:
             run_id = open_run(self.hub, job, trigger=trigger, local=False)
         except JobBusyError as exc:
             log.info("%s", exc)
             return
-        self.app.send_task("hub.pull", args=[run_id], queue=self.hub.settings.celery_queue)
+        with tracing.span("job.submit", **{"hub.job": job, "hub.trigger": trigger}):
+            _send(self.app, self.hub, "hub.pull", run_id)
 
     async def sweep(self) -> None:
         """Send work again for runs nobody works on: their lease ran out (every worker on
@@ -180,8 +204,7 @@ class CeleryExecutor:
             if close_if_complete(self.hub, run_id) is None:
                 log.warning("run %s: no worker renewed it; sending it to the workers again",
                             run_id)
-                self.app.send_task("hub.pull", args=[run_id],
-                                   queue=self.hub.settings.celery_queue)
+                _send(self.app, self.hub, "hub.pull", run_id)
 
     async def shutdown(self, grace: float) -> None:
         """Nothing runs here: workers finish or hand back their parts themselves."""

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from hub.core import tracing
 from hub.core.logs import log_context
 from hub.core.owners import worker_id
 from hub.jobs.runs import finish_run, start_run
@@ -67,7 +68,9 @@ async def run_job(hub: Hub, name: str, *, trigger: str = "manual",
     with log_context(job=name, trigger=trigger):
         if _idle(hub, job):
             return JobOutcome(name, None, "idle", {})
-        return await _run_job(hub, name, job, trigger=trigger, stop=stop)
+        with tracing.span("job.run", **{"hub.job": name, "hub.kind": job.kind,
+                                        "hub.trigger": trigger}):
+            return await _run_job(hub, name, job, trigger=trigger, stop=stop)
 
 
 def _idle(hub: Hub, job: JobSpec) -> bool:

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from connectors.sdk import ConnectorError
 from hub.audit import AuditEntry
 from hub.config import PullJob
+from hub.core import tracing
 from hub.core.owners import worker_id
 from hub.errors import ConflictError, InvalidRequestError, JobFailedError, NotFoundError
 from hub.jobs import leases, parts
@@ -68,6 +69,13 @@ async def run_pull(hub: Hub, name: str, *, trigger: str = "manual",
     """
     job = pull_job(hub, name)
     run_id = open_run(hub, name, trigger=trigger)
+    with tracing.span("pull.run", **{"hub.job": name, "hub.run_id": run_id,
+                                     "hub.trigger": trigger}):
+        return await _run(hub, job, name, run_id, progress=progress, stop=stop)
+
+
+async def _run(hub: Hub, job: PullJob, name: str, run_id: int, *, progress: Progress | None,
+               stop: asyncio.Event | None) -> RunSummary:
     try:
         await plan_run(hub, run_id)
         summary = await drain(hub, run_id, concurrency=job.concurrency, progress=progress,

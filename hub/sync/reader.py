@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from connectors.sdk import ConnectorError, RetriableError
 from hub.config import PullJob
+from hub.core import tracing
 from hub.core.logs import log_context
 from hub.core.owners import worker_id
 from hub.core.time import as_utc_or_none
@@ -109,7 +110,9 @@ class PartReader:
             pass
 
     async def _read(self, claimed: parts.Claimed) -> None:
-        with log_context(run_id=self.run_id, job=self.name, part=claimed.seq):
+        with log_context(run_id=self.run_id, job=self.name, part=claimed.seq), tracing.span(
+                "pull.part", **{"hub.job": self.name, "hub.run_id": self.run_id,
+                                "hub.part": claimed.seq}):
             log.debug("reading part %s (%s) from %s", claimed.seq, claimed.key,
                       claimed.state or "its start")
             await self._read_part(claimed)
@@ -120,24 +123,26 @@ class PartReader:
         retries = budget_ms = 0
         async with connector:
             async for batch in stream.read_slice(claimed.part, claimed.state):
-                lookups = await resolve_lookups(self.hub, self.mapping, batch.records,
-                                                actor=f"job:{self.name}")
-                stats = connector.http.stats
-                with self.hub.sessions.begin() as session:
-                    page_commits_async(session)
-                    row = parts.locked(session, claimed.id, owner=self.owner)
-                    audit = store_batch(session, self.job, self.mapping, row, batch.records,
-                                        key=stream.primary_key, actor=f"job:{self.name}",
-                                        lookups=lookups)
-                    row.retries += stats.retries - retries
-                    row.budget_wait_ms += int(stats.budget_wait_s * 1000) - budget_ms
-                    retries, budget_ms = stats.retries, int(stats.budget_wait_s * 1000)
-                    if batch.state is not None:
-                        row.state = batch.state
-                        advance_job_state(session, self.name, self.run_id, row)
-                    # Last, so the audit chain's head (one row every writer updates) is
-                    # locked only from here to the commit.
-                    self.hub.audit.append(session, audit)
+                with tracing.span("pull.page", **{"hub.job": self.name,
+                                                 "hub.records": len(batch.records)}):
+                    lookups = await resolve_lookups(self.hub, self.mapping, batch.records,
+                                                    actor=f"job:{self.name}")
+                    stats = connector.http.stats
+                    with self.hub.sessions.begin() as session:
+                        page_commits_async(session)
+                        row = parts.locked(session, claimed.id, owner=self.owner)
+                        audit = store_batch(session, self.job, self.mapping, row,
+                                            batch.records, key=stream.primary_key,
+                                            actor=f"job:{self.name}", lookups=lookups)
+                        row.retries += stats.retries - retries
+                        row.budget_wait_ms += int(stats.budget_wait_s * 1000) - budget_ms
+                        retries, budget_ms = stats.retries, int(stats.budget_wait_s * 1000)
+                        if batch.state is not None:
+                            row.state = batch.state
+                            advance_job_state(session, self.name, self.run_id, row)
+                        # Last, so the audit chain's head (one row every writer updates) is
+                        # locked only from here to the commit.
+                        self.hub.audit.append(session, audit)
                 if self.progress:
                     self.progress(read_summary(self.hub, self.run_id))
                 if self._stopping():

@@ -48,6 +48,7 @@ from connectors.sdk.crypto import (
 from connectors.sdk.messaging import InboundEvent, WebhookReceiver, WebhookReply
 from hub.audit import AuditEntry
 from hub.config import WebhookSpec
+from hub.core import tracing
 from hub.core.jsonable import to_jsonable
 from hub.errors import HubError, NotFoundError
 from hub.ingest.lookups import resolve_lookups
@@ -139,6 +140,19 @@ async def receive_webhook(hub: Hub, connection: str, *, method: str, query: Mapp
         NotFoundError: no (enabled) webhook for this connection.
         WebhookRejectedError: the callback was refused (already audited).
     """
+    with tracing.span("webhook.receive", **{"hub.connection": connection,
+                                           "http.request.method": method.upper()}) as span:
+        result = await _receive(hub, connection, method=method, query=query, body=body,
+                                now=now)
+        if span is not None:
+            span.set_attributes({"hub.outcome": result.outcome,
+                                 **({"hub.ticket_id": result.ticket_id}
+                                    if result.ticket_id is not None else {})})
+        return result
+
+
+async def _receive(hub: Hub, connection: str, *, method: str, query: Mapping[str, str],
+                   body: bytes, now: float | None) -> WebhookResult:
     spec = _webhook(hub, connection)
     actor = f"webhook:{connection}"
     event, reply = await _open(hub, connection, actor, method=method, query=query, body=body,

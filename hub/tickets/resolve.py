@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from hub.audit import AuditEntry
 from hub.config import WritebackJob
+from hub.core import tracing
 from hub.errors import ConflictError, InvalidRequestError, NotFoundError
 from hub.mapping import RecordMappingError
 from hub.outbox import store
@@ -39,7 +40,17 @@ def resolve_ticket(hub: Hub, ticket_id: int, resolution: Resolution, *,
 
     Raises NotFoundError, ConflictError (already resolved: reopen it first) and
     InvalidRequestError (a write-back mapping refused the ticket; nothing is stored).
+    The rows keep the current trace (tracing on): their writes continue it.
     """
+    with tracing.span("ticket.resolve", **{"hub.ticket_id": ticket_id}) as span:
+        rows = _resolve(hub, ticket_id, resolution, actor=actor)
+        if span is not None:
+            span.set_attribute("hub.writebacks", len(rows))
+        return rows
+
+
+def _resolve(hub: Hub, ticket_id: int, resolution: Resolution, *,
+             actor: str) -> list[OutboxMessage]:
     jobs = {name: job for name, job in writeback_jobs(hub).items()
             if resolution.triggers(job.on)}
     now = datetime.now(UTC)

@@ -52,3 +52,6 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     done_at: Mapped[datetime | None]
+    # The W3C traceparent of the change that queued the write (tracing on), continued by
+    # the dispatcher.
+    traceparent: Mapped[str | None] = mapped_column(String(55))

@@ -73,6 +73,8 @@ class EnrichmentTask(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # The W3C traceparent of the event that queued it (tracing on), continued by the drain.
+    traceparent: Mapped[str | None] = mapped_column(String(55))
 
 
 class NotifyFiring(Base):
