@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable
+from contextlib import aclosing
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,24 +24,19 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from hub.core.jsonable import to_jsonable
 from hub.core.owners import HOST
 from hub.core.pages import DEFAULT_LIMIT, Page, decode_cursor, page_of
 from hub.ingest.keys import KeyMemory
-from hub.ingest.lookups import resolve_lookups
 from hub.ingest.targets import import_writer, importable
 from hub.ingest.writers import BulkWriter
 from hub.jobs.runs import process_alive
 
 from ..audit import AuditEntry
-from ..core.cells import ExcelError
 from ..errors import InvalidRequestError, NotFoundError
-from ..mapping import CompiledMapping, RecordMappingError
-from ..mapping.paths import Key, parse_path
+from ..mapping import CompiledMapping
 from ..runtime import Hub
 from ..store.models import Import, ImportReject
-from .columns import checked_headers, open_for_mapping, restored
-from .report import ERRORS_COLUMN
+from .batches import Head, Mapped, mapped_batches
 from .uploads import MAX_NAME_BYTES, fits
 
 if TYPE_CHECKING:
@@ -304,29 +300,18 @@ async def _run(hub: Hub, import_id: int, path: Path, mapping: CompiledMapping,
         row.status, row.pid, row.host, row.error = "running", os.getpid(), HOST, None
         checkpoint = row.checkpoint_row
     try:
-        table, chosen = open_for_mapping(path, mapping, options.reader_options())
-        with table:
-            headers = checked_headers(path, table, mapping)
-            with hub.sessions.begin() as session:
-                row = session.get_one(Import, import_id)
-                row.sheet = table.sheet
-                row.headers = {"columns": headers, "sheet_chosen": chosen}
-                row.estimated_rows = table.estimated_rows
-                memory = target(session.connection()).memory(source=options.source)
-            batch: list[tuple[int, list[Any]]] = []
-            for row_number, values in table.rows():
-                if row_number <= checkpoint:
+        items = mapped_batches(hub, path, mapping, target, options.reader_options(),
+                               checkpoint=checkpoint, size=options.batch_size,
+                               source=options.source, actor=actor)
+        async with aclosing(items):
+            memory: KeyMemory | None = None
+            async for item in items:
+                if isinstance(item, Head):
+                    memory = _started(hub, import_id, item, target, options)
                     continue
-                batch.append((row_number, values))
-                if len(batch) >= options.batch_size:
-                    summary = await _batch(hub, import_id, batch, headers, mapping, target,
-                                           options, actor, memory)
-                    batch = []
-                    if progress:
-                        progress(summary)
-            if batch:
-                summary = await _batch(hub, import_id, batch, headers, mapping, target,
-                                       options, actor, memory)
+                assert memory is not None
+                summary = _store(hub, import_id, item, target, options, actor, memory,
+                                 label=mapping.label)
                 if progress:
                     progress(summary)
     except ImportFileError as exc:
@@ -352,67 +337,44 @@ def _named(exc: ImportFileError, path: Path, *, shown: str) -> str:
     return f"{shown}: {reason}"
 
 
-def _shown(values: list[Any]) -> list[Any]:
-    """A rejected row's values as stored for its report: an error cell as its text."""
-    return [str(v) if type(v) is ExcelError else v for v in values]
-
-
-def _reject_errors(errors: list[Any], headers: list[str]) -> list[dict[str, Any]]:
-    found = []
-    for error in errors:
-        column = None
-        if error.path:
-            first = parse_path(error.path)[0]
-            if isinstance(first, Key) and first.name in headers:
-                column = first.name
-        found.append({"column": column, "message": f"{error.field}: {error.message}"
-                      if column is None or error.field != column else error.message})
-    return found
-
-
-async def _batch(hub: Hub, import_id: int, batch: list[tuple[int, list[Any]]],
-                 headers: list[str], mapping: CompiledMapping, target: type[BulkWriter],
-                 options: ImportOptions, actor: str, memory: KeyMemory) -> ImportSummary:
-    if ERRORS_COLUMN in headers:  # our own error report, fixed and imported again
-        batch = [(number, [restored(value) for value in values]) for number, values in batch]
-    records = [dict(zip(headers, values, strict=False)) for _, values in batch]
-    lookups = await resolve_lookups(hub, mapping, records, actor=actor)
-    entities, rejects, skipped = [], [], 0
-    for (row_number, values), record in zip(batch, records, strict=True):
-        try:
-            entity = mapping.function(record, row_number, lookups)
-        except RecordMappingError as exc:
-            rejects.append({"import_id": import_id, "row_number": row_number,
-                            "values": {"values": to_jsonable(_shown(values))},
-                            "errors": {"errors": _reject_errors(exc.errors, headers)}})
-            continue
-        if entity is None:
-            skipped += 1
-        else:
-            entities.append(entity)
-    now = datetime.now(UTC)
+def _started(hub: Hub, import_id: int, head: Head, target: type[BulkWriter],
+             options: ImportOptions) -> KeyMemory:
+    """Record what the file is; what the import knows of the keys stored as it starts."""
     with hub.sessions.begin() as session:
-        counts = target(session.connection()).write(entities, source=options.source,
-                                                    mapping=mapping.label, now=now,
+        row = session.get_one(Import, import_id)
+        row.sheet = head.sheet
+        row.headers = {"columns": head.headers, "sheet_chosen": head.chosen}
+        row.estimated_rows = head.estimated_rows
+        return target(session.connection()).memory(source=options.source)
+
+
+def _store(hub: Hub, import_id: int, batch: Mapped, target: type[BulkWriter],
+           options: ImportOptions, actor: str, memory: KeyMemory, *,
+           label: str) -> ImportSummary:
+    """Write one mapped batch, its rejected rows, counters, checkpoint and audit row in one
+    transaction."""
+    rejects = [{"import_id": import_id, **reject} for reject in batch.rejects]
+    with hub.sessions.begin() as session:
+        counts = target(session.connection()).store(batch.prepared, source=options.source,
                                                     memory=memory)
         if rejects:
             session.execute(insert(ImportReject), rejects)
         row = session.get_one(Import, import_id)
-        row.read += len(batch)
+        row.read += batch.read
         row.created += counts.created
         row.updated += counts.updated
         row.unchanged += counts.unchanged
         row.rejected += len(rejects)
-        row.skipped += skipped
+        row.skipped += batch.skipped
         row.batches += 1
-        row.checkpoint_row = batch[-1][0]
+        row.checkpoint_row = batch.last
         hub.audit.append(session, [AuditEntry(
             actor, "import.batch", f"import:{import_id}",
             outcome="partial" if rejects else "ok",
-            detail={"rows": [batch[0][0], batch[-1][0]], "read": len(batch),
+            detail={"rows": [batch.first, batch.last], "read": batch.read,
                     "created": counts.created, "updated": counts.updated,
                     "unchanged": counts.unchanged, "rejected": len(rejects),
-                    "skipped": skipped, "mapping": mapping.label})])
+                    "skipped": batch.skipped, "mapping": label})])
         return ImportSummary.of(row)
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -201,7 +200,7 @@ class BulkWriter(ABC):
         would make, made here once instead of by the adapter per row."""
         processed = self._insert.process("updated_at", value)
         if type(processed) is datetime and self.connection.dialect.driver == "pysqlite":
-            return sqlite3.adapt(processed)
+            return processed.isoformat(" ")  # what sqlite3's own adapter writes
         return processed
 
     key_column: ClassVar[str]

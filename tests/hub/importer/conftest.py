@@ -219,6 +219,14 @@ def engine(request: pytest.FixtureRequest) -> tuple[str, ReadLimits]:
     return "stream", ReadLimits(max_loaded_cells=0)
 
 
+def reading(monkeypatch: pytest.MonkeyPatch, *, in_worker: bool) -> None:
+    """Imports read and map in a worker process (a mapping without lookups), or never."""
+    from hub.importer import batches
+
+    monkeypatch.setattr(batches, "_in_worker",
+                        lambda _path, mapping: in_worker and not mapping.lookups)
+
+
 @pytest.fixture
 def xml() -> SimpleNamespace:
     """The XML snippet builders: sheet, inline, number, styles, strings."""
@@ -226,10 +234,13 @@ def xml() -> SimpleNamespace:
                            strings=shared_strings_xml)
 
 
-@pytest.fixture
-def imports_hub(database_url: str, make_hub: Any, tmp_path: Path,
-                monkeypatch: pytest.MonkeyPatch) -> Any:
-    """A hub on a fresh store whose uploads and reports go under the test's folder."""
+@pytest.fixture(params=["in process", "worker"])
+def imports_hub(request: pytest.FixtureRequest, database_url: str, make_hub: Any,
+                tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A hub on a fresh store whose uploads and reports go under the test's folder; each
+    test runs twice: read and mapped in process, and in a worker process (whatever the
+    file's size)."""
+    reading(monkeypatch, in_worker=request.param == "worker")
     monkeypatch.setenv("HUB_IMPORTS_DIR", str(tmp_path / "imports"))
     runtime = make_hub(database_url)
     runtime.settings.imports_dir = tmp_path / "imports"

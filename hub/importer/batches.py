@@ -1,0 +1,167 @@
+"""An import's file as a stream of mapped batches, read in this process or in a worker.
+
+    async with aclosing(mapped_batches(hub, path, mapping, target, options, checkpoint,
+                                       actor=actor)) as items:
+        async for item in items:   # first a Head, then one Mapped per batch
+            ...
+
+Reading and mapping a batch needs no database (unless the mapping has lookups), so for a
+large file it runs in a second process (worker.py) while this one writes and commits: both
+cores work. Either way the items, their order and their content are the same.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncGenerator, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hub.core.jsonable import to_jsonable
+from hub.ingest.lookups import resolve_lookups
+from hub.ingest.writers import BulkWriter, Prepared
+
+from ..core.cells import ExcelError
+from ..mapping import CompiledMapping, LookupTables, RecordMappingError
+from ..mapping.paths import Key, parse_path
+from .columns import checked_headers, open_for_mapping, restored
+from .report import ERRORS_COLUMN
+
+if TYPE_CHECKING:
+    from ..runtime import Hub
+    from .readers import Table
+
+__all__ = ["WORKER_MIN_BYTES", "Head", "Mapped", "map_batch", "mapped_batches", "read_batches"]
+
+# Files from this size on are read and mapped in a worker process (when the mapping has no
+# lookups and this process runs no other thread: see worker.py). Tests lower it.
+WORKER_MIN_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class Head:
+    """What the file is, before its first row."""
+
+    headers: list[str]
+    sheet: str | None
+    chosen: str | None
+    estimated_rows: int | None
+
+
+@dataclass
+class Mapped:
+    """One batch, mapped and prepared: source rows `first`…`last` (`read` of them)."""
+
+    first: int
+    last: int
+    read: int
+    prepared: Prepared
+    rejects: list[dict[str, Any]]  # without their import_id
+    skipped: int
+
+
+def read_batches(table: Table, checkpoint: int,
+                 size: int) -> Iterator[list[tuple[int, list[Any]]]]:
+    """The table's rows after `checkpoint`, `size` at a time."""
+    batch: list[tuple[int, list[Any]]] = []
+    for row_number, values in table.rows():
+        if row_number <= checkpoint:
+            continue
+        batch.append((row_number, values))
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def records_of(batch: list[tuple[int, list[Any]]],
+               headers: list[str]) -> tuple[list[tuple[int, list[Any]]], list[dict[str, Any]]]:
+    if ERRORS_COLUMN in headers:  # our own error report, fixed and imported again
+        batch = [(number, [restored(value) for value in values]) for number, values in batch]
+    return batch, [dict(zip(headers, values, strict=False)) for _, values in batch]
+
+
+def map_batch(batch: list[tuple[int, list[Any]]], records: list[dict[str, Any]],
+              headers: list[str], mapping: CompiledMapping, lookups: LookupTables | None,
+              target: type[BulkWriter], source: str) -> Mapped:
+    entities, rejects, skipped = [], [], 0
+    function = mapping.function
+    for (row_number, values), record in zip(batch, records, strict=True):
+        try:
+            entity = function(record, row_number, lookups)
+        except RecordMappingError as exc:
+            rejects.append({"row_number": row_number,
+                            "values": {"values": to_jsonable(_shown(values))},
+                            "errors": {"errors": _reject_errors(exc.errors, headers)}})
+            continue
+        if entity is None:
+            skipped += 1
+        else:
+            entities.append(entity)
+    prepared = target().prepare(entities, source=source, mapping=mapping.label,
+                                now=datetime.now(UTC))
+    return Mapped(batch[0][0], batch[-1][0], len(batch), prepared, rejects, skipped)
+
+
+def _shown(values: list[Any]) -> list[Any]:
+    """A rejected row's values as stored for its report: an error cell as its text."""
+    return [str(v) if type(v) is ExcelError else v for v in values]
+
+
+def _reject_errors(errors: list[Any], headers: list[str]) -> list[dict[str, Any]]:
+    found = []
+    for error in errors:
+        column = None
+        if error.path:
+            first = parse_path(error.path)[0]
+            if isinstance(first, Key) and first.name in headers:
+                column = first.name
+        found.append({"column": column, "message": f"{error.field}: {error.message}"
+                      if column is None or error.field != column else error.message})
+    return found
+
+
+def local_items(path: Path, mapping: CompiledMapping, reader: dict[str, Any], checkpoint: int,
+                size: int) -> Iterator[Head | list[tuple[int, list[Any]]]]:
+    """The Head, then the raw batches (the caller maps them: it may need lookups)."""
+    table, chosen = open_for_mapping(path, mapping, reader)
+    with table:
+        headers = checked_headers(path, table, mapping)
+        yield Head(headers, table.sheet, chosen, table.estimated_rows)
+        yield from read_batches(table, checkpoint, size)
+
+
+async def mapped_batches(hub: Hub, path: Path, mapping: CompiledMapping,
+                         target: type[BulkWriter], reader: dict[str, Any], *, checkpoint: int,
+                         size: int, source: str, actor: str) -> AsyncGenerator[Head | Mapped, None]:
+    """The file's Head, then its batches after `checkpoint`, mapped (see the docstring)."""
+    if _in_worker(path, mapping):
+        from .worker import worker_items
+
+        for made in worker_items(path, mapping, reader, checkpoint, size, target, source):
+            yield made
+        return
+    headers: list[str] = []
+    for item in local_items(path, mapping, reader, checkpoint, size):
+        if isinstance(item, Head):
+            headers = item.headers
+            yield item
+            continue
+        batch, records = records_of(item, headers)
+        lookups = await resolve_lookups(hub, mapping, records, actor=actor)
+        yield map_batch(batch, records, headers, mapping, lookups, target, source)
+
+
+def _in_worker(path: Path, mapping: CompiledMapping) -> bool:
+    """Whether to read and map in a worker: a large file, a mapping without lookups (they
+    query the store and connections), and only this thread running (a fork copies only the
+    thread that forks: the API's background imports stay in their thread)."""
+    import multiprocessing
+
+    return (not mapping.lookups and threading.active_count() == 1
+            and "fork" in multiprocessing.get_all_start_methods()
+            and not multiprocessing.current_process().daemon
+            and path.stat().st_size >= WORKER_MIN_BYTES)
