@@ -28,9 +28,10 @@ def tracing_on() -> bool:
 def vendor_span(connector: str, connection: str, operation: str, method: str
                 ) -> Iterator[trace.Span]:
     """The current span for one call through HttpClient.send, retries included."""
-    attributes = {"hub.connector": connector, "hub.connection": connection,
-                  "hub.operation": operation, "http.request.method": method,
-                  "hub.retries": 0}
+    attributes: dict[str, str | int] = {"hub.connector": connector,
+                                        "hub.connection": connection,
+                                        "hub.operation": operation,
+                                        "http.request.method": method, "hub.retries": 0}
     with _TRACER.start_as_current_span(
             f"{connector} {operation}", kind=trace.SpanKind.CLIENT, attributes=attributes,
             record_exception=False, set_status_on_exception=False) as span:

@@ -29,7 +29,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from connectors.sdk.redaction import PROCESS_REDACTOR, Redactor
 
 if TYPE_CHECKING:
-    from opentelemetry.sdk.trace import ReadableSpan, Span
+    from opentelemetry.sdk.trace import Span
 
 __all__ = ["SERVICE_NAME", "configure_tracing", "current_trace_id", "enabled", "flush", "resumed",
            "span", "tracing_wanted", "traceparent"]
@@ -86,32 +86,28 @@ def configure_tracing(*, redactor: Redactor | None = None,
 
     attributes = {} if os.environ.get("OTEL_SERVICE_NAME") else {"service.name": SERVICE_NAME}
     provider = TracerProvider(resource=Resource.create(attributes))
-    provider.add_span_processor(_Scrubber())
+    provider.add_span_processor(_scrubber())
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(provider)
     _state["on"] = True
     return True
 
 
-class _Scrubber:
+def _scrubber() -> Any:
     """A span processor that masks secrets in string attributes as a span starts, and keeps a
-    URL's query keys only (a webhook's signature, nonce and timestamp ride in it)."""
+    URL's query keys only (a webhook's signature, nonce and timestamp ride in it). Made when
+    tracing turns on: the SDK is imported only then."""
+    from opentelemetry.sdk.trace import SpanProcessor
 
-    def on_start(self, span: Span, parent_context: Any = None) -> None:  # noqa: ARG002
-        scrub_attributes(span)
+    class Scrubber(SpanProcessor):
+        def on_start(self, span: Span, parent_context: Any = None) -> None:  # noqa: ARG002
+            scrub_attributes(span)
 
-    def on_end(self, span: ReadableSpan) -> None:
-        pass
-
-    def shutdown(self) -> None:
-        pass
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:  # noqa: ARG002
-        return True
+    return Scrubber()
 
 
 def scrub_attributes(span: Any) -> None:
-    """Mask what a span's attributes hold of a secret (see _Scrubber)."""
+    """Mask what a span's attributes hold of a secret (see _scrubber)."""
     for key, value in dict(span.attributes or {}).items():
         if not isinstance(value, str):
             continue

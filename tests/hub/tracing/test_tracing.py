@@ -1,0 +1,156 @@
+"""hub.core.tracing: off by default (no provider, no exporter, no span); the OTEL_* variables
+that turn it on; attributes scrubbed; and `hub serve` with a collector on loopback: a valid
+W3C traceparent is continued, an invalid one ignored, and `OTEL_TRACES_EXPORTER=none` or
+`OTEL_SDK_DISABLED=true` send nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+
+import httpx
+import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from connectors.sdk.redaction import Redactor
+from hub.core import tracing
+
+from .conftest import (
+    ROOT,
+    Receiver,
+    free_port,
+    hub_environment,
+    hub_process,
+    output,
+    stop,
+    wait_listening,
+)
+
+
+@pytest.fixture
+def no_otel_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [name for name in os.environ if name.startswith("OTEL_")]:
+        monkeypatch.delenv(name)
+
+
+@pytest.mark.parametrize("environ, wanted", [
+    ({}, False),
+    ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"}, True),
+    ({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://127.0.0.1:4318/v1/traces"}, True),
+    ({"OTEL_TRACES_EXPORTER": "otlp"}, True),
+    ({"OTEL_EXPORTER_OTLP_ENDPOINT": " "}, False),
+    ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318", "OTEL_TRACES_EXPORTER": "none"},
+     False),
+    ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318", "OTEL_SDK_DISABLED": "TRUE"},
+     False),
+    ({"OTEL_TRACES_EXPORTER": "zipkin"}, False),  # the hub ships the OTLP exporter only
+    ({"OTEL_METRICS_EXPORTER": "otlp"}, False),  # metrics are not traces
+])
+def test_the_otel_variables_that_turn_tracing_on(environ: dict[str, str],
+                                                 wanted: bool) -> None:
+    assert tracing.tracing_wanted(environ) is wanted
+
+
+@pytest.mark.usefixtures("no_otel_environment")
+def test_off_by_default__no_provider_no_exporter_no_span() -> None:
+    assert tracing.configure_tracing() is False
+    assert not tracing.enabled()
+    # No SDK provider was installed: nothing could export.
+    assert isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
+    with tracing.span("anything", **{"hub.ticket_id": 1}) as span:
+        assert span is None
+        assert tracing.traceparent() is None and tracing.current_trace_id() is None
+    with tracing.resumed(f"00-{'a' * 32}-{'b' * 16}-01"):
+        assert not trace.get_current_span().get_span_context().is_valid
+
+
+def test_string_attributes_are_scrubbed_and_a_query_keeps_its_keys_only() -> None:
+    redactor = Redactor()
+    redactor.add("s3cr3t-value-42")
+    tracing.configure_tracing(redactor=redactor, environ={})  # learns it, stays off
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(tracing._scrubber())
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    provider.get_tracer("test").start_span("x", attributes={
+        "url.query": "signature=abc123&timestamp=1700000000&nonce=n0nce",
+        "hub.note": "token s3cr3t-value-42 seen", "hub.count": 3}).end()
+    [span] = exporter.get_finished_spans()
+    assert span.attributes == {"url.query": "signature=***&timestamp=***&nonce=***",
+                               "hub.note": "token *** seen", "hub.count": 3}
+
+
+def _serve(tmp_path: Path, **otel: str) -> tuple[object, str]:
+    env = hub_environment(HUB_DATABASE_URL=f"sqlite:///{tmp_path / 'hub.db'}",
+                          HUB_CONFIG=str(ROOT / "configs/hub.yaml"),
+                          HUB_MAPPINGS_DIR=str(ROOT / "mappings"), **otel)
+    port = free_port()
+    process = hub_process(["serve", "--port", str(port), "--access-log"], env, cwd=tmp_path)
+    wait_listening(process, port)
+    return process, f"http://127.0.0.1:{port}"
+
+
+def _access_lines(text: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in text.splitlines() if '"event": "access"' in line]
+
+
+INVALID = [
+    "ff-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",  # version ff is forbidden
+    "00-00000000000000000000000000000000-b7ad6b7169203331-01",  # an all-zero trace id
+    "00-0af7651916cd43dd8448eb211c80319c-0000000000000000-01",  # an all-zero parent
+    "00-0af7651916cd43dd8448eb211c80319c-b7ad6b71692033-01",  # a short parent id
+    "not a traceparent",
+]
+
+
+@pytest.mark.slow
+def test_hub_serve_continues_a_valid_traceparent_and_ignores_an_invalid_one(
+        tmp_path: Path, otlp_receiver: Receiver) -> None:
+    trace_id, parent = secrets.token_hex(16), secrets.token_hex(8)
+    process, url = _serve(tmp_path, OTEL_EXPORTER_OTLP_ENDPOINT=otlp_receiver.url)
+    try:
+        given = httpx.get(f"{url}/health", headers={
+            "traceparent": f"00-{trace_id}-{parent}-01", "X-Request-Id": "valid"})
+        for n, value in enumerate(INVALID):
+            httpx.get(f"{url}/health", headers={"traceparent": value,
+                                                "X-Request-Id": f"invalid-{n}"})
+        assert given.status_code == 200
+    finally:
+        stop(process)
+    spans = [span for span in otlp_receiver.spans if span.name == "GET /health"]
+    assert len(spans) == 1 + len(INVALID)
+    continued = [span for span in spans if span.trace_id == trace_id]
+    assert len(continued) == 1 and continued[0].parent_id == parent
+    assert continued[0].kind == 2  # SERVER
+    fresh = [span for span in spans if span.trace_id != trace_id]
+    assert all(span.parent_id is None for span in fresh)
+    assert len({span.trace_id for span in fresh}) == len(INVALID)
+    assert "0af7651916cd43dd8448eb211c80319c" not in {span.trace_id for span in fresh}
+    assert otlp_receiver.paths and set(otlp_receiver.paths) == {"/v1/traces"}
+    lines = {line["request_id"]: line["trace_id"] for line in
+             _access_lines(output(process, tmp_path))}  # type: ignore[arg-type]
+    assert lines["valid"] == trace_id
+    assert {lines[f"invalid-{n}"] for n in range(len(INVALID))} == {
+        span.trace_id for span in fresh}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("switch", [{"OTEL_TRACES_EXPORTER": "none"},
+                                    {"OTEL_SDK_DISABLED": "true"}])
+def test_hub_serve_with_tracing_switched_off_sends_nothing(
+        tmp_path: Path, otlp_receiver: Receiver, switch: dict[str, str]) -> None:
+    process, url = _serve(tmp_path, OTEL_EXPORTER_OTLP_ENDPOINT=otlp_receiver.url, **switch)
+    try:
+        answer = httpx.get(f"{url}/health", headers={
+            "traceparent": f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"})
+        assert answer.status_code == 200
+    finally:
+        stop(process)
+    assert otlp_receiver.spans == [] and otlp_receiver.paths == []  # the process has ended
+    [line] = _access_lines(output(process, tmp_path))
+    assert line["trace_id"] is None
