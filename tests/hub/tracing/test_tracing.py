@@ -1,7 +1,8 @@
 """hub.core.tracing: off by default (no provider, no exporter, no span); the OTEL_* variables
 that turn it on; attributes scrubbed; and `hub serve` with a collector on loopback: a valid
 W3C traceparent is continued, an invalid one ignored, and `OTEL_TRACES_EXPORTER=none` or
-`OTEL_SDK_DISABLED=true` send nothing."""
+`OTEL_SDK_DISABLED=true` send nothing; a pull run (`hub sync run`) is one trace of its parts,
+pages and vendor calls."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from connectors.crm.sandbox import create_app as create_crm
 from connectors.sdk.redaction import Redactor
+from connectors.sdk.sandbox import serve
 from hub.core import tracing
 
 from .conftest import (
@@ -27,6 +30,7 @@ from .conftest import (
     hub_environment,
     hub_process,
     output,
+    run_hub,
     stop,
     wait_listening,
 )
@@ -154,3 +158,51 @@ def test_hub_serve_with_tracing_switched_off_sends_nothing(
     assert otlp_receiver.spans == [] and otlp_receiver.paths == []  # the process has ended
     [line] = _access_lines(output(process, tmp_path))
     assert line["trace_id"] is None
+
+
+PULL_CONFIG = """
+version: 1
+connections:
+  crm:
+    type: crm
+    config: {{base_url: "{url}", api_key: "{key}", page_size: 10}}
+jobs:
+  crm_customers:
+    kind: pull
+    connection: crm
+    stream: customers
+    mapping: crm_customer
+    concurrency: 2
+    slices: 2
+"""
+
+
+@pytest.mark.slow
+def test_a_pull_run_is_one_trace_of_its_parts_pages_and_vendor_calls(
+        tmp_path: Path, otlp_receiver: Receiver) -> None:
+    key = "crm-pull-trace-key-7a1c"
+    app = create_crm(api_key=key, customers=35)
+    with serve(app) as crm_url:
+        config = tmp_path / "hub.yaml"
+        config.write_text(PULL_CONFIG.format(url=crm_url, key=key), encoding="utf-8")
+        env = hub_environment(HUB_DATABASE_URL=f"sqlite:///{tmp_path / 'hub.db'}",
+                              HUB_CONFIG=str(config), HUB_MAPPINGS_DIR=str(ROOT / "mappings"),
+                              OTEL_EXPORTER_OTLP_ENDPOINT=otlp_receiver.url)
+        run_hub(["sync", "run", "crm_customers"], env, cwd=tmp_path)
+    [run] = [span for span in otlp_receiver.spans if span.name == "pull.run"]
+    assert run.parent_id is None and run.attributes["hub.job"] == "crm_customers"
+    spans = otlp_receiver.trace(run.trace_id)
+    by_id = {span.span_id: span for span in spans}
+    parts = [span for span in spans if span.name == "pull.part"]
+    pages = [span for span in spans if span.name == "pull.page"]
+    calls = [span for span in spans if span.attributes.get("hub.connector") == "crm"]
+    assert len(parts) == 2 and all(part.parent_id == run.span_id for part in parts)
+    assert pages and all(by_id[page.parent_id].name == "pull.part" for page in pages)
+    assert sum(int(page.attributes["hub.records"]) for page in pages) == 35
+    callers = [by_id[call.parent_id].name for call in calls]  # planning is the run's
+    assert "pull.part" in callers and set(callers) <= {"pull.part", "pull.run"}
+    assert {call.attributes["hub.outcome"] for call in calls} == {"ok"}
+    everything = " ".join(str(value) for span in otlp_receiver.spans
+                          for value in span.attributes.values())
+    assert key not in everything and crm_url not in everything
+    assert not any(c["contact"]["mobile"] in everything for c in app.state.sandbox.customers)
