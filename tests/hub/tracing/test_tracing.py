@@ -2,7 +2,7 @@
 that turn it on; attributes scrubbed; and `hub serve` with a collector on loopback: a valid
 W3C traceparent is continued, an invalid one ignored, and `OTEL_TRACES_EXPORTER=none` or
 `OTEL_SDK_DISABLED=true` send nothing; a pull run (`hub sync run`) is one trace of its parts,
-pages and vendor calls."""
+pages and vendor calls, a retried call counting its retry."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from connectors.crm.sandbox import create_app as create_crm
 from connectors.sdk.redaction import Redactor
 from connectors.sdk.sandbox import serve
+from connectors.sdk.testing import FaultInjector
 from hub.core import tracing
 
 from .conftest import (
@@ -182,7 +183,9 @@ def test_a_pull_run_is_one_trace_of_its_parts_pages_and_vendor_calls(
         tmp_path: Path, otlp_receiver: Receiver) -> None:
     key = "crm-pull-trace-key-7a1c"
     app = create_crm(api_key=key, customers=35)
-    with serve(app) as crm_url:
+    faults = FaultInjector(app)
+    faults.fail_next(1, status=503)  # the first call is retried once
+    with serve(faults) as crm_url:
         config = tmp_path / "hub.yaml"
         config.write_text(PULL_CONFIG.format(url=crm_url, key=key), encoding="utf-8")
         env = hub_environment(HUB_DATABASE_URL=f"sqlite:///{tmp_path / 'hub.db'}",
@@ -202,6 +205,8 @@ def test_a_pull_run_is_one_trace_of_its_parts_pages_and_vendor_calls(
     callers = [by_id[call.parent_id].name for call in calls]  # planning is the run's
     assert "pull.part" in callers and set(callers) <= {"pull.part", "pull.run"}
     assert {call.attributes["hub.outcome"] for call in calls} == {"ok"}
+    assert sorted(call.attributes["hub.retries"] for call in calls) == [0] * (len(calls) - 1) + [1]
+    assert {call.attributes["http.response.status_code"] for call in calls} == {200}
     everything = " ".join(str(value) for span in otlp_receiver.spans
                           for value in span.attributes.values())
     assert key not in everything and crm_url not in everything
