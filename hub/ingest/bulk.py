@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import JSON, Connection
 from sqlalchemy.sql import ClauseElement
 
-__all__ = ["BulkStatement"]
+__all__ = ["BulkCopy", "BulkStatement"]
 
 Processor = Callable[[Any], Any]
 
@@ -91,12 +91,64 @@ class BulkStatement:
                 param[name] = process(param[name])
         return params
 
+    def run_values(self, rows: Sequence[tuple[Any, ...]], columns: Sequence[str]) -> None:
+        """Run with rows given as tuples of the values of `columns`, in that order."""
+        if not rows:
+            return
+        if not self.positional:
+            self._execute(self._named([dict(zip(columns, row, strict=True)) for row in rows]))
+            return
+        params: list[Any] = list(rows)
+        if self.names != list(columns):
+            order = operator.itemgetter(*(list(columns).index(name) for name in self.names))
+            params = [order(row) for row in rows]
+        if self._processors:
+            processed = []
+            for value in params:
+                items = list(value)
+                for index, _name, process in self._processors:
+                    items[index] = process(items[index])
+                processed.append(items)
+            params = processed
+        self._execute(params)
+
     def run(self, rows: Sequence[Mapping[str, Any]]) -> None:
         if not rows:
             return
-        params = self._positional(rows) if self.positional else self._named(rows)
+        self._execute(self._positional(rows) if self.positional else self._named(rows))
+
+    def _execute(self, params: list[Any]) -> None:
         cursor = self._connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.executemany(self.sql, params)
+        finally:
+            cursor.close()
+
+
+class BulkCopy:
+    """Inserts with PostgreSQL's `COPY … FROM STDIN` (psycopg 3), in the connection's
+    transaction: several times faster than an INSERT per row. Values go as the driver
+    adapts them; `raw` columns (JSON text) as the text they are."""
+
+    def __init__(self, connection: Connection, table: Any, columns: Sequence[str]) -> None:
+        preparer = connection.dialect.identifier_preparer
+        self.sql = (f"COPY {preparer.format_table(table)} "
+                    f"({', '.join(preparer.quote(name) for name in columns)}) FROM STDIN")
+        self._connection = connection
+
+    @staticmethod
+    def available(connection: Connection) -> bool:
+        return connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg"
+
+    def run(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Insert `rows`: tuples of the values of the columns given, in that order."""
+        if not rows:
+            return
+        cursor = self._connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            with cursor.copy(self.sql) as copy:
+                write = copy.write_row
+                for row in rows:
+                    write(row)
         finally:
             cursor.close()

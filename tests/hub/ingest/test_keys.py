@@ -128,4 +128,30 @@ def test_ticket_rows_prepare_without_a_database() -> None:
         [{"external_ref": "T-1", "subject": "a", "金额": Decimal("1.5")},
          {"external_ref": "T-1", "subject": "b"}], source="import", mapping="t@1", now=NOW)
     assert list(prepared.pending) == ["T-1"] and len(prepared.replaced["T-1"]) == 1
-    assert prepared.pending["T-1"][0]["subject"] == "b"
+    assert dict(zip(TicketWriter.columns(), prepared.pending["T-1"][0], strict=True))[
+        "subject"] == "b"
+
+
+def test_new_rows_go_by_copy_on_postgresql(store: Hub, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hub.ingest.bulk import BulkCopy
+
+    copied: list[int] = []
+    run = BulkCopy.run
+
+    def counted(self: BulkCopy, rows: Any) -> None:
+        copied.append(len(rows))
+        run(self, rows)
+    monkeypatch.setattr(BulkCopy, "run", counted)
+    memory = start(store)
+
+    write(store, memory, [entity(1), entity(2, company=None)])
+    counts = write(store, memory, [entity(2, name="改名"), entity(3)])
+
+    postgres = store.engine.dialect.name == "postgresql"
+    assert copied == ([2, 1] if postgres else [])
+    assert (counts.created, counts.updated) == (1, 1)
+    with store.sessions() as session:
+        rows = {c.external_id: c for c in session.scalars(sa.select(Customer))}
+    assert rows["C2"].name == "改名" and rows["C2"].company is None
+    assert rows["C1"].attributes == {"balance": "12.50", "registered_on": "2023-03-05"}
+    assert rows["C1"].created_at == rows["C1"].updated_at
