@@ -158,13 +158,13 @@ def output(process: subprocess.Popen[str], cwd: Path) -> str:
     return (cwd / f"{name}.log").read_text(encoding="utf-8", errors="replace")
 
 
-def run_hub(args: list[str], env: dict[str, str], *, cwd: Path,
-            timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run_hub(args: list[str], env: dict[str, str], *, cwd: Path, timeout: float = 120,
+            exit_code: int = 0) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(  # noqa: S603 -- the hub's own CLI
         [sys.executable, "-c", "import sys, cli; sys.exit(cli.main())", *args], cwd=cwd,
         env={**env, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
         timeout=timeout, check=False)
-    assert done.returncode == 0, (args, done.stdout, done.stderr)
+    assert done.returncode == exit_code, (args, done.stdout, done.stderr)
     return done
 
 

@@ -2,14 +2,17 @@
 that turn it on; attributes scrubbed; and `hub serve` with a collector on loopback: a valid
 W3C traceparent is continued, an invalid one ignored, and `OTEL_TRACES_EXPORTER=none` or
 `OTEL_SDK_DISABLED=true` send nothing; a pull run (`hub sync run`) is one trace of its parts,
-pages and vendor calls, a retried call counting its retry."""
+pages and vendor calls, a retried call counting its retry; a refused write is an error span by
+kind, never by message."""
 
 from __future__ import annotations
 
 import json
 import os
 import secrets
+from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -19,10 +22,16 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from connectors.crm.sandbox import create_app as create_crm
+from connectors.kingdee.sandbox import create_app as create_kingdee
 from connectors.sdk.redaction import Redactor
 from connectors.sdk.sandbox import serve
 from connectors.sdk.testing import FaultInjector
 from hub.core import tracing
+from hub.outbox import Resolution
+from hub.outbox.views import list_rows
+from hub.runtime import Hub
+from hub.tickets import TicketCreate, create_ticket
+from hub.tickets.resolve import resolve_ticket
 
 from .conftest import (
     ROOT,
@@ -211,3 +220,40 @@ def test_a_pull_run_is_one_trace_of_its_parts_pages_and_vendor_calls(
                           for value in span.attributes.values())
     assert key not in everything and crm_url not in everything
     assert not any(c["contact"]["mobile"] in everything for c in app.state.sandbox.customers)
+
+
+@pytest.mark.slow
+async def test_a_refused_write_marks_its_spans_by_kind_never_by_message(
+        hub: Hub, tmp_path: Path, otlp_receiver: Receiver, crm_sandbox: Any) -> None:
+    """A refund the ERP refuses (its period is closed): the outbox.write span is an error by
+    the exception's type and the Kingdee call's by its kind, `rejected`; the vendor's message
+    (FDATE, 已结账) is in the dead letter, never in a span. A row queued with tracing off has
+    no traceparent: its write is a child of the dispatcher's run."""
+    app = create_kingdee(latency_ms=0)
+    app.state.sandbox.store.closed_before = (date.today() + timedelta(days=2)).isoformat()
+    with serve(app) as url:
+        env = hub_environment(
+            HUB_DATABASE_URL=hub.settings.database_url, HUB_CONFIG=str(hub.settings.config),
+            HUB_MAPPINGS_DIR=str(hub.settings.mappings_dir), KINGDEE_BASE_URL=f"{url}/k3cloud/",
+            CRM_BASE_URL=crm_sandbox.url, CRM_API_KEY=crm_sandbox.api_key,
+            OTEL_EXPORTER_OTLP_ENDPOINT=otlp_receiver.url)
+        ticket = await create_ticket(hub, TicketCreate(subject="净水器漏水", channel="phone"),
+                                     actor="test")
+        [row] = resolve_ticket(hub, ticket.id, Resolution.model_validate(
+            {"customer_number": "C002", "refund": {"amount": "88.50", "method": "wire"}}),
+            actor="agent")
+        assert row.traceparent is None  # tracing is off in this process
+        run_hub(["outbox", "dispatch"], env, cwd=tmp_path, exit_code=4)  # 4: dead letters
+    [dead] = list_rows(hub, status="dead").items
+    assert "FDATE" in (dead.error or "")
+    [dispatch] = [span for span in otlp_receiver.spans if span.name == "outbox.dispatch"]
+    [write] = [span for span in otlp_receiver.spans if span.name == "outbox.write"]
+    assert dispatch.parent_id is None and write.parent_id == dispatch.span_id
+    assert write.status_code == 2 and write.attributes["hub.outbox_id"] == row.id  # ERROR
+    [save] = [span for span in otlp_receiver.spans
+              if span.attributes.get("hub.operation") == "refund.create.save"]
+    assert save.parent_id == write.span_id and save.status_code == 2
+    assert save.attributes["hub.outcome"] == "rejected"
+    everything = " ".join(str(value) for span in otlp_receiver.spans
+                          for value in span.attributes.values())
+    assert "FDATE" not in everything and "已结账" not in everything
