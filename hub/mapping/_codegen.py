@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hub.mapping._expr_parse import Name, parse_template
+from hub.mapping._memo import MEMOIZED, memoized
 from hub.mapping.expr import compile_condition, compile_expression, compile_template
 from hub.mapping.paths import Index, Key, Segment, Wildcard, compile_path, parse_path
 from hub.mapping.spec import FieldSpec, transform_parts
@@ -175,7 +176,10 @@ def _field(code: ObjectCode, output: str, spec: FieldSpec, *, registry: Transfor
             _emit_nested(code, depth, output, spec, registry=registry, functions=functions,
                          lookups=lookups)
         else:
-            coerce = f"{code.bind(COERCERS[field_type], '_co')}(v, {code.bind(spec, '_o')})"
+            coercer = COERCERS[field_type]
+            if field_type in MEMOIZED:
+                coercer = memoized(coercer)  # one per field: see _memo.py
+            coerce = f"{code.bind(coercer, '_co')}(v, {code.bind(spec, '_o')})"
             stage(depth, ST_TYPE)
             if spec.map is not None:
                 _emit_map(code, depth, spec, coerce)
