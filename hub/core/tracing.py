@@ -9,8 +9,9 @@ compression, `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_TRACES_SAMPL
 Off, nothing is installed: `span()` is one flag test and a null context, and no exporter
 exists. One ticket is one trace: `traceparent()` is what queued work stores (the enrichment
 queue and outbox rows, Celery tasks) and `resumed(value)` continues it where the work runs.
-Every string attribute passes the process's redactors before it is recorded, and a URL's
-query values are never recorded.
+Every string attribute passes the process's redactors before it is recorded, a URL's query
+values are never recorded, and a request path's long digit runs and e-mail addresses are
+masked.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ log = logging.getLogger("hub.tracing")
 SERVICE_NAME = "cs-integration-hub"
 _PROPAGATOR = TraceContextTextMapPropagator()
 _TRACER = trace.get_tracer("hub")
+_PERSONAL_IN_PATH = re.compile(r"\d{7,}|[^/]*@[^/]*")
 _TRACEPARENT = re.compile(r"[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}")
 _state: dict[str, Any] = {"on": False, "redactors": [PROCESS_REDACTOR]}
 
@@ -94,8 +96,9 @@ def configure_tracing(*, redactor: Redactor | None = None,
 
 
 def _scrubber() -> Any:
-    """A span processor that masks secrets in string attributes as a span starts, and keeps a
-    URL's query keys only (a webhook's signature, nonce and timestamp ride in it). Made when
+    """A span processor that masks secrets in string attributes as a span starts, keeps a
+    URL's query keys only (a webhook's signature, nonce and timestamp ride in it) and masks
+    what looks personal in a request's path (long digit runs, e-mail addresses). Made when
     tracing turns on: the SDK is imported only then."""
     from opentelemetry.sdk.trace import SpanProcessor
 
@@ -114,6 +117,8 @@ def scrub_attributes(span: Any) -> None:
         if key == "url.query":
             masked = "&".join(f"{part.split('=', 1)[0]}=***" for part in value.split("&")
                               if part)
+        elif key == "url.path":  # a mistyped path may hold a mobile number or an e-mail
+            masked = _masked(_PERSONAL_IN_PATH.sub("***", value))
         else:
             masked = _masked(value)
         if masked != value:

@@ -93,10 +93,12 @@ def test_string_attributes_are_scrubbed_and_a_query_keeps_its_keys_only() -> Non
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     provider.get_tracer("test").start_span("x", attributes={
         "url.query": "signature=abc123&timestamp=1700000000&nonce=n0nce",
-        "hub.note": "token s3cr3t-value-42 seen", "hub.count": 3}).end()
+        "hub.note": "token s3cr3t-value-42 seen", "hub.count": 3,
+        "url.path": "/customers/by-mobile/13800138000/a.b@example.com/7"}).end()
     [span] = exporter.get_finished_spans()
     assert span.attributes == {"url.query": "signature=***&timestamp=***&nonce=***",
-                               "hub.note": "token *** seen", "hub.count": 3}
+                               "hub.note": "token *** seen", "hub.count": 3,
+                               "url.path": "/customers/by-mobile/***/***/7"}
 
 
 def _serve(tmp_path: Path, **otel: str) -> tuple[object, str]:
