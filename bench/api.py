@@ -45,6 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from hub.core.settings import Settings  # noqa: E402
+from hub.enrichment.stored import stored_enrichment  # noqa: E402
 from hub.runtime import Hub  # noqa: E402
 from hub.store.models import Customer, Ticket  # noqa: E402
 
@@ -98,12 +99,13 @@ def seed(url: str, tickets: int) -> None:
                 "channel": "api", "status": "open", "contact_name": customer["name"],
                 "contact_mobile": customer["mobile"], "contact_email": customer["email"],
                 "customer_id": customer["id"], "enrichment_status": "ok",
-                "enrichment": {"customer": profile, "history": history,
-                               "summary": {"orders": 5, "total_spent": "1234.00",
-                                           "last_order_at": now.isoformat(),
-                                           "interactions": 3},
-                               "sources": [{"connection": "crm", "status": "ok",
-                                            "fetched_at": now.isoformat()}]},
+                # as the enrichment pipeline stores it
+                "enrichment": stored_enrichment({
+                    "customer": profile, "history": history,
+                    "summary": {"orders": 5, "total_spent": "1234.00",
+                                "last_order_at": now.isoformat(), "interactions": 3},
+                    "sources": [{"connection": "crm", "status": "ok",
+                                 "fetched_at": now.isoformat()}]}),
                 "enriched_at": now, "priority": "normal", "resolutions": 0,
                 "created_at": now, "updated_at": now})
             if len(batch) == 5000:

@@ -8,7 +8,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["content_hash", "to_jsonable"]
+import orjson
+
+__all__ = ["content_hash", "json_text", "to_jsonable"]
 
 
 def to_jsonable(value: Any) -> Any:
@@ -27,3 +29,13 @@ def content_hash(value: Any) -> str:
     text = json.dumps(to_jsonable(value), ensure_ascii=False, sort_keys=True,
                       separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def json_text(value: Any) -> str:
+    """`value` as compact UTF-8 JSON text: how the store writes JSON columns kept as text
+    (SQLite), so a reader can pass a document on as it is. What orjson refuses (keys other
+    than strings, integers beyond 64 bits) is written as `json.dumps` writes it."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value)

@@ -34,6 +34,7 @@ from . import queue
 from .lookup import find_remote_customer
 from .merge import merge_histories
 from .sources import from_primary, from_source, skipped, timed_out
+from .stored import stored_enrichment
 from .summary import history_summary
 
 __all__ = ["AfterEnrichment", "DrainResult", "Outcome", "drain_enrichment", "enrich_job",
@@ -312,12 +313,12 @@ def _settle(hub: Hub, claimed: queue.Claimed, outcome: Outcome,
         ticket.customer_id = customer.id if customer else None
         ticket.enrichment_status = outcome.status
         ticket.enrichment_error = outcome.error
-        ticket.enrichment = {
+        ticket.enrichment = stored_enrichment({
             "customer": customer_profile(customer) if customer else None,
             "history": outcome.history,
             "summary": history_summary(outcome.history),
             "sources": outcome.sources,
-        }
+        })
         ticket.enriched_at = ticket.updated_at = datetime.now(UTC)
         hub.audit.append(session, [AuditEntry(
             actor, "ticket.enrich", f"ticket:{claimed.ticket_id}", outcome=outcome.status,

@@ -11,6 +11,8 @@ from sqlalchemy import create_engine as _sa_create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from hub.core.jsonable import json_text
+
 __all__ = ["StoreLocation", "create_engine", "session_factory", "store_location"]
 
 
@@ -43,7 +45,8 @@ def store_location(database_url: str) -> StoreLocation:
 
 
 def create_engine(database_url: str, **kwargs: Any) -> Engine:
-    """An engine tuned for the hub: SQLite in WAL mode with write transactions taken up front."""
+    """An engine tuned for the hub: SQLite in WAL mode with write transactions taken up front
+    and JSON columns written compact (hub.core.jsonable.json_text)."""
     url = make_url(database_url)
     if url.get_backend_name() == "postgresql" and url.get_driver_name() == "psycopg":
         # No server-side prepared statements: psycopg prepares a query after its fifth run,
@@ -58,6 +61,7 @@ def create_engine(database_url: str, **kwargs: Any) -> Engine:
         return _sa_create_engine(url, pool_pre_ping=True, **kwargs)
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    kwargs.setdefault("json_serializer", json_text)
     engine = _sa_create_engine(url, connect_args={"timeout": 30}, **kwargs)
 
     @event.listens_for(engine, "connect")

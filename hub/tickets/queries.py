@@ -4,6 +4,7 @@ straight from the row on the agent's click path, and pages of them by filter and
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,10 +16,11 @@ from hub.runtime import Hub
 from hub.store.models import Ticket
 from hub.tickets.reader import (
     TicketReader,
+    body_etag,
     fetch_row,
-    public_json,
-    read_row,
-    row_version,
+    has_writebacks,
+    read_raw,
+    ticket_body,
     ticket_row,
 )
 from hub.tickets.schemas import (
@@ -44,11 +46,10 @@ def get_versioned_ticket(hub: Hub, ticket_id: int, *, expand: Collection[str] = 
                          ) -> VersionedTicket:
     """`get_ticket` with the ticket's ETag (which the kb suggestions are no part of)."""
     _check_expand(expand)
-    raw, row = read_row(hub, ticket_id)
-    if row.resolutions:  # write-backs too: the row again, with them, in one transaction
-        public, etag = _read_with_writebacks(hub, ticket_id)
-    else:
-        public, etag = TicketPublic.of(row), row_version(raw, [])
+    raw, writebacks = _read(hub, ticket_id)
+    dialect = hub.engine.dialect
+    public = TicketPublic.of(ticket_row(dialect, raw), writebacks=writebacks)
+    etag = body_etag(ticket_body(dialect, raw, writebacks))
     if "kb" in expand:
         from hub.kb import ArticleMatch, suggest_for_ticket
 
@@ -74,17 +75,23 @@ def get_ticket_json(hub: Hub, ticket_id: int, *, expand: Collection[str] = (),
         versioned = get_versioned_ticket(hub, ticket_id, expand=expand)
         return VersionedJson(versioned.ticket.model_dump_json().encode(), versioned.etag)
     _check_expand(expand)
-    raw, row = read_row(hub, ticket_id, reader)
-    if row.resolutions:
-        public, etag = _read_with_writebacks(hub, ticket_id)
-        return VersionedJson(public.model_dump_json().encode(), etag)
-    body = public_json(row)
-    if body is None:  # a value orjson cannot write as the model would: let the model do it
-        body = TicketPublic.of(row).model_dump_json().encode()
-    return VersionedJson(body, row_version(raw, []))
+    raw, writebacks = _read(hub, ticket_id, reader)
+    body = ticket_body(hub.engine.dialect, raw, writebacks)
+    return VersionedJson(body, body_etag(body))
 
 
-def _read_with_writebacks(hub: Hub, ticket_id: int) -> tuple[TicketPublic, str]:
+def _read(hub: Hub, ticket_id: int, reader: TicketReader | None = None
+          ) -> tuple[tuple[Any, ...], list[dict[str, Any]]]:
+    """The ticket's row as the driver returns it, and its write-backs."""
+    raw = read_raw(hub, ticket_id, reader)
+    if has_writebacks(hub.engine.dialect, raw):  # the row again, with them, in one transaction
+        return _read_with_writebacks(hub, ticket_id)
+    return raw, []
+
+
+def _read_with_writebacks(hub: Hub, ticket_id: int
+                          ) -> tuple[tuple[Any, ...], list[dict[str, Any]]]:
+    """The ticket's row again and its write-backs, read in one transaction."""
     from hub.tickets.resolve import ticket_writebacks
 
     with hub.engine.connect().execution_options(read_only=True) as connection, \
@@ -94,8 +101,7 @@ def _read_with_writebacks(hub: Hub, ticket_id: int) -> tuple[TicketPublic, str]:
             raise NotFoundError(f"no ticket {ticket_id}")
         with Session(bind=connection) as session:
             writebacks = ticket_writebacks(session, ticket_id)
-    public = TicketPublic.of(ticket_row(connection.dialect, raw), writebacks=writebacks)
-    return public, row_version(raw, writebacks)
+    return raw, writebacks
 
 
 def list_tickets(hub: Hub, *, limit: int = 50) -> list[TicketPublic]:

@@ -1,6 +1,6 @@
 """The fast read path of a ticket: one SELECT by primary key on a DB-API connection, the row
-raw (for its version, the strong ETag) and processed (a Ticket's attributes); TicketReader
-holds a connection for the API's event loop."""
+as a Ticket's attributes, its body written without the model and the body's hash for its
+strong ETag; TicketReader holds a connection for the API's event loop."""
 
 from __future__ import annotations
 
@@ -10,27 +10,20 @@ import weakref
 from collections import namedtuple
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import orjson
 from sqlalchemy import JSON, Dialect, Engine, bindparam, select
 from sqlalchemy.orm import object_session
 
-from hub.core.time import as_utc
+from hub.enrichment.stored import VIEW_MARK
 from hub.errors import NotFoundError
 from hub.runtime import Hub
 from hub.store.models import Ticket
-from hub.tickets.schemas import public_fields
+from hub.tickets.schemas import TicketPublic, public_fields
 
-__all__ = ["TicketReader", "fetch_row", "public_json", "read_row", "row_version",
-           "stored_etag", "ticket_row"]
-
-
-def _json_default(value: Any) -> str:
-    if isinstance(value, datetime):  # SQLite hands zone-less UTC back: one spelling for both
-        return as_utc(value).isoformat()
-    return str(value)
+__all__ = ["TicketReader", "body_etag", "fetch_row", "has_writebacks", "public_json",
+           "read_raw", "read_row", "stored_etag", "ticket_body", "ticket_row"]
 
 
 def stored_etag(ticket: Ticket, writebacks: list[dict[str, Any]]) -> str:
@@ -43,33 +36,69 @@ def stored_etag(ticket: Ticket, writebacks: list[dict[str, Any]]) -> str:
     raw = fetch_row(connection.connection, connection.dialect, ticket.id)
     if raw is None:
         raise NotFoundError(f"no ticket {ticket.id}")
-    return row_version(raw, writebacks)
+    return body_etag(ticket_body(connection.dialect, raw, writebacks))
 
 
-def row_version(raw: Sequence[Any], writebacks: list[dict[str, Any]]) -> str:
-    """A strong ETag: a hash of the row's values as the driver returns them (JSON columns
-    still text on SQLite: hashing is then far cheaper than encoding them again) and of its
-    write-backs. Each value goes in typed and UTF-8 or hex, joined by 0xFF, a byte no part
-    contains: no two rows hash the same text by shifting it from one column to the next."""
-    parts = [b"s" + value.encode() if type(value) is str else b"n" if value is None
-             else _version_part(value) for value in raw]
-    parts.append(_version_part(writebacks) if writebacks else b"j[]")
-    return '"' + hashlib.blake2b(b"\xff".join(parts), digest_size=12).hexdigest() + '"'
+def ticket_body(dialect: Dialect, raw: Sequence[Any], writebacks: list[dict[str, Any]]
+                ) -> bytes:
+    """TicketPublic's JSON for the row as the driver returned it and its write-backs,
+    without kb suggestions: what `GET /tickets/{id}` answers and what its ETag hashes. One
+    function for every path, so the GET, its 304 and PATCH's If-Match check hash the same
+    bytes."""
+    if not writebacks:
+        body = _spliced_json(dialect, raw)
+        if body is None:
+            body = public_json(ticket_row(dialect, raw))
+        if body is not None:
+            return body
+    # write-backs, or a value orjson cannot write as the model would: the model writes it
+    return TicketPublic.of(ticket_row(dialect, raw), writebacks=writebacks
+                           ).model_dump_json().encode()
 
 
-def _version_part(value: Any) -> bytes:
-    kind = type(value)
-    if kind is int or kind is float:
-        return b"r" + repr(value).encode()
-    if kind is bytes:
-        return b"b" + bytes(value).hex().encode()
-    # JSON a driver decoded, datetimes, decimals: one spelling on every driver
-    return b"j" + json.dumps(value, default=_json_default, sort_keys=True,
-                             ensure_ascii=False).encode()
+def body_etag(body: bytes) -> str:
+    """A strong ETag: a hash of the representation itself (RFC 9110 8.8.3), so it changes
+    exactly when the answer does, whatever column or write-back changed it; hashing the
+    bytes already written costs a fraction of re-reading the row's values (SHA-256: the
+    fastest of hashlib's on CPUs with SHA extensions)."""
+    return '"' + hashlib.sha256(body).hexdigest()[:24] + '"'
 
-def read_row(hub: Hub, ticket_id: int, reader: TicketReader | None = None
-              ) -> tuple[tuple[Any, ...], Any]:
-    """The ticket's row, raw (for its version) and processed (a Ticket's attributes).
+
+def has_writebacks(dialect: Dialect, raw: Sequence[Any]) -> bool:
+    """Whether the row says its ticket was ever resolved (so may have write-backs)."""
+    return bool(raw[_row_read(dialect).resolutions_at])
+
+
+# The enrichment as `stored_enrichment` keeps it, written by the store's JSON serializer
+# (compact, UTF-8: hub.core.jsonable.json_text) and read as text (SQLite): its parts are
+# the answer's customer, history, summary and sources as the answer writes them.
+_VIEW_START = '{"customer":'
+_VIEW_END = orjson.dumps({"": 0, VIEW_MARK: 1}).decode().removeprefix('{"":0')
+_NO_ENRICHMENT = b'"customer":null,"history":null,"summary":null,"sources":[]'
+
+
+def _spliced_json(dialect: Dialect, raw: Sequence[Any]) -> bytes | None:
+    """`public_json` of a row whose enrichment is stored in the view's shape and read as
+    text, without decoding that text and writing it again (most of the body, and most of
+    the read's cost): the rest of the row is written with the parts left empty, and the
+    stored parts put in their place. None for any other row."""
+    read = _row_read(dialect)
+    text = raw[read.enrichment_at]
+    if type(text) is not str or not text.startswith(_VIEW_START) or \
+            not text.endswith(_VIEW_END):
+        return None
+    rest = list(raw)
+    rest[read.enrichment_at] = None
+    body = public_json(ticket_row(dialect, rest))
+    # A key's quotes inside a string value are escaped: the first match is the fields'.
+    if body is None or _NO_ENRICHMENT not in body:
+        return None
+    return body.replace(_NO_ENRICHMENT, text[1:-len(_VIEW_END)].encode(), 1)
+
+
+def read_raw(hub: Hub, ticket_id: int, reader: TicketReader | None = None
+             ) -> tuple[Any, ...]:
+    """The ticket's row as the driver returns it.
 
     The agent's click path: one SELECT by primary key on a DB-API connection, `reader`'s or
     a pooled one. A Core read costs several times more, nearly all of it in the Connection,
@@ -85,7 +114,12 @@ def read_row(hub: Hub, ticket_id: int, reader: TicketReader | None = None
             connection.close()  # back to the pool, which ends the driver's transaction
     if raw is None:
         raise NotFoundError(f"no ticket {ticket_id}")
-    return raw, ticket_row(engine.dialect, raw)
+    return raw
+
+
+def read_row(hub: Hub, ticket_id: int, reader: TicketReader | None = None) -> Any:
+    """The ticket's row, as a Ticket's attributes."""
+    return ticket_row(hub.engine.dialect, read_raw(hub, ticket_id, reader))
 
 
 class TicketReader:
@@ -150,6 +184,8 @@ class _RowRead:
     sql: str
     positional: bool
     processors: tuple[Callable[[Any], Any] | None, ...]
+    enrichment_at: int
+    resolutions_at: int
 
 
 # A row with a Ticket's attributes, all a reader of one needs.
@@ -165,7 +201,10 @@ def _row_read(dialect: Dialect) -> _RowRead:
         compiled = select(table).where(table.c.id == bindparam("ticket_id")).compile(
             dialect=dialect)
         processors = tuple(_processor(column, dialect) for column in table.columns)
-        read = _ROW_READS[dialect] = _RowRead(compiled.string, compiled.positional, processors)
+        keys = [column.key for column in table.columns]
+        read = _ROW_READS[dialect] = _RowRead(
+            compiled.string, compiled.positional, processors,
+            enrichment_at=keys.index("enrichment"), resolutions_at=keys.index("resolutions"))
     return read
 
 

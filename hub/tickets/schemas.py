@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 from hub.core.time import UtcDatetime
+from hub.enrichment.stored import enrichment_view
 from hub.kb import ArticleMatch
 from hub.mapping import normalize_mobile
-from hub.tickets.stored import enrichment_view, resolution_view
+from hub.tickets.stored import resolution_view
 from hub.tickets.view import (
     EXAMPLES,
     EnrichmentSource,
@@ -225,8 +226,9 @@ class TicketPage(BaseModel):
 
 @dataclass(frozen=True, slots=True)
 class VersionedTicket:
-    """A ticket and its version: a strong ETag that changes with any change to the ticket
-    row (fields, enrichment, resolution) or to the state of its write-backs."""
+    """A ticket and its version: a strong ETag, the hash of its representation without kb
+    suggestions, so it changes with any change the answer shows (fields, enrichment,
+    resolution, the state of its write-backs)."""
 
     ticket: TicketPublic
     etag: str

@@ -13,12 +13,13 @@ from typing import Any
 
 import pytest
 
+from hub.enrichment.stored import VIEW_MARK, stored_enrichment
 from hub.outbox import Resolution, dispatch
 from hub.runtime import Hub
 from hub.store.models import Ticket
 from hub.sync import run_pull
 from hub.tickets import TicketCreate, TicketPublic, create_ticket, get_versioned_ticket
-from hub.tickets.reader import public_json, read_row
+from hub.tickets.reader import body_etag, public_json, read_raw, read_row
 from hub.tickets.resolve import resolve_ticket
 from tests.hub.enrichment.conftest import (  # noqa: F401 -- fixtures
     KingdeeSandbox,
@@ -102,7 +103,7 @@ def _validator(document: dict[str, Any]) -> Any:
 
 def _fast_and_model(hub: Hub, ticket_id: int) -> tuple[bytes, bytes]:
     """The row's body as the click path writes it (without write-backs), and the model's."""
-    _, row = read_row(hub, ticket_id)
+    row = read_row(hub, ticket_id)
     fast = public_json(row)
     assert fast is not None
     return fast, TicketPublic.of(row).model_dump_json().encode()
@@ -132,6 +133,31 @@ async def test_real_tickets__the_fast_body_is_the_typed_model(
         TicketPublic.model_validate_json(fast)
         views.append(view)
     _assert_covered(views)
+
+
+async def test_real_tickets__stored_in_the_view_shape_and_answered_as_stored(
+        enrich_hub: Any, crm_sandbox: Any, kingdee_sandbox: KingdeeSandbox,  # noqa: F811
+        erp_mappings: Any, api_client: Any) -> None:  # noqa: F811
+    """The pipeline stores the enrichment as the answer shows it; on SQLite the answer puts
+    the stored text in as it is, and that must be the body the model path writes, byte for
+    byte (the ETag hashes it: a GET and PATCH's If-Match check must agree)."""
+    hub = enrich_hub(mappings_dir=erp_mappings, sources=BY_NUMBER, cache_ttl=0,
+                     retry={"attempts": 3, "backoff_initial": 60})
+    ids = await _enriched_tickets(hub, crm_sandbox, kingdee_sandbox)
+    with api_client(hub) as api:
+        answers = {ticket_id: api.get(f"/tickets/{ticket_id}") for ticket_id in ids}
+    sqlite = hub.engine.dialect.name == "sqlite"
+    for ticket_id, response in answers.items():
+        row = read_row(hub, ticket_id)
+        stored = row.enrichment
+        assert VIEW_MARK in stored and stored_enrichment(stored) == stored  # JSONB: any order
+        if sqlite:  # the text the answer splices in: compact, UTF-8, the mark last
+            raw = read_raw(hub, ticket_id)
+            assert any(type(value) is str and value.startswith('{"customer":')
+                       and value.endswith(',"view":1}') for value in raw), ticket_id
+        assert response.content == public_json(row), ticket_id
+        assert response.headers["etag"] == body_etag(response.content)
+        assert response.headers["etag"] == get_versioned_ticket(hub, ticket_id).etag
 
 
 def _assert_covered(views: list[TicketPublic]) -> None:

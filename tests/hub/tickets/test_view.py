@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from hub.enrichment.stored import enrichment_view
 from hub.tickets import TicketCreate, TicketPublic
 from hub.tickets.reader import public_json
-from hub.tickets.stored import enrichment_view, resolution_view
+from hub.tickets.stored import resolution_view
 
 NOW = datetime(2026, 5, 1, 8, 0, 2, 123456, tzinfo=UTC)
 FETCHED = NOW.isoformat()  # as enrichment writes it: +00:00
