@@ -12,7 +12,8 @@ Tasks:
 - `hub.drain(run_id)`: read parts of the run until none is left to claim;
 - `hub.job(name, trigger)`: run a job of another kind (write-back dispatch, enrichment,
   import, notify) under its lease.
-Each task takes the sender's W3C `traceparent` (tracing on) and runs in a span of that trace.
+Each message carries the sender's W3C `traceparent` header (tracing on); the task runs in a
+span of that trace.
 """
 
 from __future__ import annotations
@@ -72,38 +73,42 @@ def make_app(settings: Settings) -> Celery:
                 _hubs[key] = Hub(settings)
             return _hubs[key]
 
-    @app.task(name="hub.pull")
-    def pull(run_id: int, traceparent: str | None = None) -> None:
-        with _traced("hub.pull", traceparent, **{"hub.run_id": run_id}):
+    @app.task(name="hub.pull", bind=True)
+    def pull(task: Any, run_id: int) -> None:
+        with _traced(task, **{"hub.run_id": run_id}):
             asyncio.run(_pull(app, hub(), run_id))
 
-    @app.task(name="hub.drain")
-    def drain_task(run_id: int, traceparent: str | None = None) -> None:
-        with _traced("hub.drain", traceparent, **{"hub.run_id": run_id}):
+    @app.task(name="hub.drain", bind=True)
+    def drain_task(task: Any, run_id: int) -> None:
+        with _traced(task, **{"hub.run_id": run_id}):
             asyncio.run(_drain(hub(), run_id))
 
-    @app.task(name="hub.job")
-    def job_task(name: str, trigger: str, traceparent: str | None = None) -> None:
-        with _traced("hub.job", traceparent, **{"hub.job": name, "hub.trigger": trigger}):
+    @app.task(name="hub.job", bind=True)
+    def job_task(task: Any, name: str, trigger: str) -> None:
+        with _traced(task, **{"hub.job": name, "hub.trigger": trigger}):
             asyncio.run(_job(hub(), name, trigger))
 
     return app
 
 
 @contextmanager
-def _traced(task: str, traceparent: str | None, **attributes: Any) -> Iterator[None]:
-    """A task's span, in the trace of whoever sent it (tracing on), exported as it ends."""
+def _traced(task: Any, **attributes: Any) -> Iterator[None]:
+    """A task's span, in the trace of whoever sent it (the message's `traceparent` header,
+    tracing on), exported as it ends."""
     try:
-        with tracing.resumed(traceparent), tracing.span(f"celery {task}", **attributes):
+        with tracing.resumed(getattr(task.request, "traceparent", None)), tracing.span(
+                f"celery {task.name}", **attributes):
             yield
     finally:
         tracing.flush()
 
 
 def _send(app: Celery, hub: Hub, task: str, *args: Any) -> None:
-    """Send `task`, carrying the current trace (its W3C traceparent) when tracing is on."""
-    app.send_task(task, args=list(args), kwargs={"traceparent": tracing.traceparent()},
-                  queue=hub.settings.celery_queue)
+    """Send `task`, with the current trace's W3C traceparent as a message header when
+    tracing is on (a worker that predates it ignores the header)."""
+    traceparent = tracing.traceparent()
+    app.send_task(task, args=list(args), queue=hub.settings.celery_queue,
+                  headers={"traceparent": traceparent} if traceparent else None)
 
 
 def _running(hub: Hub, run_id: int) -> Run | None:

@@ -8,7 +8,6 @@ import gzip
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -130,12 +129,6 @@ def otlp_receiver() -> Iterator[Receiver]:
         server.server_close()
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def hub_environment(**extra: str) -> dict[str, str]:
     """The test's environment without the hub's, the vendors' or OpenTelemetry's variables,
     plus `extra`."""
@@ -178,13 +171,16 @@ def stop(process: subprocess.Popen[str], *, timeout: float = 30) -> None:
         process.wait()
 
 
-def wait_listening(process: subprocess.Popen[str], port: int, *, within: float = 60) -> None:
+def serve_hub(env: dict[str, str], *, cwd: Path, within: float = 60
+              ) -> tuple[subprocess.Popen[str], str]:
+    """`hub serve --port 0 --access-log`, and its base URL once it says where it listens (a
+    port the server took itself: no other process can get it in between)."""
+    process = hub_process(["serve", "--port", "0", "--access-log"], env, cwd=cwd)
     deadline = time.monotonic() + within
     while True:
-        assert process.poll() is None, "the process exited"
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            assert time.monotonic() < deadline, "hub serve did not start"
-            time.sleep(0.1)
+        found = re.search(r"listening on (http://127\.0\.0\.1:\d+)", output(process, cwd))
+        if found:
+            return process, found.group(1)
+        assert process.poll() is None, output(process, cwd)
+        assert time.monotonic() < deadline, "hub serve did not start"
+        time.sleep(0.1)

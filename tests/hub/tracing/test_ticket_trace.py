@@ -38,13 +38,12 @@ from .conftest import (
     ROOT,
     ReceivedSpan,
     Receiver,
-    free_port,
     hub_environment,
     hub_process,
     output,
     run_hub,
+    serve_hub,
     stop,
-    wait_listening,
 )
 
 pytestmark = pytest.mark.slow  # a collector, sandboxes and hub processes
@@ -194,18 +193,15 @@ def _through_the_api(world: World, tmp_path: Path, customer: dict[str, Any], key
                      traceparent: str) -> int:
     """`hub serve`: the signed webhook, its enrichment and notify send, the resolve call —
     the webhook and the resolve call with the caller's traceparent. The ticket's id."""
-    port = free_port()
-    serve_process = hub_process(["serve", "--port", str(port), "--access-log"], world.env,
-                                cwd=tmp_path)
     pusher = EventPusher(token=DT_CALLBACK_TOKEN, aes_key=DT_AES_KEY, owner_key=DT_APP_KEY)
     event = {"EventType": "customer_message", "msgId": f"m-{uuid.uuid4().hex[:8]}",
              "senderStaffId": "user-trace-1", "mobile": customer["contact"]["mobile"],
              "text": {"content": MESSAGE}}
     query, body = pusher.build(event)
     world.secrets.update(str(value) for value in query.values())  # signature, nonce, time
-    url, headers = f"http://127.0.0.1:{port}", {"traceparent": traceparent}
+    headers = {"traceparent": traceparent}
+    serve_process, url = serve_hub(world.env, cwd=tmp_path)
     try:
-        wait_listening(serve_process, port)
         pushed = httpx.post(f"{url}/webhooks/dingtalk", params=query, content=body,
                             headers={**headers, "Content-Type": "application/json"}, timeout=30)
         assert pushed.status_code == 200, output(serve_process, tmp_path)

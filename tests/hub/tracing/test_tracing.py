@@ -36,13 +36,11 @@ from hub.tickets.resolve import resolve_ticket
 from .conftest import (
     ROOT,
     Receiver,
-    free_port,
     hub_environment,
-    hub_process,
     output,
     run_hub,
+    serve_hub,
     stop,
-    wait_listening,
 )
 
 
@@ -105,10 +103,7 @@ def _serve(tmp_path: Path, **otel: str) -> tuple[object, str]:
     env = hub_environment(HUB_DATABASE_URL=f"sqlite:///{tmp_path / 'hub.db'}",
                           HUB_CONFIG=str(ROOT / "configs/hub.yaml"),
                           HUB_MAPPINGS_DIR=str(ROOT / "mappings"), **otel)
-    port = free_port()
-    process = hub_process(["serve", "--port", str(port), "--access-log"], env, cwd=tmp_path)
-    wait_listening(process, port)
-    return process, f"http://127.0.0.1:{port}"
+    return serve_hub(env, cwd=tmp_path)
 
 
 def _access_lines(text: str) -> list[dict[str, object]]:
