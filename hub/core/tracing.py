@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from opentelemetry.sdk.trace import Span
 
 __all__ = ["SERVICE_NAME", "configure_tracing", "current_trace_id", "enabled", "flush", "resumed",
-           "span", "tracing_wanted", "traceparent"]
+           "span", "span_scrubber", "tracing_wanted", "traceparent"]
 
 log = logging.getLogger("hub.tracing")
 
@@ -88,14 +88,14 @@ def configure_tracing(*, redactor: Redactor | None = None,
 
     attributes = {} if os.environ.get("OTEL_SERVICE_NAME") else {"service.name": SERVICE_NAME}
     provider = TracerProvider(resource=Resource.create(attributes))
-    provider.add_span_processor(_scrubber())
+    provider.add_span_processor(span_scrubber())
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(provider)
     _state["on"] = True
     return True
 
 
-def _scrubber() -> Any:
+def span_scrubber() -> Any:
     """A span processor that masks secrets in string attributes as a span starts, keeps a
     URL's query keys only (a webhook's signature, nonce and timestamp ride in it) and masks
     what looks personal in a request's path (long digit runs, e-mail addresses). Made when
@@ -104,13 +104,13 @@ def _scrubber() -> Any:
 
     class Scrubber(SpanProcessor):
         def on_start(self, span: Span, parent_context: Any = None) -> None:  # noqa: ARG002
-            scrub_attributes(span)
+            _scrub(span)
 
     return Scrubber()
 
 
-def scrub_attributes(span: Any) -> None:
-    """Mask what a span's attributes hold of a secret (see _scrubber)."""
+def _scrub(span: Any) -> None:
+    """Mask what a span's attributes hold of a secret (see span_scrubber)."""
     for key, value in dict(span.attributes or {}).items():
         if not isinstance(value, str):
             continue

@@ -87,7 +87,7 @@ def test_string_attributes_are_scrubbed_and_a_query_keeps_its_keys_only() -> Non
     tracing.configure_tracing(redactor=redactor, environ={})  # learns it, stays off
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
-    provider.add_span_processor(tracing._scrubber())
+    provider.add_span_processor(tracing.span_scrubber())
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     provider.get_tracer("test").start_span("x", attributes={
         "url.query": "signature=abc123&timestamp=1700000000&nonce=n0nce",
