@@ -42,14 +42,16 @@ def _progress(err: Console, name: str) -> Iterator[Callable[[Any], None]]:
     columns = (TextColumn("{task.description}", markup=False), BarColumn(),
                TextColumn("{task.completed:,.0f} rows"),
                TextColumn("{task.fields[rate]}"), TimeRemainingColumn())
-    with Progress(*columns, console=err, transient=True) as progress:
+    # Redrawn at each batch rather than by a refresh thread: a process running one thread
+    # only may read and map in a forked worker (hub/importer/batches.py).
+    with Progress(*columns, console=err, transient=True, auto_refresh=False) as progress:
         task = progress.add_task(name, total=None, rate="")
 
         def update(summary: Any) -> None:
             speed = progress.tasks[0].speed
             progress.update(task, completed=summary.read,
                             total=summary.estimated_rows or None,
-                            rate=f"{speed:,.0f} rows/s" if speed else "")
+                            rate=f"{speed:,.0f} rows/s" if speed else "", refresh=True)
 
         yield update
 

@@ -36,7 +36,8 @@ from ..errors import InvalidRequestError, NotFoundError
 from ..mapping import CompiledMapping
 from ..runtime import Hub
 from ..store.models import Import, ImportReject
-from .batches import Head, Mapped, mapped_batches
+from .batches import Head, Mapped
+from .stream import mapped_batches
 from .uploads import MAX_NAME_BYTES, fits
 
 if TYPE_CHECKING:

@@ -32,12 +32,12 @@ _END = None
 
 def worker_items(path: Path, mapping: CompiledMapping, reader: dict[str, Any], checkpoint: int,
                  size: int, target: type[BulkWriter], source: str) -> Iterator[Head | Mapped]:
-    """The items of batches.mapped_batches, made by a forked worker process."""
+    """The items of stream.mapped_batches, made by a forked worker process."""
     context = multiprocessing.get_context("fork")
     receive, send = context.Pipe(duplex=False)
     process = context.Process(
         target=_work, name="hub-import-reader", daemon=True,
-        args=(send, path, mapping, reader, checkpoint, size, target, source))
+        args=(receive, send, path, mapping, reader, checkpoint, size, target, source))
     process.start()
     send.close()  # the worker holds the only writing end: its exit is seen as EOF
     try:
@@ -68,9 +68,13 @@ def _failure(item: tuple[Any, ...]) -> Exception:
     return RuntimeError(f"the import's reading process failed:\n{details[0]}")
 
 
-def _work(send: Connection, path: Path, mapping: CompiledMapping, reader: dict[str, Any],
-          checkpoint: int, size: int, target: type[BulkWriter], source: str) -> None:
+def _work(receive: Connection, send: Connection, path: Path, mapping: CompiledMapping,
+          reader: dict[str, Any], checkpoint: int, size: int, target: type[BulkWriter],
+          source: str) -> None:
     """In the worker: read, map and prepare each batch, and send it."""
+    # The forked copy of the reading end: closed, so that once the importing process is gone
+    # nobody reads the pipe and a send fails (BrokenPipeError) instead of waiting forever.
+    receive.close()
     try:
         headers: list[str] = []
         for item in local_items(path, mapping, reader, checkpoint, size):

@@ -221,9 +221,9 @@ def engine(request: pytest.FixtureRequest) -> tuple[str, ReadLimits]:
 
 def reading(monkeypatch: pytest.MonkeyPatch, *, in_worker: bool) -> None:
     """Imports read and map in a worker process (a mapping without lookups), or never."""
-    from hub.importer import batches
+    from hub.importer import stream
 
-    monkeypatch.setattr(batches, "_in_worker",
+    monkeypatch.setattr(stream, "_in_worker",
                         lambda _path, mapping: in_worker and not mapping.lookups)
 
 

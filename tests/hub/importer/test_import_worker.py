@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from hub.importer import batches
+from hub.importer import stream
 from hub.importer.pipeline import ImportOptions, get_import, resume_import, run_import
 from hub.importer.readers import ImportFileError
 from hub.runtime import Hub
@@ -51,10 +51,10 @@ async def imported(hub: Hub, path: Path, monkeypatch: pytest.MonkeyPatch, *,
                    in_worker: bool) -> dict[str, Any]:
     """Import `path` one way and return everything it left."""
     made = []
-    original = batches.mapped_batches
+    original = stream.mapped_batches
 
     def spy(*args: Any, **kwargs: Any) -> Any:
-        made.append(batches._in_worker(args[1], args[2]))
+        made.append(stream._in_worker(args[1], args[2]))
         return original(*args, **kwargs)
 
     with monkeypatch.context() as patch:

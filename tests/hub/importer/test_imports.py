@@ -298,8 +298,11 @@ def test_kill_9_mid_import_then_rerun__no_gap_no_duplicate(tmp_path: Path) -> No
                 break
             time.sleep(0.02)
         assert process.poll() is None, "the import finished before it could be killed"
+        workers = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+        assert len(workers) == 1  # a file of 1 MiB on is read and mapped in a worker
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=10)
+        _ends(int(workers[0]))  # its pipe closed, the worker ends too
         with engine.connect() as connection:
             done = connection.execute(sa.text("SELECT COUNT(*) FROM customers")).scalar()
             status = connection.execute(sa.text("SELECT status FROM imports")).scalar()
@@ -319,6 +322,20 @@ def test_kill_9_mid_import_then_rerun__no_gap_no_duplicate(tmp_path: Path) -> No
         if process.poll() is None:
             process.kill()
         engine.dispose()
+
+
+def _ends(pid: int, timeout: float = 30) -> None:
+    """Wait for process `pid` to exit (a zombie counts: nobody may reap an orphan)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            return
+        if state in ("Z", "X"):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"process {pid} still runs")
 
 
 def write_xlsx(path: Path, rows: list[list[Any]], *, headers: list[str] = HEADERS,
