@@ -26,7 +26,7 @@ from .middleware import KEY_PATTERN
 
 __all__ = ["CONTRACT_VERSION", "OPERATIONS", "SECURITY_SCHEMES", "complete_openapi"]
 
-CONTRACT_VERSION = "1.0.0"
+CONTRACT_VERSION = "1.1.0"
 PROBLEM_MEDIA = "application/problem+json"
 
 # (method, path) -> operation id; the part before the dot is the operation's tag.
@@ -49,6 +49,7 @@ OPERATIONS: dict[tuple[str, str], str] = {
     ("post", "/jobs/{name}/pause"): "jobs.pause",
     ("post", "/jobs/{name}/resume"): "jobs.resume",
     ("post", "/jobs/{name}/trigger"): "jobs.trigger",
+    ("post", "/jobs/{name}/reset"): "jobs.reset",
     ("get", "/runs"): "runs.list",
     ("get", "/runs/{run_id}"): "runs.get",
     ("get", "/metrics"): "metrics.get",

@@ -27,31 +27,18 @@ from hub.audit import AuditEntry
 from hub.config import PullJob
 from hub.core import tracing
 from hub.core.owners import worker_id
-from hub.errors import ConflictError, InvalidRequestError, JobFailedError, NotFoundError
+from hub.errors import JobFailedError
 from hub.jobs import leases, parts
-from hub.jobs.runs import finish_run, process_alive, start_run
+from hub.jobs.runs import finish_run, start_run
 from hub.runtime import Hub
 from hub.store.models import Run, RunSlice, SyncState
 
+from .job import JobBusyError, busy_message, holder_died, pull_job
 from .reader import PartReader
+from .reset import replace_state
 from .summary import Progress, RunSummary, absorb_counts
 
-__all__ = ["JobBusyError", "close_if_complete", "drain", "interrupt", "open_run", "plan_run",
-           "pull_job", "run_pull"]
-
-
-class JobBusyError(ConflictError):
-    """The job is running already (its lease is held)."""
-
-
-def pull_job(hub: Hub, name: str) -> PullJob:
-    job = hub.config.hub.jobs.get(name)
-    if job is None:
-        known = ", ".join(sorted(hub.config.hub.jobs)) or "none"
-        raise NotFoundError(f"no job '{name}'; defined: {known}")
-    if not isinstance(job, PullJob):
-        raise InvalidRequestError(f"job '{name}' is a {job.kind} job, not a pull job")
-    return job
+__all__ = ["close_if_complete", "drain", "interrupt", "open_run", "plan_run", "run_pull"]
 
 
 def _now() -> datetime:
@@ -60,15 +47,17 @@ def _now() -> datetime:
 
 async def run_pull(hub: Hub, name: str, *, trigger: str = "manual",
                    progress: Progress | None = None,
-                   stop: asyncio.Event | None = None) -> RunSummary:
+                   stop: asyncio.Event | None = None, full_refresh: bool = False,
+                   actor: str | None = None) -> RunSummary:
     """Run pull job `name` to the end of its stream in this process, `concurrency` parts at
     once; raises JobBusyError if it runs elsewhere, JobFailedError if it fails.
 
     `stop` set (a graceful shutdown) ends the run at the next page: the run is recorded as
-    interrupted and the next one resumes at the checkpoints.
+    interrupted and the next one resumes at the checkpoints. `full_refresh`: from the
+    stream's start, whatever the job's state (see `open_run`).
     """
     job = pull_job(hub, name)
-    run_id = open_run(hub, name, trigger=trigger)
+    run_id = open_run(hub, name, trigger=trigger, full_refresh=full_refresh, actor=actor)
     with tracing.span("pull.run", **{"hub.job": name, "hub.run_id": run_id,
                                      "hub.trigger": trigger}):
         return await _run(hub, job, name, run_id, progress=progress, stop=stop)
@@ -91,12 +80,15 @@ async def _run(hub: Hub, job: PullJob, name: str, run_id: int, *, progress: Prog
     return summary
 
 
-def open_run(hub: Hub, name: str, *, trigger: str, local: bool = True) -> int:
+def open_run(hub: Hub, name: str, *, trigger: str, local: bool = True,
+             full_refresh: bool = False, actor: str | None = None) -> int:
     """Take the job's lease and record a new run holding it; raises JobBusyError when the
     job runs elsewhere. Runs of the job left `running` by a holder that died are marked
     interrupted (their data is kept, and the job's state is where their parts got to).
 
-    `local` False: the run is worked by Celery workers, not this process.
+    `local` False: the run is worked by Celery workers, not this process. `full_refresh`:
+    the job's state is forgotten as the run opens (audited as `actor`'s `job.reset`), so
+    it reads the whole stream — and so does the next run, should this one stop early.
     """
     job = pull_job(hub, name)
     mapping = hub.mappings.get(job.mapping)
@@ -106,13 +98,14 @@ def open_run(hub: Hub, name: str, *, trigger: str, local: bool = True) -> int:
     with hub.sessions.begin() as session:
         if not leases.acquire(session, name, owner=token, ttl=ttl, now=now):
             holder = leases.holder(session, name, now=now)
-            if holder is not None and not _holder_died(session, holder):
-                raise JobBusyError(
-                    f"job '{name}' is running already ({_describe(session, holder)}); "
-                    "it runs once at a time")
+            if holder is not None and not holder_died(session, holder):
+                raise JobBusyError(busy_message(session, name, now=now))
             # The holder's process is gone (same host, pid dead): take over at once.
             leases.take_over(session, name, owner=token, ttl=ttl, now=now)
         _interrupt_orphans(session, name)
+        if full_refresh:  # from the stream's start: the state goes with the run's start
+            replace_state(hub, session, name, to=None, actor=actor or f"job:{name}",
+                          now=now, full_refresh=True)
         state_row = session.get(SyncState, name)
         run = start_run(session, job=name, kind="pull", trigger=trigger)
         run.mapping = mapping.label
@@ -123,19 +116,6 @@ def open_run(hub: Hub, name: str, *, trigger: str, local: bool = True) -> int:
         leases.hand_over(session, name, owner=token, to=leases.run_owner(run.id),
                          run_id=run.id)
         return run.id
-
-
-def _holder_died(session: Session, holder: leases.Holder) -> bool:
-    run = session.get(Run, holder.run_id) if holder.run_id is not None else None
-    return run is not None and run.pid is not None and not process_alive(run.pid, run.host)
-
-
-def _describe(session: Session, holder: leases.Holder) -> str:
-    run = session.get(Run, holder.run_id) if holder.run_id is not None else None
-    if run is None:
-        return f"lease held by {holder.owner}"
-    where = f" on {run.host}" + (f", pid {run.pid}" if run.pid else "")
-    return f"run {run.id}, started {run.started_at:%Y-%m-%d %H:%M:%S}{where}"
 
 
 def _interrupt_orphans(session: Session, job: str) -> None:

@@ -129,6 +129,7 @@ README_CONTRACT: dict[str, list[str]] = {
               "GET /customers/1", "GET /customers/1/history", "GET /kb/search"],
     "integrator": ["GET /connections", "POST /connections/1/check", "GET /jobs",
                    "POST /jobs/1/pause", "POST /jobs/1/resume", "POST /jobs/1/trigger",
+                   "POST /jobs/1/reset",
                    "GET /runs", "GET /runs/1", "GET /metrics", "GET /webhook-events",
                    "GET /imports", "GET /imports/1",
                    "GET /imports/1/report.1", "POST /imports", "GET /outbox", "GET /outbox/1",

@@ -53,3 +53,39 @@ def test_jobs__integrators_and_admins_operate_jobs_agents_do_not(hub: Hub,
         schedule = session.get(JobSchedule, "crm_customers")
         assert schedule is not None and schedule.paused
         assert (schedule.paused_by or "").startswith("api:apikey:")
+
+
+async def test_jobs__reset_and_full_refresh_over_the_api(hub: Hub, api_client: Any) -> None:
+    from hub.store.models import SyncState
+    from hub.sync import open_run, run_pull
+
+    await run_pull(hub, "crm_customers")
+    with hub.sessions() as session:
+        cursor = session.get_one(SyncState, "crm_customers").state
+    with api_client(hub, role="integrator", scopes=()) as api:
+        set_to = api.post("/jobs/crm_customers/reset", json={"to": "2030-01-01T00:00:00Z"})
+        forgotten = api.post("/jobs/crm_customers/reset")
+        extra = api.post("/jobs/crm_customers/reset", json={"to": "x", "keys": {}})
+        blank = api.post("/jobs/crm_customers/reset", json={"to": ""})
+        not_pull = api.post("/jobs/sla_clock/reset")
+        refreshed = api.post("/jobs/crm_customers/trigger", params={"full_refresh": "true"})
+    assert set_to.status_code == 200, set_to.text
+    assert set_to.json() == {"job": "crm_customers", "cursor_before": cursor,
+                             "cursor_after": "2030-01-01T00:00:00Z"}
+    assert forgotten.json()["cursor_before"] == "2030-01-01T00:00:00Z"
+    assert forgotten.json()["cursor_after"] is None
+    assert extra.status_code == 422 and blank.status_code == 422
+    assert not_pull.status_code == 422 and "not a pull job" in not_pull.text
+    assert refreshed.status_code == 202
+    open_run(hub, "crm_customers", trigger="manual")  # a run holds the job now
+    with api_client(hub, role="admin") as api:
+        busy = api.post("/jobs/crm_customers/reset")
+        busy_trigger = api.post("/jobs/crm_customers/trigger", params={"full_refresh": True})
+    with api_client(hub, role="agent", scopes=()) as api:
+        agent = api.post("/jobs/crm_customers/reset")
+    assert busy.status_code == 409 and "reset it once the run has ended" in busy.text
+    assert busy_trigger.status_code == 409 and agent.status_code == 403
+    with hub.sessions() as session:
+        actors = session.scalars(sa.select(AuditRecord.actor).where(
+            AuditRecord.action == "job.reset")).all()
+    assert len(actors) == 3 and all(actor.startswith("api:apikey:") for actor in actors)
