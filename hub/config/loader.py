@@ -123,6 +123,8 @@ def _check_jobs(
             _check_writer(doc, name, connection, problems)
             _check_document(doc, name, job, connection, mappings, problems)
         if isinstance(job, EnrichJob):
+            if connection is not None:
+                _check_directory(doc, ("jobs", name, "connection"), connection, problems)
             _check_enrich_sources(doc, name, job, hub, problems)
         if isinstance(job, WritebackJob):
             _check_mapping_exists(doc, name, job, mappings, problems)
@@ -152,13 +154,21 @@ def _check_enrich_sources(doc: YamlDocument, name: str, job: EnrichJob, hub: Hub
             problems.append(doc.problem(loc, f"unknown connection '{source.connection}'; "
                                              f"defined: {known_connections}"))
             continue
-        try:
-            connector = load_connector(connection.type)
-        except ConfigError:
-            continue  # reported under connections already
-        if not issubclass(connector, CustomerDirectory):
-            problems.append(doc.problem(loc, f"connector '{connection.type}' cannot look "
-                                             "customers up (no CustomerDirectory capability)"))
+        _check_directory(doc, loc, connection, problems)
+
+
+def _check_directory(doc: YamlDocument, loc: tuple[str | int, ...], connection: ConnectionSpec,
+                     problems: list[ConfigProblem]) -> None:
+    """Enrichment asks this connection for customers and their history: its connector
+    must be able to (else every ticket would stay partial, retried in vain)."""
+    try:
+        connector = load_connector(connection.type)
+    except ConfigError:
+        return  # reported under connections already
+    if not issubclass(connector, CustomerDirectory):
+        problems.append(doc.problem(loc, f"connector '{connection.type}' cannot look "
+                                         "customers up (no CustomerDirectory capability): "
+                                         "enrichment needs a customer directory"))
 
 
 def _check_writer(doc: YamlDocument, name: str, connection: ConnectionSpec,

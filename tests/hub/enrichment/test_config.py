@@ -124,3 +124,32 @@ def test_load_config__kingdee_as_a_source_is_valid(
     job = load_config(path, mappings=MappingLibrary(ROOT / "mappings")).hub.jobs[
         "ticket_enrichment"]
     assert isinstance(job, EnrichJob) and [s.connection for s in job.sources] == ["kingdee"]
+
+
+@pytest.mark.parametrize("connector_name", ["kb", "rest_orders"])
+def test_load_config__an_enrich_job_on_a_connection_that_cannot_look_customers_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, connector_name: str
+) -> None:
+    """Refused at load with file and line, not found out ticket by ticket at run time (every
+    ticket `partial`, "this connector cannot look customers up", retried in vain)."""
+    monkeypatch.setenv("CRM_API_KEY", "any-key-1234")
+    text = (ROOT / "configs/hub.yaml").read_text(encoding="utf-8")
+    if connector_name == "rest_orders":  # a declarative REST connection: pulls, no lookups
+        text = text.replace("connections:\n", "connections:\n  rest_orders:\n    type: rest\n"
+                            "    config:\n      base_url: http://127.0.0.1:9\n      streams:\n"
+                            "        orders: {path: /orders, primary_key: id}\n", 1)
+    block = "  ticket_enrichment:\n    kind: enrich\n"
+    start = text.index(block)
+    own = text.index("    connection: crm\n", start)
+    text = text[:own] + f"    connection: {connector_name}  # marker\n" + \
+        text[own + len("    connection: crm\n"):]
+    path = tmp_path / "hub.yaml"
+    path.write_text(text, encoding="utf-8")
+    line = next(n for n, row in enumerate(text.splitlines(), 1) if "# marker" in row)
+    with pytest.raises(ConfigFileError) as caught:
+        load_config(path, mappings=MappingLibrary(ROOT / "mappings"))
+    found = {p.field: p for p in caught.value.problems}
+    problem = found["jobs.ticket_enrichment.connection"]
+    assert (problem.file, problem.line) == (str(path), line)
+    assert "cannot look customers up" in problem.message
+    assert "enrichment needs a customer directory" in problem.message
