@@ -82,16 +82,24 @@ def child(path: Path, database: str, imports: Path) -> None:
                        config=ROOT / "configs/hub.yaml", imports_dir=imports))
     hub.upgrade_db()
     start = time.perf_counter()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_start = usage.ru_utime + usage.ru_stime
     summary = asyncio.run(run_import(hub, path, mapping="import_customers",
                                      options=ImportOptions(batch_size=5000), actor="bench"))
     seconds = time.perf_counter() - start
-    # the importing process or its reading worker, whichever peaked higher
-    peak_mb = max(resource.getrusage(who).ru_maxrss
-                  for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024
+    own, worker = (resource.getrusage(who) for who in (resource.RUSAGE_SELF,
+                                                        resource.RUSAGE_CHILDREN))
     hub.close()
+    per_row = 1e6 / max(summary.read, 1)
+    # peak RSS: the importing process or its reading worker, whichever peaked higher (the
+    # worker is forked: the pages they share count in both)
     print(json.dumps({"rows": summary.read, "created": summary.created,
                       "rejected": summary.rejected, "status": summary.status,
-                      "seconds": seconds, "peak_rss_mb": peak_mb}))
+                      "seconds": seconds,
+                      "peak_rss_mb": max(own.ru_maxrss, worker.ru_maxrss) / 1024,
+                      "main_rss_mb": own.ru_maxrss / 1024, "worker_rss_mb": worker.ru_maxrss / 1024,
+                      "main_cpu_us_row": (own.ru_utime + own.ru_stime - cpu_start) * per_row,
+                      "worker_cpu_us_row": (worker.ru_utime + worker.ru_stime) * per_row}))
 
 
 _TIERS = {"普通": "standard", "银卡": "silver", "金卡": "gold", "钻石": "vip", "VIP": "vip"}
@@ -206,9 +214,12 @@ def main() -> None:
                     drop()
             rps = figures["rows"] / figures["seconds"]
             results[name] = figures | {"rps": rps}
+            cpu = (f", CPU µs/row: importer {figures['main_cpu_us_row']:.1f}, reading worker "
+                   f"{figures['worker_cpu_us_row']:.1f}" if "main_cpu_us_row" in figures else "")
             print(f"{name}: {figures['rows']:,} rows ({figures['created']:,} created, "
                   f"{figures['rejected']:,} rejected) in {figures['seconds']:.1f} s = "
-                  f"{rps:,.0f} rows/s, peak RSS {figures['peak_rss_mb']:.0f} MB", flush=True)
+                  f"{rps:,.0f} rows/s, peak RSS {figures['peak_rss_mb']:.0f} MB{cpu}",
+                  flush=True)
 
     csv_rps, xlsx_rps = results["csv"]["rps"], results["xlsx"]["rps"]
     pandas_rps = results["pandas"]["rps"]
@@ -220,6 +231,9 @@ def main() -> None:
         "xlsx_rps": round(xlsx_rps), "peak_rss_mb": round(peak),
         "csv_peak_rss_mb": round(results["csv"]["peak_rss_mb"]),
         "xlsx_peak_rss_mb": round(results["xlsx"]["peak_rss_mb"]),
+        "cpu_us_per_row": {name: {"importer": round(results[name]["main_cpu_us_row"], 1),
+                                  "worker": round(results[name]["worker_cpu_us_row"], 1)}
+                           for name in ("csv", "xlsx")},
         "pandas_rps": round(pandas_rps), "vs_pandas": round(csv_rps / pandas_rps, 2),
         "targets": {"csv_rps": CSV_TARGET, "xlsx_rps": XLSX_TARGET, "peak_rss_mb": RSS_TARGET,
                     "vs_pandas": 1.0},
