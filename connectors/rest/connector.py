@@ -75,17 +75,20 @@ class RestStream(Stream):
             since = cursor.request_value()
             if since is not None and incremental.param is not None:
                 params[incremental.param] = since
+        warnings: list[str] = []
         pages = paginate(connector.http, spec.paginator, path=spec.path, params=params,
                          operation=f"{self.name}.list", records_path=spec.records_path,
-                         base_url=connector.config.base_url)
+                         base_url=connector.config.base_url, on_warning=warnings.append)
         try:
             async for records, _response in pages:
+                meta: dict[str, Any] = {"warnings": list(warnings)} if warnings else {}
+                warnings.clear()
                 if cursor is None:
-                    yield Batch(records=records, state=None)
+                    yield Batch(records=records, state=None, meta=meta)
                 else:
                     fresh = cursor.filter(records)
                     yield Batch(records=fresh, state=cursor.advance(fresh),
-                                meta={"read": len(records)})
+                                meta={"read": len(records), **meta})
         except ConnectorError as exc:
             raise connector.in_context(exc, operation=f"{self.name}.list") from None
 

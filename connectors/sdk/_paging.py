@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -317,6 +317,15 @@ PAGINATORS: Mapping[str, type[Paginator]] = {
 }
 
 
+# Paginators that stop when the server says there is no more (no link, no cursor): an API
+# that pages only when asked says nothing, and such a walk ends after its first page.
+_SERVER_ENDED = (LinkPaginator, NextUrlPaginator, CursorPaginator, HeaderCursorPaginator)
+# Page sizes APIs default to, and the names of the parameters that ask for one.
+_ROUND_SIZES = frozenset({10, 20, 25, 30, 40, 50, 100, 200, 250, 500, 1000, 2000, 5000})
+_SIZE_PARAMS = frozenset({"limit", "perpage", "pagesize", "size", "count", "max",
+                          "maxresults", "top", "$top", "rows", "pagelimit"})
+
+
 def get_paginator(config: Mapping[str, Any]) -> Paginator:
     """A paginator from its config mapping (`{"type": "cursor", ...}`).
 
@@ -403,11 +412,29 @@ class PageWalk:
         self._seen.add(target)
         return request
 
+    def early_end(self, page: Page) -> str | None:
+        """Why a walk that has just ended may have stopped early, or None: it ended after its
+        first page, the server naming no next page, and that page was full — as many
+        records as the request asked for, or one of the sizes APIs default to. An API that
+        pages only when asked answers just that (read `per_page`-style parameters)."""
+        if self.pages != 1 or not isinstance(self.paginator, _SERVER_ENDED):
+            return None
+        count = len(page.records)
+        asked = [value for name, value in httpx.URL(str(page.response.request.url)).params
+                 .multi_items() if name.lower().replace("_", "").replace("-", "")
+                 in _SIZE_PARAMS]
+        if not (str(count) in asked or (not asked and count in _ROUND_SIZES)):
+            return None
+        return (f"the listing ended on its first page, which was full ({count} records), "
+                f"and the API named no next page ({self.paginator.type} paginator): if it "
+                "pages only when asked, set its page-size parameter in the stream's `params` "
+                "and check the paginator; records may be missing")
+
 
 async def paginate(
     http: HttpClient, paginator: Paginator, *, path: str, operation: str,
     params: Mapping[str, Any] | None = None, records_path: str = "",
-    base_url: str | None = None,
+    base_url: str | None = None, on_warning: Callable[[str], None] | None = None,
 ) -> AsyncIterator[tuple[list[dict[str, Any]], httpx.Response]]:
     """Walk every page of a GET listing, yielding `(records, response)` per page.
 
@@ -419,6 +446,8 @@ async def paginate(
         params: the first request's query params (filters, page size).
         records_path: dotted path to the records in each body ('' = the body is the list).
         base_url: the origin next links must stay on (default: the first request's).
+        on_warning: called, before the last page is yielded, with why the walk may have
+            stopped early (`PageWalk.early_end`), if it may have.
     """
     walk = PageWalk(paginator, PageRequest(path, dict(params or {})), base_url=base_url,
                     redactor=http.redactor)
@@ -432,5 +461,14 @@ async def paginate(
             raise ConnectorError("the response is not JSON", operation=operation,
                                  status=response.status_code) from None
         records = select_records(body, records_path)
+        page = Page(request, response, body, records)
+        try:
+            request = walk.next(page)  # pure: decided before the caller stores the page
+        except Exception:
+            yield records, response  # the page itself was read: the caller keeps it
+            raise
+        if request is None and on_warning is not None:
+            warning = walk.early_end(page)
+            if warning is not None:
+                on_warning(warning)
         yield records, response
-        request = walk.next(Page(request, response, body, records))

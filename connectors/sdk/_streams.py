@@ -18,7 +18,8 @@ class Batch:
     """A page of records, and the incremental state to keep once they are stored.
 
     The hub commits `state` in the same transaction as `records`, so a crash can repeat a
-    batch but never skip one.
+    batch but never skip one. `meta["warnings"]`: texts the hub records on the run and
+    shows in `hub runs show` (e.g. a listing that may have stopped early).
     """
 
     records: list[dict[str, Any]]

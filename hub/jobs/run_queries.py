@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
 from hub.core.pages import Page, decode_cursor, filter_text, page_of
@@ -72,6 +72,9 @@ class RunDetail(RunPublic):
     budget_wait_ms: int
     host: str | None
     errors: list[dict[str, Any]]
+    warnings: list[str] = Field(default_factory=list, description=(
+        "What the connector noted while reading, e.g. a listing that ended on a full first "
+        "page with no next page (the API may page only when asked): records may be missing."))
 
     @classmethod
     def of(cls, row: Run, live: dict[str, int] | None = None) -> RunDetail:
@@ -79,7 +82,8 @@ class RunDetail(RunPublic):
         return cls(**RunPublic.fields_of(row, live),
                    budget_wait_ms=(live or {}).get("budget_wait_ms", row.budget_wait_ms or 0),
                    host=row.host, errors=[e if isinstance(e, dict) else {"message": str(e)}
-                                          for e in errors])
+                                          for e in errors],
+                   warnings=[str(w) for w in (row.errors or {}).get("warnings") or []])
 
 
 def _live(session: Any, rows: Sequence[Run]) -> dict[int, dict[str, int]]:

@@ -14,10 +14,11 @@ from hub.core.owners import HOST
 from hub.core.time import as_utc
 from hub.store.models import Run
 
-__all__ = ["MAX_RECORDED_ERRORS", "RunStatus", "close_runs_of", "finish_run", "mark_dead_runs",
-           "process_alive", "start_run"]
+__all__ = ["MAX_RECORDED_ERRORS", "MAX_WARNINGS", "RunStatus", "close_runs_of", "finish_run",
+           "mark_dead_runs", "process_alive", "start_run"]
 
 MAX_RECORDED_ERRORS = 100
+MAX_WARNINGS = 20  # distinct warnings a run keeps (a connector noting the same each page)
 
 # What a run can be: under way, or how it ended.
 RunStatus = Literal["running", "succeeded", "partial", "failed", "interrupted"]

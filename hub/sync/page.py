@@ -3,6 +3,8 @@ with the part's new checkpoint, and the job's cursor moved as far as the data go
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,11 +16,13 @@ from hub.config import PullJob
 from hub.customers.store import upsert_external_records
 from hub.enrichment import enqueue_customer_changed
 from hub.ingest.targets import pull_target
-from hub.jobs.runs import MAX_RECORDED_ERRORS
+from hub.jobs.runs import MAX_RECORDED_ERRORS, MAX_WARNINGS
 from hub.mapping import CompiledMapping, LookupTables, RecordMappingError
 from hub.store.models import RunSlice, SyncState
 
 __all__ = ["advance_job_state", "page_commits_async", "store_batch"]
+
+log = logging.getLogger("hub.sync")
 
 
 def _now() -> datetime:
@@ -39,9 +43,11 @@ def page_commits_async(session: Session) -> None:
 
 def store_batch(session: Session, job: PullJob, mapping: CompiledMapping,
                 part: RunSlice, records: list[dict[str, Any]], *, key: str, actor: str,
-                lookups: LookupTables | None) -> list[AuditEntry]:
+                lookups: LookupTables | None, warnings: Sequence[str] = ()
+                ) -> list[AuditEntry]:
     """Store a page of records; the audit entries of the changes it made (for the caller
-    to append last in the transaction)."""
+    to append last in the transaction). `warnings`: what the connector noted reading the
+    page (a listing that may have stopped early), kept on the part and so on the run."""
     entities, errors = [], list((part.errors or {}).get("records", []))
     for index, record in enumerate(records):
         row = record.get(key, f"#{part.read + index + 1}")
@@ -60,9 +66,19 @@ def store_batch(session: Session, job: PullJob, mapping: CompiledMapping,
     audit = _store_entities(session, job, mapping, part, entities, actor=actor)
     part.pages += 1
     part.read += len(records)
-    if errors:
-        part.errors = {"records": errors}
+    noted = _noted(part, warnings)
+    if errors or noted:
+        part.errors = {"records": errors, **({"warnings": noted} if noted else {})}
     return audit
+
+
+def _noted(part: RunSlice, warnings: Sequence[str]) -> list[str]:
+    noted = list((part.errors or {}).get("warnings") or [])
+    for warning in warnings:
+        if warning not in noted and len(noted) < MAX_WARNINGS:
+            log.warning("%s", warning)
+            noted.append(str(warning))
+    return noted
 
 
 def _store_entities(session: Session, job: PullJob, mapping: CompiledMapping,

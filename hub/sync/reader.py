@@ -133,7 +133,8 @@ class PartReader:
                         row = parts.locked(session, claimed.id, owner=self.owner)
                         audit = store_batch(session, self.job, self.mapping, row,
                                             batch.records, key=stream.primary_key,
-                                            actor=f"job:{self.name}", lookups=lookups)
+                                            actor=f"job:{self.name}", lookups=lookups,
+                                            warnings=batch.meta.get("warnings") or ())
                         row.retries += stats.retries - retries
                         row.budget_wait_ms += int(stats.budget_wait_s * 1000) - budget_ms
                         retries, budget_ms = stats.retries, int(stats.budget_wait_s * 1000)

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.jobs import parts
-from hub.jobs.runs import MAX_RECORDED_ERRORS
+from hub.jobs.runs import MAX_RECORDED_ERRORS, MAX_WARNINGS
 from hub.runtime import Hub
 from hub.store.models import Run, RunSlice
 
@@ -64,5 +64,8 @@ def absorb_counts(session: Session, run: Run) -> None:
     for name in parts.COUNTS:
         setattr(run, name, sum(getattr(r, name) for r in rows))
     errors = [e for r in rows for e in ((r.errors or {}).get("records") or [])]
-    if errors:
-        run.errors = {"records": errors[:MAX_RECORDED_ERRORS]}
+    warnings = list(dict.fromkeys(w for r in rows for w in ((r.errors or {}).get("warnings")
+                                                           or [])))
+    if errors or warnings:
+        run.errors = {"records": errors[:MAX_RECORDED_ERRORS],
+                      **({"warnings": warnings[:MAX_WARNINGS]} if warnings else {})}

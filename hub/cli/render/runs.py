@@ -105,6 +105,8 @@ def run_panel(run: RunDetail) -> RenderableType:
         head.add_row(label, value)
     if run.error:
         head.add_row("Error", Text(run.error, style="red"))
+    for warning in run.warnings:
+        head.add_row("Warning", Text(warning, style="yellow"))
     if not run.errors:
         return head
     errors = Table(title=f"Rejected records (first {len(run.errors)})", box=box.SIMPLE,

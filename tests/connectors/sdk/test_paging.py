@@ -207,6 +207,50 @@ def test_walk__a_repeated_cursor_is_a_loop() -> None:
         walk.next(page(third, body={"next_cursor": "c1"}, records=[{"id": 3}]))
 
 
+def _records(count: int) -> list[dict[str, Any]]:
+    return [{"id": n} for n in range(count)]
+
+
+EARLY_END = [
+    # (paginator, first request's params, records on the first page, warned)
+    pytest.param(LinkPaginator(), {}, 100, True, id="link: a full default-sized page"),
+    pytest.param(NextUrlPaginator(), {}, 50, True, id="next_url: a full default-sized page"),
+    pytest.param(CursorPaginator(), {"limit": 30}, 30, True, id="cursor: as many as asked"),
+    pytest.param(HeaderCursorPaginator(), {"per_page": 7}, 7, True, id="header: as asked"),
+    pytest.param(LinkPaginator(), {"page_size": 30}, 12, False, id="fewer than asked"),
+    pytest.param(LinkPaginator(), {"limit": 30}, 100, False, id="not what was asked"),
+    pytest.param(LinkPaginator(), {}, 37, False, id="not a size APIs default to"),
+    pytest.param(LinkPaginator(), {}, 0, False, id="empty"),
+    pytest.param(PageNumberPaginator(), {}, 100, False, id="page_number: asks by itself"),
+    pytest.param(SinglePagePaginator(), {}, 100, False, id="single page: one by design"),
+]
+
+
+@pytest.mark.parametrize(("paginator", "params", "count", "warned"), EARLY_END)
+def test_walk__a_full_first_page_with_no_next_may_have_stopped_early(
+        paginator: Paginator, params: dict[str, Any], count: int, warned: bool) -> None:
+    walk = PageWalk(paginator, PageRequest("/a", params), base_url=BASE)
+    first = page(walk.first, body={}, records=_records(count))
+    if isinstance(paginator, PageNumberPaginator) and count:
+        assert walk.next(first) is not None  # a page-number walk goes on: no early end
+        return
+    assert walk.next(first) is None
+    warning = walk.early_end(first)
+    assert (warning is not None) == warned
+    if warned:
+        assert f"full ({count} records)" in (warning or "")
+        assert f"({paginator.type} paginator)" in (warning or "")
+
+
+def test_walk__an_end_after_the_first_page_is_not_early() -> None:
+    walk = PageWalk(LinkPaginator(), PageRequest("/a"), base_url=BASE)
+    link = {"Link": f'<{BASE}/a?page=2>; rel="next"'}
+    second = walk.next(page(walk.first, headers=link, records=_records(100)))
+    assert second is not None
+    last = page(second, records=[{"id": n} for n in range(100, 200)])
+    assert walk.next(last) is None and walk.early_end(last) is None
+
+
 def test_walk__a_loop_message_masks_secrets() -> None:
     walk = PageWalk(LinkPaginator(), PageRequest("/a"), base_url=BASE,
                     redactor=Redactor(["s3cret-key-value"]))
