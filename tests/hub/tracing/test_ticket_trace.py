@@ -2,7 +2,8 @@
 webhook to `hub serve` (with a W3C traceparent) opens a ticket, which is enriched from the CRM,
 notifies the ops robot, is resolved through the API (the same traceparent) and written to the
 Kingdee sandbox as a refund bill by the outbox — by `hub outbox dispatch` (the enrichment
-inline), or by a Celery `hub worker` that `hub scheduler --executor celery` sends the jobs to
+inline), or by a Celery `hub worker` (its default prefork pool: the work runs in a forked
+child, whose exporter must still send) that `hub scheduler --executor celery` sends the jobs to
 (the enrichment then from the queue, the bill from the outbox). On SQLite and PostgreSQL.
 The collector must get every step in one tree with the right parents, and no secret or
 personal data in any attribute."""
@@ -170,7 +171,7 @@ def _drive_one_ticket(world: World, tmp_path: Path, traceparent: str, *,
     key = create_key(world.hub, name="trace test", role="admin", scopes=("pii",), actor="test")
     with ExitStack() as processes:
         if celery:
-            for args in (["worker", "--pool", "solo", "--concurrency", "1"],
+            for args in (["worker", "--concurrency", "1"],  # prefork: the default pool
                          ["scheduler", "--executor", "celery", "--tick", "0.2"]):
                 processes.callback(stop, hub_process(args, world.env, cwd=tmp_path))
         ticket_id = _through_the_api(world, tmp_path, customer, key.key, traceparent)
