@@ -21,8 +21,8 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from connectors.sdk import ConnectorError
 from connectors.sdk.capabilities import CustomerDirectory
+from connectors.sdk.errors import ConfigError
 from hub.core.owners import worker_id
 from hub.core.time import as_utc
 
@@ -135,8 +135,8 @@ async def _call(hub: Hub, connection: str, external_id: str, *, actor: str
     connector = hub.connector(connection, actor=actor)
     async with connector:
         if not isinstance(connector, CustomerDirectory):
-            raise ConnectorError("this connector cannot look customers up",
-                                 connection=connection)
+            raise ConfigError("this connector cannot look customers up",
+                              connection=connection)
         return await connector.customer_history(external_id)
 
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from connectors.sdk import ConnectorError
 from connectors.sdk.capabilities import CustomerDirectory
+from connectors.sdk.errors import ConfigError
 from hub.customers.store import upsert_customers
 from hub.ingest.lookups import resolve_lookups
 
@@ -30,8 +30,8 @@ async def ask_directory(hub: Hub, connection: str, job: EnrichJob, *, mobile: st
     connector = hub.connector(connection, actor=actor)
     async with connector:
         if not isinstance(connector, CustomerDirectory):
-            raise ConnectorError("this connector cannot look customers up",
-                                 connection=connection)
+            raise ConfigError("this connector cannot look customers up",
+                              connection=connection)
         return await connector.find_customer(mobile=mobile, email=email)
 
 

@@ -33,7 +33,7 @@ from ..store.models import Customer, Ticket
 from . import queue
 from .lookup import find_remote_customer
 from .merge import merge_histories
-from .sources import from_primary, from_source, skipped, timed_out
+from .sources import from_primary, from_source, permanent, skipped, timed_out
 from .stored import stored_enrichment
 from .summary import history_summary
 
@@ -69,6 +69,7 @@ class Outcome:
     history: dict[str, Any] | None = None
     error: str | None = None
     sources: list[dict[str, Any]] = field(default_factory=list)
+    permanent: bool = False  # partial for a reason no retry mends: not retried
 
 
 @dataclass
@@ -234,19 +235,21 @@ async def _enrich(hub: Hub, ticket_id: int, found: tuple[str, EnrichJob] | None,
     actor = f"job:{job_name}"  # who calls the connection; the audit of the ticket says who asked
     # The job's own connection has `source_timeout` for the lookup and the history together.
     deadline = asyncio.get_running_loop().time() + job.source_timeout
-    lookup_error = None
+    lookup_error, lookup_permanent = None, False
     if customer_id is None:
         try:
             async with asyncio.timeout_at(deadline):
                 customer_id = await find_remote_customer(hub, job, mobile=mobile, email=email,
                                                          actor=actor)
         except (ConnectorError, RecordMappingError) as exc:
-            lookup_error = str(exc)
+            lookup_error, lookup_permanent = str(exc), permanent(exc)
         except TimeoutError:
             lookup_error = timed_out(job.connection, job)
     external_id, attributes = _known(hub, customer_id)
     if lookup_error is not None or external_id is None:
-        return _no_customer(job, customer_id, lookup_error)
+        outcome = _no_customer(job, customer_id, lookup_error)
+        outcome.permanent = lookup_permanent
+        return _not_retried(outcome)
     parts = await asyncio.gather(
         from_primary(hub, job, external_id, deadline=deadline, actor=actor),
         *(from_source(hub, job, source, attributes=attributes, mobile=mobile, email=email,
@@ -257,8 +260,9 @@ async def _enrich(hub: Hub, ticket_id: int, found: tuple[str, EnrichJob] | None,
         history = parts[0].history
     errors = [str(part.entry["error"]) for part in parts if part.failed]
     if errors:
-        return Outcome("partial", customer_id, history, "; ".join(errors),
-                       [part.entry for part in parts])
+        return _not_retried(Outcome(
+            "partial", customer_id, history, "; ".join(errors), [part.entry for part in parts],
+            permanent=all(part.permanent for part in parts if part.failed)))
     return Outcome("enriched", customer_id, history, sources=[part.entry for part in parts])
 
 
@@ -274,6 +278,15 @@ def _no_customer(job: EnrichJob, customer_id: int | None, lookup_error: str | No
     if lookup_error is None:
         return Outcome("not_found", customer_id, sources=sources)
     return Outcome("partial", customer_id, error=lookup_error, sources=sources)
+
+
+def _not_retried(outcome: Outcome) -> Outcome:
+    """A partial outcome no retry mends says so: it is settled, not queued again."""
+    if outcome.permanent and outcome.error:
+        outcome.error += (" (not retried: a retry cannot mend this; once the connection or "
+                          "mapping is fixed, the ticket is enriched again when its customer "
+                          "changes)")
+    return outcome
 
 
 def _known(hub: Hub, customer_id: int | None) -> tuple[str | None, dict[str, Any]]:
@@ -294,7 +307,7 @@ def _settle(hub: Hub, claimed: queue.Claimed, outcome: Outcome,
     Returns enriched, not_found, skipped, retried, failed or lost (the lease was taken
     over meanwhile: nothing is written)."""
     retry_at = None
-    if outcome.status == "partial" and found is not None:
+    if outcome.status == "partial" and found is not None and not outcome.permanent:
         if claimed.attempts < found[1].retry.attempts:
             retry_at = now + timedelta(seconds=found[1].retry.delay(claimed.attempts))
     for source in outcome.sources:

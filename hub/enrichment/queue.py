@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from ..core import tracing
@@ -92,15 +92,28 @@ def _take(session: Session, rows: Sequence[EnrichmentTask], *, owner: str, now: 
 
 def claim(session: Session, *, owner: str, limit: int, now: datetime,
           lease: timedelta) -> list[Claimed]:
-    """Lease up to `limit` due rows to `owner`, the longest waiting first."""
+    """Lease up to `limit` due rows to `owner`, the longest waiting first. Rows of tickets
+    resolved or closed since they were queued leave the queue first: a finished ticket is
+    owed nothing (its next event, a reopening's change of customer, queues it again)."""
     if limit <= 0:
         return []
+    _drop_finished(session, now)
     query = select(EnrichmentTask).where(
         EnrichmentTask.status == "pending", EnrichmentTask.due_at <= now, _LEASE.free(now),
     ).order_by(EnrichmentTask.due_at, EnrichmentTask.id).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     return _take(session, session.scalars(query).all(), owner=owner, now=now, lease=lease)
+
+
+def _drop_finished(session: Session, now: datetime) -> None:
+    finished = exists().where(Ticket.id == EnrichmentTask.ticket_id,
+                              Ticket.status.in_(TERMINAL_TICKET_STATUSES))
+    session.execute(update(EnrichmentTask).where(
+        EnrichmentTask.status == "pending", _LEASE.free(now), finished,
+    ).values(status="done", updated_at=now,
+             last_error="the ticket was resolved or closed: nothing owed"),
+        execution_options={"synchronize_session": False})
 
 
 def claim_ticket(session: Session, ticket_id: int, *, owner: str, now: datetime,

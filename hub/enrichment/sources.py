@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from connectors.sdk import ConnectorError
+from connectors.sdk.errors import ConfigError, RejectedError, RetriableError
 
 from ..config import EnrichJob, EnrichSource
 from ..mapping import RecordMappingError
@@ -18,15 +19,32 @@ from ..runtime import Hub
 from .cache import fetch_history, find_snapshot
 from .lookup import ask_directory
 
-__all__ = ["Part", "from_primary", "from_source", "skipped", "timed_out"]
+__all__ = ["Part", "from_primary", "from_source", "permanent", "skipped", "timed_out"]
+
+
+def permanent(exc: Exception) -> bool:
+    """A failure no retry mends: the connection's config or capability, a record the mapping
+    refuses, the vendor refusing the request itself (a 4xx: no such customer there). Time
+    mends outages, throttling and timeouts; an admin mends credentials: those are retried."""
+    if isinstance(exc, RecordMappingError):
+        return True
+    if getattr(exc, "status", None) in _TRANSIENT_REFUSALS:
+        return False
+    return isinstance(exc, ConfigError | RejectedError) and not isinstance(exc, RetriableError)
+
+
+# 4xx answers that say "not now" rather than "never": timeout, conflict, locked, too early.
+_TRANSIENT_REFUSALS = frozenset({408, 409, 423, 425})
 
 
 @dataclass
 class Part:
-    """What one system gave: its `sources` entry, and its history (None: none to show)."""
+    """What one system gave: its `sources` entry, its history (None: none to show), and
+    whether its failure is one no retry mends."""
 
     entry: dict[str, Any]
     history: dict[str, Any] | None = None
+    permanent: bool = False
 
     @property
     def failed(self) -> bool:
@@ -52,6 +70,7 @@ async def from_primary(hub: Hub, job: EnrichJob, external_id: str, *, deadline: 
             await _fetch(hub, job, job.connection, external_id, part, actor=actor)
     except (ConnectorError, RecordMappingError) as exc:
         _failed(hub, job.connection, external_id, part, str(exc))
+        part.permanent = permanent(exc)
     except TimeoutError:
         _failed(hub, job.connection, external_id, part, timed_out(job.connection, job))
     return part
@@ -78,6 +97,7 @@ async def from_source(hub: Hub, job: EnrichJob, source: EnrichSource, *,
             await _fetch(hub, job, connection, number, part, actor=actor)
     except (ConnectorError, RecordMappingError) as exc:
         _failed(hub, connection, number, part, str(exc))
+        part.permanent = permanent(exc)
     except TimeoutError:
         _failed(hub, connection, number, part, timed_out(connection, job))
     return part

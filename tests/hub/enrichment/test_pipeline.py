@@ -95,6 +95,26 @@ async def test_failing_source__retry_budget_spent_leaves_it_partial_and_failed(
     assert (task.status, task.attempts) == ("failed", 2)
 
 
+@pytest.mark.parametrize("status", [400, 404])
+async def test_refusing_source__a_failure_no_retry_mends_is_not_retried(
+    enrich_hub: Any, crm_sandbox: Any, status: int
+) -> None:
+    """The vendor refusing the request itself (a 4xx) is settled at once, saying so; a 503
+    (above) is retried. Before, the queue retried it until its budget was spent."""
+    hub = enrich_hub(retry={"attempts": 5, "backoff_initial": 1})
+    await run_pull(hub, "crm_customers")
+    vendor = crm_sandbox.state.customers[3]
+    set_faults(crm_sandbox, status=status, count=200)
+    created = await create_ticket(hub, _ticket(vendor), actor="test")
+    assert created.enrichment_status == "partial"
+    assert "(not retried: a retry cannot mend this" in (created.enrichment_error or "")
+    assert created.sources[0].status == "failed" and created.sources[0].retry_at is None
+    task = _task(hub, created.id)
+    assert (task.status, task.attempts) == ("failed", 1)
+    later = datetime.now(UTC) + timedelta(hours=1)
+    assert (await drain_enrichment(hub, now=later)).claimed == 0
+
+
 async def test_failing_source__the_last_snapshot_stands_in_marked_stale(
     enrich_hub: Any, crm_sandbox: Any
 ) -> None:

@@ -166,3 +166,24 @@ async def test_drain__cancelled_hands_its_unsettled_rows_back_at_once(
     assert (task.status, task.lease_owner, task.attempts) == ("pending", None, 0)
     clear_faults(crm_sandbox)
     assert (await drain_enrichment(hub)).claimed == 1
+
+
+def test_claim__rows_of_resolved_or_closed_tickets_leave_the_queue(enrich_hub: Any) -> None:
+    """A ticket finished before its enrichment ran is owed nothing: its row is settled, not
+    claimed and retried (its agent has moved on)."""
+    from hub.store.models import Ticket
+
+    hub = enrich_hub()
+    open_id, resolved_id, closed_id = _insert(hub, 3)
+    now = datetime.now(UTC)
+    with hub.sessions.begin() as session:
+        session.get_one(Ticket, resolved_id).status = "resolved"
+        session.get_one(Ticket, closed_id).status = "closed"
+    with hub.sessions.begin() as session:
+        claimed = claim(session, owner="a", limit=10, now=now, lease=LEASE)
+    assert [c.ticket_id for c in claimed] == [open_id]
+    with hub.sessions() as session:
+        rows = {r.ticket_id: r for r in session.scalars(select(EnrichmentTask))}
+        assert depth(session, now) == {"pending": 0, "in_flight": 1, "done": 2, "failed": 0}
+    assert rows[resolved_id].status == rows[closed_id].status == "done"
+    assert "resolved or closed" in (rows[resolved_id].last_error or "")

@@ -235,3 +235,29 @@ async def test_sources__nobody_in_the_crm_asks_no_other_system(
         ("crm", "not_found"), ("kingdee", "skipped")]
     assert kingdee_sandbox.calls() == []
     assert crm_sandbox.state.requests  # the CRM was asked
+
+
+def test_permanent__what_no_retry_mends() -> None:
+    """Settled at once: config, capability, a refused record, a vendor's 4xx refusal. Retried:
+    outages, throttling, credentials (an admin mends them) and 4xx answers meaning "not now"."""
+    from connectors.sdk.errors import (
+        AuthError,
+        ConfigError,
+        NotFoundError,
+        RateLimitedError,
+        RejectedError,
+        TransientError,
+    )
+    from hub.enrichment.sources import permanent
+    from hub.mapping.errors import FieldError, RecordMappingError
+
+    refused = RecordMappingError([FieldError(mapping="m", field="mobile", path="mobile",
+                                             row="1", message="not a mobile number")])
+    assert permanent(refused) and permanent(ConfigError("cannot look customers up"))
+    assert permanent(RejectedError("bad request", status=400))
+    assert permanent(NotFoundError("no such customer", status=404))
+    for status in (408, 409, 423, 425):
+        assert not permanent(RejectedError("not now", status=status))
+    assert not permanent(TransientError("bad gateway", status=502))
+    assert not permanent(RateLimitedError("slow down", status=429))
+    assert not permanent(AuthError("key expired", status=401))
