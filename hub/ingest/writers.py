@@ -175,8 +175,7 @@ class BulkWriter(ABC):
             prepared.now
         if memory is not None:
             memory.check(self.connection)
-        if memory is not None and memory.fresh:
-            asked = [key for key in pending if key in memory]
+            asked = memory.maybe_written(pending)
         else:
             asked = list(pending)
         stored = self.existing(asked, source=source) if asked else {}

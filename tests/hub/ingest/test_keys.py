@@ -105,7 +105,10 @@ def test_key_memory_never_forgets_a_key() -> None:
     keys = [f"K{i}" for i in range(20_000)]
     memory.update(keys)
     assert all(key in memory for key in keys)
-    assert sum(f"X{i}" in memory for i in range(20_000)) < 200  # few false positives
+    assert memory.maybe_written(keys) == keys
+    assert sum(f"X{i}" in memory for i in range(20_000)) < 20  # few false positives
+    memory.fresh = False
+    assert memory.maybe_written(["X1", "X2"]) == ["X1", "X2"]
 
 
 values = st.recursive(
