@@ -18,6 +18,9 @@ An admin connects a CRM or knowledge base with YAML only::
           path: /articles
           idempotency_key: {header: Idempotency-Key, field: external_id}
           success: {status: [200, 201], body_path: code, equals: 0}
+      customers:                  # optional: a customer directory for enrichment
+        find: {path: /customers, by: {mobile: {mobile: "{mobile}"}}}
+        history: {orders: {path: "/customers/{id}/orders"}}
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from connectors.sdk.auth import ApiKeyAuth, BasicAuth, BearerAuth
 from connectors.sdk.paging import PageRequest, PageWalk, find_path, paginate, select_records
 from connectors.sdk.streams import IncrementalCursor
 
+from .directory import CustomersSpec, customer_history, find_customer
 from .spec import (
     ActionSpec,
     ApiKeyAuthSpec,
@@ -103,6 +107,25 @@ class RestConnector(Connector[RestConfig]):
     name = "rest"
     title = "Declarative REST API"
     Config = RestConfig
+
+    @classmethod
+    def looks_up_customers(cls, config: RestConfig) -> bool:
+        """Whether this connection is a customer directory: it declares `customers:`."""
+        return config.customers is not None
+
+    async def find_customer(self, *, mobile: str | None = None, email: str | None = None
+                            ) -> dict[str, Any] | None:
+        return await find_customer(self.http, self._directory(), mobile=mobile, email=email)
+
+    async def customer_history(self, external_id: str) -> dict[str, Any]:
+        return await customer_history(self.http, self._directory(), external_id,
+                                      base_url=self.config.base_url)
+
+    def _directory(self) -> CustomersSpec:
+        if self.config.customers is None:
+            raise ConfigError("this connection declares no `customers:` (find and history): "
+                              "it cannot look customers up")
+        return self.config.customers
 
     @classmethod
     def stream_names(cls, config: RestConfig) -> list[str]:

@@ -25,6 +25,8 @@ from connectors.sdk import ConnectorConfig
 from connectors.sdk.paging import PaginatorSpec, SinglePagePaginator
 from connectors.sdk.streams import CursorFormat
 
+from .directory import CustomersSpec
+
 __all__ = [
     "ActionSpec", "ApiKeyAuthSpec", "AuthSpec", "BasicAuthSpec", "BearerAuthSpec",
     "IdempotencyKeySpec", "IncrementalSpec", "NoAuthSpec", "RestConfig",
@@ -249,6 +251,9 @@ class RestConfig(ConnectorConfig):
         streams: name → listing (path, params, records_path, primary_key, paginator,
             incremental).
         actions: name → write (method, path, body, idempotency_key, success).
+        customers: how to find a customer by mobile or email and read their history
+            (directory.py): with it, the connection is a customer directory enrichment
+            asks, as the built-in `crm` is.
         check_path: a GET `check()` probes; default the first stream's first page (required
             when there are no streams).
     """
@@ -256,6 +261,7 @@ class RestConfig(ConnectorConfig):
     auth: AuthSpec = Field(default_factory=lambda: NoAuthSpec(type="none"))
     streams: dict[Name, StreamSpec] = Field(default_factory=dict)
     actions: dict[Name, ActionSpec] = Field(default_factory=dict)
+    customers: CustomersSpec | None = None
     check_path: str | None = Field(default=None, validate_default=True)
 
     @field_validator("check_path")

@@ -124,8 +124,9 @@ def _check_jobs(
             _check_document(doc, name, job, connection, mappings, problems)
         if isinstance(job, EnrichJob):
             if connection is not None:
-                _check_directory(doc, ("jobs", name, "connection"), connection, problems)
-            _check_enrich_sources(doc, name, job, hub, problems)
+                _check_directory(doc, ("jobs", name, "connection"), connection,
+                                 configs.get(job.connection), problems)
+            _check_enrich_sources(doc, name, job, hub, configs, problems)
         if isinstance(job, WritebackJob):
             _check_mapping_exists(doc, name, job, mappings, problems)
         else:
@@ -133,6 +134,7 @@ def _check_jobs(
 
 
 def _check_enrich_sources(doc: YamlDocument, name: str, job: EnrichJob, hub: HubConfig,
+                          configs: dict[str, ConnectorConfig],
                           problems: list[ConfigProblem]) -> None:
     """Each of the enrich job's `sources` names a defined connection, once, other than the
     job's own, whose connector can look customers up."""
@@ -154,13 +156,15 @@ def _check_enrich_sources(doc: YamlDocument, name: str, job: EnrichJob, hub: Hub
             problems.append(doc.problem(loc, f"unknown connection '{source.connection}'; "
                                              f"defined: {known_connections}"))
             continue
-        _check_directory(doc, loc, connection, problems)
+        _check_directory(doc, loc, connection, configs.get(source.connection), problems)
 
 
 def _check_directory(doc: YamlDocument, loc: tuple[str | int, ...], connection: ConnectionSpec,
-                     problems: list[ConfigProblem]) -> None:
+                     config: ConnectorConfig | None, problems: list[ConfigProblem]) -> None:
     """Enrichment asks this connection for customers and their history: its connector
-    must be able to (else every ticket would stay partial, retried in vain)."""
+    must be able to (else every ticket would stay partial, retried in vain) — a connector
+    that is one only when configured so (`rest` with `customers:`) says by
+    `looks_up_customers(config)`."""
     try:
         connector = load_connector(connection.type)
     except ConfigError:
@@ -169,6 +173,12 @@ def _check_directory(doc: YamlDocument, loc: tuple[str | int, ...], connection: 
         problems.append(doc.problem(loc, f"connector '{connection.type}' cannot look "
                                          "customers up (no CustomerDirectory capability): "
                                          "enrichment needs a customer directory"))
+        return
+    configured = getattr(connector, "looks_up_customers", None)
+    if config is not None and configured is not None and not configured(config):
+        problems.append(doc.problem(loc, f"this '{connection.type}' connection cannot look "
+                                         "customers up: declare `customers:` (find and "
+                                         "history) in its config (docs/connectors.md)"))
 
 
 def _check_writer(doc: YamlDocument, name: str, connection: ConnectionSpec,

@@ -56,6 +56,14 @@ VALID = [
     }}),
     ("only actions, with a check path", {"streams": {}, "check_path": "/me",
                                          "actions": {"a": {"path": "/a"}}}),
+    ("a customer directory", {"customers": {
+        "find": {"path": "/customers", "records_path": "data",
+                 "by": {"mobile": {"phone": "{mobile}"}, "email": {"q": "email:{email}"}}},
+        "history": {
+            "orders": {"path": "/customers/{id}/orders", "params": {"size": 50},
+                       "paginator": {"type": "link"},
+                       "fields": {"total": "amount.value", "ordered_at": "createdAt"}},
+            "tickets": {"path": "/tickets", "params": {"customer": "{id}"}}}}}),
 ]
 
 
@@ -150,6 +158,25 @@ INVALID = [
     ("misspelled action key", {"actions": {"x": {"path": "/a", "retries": 3}}},
      ("actions", "x", "retries"), "Extra inputs"),
     ("base config still checked", {"timeout": 0}, ("timeout",), "greater than 0"),
+    ("a find parameter naming another contact", {"customers": {
+        "find": {"path": "/c", "by": {"mobile": {"m": "{email}"}}},
+        "history": {"orders": {"path": "/o"}}}},
+     ("customers", "find", "by"), "{email} is not known here; use {mobile}"),
+    ("a history path without the customer's id placeholder spelled right", {"customers": {
+        "find": {"path": "/c", "by": {"email": {"e": "{email}"}}},
+        "history": {"orders": {"path": "/c/{cid}/orders"}}}},
+     ("customers", "history", "orders", "path"), "{cid} is not known here; use {id}"),
+    ("find by a contact the hub does not have", {"customers": {
+        "find": {"path": "/c", "by": {"wechat": {"w": "x"}}},
+        "history": {"orders": {"path": "/o"}}}},
+     ("customers", "find", "by", "wechat", "[key]"), "'mobile' or 'email'"),
+    ("no history", {"customers": {"find": {"path": "/c", "by": {"email": {"e": "{email}"}}},
+                                  "history": {}}},
+     ("customers", "history"), "at least 1 item"),
+    ("a history field that is no path", {"customers": {
+        "find": {"path": "/c", "by": {"email": {"e": "{email}"}}},
+        "history": {"orders": {"path": "/o", "fields": {"total": "amount value"}}}}},
+     ("customers", "history", "orders", "fields"), "must be a field path"),
 ]
 
 

@@ -152,4 +152,5 @@ def test_load_config__an_enrich_job_on_a_connection_that_cannot_look_customers_u
     problem = found["jobs.ticket_enrichment.connection"]
     assert (problem.file, problem.line) == (str(path), line)
     assert "cannot look customers up" in problem.message
-    assert "enrichment needs a customer directory" in problem.message
+    assert ("declare `customers:`" if connector_name == "rest_orders"
+            else "enrichment needs a customer directory") in problem.message

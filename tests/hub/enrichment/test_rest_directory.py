@@ -1,0 +1,228 @@
+"""A CRM nobody here wrote, connected with YAML only: json-server (npm, typicode's fake REST
+API, installed by scripts/test-servers) serving Chinese customers with their orders and past
+interactions. The declarative `rest` connection pulls the customers incrementally, finds a
+customer the pull has not brought yet by the ticket's mobile, and enriches tickets with
+their orders and interactions (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from hub.enrichment import drain_enrichment
+from hub.store.models import Customer
+from hub.sync import run_pull
+from hub.tickets import TicketCreate, create_ticket, get_ticket
+
+pytestmark = pytest.mark.slow  # a server in a process of its own
+
+ROOT = Path(__file__).resolve().parents[3]
+JSON_SERVER = ROOT / "tools/servers/node_modules/.bin/json-server"
+CUSTOMERS = 40
+
+CONFIG = """\
+version: 1
+connections:
+  homecrm:
+    type: rest
+    description: A home-grown CRM (json-server), connected with YAML only
+    config:
+      base_url: {url}
+      streams:
+        customers:
+          path: /customers
+          params: {{_sort: updatedAt, _order: asc, _page: 1, _limit: 15}}
+          primary_key: id
+          paginator: {{type: link}}
+          incremental: {{cursor_field: updatedAt, param: updatedAt_gte, format: iso}}
+      customers:
+        find:
+          path: /customers
+          by:
+            mobile: {{mobile: "{{mobile}}"}}
+            email: {{email: "{{email}}"}}
+        history:
+          orders:
+            path: /customers/{{id}}/orders
+            params: {{_sort: createdAt, _order: desc}}
+            fields: {{order_no: orderNo, total: amount, ordered_at: createdAt, status: state}}
+          interactions:
+            path: /interactions
+            params: {{customerId: "{{id}}", _sort: at, _order: desc}}
+jobs:
+  homecrm_customers:
+    kind: pull
+    connection: homecrm
+    stream: customers
+    mapping: homecrm_customer
+  ticket_enrichment:
+    kind: enrich
+    connection: homecrm
+    mapping: homecrm_customer
+    match: [mobile, email]
+"""
+
+MAPPING = """\
+target: customer
+version: 1
+fields:
+  external_id: {path: id, type: str, required: true}
+  name: {path: name, type: str, required: true}
+  mobile: {path: mobile, type: mobile}
+  email: {path: email, type: email}
+  tier: {path: level, type: str, map: {普通: standard, 金卡: gold, 钻石: vip}, default: standard}
+  city: {path: address.city}
+"""
+
+
+def _db(customers: int) -> dict[str, Any]:
+    people = [{"id": i, "name": f"客户{i:02d}", "mobile": f"1380000{i:04d}",
+               "email": f"c{i}@example.com", "level": ["普通", "金卡", "钻石"][i % 3],
+               "address": {"province": "浙江", "city": "杭州"},
+               "updatedAt": f"2026-11-01T10:{i:02d}:00+08:00"} for i in range(1, customers + 1)]
+    orders = [{"id": 100 * i + n, "customerId": i, "orderNo": f"SO{i:03d}-{n}",
+               "amount": f"{100 * n + i}.50", "createdAt": f"2026-10-0{n}T09:00:00+08:00",
+               "state": "已退款" if n == 3 else "已签收",
+               "items": [{"sku": f"P-{n}", "name": "净水器滤芯", "qty": n}]}
+              for i in range(1, customers + 1) for n in (1, 2, 3)]
+    interactions = [{"id": 1000 + i, "customerId": i, "at": "2026-10-20T15:00:00+08:00",
+                     "channel": "phone", "note": "咨询滤芯更换"} for i in range(1, customers + 1)]
+    return {"customers": people, "orders": orders, "interactions": interactions}
+
+
+@dataclass
+class JsonServer:
+    url: str
+    db: dict[str, Any]
+
+    def post(self, kind: str, record: dict[str, Any]) -> None:
+        httpx.post(f"{self.url}/{kind}", json=record).raise_for_status()
+
+    def patch(self, kind: str, record_id: int, changes: dict[str, Any]) -> None:
+        httpx.patch(f"{self.url}/{kind}/{record_id}", json=changes).raise_for_status()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def json_server(tmp_path: Path) -> Iterator[JsonServer]:
+    if not JSON_SERVER.exists() or shutil.which("node") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("json-server is not installed: run scripts/test-servers")
+        pytest.skip("json-server is not installed (scripts/test-servers installs it)")
+    db = _db(CUSTOMERS)
+    path = tmp_path / "db.json"
+    path.write_text(json.dumps(db, ensure_ascii=False), encoding="utf-8")
+    port = _free_port()
+    with (tmp_path / "json-server.log").open("wb") as log:
+        proc = subprocess.Popen([str(JSON_SERVER), "--host", "127.0.0.1", "--port", str(port),
+                                 "--quiet", str(path)], stdout=log, stderr=log)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(200):
+                try:
+                    httpx.get(f"{url}/customers/1", timeout=1).raise_for_status()
+                    break
+                except httpx.HTTPError:
+                    if proc.poll() is not None:
+                        said = (tmp_path / "json-server.log").read_text()[-500:]
+                        pytest.fail(f"json-server exited: {said}")
+                    time.sleep(0.05)
+            yield JsonServer(url, db)
+        finally:
+            proc.terminate()
+            proc.wait(10)
+
+
+@pytest.fixture
+def homecrm_hub(json_server: JsonServer, database_url: str, make_hub: Any,
+                tmp_path: Path) -> Iterator[Any]:
+    mappings = tmp_path / "mappings"
+    shutil.copytree(ROOT / "mappings", mappings)
+    (mappings / "homecrm_customer.yaml").write_text(MAPPING, encoding="utf-8")
+    config = tmp_path / "hub.yaml"
+    config.write_text(CONFIG.format(url=json_server.url), encoding="utf-8")
+    hub = make_hub(database_url, config=config, mappings_dir=mappings)
+    yield hub
+    hub.close()
+
+
+def _stored(hub: Any) -> dict[str, Customer]:
+    with hub.sessions() as session:
+        return {c.external_id: c for c in session.scalars(sa.select(Customer))}
+
+
+async def test_homecrm__pulls_incrementally_then_enriches_from_the_lookup_endpoints(
+        homecrm_hub: Any, json_server: JsonServer) -> None:
+    hub = homecrm_hub
+    first = await run_pull(hub, "homecrm_customers")
+    assert (first.status, first.created, first.pages) == ("succeeded", CUSTOMERS, 3)
+    stored = _stored(hub)
+    assert stored["7"].name == "客户07" and stored["7"].tier == "gold"
+    assert stored["7"].mobile == "13800000007" and stored["7"].attributes == {"city": "杭州"}
+
+    json_server.patch("customers", 12, {"level": "钻石", "updatedAt": "2026-11-02T09:00:00+08:00"})
+    second = await run_pull(hub, "homecrm_customers")
+    assert (second.created, second.updated) == (0, 1) and second.read <= 2
+    assert _stored(hub)["12"].tier == "vip"
+
+    ticket = await create_ticket(hub, TicketCreate(subject="滤芯漏水",
+                                                   contact_mobile="13800000007"), actor="test")
+    await drain_enrichment(hub)
+    enriched = get_ticket(hub, ticket.id)
+    assert enriched.enrichment_status == "enriched", enriched.enrichment_error
+    assert enriched.customer is not None and enriched.customer.external_id == "7"
+    assert enriched.history is not None
+    orders = enriched.history.orders
+    assert [o.model_extra["orderNo"] for o in orders] == ["SO007-3", "SO007-2", "SO007-1"]
+    assert orders[0].model_extra["items"] == [{"sku": "P-3", "name": "净水器滤芯", "qty": 3}]
+    assert {o.source for o in orders} == {"homecrm"} and orders[0].fetched_at is not None
+    assert [i.model_extra["note"] for i in enriched.history.interactions] == ["咨询滤芯更换"]
+    assert enriched.summary is not None
+    # the refunded order left out of the total
+    assert (enriched.summary.orders, enriched.summary.total_spent) == (3, "315.00")
+    assert enriched.summary.last_order_at == "2026-10-03T09:00:00+08:00"
+    assert enriched.summary.interactions == 1
+
+
+async def test_homecrm__a_customer_the_pull_has_not_brought_is_found_by_mobile(
+        homecrm_hub: Any, json_server: JsonServer) -> None:
+    hub = homecrm_hub
+    json_server.post("customers", {"id": 99, "name": "新客户", "mobile": "13999999999",
+                                   "email": "new@example.com", "level": "普通",
+                                   "updatedAt": "2026-11-03T10:00:00+08:00"})
+    json_server.post("orders", {"id": 9901, "customerId": 99, "orderNo": "SO099-1",
+                                "amount": "59.00", "createdAt": "2026-11-03T11:00:00+08:00",
+                                "state": "已签收", "items": []})
+    ticket = await create_ticket(hub, TicketCreate(subject="新客户咨询",
+                                                   contact_mobile="13999999999"), actor="test")
+    await drain_enrichment(hub)
+    enriched = get_ticket(hub, ticket.id)
+    assert enriched.enrichment_status == "enriched", enriched.enrichment_error
+    assert enriched.customer is not None and enriched.customer.name == "新客户"
+    assert _stored(hub)["99"].mobile == "13999999999"  # stored through the job's mapping
+    assert enriched.history is not None and enriched.history.interactions == []
+    assert [o.model_extra["orderNo"] for o in enriched.history.orders] == ["SO099-1"]
+
+    nobody = await create_ticket(hub, TicketCreate(subject="路过",
+                                                   contact_email="nobody@example.com"),
+                                 actor="test")
+    await drain_enrichment(hub)
+    assert get_ticket(hub, nobody.id).enrichment_status == "not_found"
