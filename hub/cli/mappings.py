@@ -35,6 +35,7 @@ def mappings_validate(
     """Compile mappings (all of them by default); errors name file, line and field."""
     from hub.errors import ConfigFileError
     from hub.importer.pipeline import import_conflicts
+    from hub.ingest.targets import field_problems
 
     cli = cli_context(ctx)
     problems: list[Any] = []
@@ -45,7 +46,9 @@ def mappings_validate(
             problems.extend(exc.problems)
             continue
         dropped = [cli.hub.mappings.problem(name, ("fields", field), message)
-                   for field, message in import_conflicts(mapping)]
+                   for field, message in [*import_conflicts(mapping),
+                                          *field_problems(mapping.spec.target,
+                                                          list(mapping.fields))]]
         if dropped:  # an import would lose these fields' values
             problems.extend(dropped)
             continue

@@ -11,16 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from difflib import get_close_matches
 from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
+from hub.customers.store import COLUMNS as CUSTOMER_COLUMNS
 from hub.customers.store import upsert_customers
-from hub.kb.store import upsert_articles
+from hub.kb.store import ARTICLE_FIELDS, upsert_articles
 
 from .writers import BulkWriter, CustomerWriter, TicketWriter
 
-__all__ = ["TARGETS", "Target", "Upsert", "import_writer", "importable", "pull_target"]
+__all__ = ["TARGETS", "Target", "Upsert", "field_problems", "import_writer", "importable",
+           "pull_target"]
 
 
 class Upsert(Protocol):
@@ -33,17 +36,48 @@ class Upsert(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Target:
+    """`fields`: what it stores by name; with `keeps_others`, a mapped field of any other
+    name is kept in the entity's attributes, else it is dropped."""
+
     name: str
     table: str
     upsert: Upsert | None = None  # how a pull stores it (None: pulls cannot)
     writer: type[BulkWriter] | None = None  # how an import writes it (None: imports cannot)
+    fields: frozenset[str] = frozenset()
+    keeps_others: bool = True
 
 
 TARGETS: dict[str, Target] = {target.name: target for target in (
-    Target("customer", "customers", upsert=upsert_customers, writer=CustomerWriter),
-    Target("ticket", "tickets", writer=TicketWriter),
-    Target("article", "articles", upsert=upsert_articles),
+    Target("customer", "customers", upsert=upsert_customers, writer=CustomerWriter,
+           fields=frozenset({"external_id", *CUSTOMER_COLUMNS})),
+    Target("ticket", "tickets", writer=TicketWriter,
+           fields=frozenset(TicketWriter._WRITTEN)),  # noqa: SLF001 -- its own package
+    Target("article", "articles", upsert=upsert_articles, fields=ARTICLE_FIELDS,
+           keeps_others=False),
 )}
+
+
+def field_problems(target: str | None, fields: Sequence[str]) -> list[tuple[str, str]]:
+    """(field, message) for each mapped field that looks like a slip of the target's own
+    fields (`mobil` for `mobile`: kept in attributes, every mobile lost), or that the
+    target would drop; `hub mappings validate` reports them with file and line."""
+    found = TARGETS.get(target or "")
+    if found is None or not found.fields:
+        return []
+    known = sorted(found.fields)
+    problems = []
+    for name in fields:
+        if name in found.fields:
+            continue
+        close = get_close_matches(name, known, n=1, cutoff=0.8)
+        if close:
+            kept = "kept in attributes" if found.keeps_others else "dropped"
+            problems.append((name, f"'{name}' is not a {found.name} field (it would be "
+                                   f"{kept}); did you mean '{close[0]}'?"))
+        elif not found.keeps_others:
+            problems.append((name, f"'{name}' is not a {found.name} field and would be "
+                                   f"dropped; {found.name} fields: {', '.join(known)}"))
+    return problems
 
 
 def pull_target(table: str) -> Target:

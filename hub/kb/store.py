@@ -17,9 +17,12 @@ from hub.store.models import Article
 
 from .text import storage_to_text
 
-__all__ = ["ArticleUpsertResult", "upsert_articles"]
+__all__ = ["ARTICLE_FIELDS", "ArticleUpsertResult", "upsert_articles"]
 
 _COLUMNS = ("title", "body_text", "labels", "url", "source_updated_at")
+# What an article's mapping may name: the columns, its key, the body as the KB sends it
+# (`body`, storage format or HTML) and `updated_at` for `source_updated_at`.
+ARTICLE_FIELDS = frozenset({"external_id", "body", "updated_at", *_COLUMNS})
 
 
 @dataclass

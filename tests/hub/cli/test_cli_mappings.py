@@ -170,3 +170,34 @@ def test_mappings_validate__a_field_the_import_would_drop_with_its_line(
     assert code == 2
     assert "old_tickets.yaml, line 4, column 3, field 'fields.customer_id': field " \
            "'customer_id' names a ticket column an import never writes" in err
+
+
+@pytest.mark.parametrize(("target", "field", "message"), [
+    ("customer", "mobil", "'mobil' is not a customer field (it would be kept in attributes); "
+                          "did you mean 'mobile'?"),
+    ("customer", "emial", "did you mean 'email'?"),
+    ("ticket", "contact_mobil", "did you mean 'contact_mobile'?"),
+    ("article", "titel", "'titel' is not a article field (it would be dropped); did you "
+                         "mean 'title'?"),
+    ("article", "summary", "'summary' is not a article field and would be dropped; article "
+                           "fields: body, body_text, external_id, labels, source_updated_at"),
+])
+def test_mappings_validate__a_misspelled_output_field_with_its_line_and_a_did_you_mean(
+        crm_env: CliEnv, tmp_path: Path, run: Run, monkeypatch: pytest.MonkeyPatch,
+        target: str, field: str, message: str) -> None:
+    """`mobil:` for `mobile:` once passed validation and every mobile went to attributes."""
+    key = {"customer": "external_id", "ticket": "external_ref", "article": "external_id"}[target]
+    extra = "  title: {path: t}\n" if target == "article" else ""
+    (tmp_path / "slip.yaml").write_text(
+        f"target: {target}\nfields:\n  {key}: {{path: id, required: true}}\n{extra}"
+        f"  city: {{path: c}}\n  {field}: {{path: m}}\n", encoding="utf-8")
+    monkeypatch.setenv("HUB_MAPPINGS_DIR", str(tmp_path))
+
+    code, _, err = run("mappings", "validate", "slip")
+
+    line = 6 if extra else 5
+    assert code == 2, err
+    assert f"slip.yaml, line {line}, column 3, field 'fields.{field}'" in err
+    assert message in " ".join(err.split())
+    if target != "article":
+        assert "'city'" not in err  # any other name is an attribute, as before
