@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import Connection, Table, or_, select
 from sqlalchemy.orm import Session
 
-from hub.core.jsonable import content_hash, to_jsonable
+from hub.core.jsonable import json_text, to_jsonable
 from hub.store.models import Customer, ExternalRecord
+
+from .rows import RowStatement, stamp
 
 __all__ = ["Created", "UpsertResult", "customer_profile", "find_by_contact", "upsert_customers",
            "upsert_external_records"]
@@ -21,7 +24,7 @@ COLUMNS = ("name", "company", "mobile", "email", "tier")
 
 @dataclass(frozen=True, slots=True)
 class Created:
-    """A customer row just inserted: what its audit row names."""
+    """A customer row inserted or updated: what its audit row names."""
 
     id: int
     source: str
@@ -31,87 +34,157 @@ class Created:
 @dataclass
 class UpsertResult:
     created: list[Created] = field(default_factory=list)
-    updated: list[tuple[Customer, list[str]]] = field(default_factory=list)
+    updated: list[tuple[Created, list[str]]] = field(default_factory=list)
     unchanged: int = 0
 
 
-def _split(entity: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    columns = {name: entity.get(name) for name in COLUMNS}
-    attributes = {k: v for k, v in entity.items() if k not in COLUMNS and k != "external_id"}
-    return columns, to_jsonable(attributes)
+_TABLE: Table = Customer.__table__  # type: ignore[assignment]
+_RAW: Table = ExternalRecord.__table__  # type: ignore[assignment]
+_SKIP = frozenset((*COLUMNS, "external_id"))
+_NATIVE = frozenset({str, int, float, bool, type(None)})
+_WRITTEN = ("source", "external_id", *COLUMNS, "attributes", "content_hash", "mapping",
+            "created_at", "updated_at")
+_INSERT = RowStatement(_TABLE, _WRITTEN)
+_UPDATE = RowStatement(_TABLE, (*COLUMNS, "attributes", "content_hash", "mapping",
+                                "updated_at"), update_by_id=True)
+_REHASH = RowStatement(_TABLE, ("content_hash",), update_by_id=True)
+_RAW_INSERT = RowStatement(_RAW, ("source", "stream", "external_id", "payload",
+                                  "content_hash", "fetched_at"))
+_RAW_UPDATE = RowStatement(_RAW, ("payload", "content_hash", "fetched_at"), update_by_id=True)
+_CHUNK = 1000  # keys per IN (…) lookup
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    """A mapped customer, ready to write: its column values, its attributes (as JSON values
+    and as the text stored) and its content hash."""
+
+    columns: tuple[Any, ...]
+    attributes: dict[str, Any]
+    document: str
+    digest: str
+
+
+def _prepare(entity: dict[str, Any]) -> _Row:
+    get = entity.get
+    columns = (get("name"), get("company"), get("mobile"), get("email"), get("tier"))
+    attributes = {key: value if type(value) in _NATIVE else to_jsonable(value)
+                  for key, value in entity.items() if key not in _SKIP}
+    document = json_text(attributes)
+    text = "\x1f".join([*(repr(value) for value in columns), document])
+    return _Row(columns, attributes, document, hashlib.sha256(text.encode()).hexdigest())
+
+
+def _stored(connection: Connection, table: Table, keys: list[str], *where: Any
+            ) -> dict[str, tuple[Any, ...]]:
+    """external_id → (id, content_hash, …) of the rows stored for `keys`."""
+    found: dict[str, tuple[Any, ...]] = {}
+    columns = [table.c.id, table.c.content_hash]
+    if table is _TABLE:
+        columns.append(table.c.mapping)
+    for start in range(0, len(keys), _CHUNK):
+        for row in connection.execute(select(table.c.external_id, *columns).where(
+                *where, table.c.external_id.in_(keys[start:start + _CHUNK]))):
+            found[row[0]] = tuple(row[1:])
+    return found
 
 
 def upsert_customers(session: Session, source: str, entities: Sequence[dict[str, Any]], *,
                      mapping: str | None = None) -> UpsertResult:
     """Insert new customers, update changed ones, skip identical ones (by content hash).
 
-    `mapping` (`name@version`) is recorded on every row written.
+    `mapping` (`name@version`) is recorded on every row written. One SELECT of the page's
+    keys, then one driver-level INSERT and UPDATE (rows.py), and one SELECT of the new rows'
+    ids. A row whose hash differs (written by an older hash, or an import) is compared field
+    by field: equal, it only gets the new hash and counts as unchanged.
     """
     result = UpsertResult()
-    latest = {str(e["external_id"]): e for e in entities}  # a page may repeat a record
-    existing = {
-        c.external_id: c
-        for c in session.scalars(select(Customer).where(
-            Customer.source == source, Customer.external_id.in_(list(latest))))
-    }
+    latest = {str(e["external_id"]): _prepare(e) for e in entities}  # a page may repeat one
+    session.flush()  # the session's own pending rows first
+    connection = session.connection()
+    stored = _stored(connection, _TABLE, list(latest), _TABLE.c.source == source)
     now = datetime.now(UTC)
-    new_rows: list[dict[str, Any]] = []
-    for external_id, entity in latest.items():
-        digest = content_hash(entity)
-        columns, attributes = _split(entity)
-        current = existing.get(external_id)
-        if current is None:
-            new_rows.append({"source": source, "external_id": external_id,
-                             "attributes": attributes, "content_hash": digest,
-                             "created_at": now, "updated_at": now, "mapping": mapping,
-                             **columns})
-        elif current.content_hash == digest and current.mapping == mapping:
+    at = stamp(connection, _TABLE, "updated_at", now)
+    inserts, suspects = [], []
+    for external_id, row in latest.items():
+        found = stored.get(external_id)
+        if found is None:
+            inserts.append((source, external_id, *row.columns, row.document, row.digest,
+                            mapping, at, at))
+        elif found[1] == row.digest and found[2] == mapping:
             result.unchanged += 1
         else:
-            changed = [k for k, v in columns.items() if getattr(current, k) != v]
-            changed += sorted(k for k in set(attributes) | set(current.attributes or {})
-                              if (current.attributes or {}).get(k) != attributes.get(k))
+            suspects.append(found[0])
+    _INSERT.run(connection, inserts)
+    if suspects:
+        _update_changed(session, connection, source, latest, suspects, mapping, at, result)
+    if inserts:
+        ids = _stored(connection, _TABLE, [row[1] for row in inserts],
+                      _TABLE.c.source == source)
+        result.created = [Created(ids[row[1]][0], source, row[1]) for row in inserts]
+    return result
+
+
+def _update_changed(session: Session, connection: Connection, source: str,
+                    latest: dict[str, _Row], ids: list[int], mapping: str | None, at: Any,
+                    result: UpsertResult) -> None:
+    table = _TABLE
+    updates, rehashed = [], []
+    for start in range(0, len(ids), _CHUNK):
+        for current in connection.execute(select(
+                table.c.id, table.c.external_id, *(table.c[name] for name in COLUMNS),
+                table.c.attributes, table.c.mapping).where(
+                table.c.id.in_(ids[start:start + _CHUNK]))):
+            row = latest[current.external_id]
+            stored = current.attributes or {}
+            changed = [name for name, value in zip(COLUMNS, row.columns, strict=True)
+                       if current._mapping[name] != value]
+            changed += sorted(k for k in set(row.attributes) | set(stored)
+                              if stored.get(k) != row.attributes.get(k))
             if current.mapping != mapping:
                 changed.append("mapping")
-            for name, value in columns.items():
-                setattr(current, name, value)
-            current.attributes = attributes
-            current.content_hash = digest
-            current.mapping = mapping
-            current.updated_at = now
-            result.updated.append((current, changed))
-    session.flush()
-    if new_rows:  # one multi-row INSERT … RETURNING id, not an ORM object per customer
-        ids = session.scalars(insert(Customer).returning(Customer.id,
-                                                          sort_by_parameter_order=True),
-                              new_rows).all()
-        result.created = [Created(id_, source, row["external_id"])
-                          for id_, row in zip(ids, new_rows, strict=True)]
-    return result
+            if not changed:  # the same content under another hash: keep the new one
+                rehashed.append((row.digest, current.id))
+                result.unchanged += 1
+                continue
+            updates.append((*row.columns, row.document, row.digest, mapping, at, current.id))
+            result.updated.append((Created(current.id, source, current.external_id), changed))
+    _UPDATE.run(connection, updates)
+    _REHASH.run(connection, rehashed)
+    for row_id in ids:  # a Customer this session loaded before is stale now
+        loaded = session.identity_map.get(session.identity_key(Customer, row_id))
+        if loaded is not None:
+            session.expire(loaded)
 
 
 def upsert_external_records(session: Session, *, source: str, stream: str, key: str,
                             records: Sequence[dict[str, Any]]) -> None:
     """Keep the latest raw payload of each record, as the source sent it."""
-    latest = {str(r[key]): r for r in records if r.get(key) is not None}
-    existing = {
-        r.external_id: r
-        for r in session.scalars(select(ExternalRecord).where(
-            ExternalRecord.source == source, ExternalRecord.stream == stream,
-            ExternalRecord.external_id.in_(list(latest))))
-    }
-    now = datetime.now(UTC)
-    new_rows: list[dict[str, Any]] = []
-    for external_id, payload in latest.items():
-        digest = content_hash(payload)
-        current = existing.get(external_id)
-        if current is None:
-            new_rows.append({"source": source, "stream": stream, "external_id": external_id,
-                             "payload": payload, "content_hash": digest, "fetched_at": now})
-        elif current.content_hash != digest:
-            current.payload, current.content_hash, current.fetched_at = payload, digest, now
-    if new_rows:  # RETURNING makes it one multi-row INSERT, not a statement per row
-        session.execute(insert(ExternalRecord).returning(ExternalRecord.id), new_rows)
+    latest: dict[str, str] = {}
+    for record in records:
+        external_id = record.get(key)
+        if external_id is not None:
+            latest[str(external_id)] = json_text(record)
+    session.flush()
+    connection = session.connection()
+    stored = _stored(connection, _RAW, list(latest), _RAW.c.source == source,
+                     _RAW.c.stream == stream)
+    at = stamp(connection, _RAW, "fetched_at", datetime.now(UTC))
+    inserts, updates = [], []
+    for external_id, text in latest.items():
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        found = stored.get(external_id)
+        if found is None:
+            inserts.append((source, stream, external_id, text, digest, at))
+        elif found[1] != digest:
+            updates.append((text, digest, at, found[0]))
+    _RAW_INSERT.run(connection, inserts)
+    _RAW_UPDATE.run(connection, updates)
+    if session.identity_map:  # a record this session loaded before is stale now
+        for *_values, row_id in updates:
+            loaded = session.identity_map.get(session.identity_key(ExternalRecord, row_id))
+            if loaded is not None:
+                session.expire(loaded)
 
 
 def find_by_contact(session: Session, *, mobile: str | None, email: str | None
