@@ -164,6 +164,13 @@ def homecrm_hub(json_server: JsonServer, database_url: str, make_hub: Any,
     hub.close()
 
 
+async def _enriched(hub: Any, subject: str, **contact: str) -> Any:
+    """A ticket from these contacts, once the enrichment queue has been drained."""
+    ticket = await create_ticket(hub, TicketCreate(subject=subject, **contact), actor="test")
+    await drain_enrichment(hub)
+    return get_ticket(hub, ticket.id)
+
+
 def _stored(hub: Any) -> dict[str, Customer]:
     with hub.sessions() as session:
         return {c.external_id: c for c in session.scalars(sa.select(Customer))}
@@ -183,10 +190,7 @@ async def test_homecrm__pulls_incrementally_then_enriches_from_the_lookup_endpoi
     assert (second.created, second.updated) == (0, 1) and second.read <= 2
     assert _stored(hub)["12"].tier == "vip"
 
-    ticket = await create_ticket(hub, TicketCreate(subject="滤芯漏水",
-                                                   contact_mobile="13800000007"), actor="test")
-    await drain_enrichment(hub)
-    enriched = get_ticket(hub, ticket.id)
+    enriched = await _enriched(hub, "滤芯漏水", contact_mobile="13800000007")
     assert enriched.enrichment_status == "enriched", enriched.enrichment_error
     assert enriched.customer is not None and enriched.customer.external_id == "7"
     assert enriched.history is not None
@@ -211,18 +215,12 @@ async def test_homecrm__a_customer_the_pull_has_not_brought_is_found_by_mobile(
     json_server.post("orders", {"id": 9901, "customerId": 99, "orderNo": "SO099-1",
                                 "amount": "59.00", "createdAt": "2026-11-03T11:00:00+08:00",
                                 "state": "已签收", "items": []})
-    ticket = await create_ticket(hub, TicketCreate(subject="新客户咨询",
-                                                   contact_mobile="13999999999"), actor="test")
-    await drain_enrichment(hub)
-    enriched = get_ticket(hub, ticket.id)
+    enriched = await _enriched(hub, "新客户咨询", contact_mobile="13999999999")
     assert enriched.enrichment_status == "enriched", enriched.enrichment_error
     assert enriched.customer is not None and enriched.customer.name == "新客户"
     assert _stored(hub)["99"].mobile == "13999999999"  # stored through the job's mapping
     assert enriched.history is not None and enriched.history.interactions == []
     assert [o.model_extra["orderNo"] for o in enriched.history.orders] == ["SO099-1"]
 
-    nobody = await create_ticket(hub, TicketCreate(subject="路过",
-                                                   contact_email="nobody@example.com"),
-                                 actor="test")
-    await drain_enrichment(hub)
-    assert get_ticket(hub, nobody.id).enrichment_status == "not_found"
+    nobody = await _enriched(hub, "路过", contact_email="nobody@example.com")
+    assert nobody.enrichment_status == "not_found"
