@@ -23,16 +23,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, event, insert, select, update
+from sqlalchemy import bindparam, event, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.sdk.http import CallRecord
 from connectors.sdk.redaction import Redactor
 from hub.audit.checkpoints import Checkpoint, CheckpointFile, CheckpointProblem
 from hub.audit.keys import AuditKey, AuditKeys
+from hub.core.jsonable import canonical_json, json_text
 from hub.core.settings import Settings, get_settings
 from hub.core.time import as_utc
 from hub.store.models import AuditHead, AuditRecord
+from hub.store.rows import RowStatement, stamp
 
 __all__ = ["GENESIS", "AuditEntry", "AuditLog", "VerifyResult", "call_entry", "fit"]
 
@@ -79,14 +81,16 @@ def _digest(prev_hash: str, row: AuditRecord, key: AuditKey | None) -> str:
                       row.outcome, row.detail, key=key)
 
 
-def _digest_of(prev_hash: str, seq: int, at: datetime, actor: str, action: str,
+def _digest_of(prev_hash: str, seq: int, at: datetime | str, actor: str, action: str,
                target: str | None, outcome: str, detail: dict[str, Any] | None, *,
                key: AuditKey | None) -> str:
-    """HMAC-SHA256 under `key` (which the body names); plain SHA-256 for legacy rows."""
-    content: list[Any] = [seq, as_utc(at).isoformat(), actor, action, target, outcome, detail]
+    """HMAC-SHA256 under `key` (which the body names); plain SHA-256 for legacy rows.
+    `at` may be given as its UTC ISO text already (an append's rows share one)."""
+    when = at if isinstance(at, str) else as_utc(at).isoformat()
+    content: list[Any] = [seq, when, actor, action, target, outcome, detail]
     if key is not None:
         content.append(key.key_id)
-    body = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    body = canonical_json(content)
     if key is None:
         return hashlib.sha256(f"{prev_hash}|{body}".encode()).hexdigest()
     return key.mac(prev_hash, body)
@@ -107,7 +111,12 @@ _BUMP_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(seq=_HEAD.c.seq + bindp
 _READ_HEAD = select(_HEAD.c.seq, _HEAD.c.hash, _HEAD.c.key_id).where(_HEAD.c.id == 1)
 _SET_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(
     hash=bindparam("hash"), key_id=bindparam("key_id"), mac=bindparam("mac"))
-_INSERT_RECORDS = insert(AuditRecord.__table__).returning(AuditRecord.__table__.c.seq)
+_RECORDS: Any = AuditRecord.__table__
+_COLUMNS = ("seq", "at", "actor", "action", "target", "outcome", "detail", "prev_hash", "hash",
+            "key_id")
+# One executemany at the driver level: no SQLAlchemy work per row (see hub/store/rows.py).
+_INSERT_RECORDS = RowStatement(_RECORDS, _COLUMNS)
+_PLAIN = frozenset({str, int, bool, type(None)})
 
 
 def fit(value: str, limit: int) -> str:
@@ -182,15 +191,14 @@ class AuditLog:
             connection.execute(_BUMP_HEAD, {"by": 1})
             entries = [switch, *entries]
         now = datetime.now(UTC)
+        at, when = stamp(connection, _RECORDS, "at", now), now.isoformat()
         rows = []
         for entry in entries:
             seq += 1
-            row = self._row(entry, seq=seq, at=now, prev=prev, key=key)
-            rows.append(row)
-            prev = row["hash"]
-        # One multi-row INSERT (RETURNING makes the driver send one statement, not one
-        # per row), and no ORM object per row.
-        connection.execute(_INSERT_RECORDS, rows)
+            row = self._row(entry, seq=seq, at=when, prev=prev, key=key)
+            rows.append((seq, at, *row[2:]))
+            prev = row[-2]
+        _INSERT_RECORDS.run(connection, rows)
         connection.execute(_SET_HEAD, {"hash": prev, "key_id": key.key_id,
                                        "mac": _head_mac(key, seq, prev)})
         loaded = session.identity_map.get(session.identity_key(AuditHead, 1))
@@ -198,8 +206,10 @@ class AuditLog:
             session.expire(loaded)  # a head this session read before is stale now
         self._checkpoint_after_commit(session)
 
-    def _row(self, entry: AuditEntry, *, seq: int, at: datetime, prev: str,
-             key: AuditKey) -> dict[str, Any]:
+    def _row(self, entry: AuditEntry, *, seq: int, at: str, prev: str,
+             key: AuditKey) -> tuple[Any, ...]:
+        """The row's values in `_COLUMNS` order (`at`: its UTC ISO text), the detail as the
+        JSON text stored."""
         # Bounded columns get a cut value with a digest of the whole, never an overflow
         # (PostgreSQL would refuse the row, and the event would go unrecorded).
         actor = fit(entry.actor, _BOUNDED["actor"])
@@ -209,9 +219,8 @@ class AuditLog:
         outcome = fit(entry.outcome, _BOUNDED["outcome"])
         detail = self._clean(entry.detail)
         digest = _digest_of(prev, seq, at, actor, action, target, outcome, detail, key=key)
-        return {"seq": seq, "at": at, "actor": actor, "action": action, "target": target,
-                "outcome": outcome, "detail": detail, "prev_hash": prev, "hash": digest,
-                "key_id": key.key_id}
+        return (seq, at, actor, action, target, outcome, json_text(detail), prev, digest,
+                key.key_id)
 
     def record(self, entries: Sequence[AuditEntry]) -> None:
         """Append entries in a transaction of their own."""
@@ -294,11 +303,26 @@ class AuditLog:
     def _clean(self, detail: dict[str, Any]) -> dict[str, Any] | None:
         if not detail:
             return None
+        redacted = self.redactor.mapping(detail)
+        if _plain(redacted):  # JSON gives it back as it is
+            return redacted  # type: ignore[no-any-return]
         # Round-trip through JSON so the hash covers exactly what the database hands back.
         cleaned: dict[str, Any] = json.loads(
-            json.dumps(self.redactor.mapping(detail), ensure_ascii=False, default=str)
-        )
+            json.dumps(redacted, ensure_ascii=False, default=str))
         return cleaned
+
+
+def _plain(detail: dict[str, Any]) -> bool:
+    """Whether `detail` is string keys to strings, integers, booleans, None and lists of
+    those: what a JSON round trip hands back unchanged (floats are left to the round trip)."""
+    for key, value in detail.items():
+        if type(key) is not str:
+            return False
+        if type(value) in _PLAIN:
+            continue
+        if type(value) is not list or any(type(item) not in _PLAIN for item in value):
+            return False
+    return True
 
 
 def _key_switch(head_key_id: str | None, head_seq: int, key: AuditKey) -> AuditEntry | None:

@@ -37,7 +37,7 @@ class AuditKey:
 
     def mac(self, *parts: object) -> str:
         message = "|".join(str(part) for part in parts).encode()
-        return hmac.new(self.secret, message, hashlib.sha256).hexdigest()
+        return hmac.digest(self.secret, message, "sha256").hex()
 
 
 @dataclass(frozen=True, slots=True)

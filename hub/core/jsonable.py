@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["content_hash", "json_text", "to_jsonable"]
+__all__ = ["canonical_json", "content_hash", "json_text", "to_jsonable"]
 
 
 def to_jsonable(value: Any) -> Any:
@@ -39,3 +39,23 @@ def json_text(value: Any) -> str:
         return orjson.dumps(value).decode()
     except TypeError:
         return json.dumps(value)
+
+
+def _canonical_encoder() -> Any:
+    """`json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))`, the
+    same text, with its C encoder built once instead of on every call."""
+    encoder = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # pragma: no cover -- CPython always has it
+        return encoder.encode
+    iterate = make(None, encoder.default, json.encoder.encode_basestring, None, ":", ",",
+                   True, False, True)
+
+    def encode(value: Any) -> str:
+        if isinstance(value, str):
+            return encoder.encode(value)
+        return "".join(iterate(value, 0))
+    return encode
+
+
+canonical_json = _canonical_encoder()

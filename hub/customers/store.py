@@ -13,8 +13,7 @@ from sqlalchemy.orm import Session
 
 from hub.core.jsonable import json_text, to_jsonable
 from hub.store.models import Customer, ExternalRecord
-
-from .rows import RowStatement, stamp
+from hub.store.rows import RowStatement, stamp
 
 __all__ = ["Created", "UpsertResult", "customer_profile", "find_by_contact", "upsert_customers",
            "upsert_external_records"]
