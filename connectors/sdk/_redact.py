@@ -230,17 +230,26 @@ class Redactor:
             query = urlencode([(k, MASK if is_sensitive_name(k) else v) for k, v in pairs])
         return self.text(urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment)))
 
-    def mapping(self, value: Any) -> Any:
-        """A copy of a JSON-like value with sensitive keys and known secrets masked."""
+    def mapping(self, value: Any, *, memo: dict[str, str] | None = None) -> Any:
+        """A copy of a JSON-like value with sensitive keys and known secrets masked.
+
+        `memo`: the strings masked so far, kept by a caller that masks many values with the
+        same strings in them (an audit append of a page's rows), so each is masked once."""
         if isinstance(value, Mapping):
             return {
-                k: MASK if isinstance(k, str) and is_sensitive_name(k) else self.mapping(v)
+                k: MASK if isinstance(k, str) and is_sensitive_name(k)
+                else self.mapping(v, memo=memo)
                 for k, v in value.items()
             }
         if isinstance(value, list | tuple):
-            return [self.mapping(v) for v in value]
+            return [self.mapping(v, memo=memo) for v in value]
         if isinstance(value, str):
-            return self.text(value)
+            if memo is None:
+                return self.text(value)
+            masked = memo.get(value)
+            if masked is None:
+                masked = memo[value] = self.text(value)
+            return masked
         return value
 
 

@@ -192,10 +192,10 @@ class AuditLog:
             entries = [switch, *entries]
         now = datetime.now(UTC)
         at, when = stamp(connection, _RECORDS, "at", now), now.isoformat()
-        rows = []
+        rows, memo = [], {}  # memo: the strings masked so far (see Redactor.mapping)
         for entry in entries:
             seq += 1
-            row = self._row(entry, seq=seq, at=when, prev=prev, key=key)
+            row = self._row(entry, seq=seq, at=when, prev=prev, key=key, memo=memo)
             rows.append((seq, at, *row[2:]))
             prev = row[-2]
         _INSERT_RECORDS.run(connection, rows)
@@ -206,8 +206,8 @@ class AuditLog:
             session.expire(loaded)  # a head this session read before is stale now
         self._checkpoint_after_commit(session)
 
-    def _row(self, entry: AuditEntry, *, seq: int, at: str, prev: str,
-             key: AuditKey) -> tuple[Any, ...]:
+    def _row(self, entry: AuditEntry, *, seq: int, at: str, prev: str, key: AuditKey,
+             memo: dict[str, str] | None = None) -> tuple[Any, ...]:
         """The row's values in `_COLUMNS` order (`at`: its UTC ISO text), the detail as the
         JSON text stored."""
         # Bounded columns get a cut value with a digest of the whole, never an overflow
@@ -217,7 +217,7 @@ class AuditLog:
         target = fit(self.redactor.text(entry.target), _BOUNDED["target"]) \
             if entry.target else None
         outcome = fit(entry.outcome, _BOUNDED["outcome"])
-        detail = self._clean(entry.detail)
+        detail = self._clean(entry.detail, memo)
         digest = _digest_of(prev, seq, at, actor, action, target, outcome, detail, key=key)
         return (seq, at, actor, action, target, outcome, json_text(detail), prev, digest,
                 key.key_id)
@@ -300,10 +300,11 @@ class AuditLog:
                 rows.close()  # verification may stop early; free PostgreSQL's server cursor
         return check.end(head)
 
-    def _clean(self, detail: dict[str, Any]) -> dict[str, Any] | None:
+    def _clean(self, detail: dict[str, Any], memo: dict[str, str] | None = None
+               ) -> dict[str, Any] | None:
         if not detail:
             return None
-        redacted = self.redactor.mapping(detail)
+        redacted = self.redactor.mapping(detail, memo=memo)
         if _plain(redacted):  # JSON gives it back as it is
             return redacted  # type: ignore[no-any-return]
         # Round-trip through JSON so the hash covers exactly what the database hands back.

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, or_, select
+from sqlalchemy import Connection, Table, func, or_, select
 from sqlalchemy.orm import Session
 
 from hub.core.jsonable import json_text, to_jsonable
@@ -114,14 +114,30 @@ def upsert_customers(session: Session, source: str, entities: Sequence[dict[str,
             result.unchanged += 1
         else:
             suspects.append(found[0])
-    _INSERT.run(connection, inserts)
+    result.created = _insert(connection, source, inserts)
     if suspects:
         _update_changed(session, connection, source, latest, suspects, mapping, at, result)
-    if inserts:
-        ids = _stored(connection, _TABLE, [row[1] for row in inserts],
-                      _TABLE.c.source == source)
-        result.created = [Created(ids[row[1]][0], source, row[1]) for row in inserts]
     return result
+
+
+def _insert(connection: Connection, source: str, rows: list[tuple[Any, ...]]
+            ) -> list[Created]:
+    """Insert `rows`; the new rows' ids. SQLite gives a write transaction's new rows
+    max(id) + 1, + 2, … in the order inserted: when the maximum moved by exactly the rows'
+    count, those are their ids. Otherwise (PostgreSQL's sequences) they are looked up."""
+    if not rows:
+        return []
+    keys = [row[1] for row in rows]
+    if connection.dialect.name == "sqlite":
+        highest = select(func.max(_TABLE.c.id))
+        before = connection.execute(highest).scalar() or 0
+        _INSERT.run(connection, rows)
+        if connection.execute(highest).scalar() == before + len(rows):
+            return [Created(before + n, source, key) for n, key in enumerate(keys, 1)]
+    else:
+        _INSERT.run(connection, rows)
+    ids = _stored(connection, _TABLE, keys, _TABLE.c.source == source)
+    return [Created(ids[key][0], source, key) for key in keys]
 
 
 def _update_changed(session: Session, connection: Connection, source: str,

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
+from contextlib import aclosing
 from datetime import UTC, datetime, timedelta
 
-from connectors.sdk import ConnectorError, RetriableError
+from connectors.sdk import Batch, ConnectorError, RetriableError
 from hub.config import PullJob
 from hub.core import tracing
 from hub.core.logs import log_context
@@ -30,6 +32,28 @@ log = logging.getLogger("hub.sync")
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+async def read_ahead(batches: AsyncIterator[Batch]) -> AsyncIterator[Batch]:
+    """The batches of `batches`, each handed on once the next one is asked for: the source
+    prepares the next page (and the request is on its way) while this one is stored. A
+    failure reading the next page surfaces after this one is stored, as it would have."""
+    pending: asyncio.Future[Batch] = asyncio.ensure_future(anext(batches))
+    try:
+        while True:
+            try:
+                batch = await pending
+            except StopAsyncIteration:
+                return
+            pending = asyncio.ensure_future(anext(batches))
+            await asyncio.sleep(0)  # the next request leaves before this page is stored
+            yield batch
+    finally:
+        pending.cancel()
+        await asyncio.wait([pending])
+        if not pending.cancelled():
+            pending.exception()  # retrieved: its outcome is nobody's now
+        await batches.aclose()  # type: ignore[attr-defined]
 
 
 class _StopReadingError(Exception):
@@ -121,8 +145,9 @@ class PartReader:
         connector = self.hub.connector(self.job.connection, actor=f"job:{self.name}")
         stream = connector.stream(self.job.stream)
         retries = budget_ms = 0
-        async with connector:
-            async for batch in stream.read_slice(claimed.part, claimed.state):
+        async with connector, aclosing(read_ahead(
+                stream.read_slice(claimed.part, claimed.state))) as batches:
+            async for batch in batches:
                 with tracing.span("pull.page", **{"hub.job": self.name,
                                                  "hub.records": len(batch.records)}):
                     lookups = await resolve_lookups(self.hub, self.mapping, batch.records,
