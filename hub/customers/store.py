@@ -6,8 +6,10 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, Table, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -40,7 +42,6 @@ class UpsertResult:
 _TABLE: Table = Customer.__table__  # type: ignore[assignment]
 _RAW: Table = ExternalRecord.__table__  # type: ignore[assignment]
 _SKIP = frozenset((*COLUMNS, "external_id"))
-_NATIVE = frozenset({str, int, float, bool, type(None)})
 _WRITTEN = ("source", "external_id", *COLUMNS, "attributes", "content_hash", "mapping",
             "created_at", "updated_at")
 _INSERT = RowStatement(_TABLE, _WRITTEN)
@@ -55,23 +56,34 @@ _CHUNK = 1000  # keys per IN (…) lookup
 
 @dataclass(frozen=True, slots=True)
 class _Row:
-    """A mapped customer, ready to write: its column values, its attributes (as JSON values
-    and as the text stored) and its content hash."""
+    """A mapped customer, ready to write: its column values, its attributes as the JSON text
+    stored, and its content hash."""
 
     columns: tuple[Any, ...]
-    attributes: dict[str, Any]
     document: str
     digest: str
+
+    @property
+    def attributes(self) -> dict[str, Any]:
+        return orjson.loads(self.document)  # type: ignore[no-any-return]
+
+
+def _decimal(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError
 
 
 def _prepare(entity: dict[str, Any]) -> _Row:
     get = entity.get
     columns = (get("name"), get("company"), get("mobile"), get("email"), get("tier"))
-    attributes = {key: value if type(value) in _NATIVE else to_jsonable(value)
-                  for key, value in entity.items() if key not in _SKIP}
-    document = json_text(attributes)
+    attributes = {key: value for key, value in entity.items() if key not in _SKIP}
+    try:  # orjson writes datetimes and dates as isoformat() does (to_jsonable)
+        document = orjson.dumps(attributes, default=_decimal).decode()
+    except TypeError:  # keys other than strings, integers beyond 64 bits
+        document = json_text(to_jsonable(attributes))
     text = "\x1f".join([*(repr(value) for value in columns), document])
-    return _Row(columns, attributes, document, hashlib.sha256(text.encode()).hexdigest())
+    return _Row(columns, document, hashlib.sha256(text.encode()).hexdigest())
 
 
 def _stored(connection: Connection, table: Table, keys: list[str], *where: Any
@@ -151,11 +163,11 @@ def _update_changed(session: Session, connection: Connection, source: str,
                 table.c.attributes, table.c.mapping).where(
                 table.c.id.in_(ids[start:start + _CHUNK]))):
             row = latest[current.external_id]
-            stored = current.attributes or {}
+            stored, attributes = current.attributes or {}, row.attributes
             changed = [name for name, value in zip(COLUMNS, row.columns, strict=True)
                        if current._mapping[name] != value]
-            changed += sorted(k for k in set(row.attributes) | set(stored)
-                              if stored.get(k) != row.attributes.get(k))
+            changed += sorted(k for k in set(attributes) | set(stored)
+                              if stored.get(k) != attributes.get(k))
             if current.mapping != mapping:
                 changed.append("mapping")
             if not changed:  # the same content under another hash: keep the new one
