@@ -1,5 +1,6 @@
 """A page's rows written at the driver level: an INSERT or UPDATE compiled by SQLAlchemy once
-per dialect, then one `executemany` of plain tuples per page (`Connection.exec_driver_sql`).
+per dialect, then one `executemany` of plain tuples per page (`Connection.exec_driver_sql`);
+on PostgreSQL (psycopg) an INSERT is one `COPY … FROM STDIN`.
 
 The ORM's bulk insert with RETURNING spent most of a pull's page in SQLAlchemy's own per-row
 work (a result spliced row by row, a `fetchone` per value). Here the values are given as the
@@ -34,6 +35,7 @@ class RowStatement:
             self.statement = insert(table).inline().values(
                 {name: bindparam(name) for name in self.columns})
             self.names = list(self.columns)
+        self._copy = not update_by_id
         self._compiled: dict[str, tuple[str, list[int] | None]] = {}
 
     def _sql(self, connection: Connection) -> tuple[str, list[int] | None]:
@@ -50,6 +52,10 @@ class RowStatement:
     def run(self, connection: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
         if not rows:
             return
+        dialect = connection.dialect
+        if self._copy and dialect.name == "postgresql" and dialect.driver == "psycopg":
+            self._copy_rows(connection, rows)
+            return
         sql, order = self._sql(connection)
         params: list[Any]
         if order is None:
@@ -60,6 +66,20 @@ class RowStatement:
         else:
             params = [tuple(row[index] for index in order) for row in rows]
         connection.exec_driver_sql(sql, params)
+
+    def _copy_rows(self, connection: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+        """PostgreSQL: new rows by `COPY … FROM STDIN`, in the connection's transaction (an
+        INSERT per row costs a parse and a plan each: prepared statements are off)."""
+        preparer = connection.dialect.identifier_preparer
+        sql = (f"COPY {preparer.format_table(self.table)} "
+               f"({', '.join(preparer.quote(name) for name in self.columns)}) FROM STDIN")
+        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            with cursor.copy(sql) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        finally:
+            cursor.close()
 
 
 def stamp(connection: Connection, table: Table, column: str, value: datetime) -> Any:
