@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Table, func, or_, select
+from sqlalchemy import ARRAY, Connection, String, Table, any_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from hub.core.jsonable import json_text, to_jsonable
@@ -93,9 +93,14 @@ def _stored(connection: Connection, table: Table, keys: list[str], *where: Any
     columns = [table.c.id, table.c.content_hash]
     if table is _TABLE:
         columns.append(table.c.mapping)
+    postgres = connection.dialect.name == "postgresql"
     for start in range(0, len(keys), _CHUNK):
+        chunk = keys[start:start + _CHUNK]
+        # PostgreSQL: one array parameter, not a thousand (each converted, and planned)
+        match = table.c.external_id == any_(bindparam("keys", chunk, type_=ARRAY(String))) \
+            if postgres else table.c.external_id.in_(chunk)
         for row in connection.execute(select(table.c.external_id, *columns).where(
-                *where, table.c.external_id.in_(keys[start:start + _CHUNK]))):
+                *where, match)):
             found[row[0]] = tuple(row[1:])
     return found
 
