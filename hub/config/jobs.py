@@ -172,12 +172,19 @@ class EnrichJob(ScheduledJob):
         retry: how often, and how far apart, a partially enriched ticket is tried again.
         sources: further systems whose history of the customer joins the ticket's, each
             fetched concurrently under the same cache, shared fetch and timeout.
+        history_from_store: kinds of history (`orders`, `interactions` …) read from what
+            the connection's pull stored with the customer (their mapping keeps the
+            record's nested lists, e.g. `orders: {path: orders}`), for a system with no
+            per-customer endpoint: the connection is then never called by enrichment, and a
+            customer the pull has not brought is `not_found`.
     """
 
     kind: Literal["enrich"]
     connection: str
     mapping: str
     sources: list[EnrichSource] = Field(default_factory=list)
+    history_from_store: list[Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")]] = \
+        Field(default_factory=list)
     match: list[ContactField] = Field(default_factory=lambda: list(CONTACT_FIELDS))
     concurrency: int = Field(default=8, ge=1, le=64, description="tickets at once")
     cache_ttl: float = Field(default=900.0, ge=0, le=7 * 86400, description="seconds")

@@ -123,7 +123,7 @@ def _check_jobs(
             _check_writer(doc, name, connection, problems)
             _check_document(doc, name, job, connection, mappings, problems)
         if isinstance(job, EnrichJob):
-            if connection is not None:
+            if connection is not None and not job.history_from_store:
                 _check_directory(doc, ("jobs", name, "connection"), connection,
                                  configs.get(job.connection), problems)
             _check_enrich_sources(doc, name, job, hub, configs, problems)
@@ -172,7 +172,8 @@ def _check_directory(doc: YamlDocument, loc: tuple[str | int, ...], connection: 
     if not issubclass(connector, CustomerDirectory):
         problems.append(doc.problem(loc, f"connector '{connection.type}' cannot look "
                                          "customers up (no CustomerDirectory capability): "
-                                         "enrichment needs a customer directory"))
+                                         "enrichment needs a customer directory, or "
+                                         "`history_from_store` for what its pull stored"))
         return
     configured = getattr(connector, "looks_up_customers", None)
     if config is not None and configured is not None and not configured(config):

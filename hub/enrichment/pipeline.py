@@ -33,7 +33,7 @@ from ..store.models import Customer, Ticket
 from . import queue
 from .lookup import find_remote_customer
 from .merge import merge_histories
-from .sources import from_primary, from_source, permanent, skipped, timed_out
+from .sources import from_primary, from_source, from_store, permanent, skipped, timed_out
 from .stored import stored_enrichment
 from .summary import history_summary
 
@@ -236,7 +236,7 @@ async def _enrich(hub: Hub, ticket_id: int, found: tuple[str, EnrichJob] | None,
     # The job's own connection has `source_timeout` for the lookup and the history together.
     deadline = asyncio.get_running_loop().time() + job.source_timeout
     lookup_error, lookup_permanent = None, False
-    if customer_id is None:
+    if customer_id is None and not job.history_from_store:  # else: only what pulls stored
         try:
             async with asyncio.timeout_at(deadline):
                 customer_id = await find_remote_customer(hub, job, mobile=mobile, email=email,
@@ -250,8 +250,10 @@ async def _enrich(hub: Hub, ticket_id: int, found: tuple[str, EnrichJob] | None,
         outcome = _no_customer(job, customer_id, lookup_error)
         outcome.permanent = lookup_permanent
         return _not_retried(outcome)
+    primary = from_store(hub, job, customer_id) if job.history_from_store and customer_id \
+        else from_primary(hub, job, external_id, deadline=deadline, actor=actor)
     parts = await asyncio.gather(
-        from_primary(hub, job, external_id, deadline=deadline, actor=actor),
+        primary,
         *(from_source(hub, job, source, attributes=attributes, mobile=mobile, email=email,
                       actor=actor) for source in job.sources))
     if job.sources:
@@ -287,6 +289,17 @@ def _not_retried(outcome: Outcome) -> Outcome:
                           "mapping is fixed, the ticket is enriched again when its customer "
                           "changes)")
     return outcome
+
+
+def _profile(customer: Customer, found: tuple[str, EnrichJob] | None) -> dict[str, Any]:
+    """The customer's profile; history kept with the customer (`history_from_store`) shows
+    as history, not again among the attributes."""
+    profile = customer_profile(customer)
+    kinds = set(found[1].history_from_store) if found else set()
+    if kinds:
+        profile["attributes"] = {name: value for name, value in profile["attributes"].items()
+                                 if name not in kinds}
+    return profile
 
 
 def _known(hub: Hub, customer_id: int | None) -> tuple[str | None, dict[str, Any]]:
@@ -327,7 +340,7 @@ def _settle(hub: Hub, claimed: queue.Claimed, outcome: Outcome,
         ticket.enrichment_status = outcome.status
         ticket.enrichment_error = outcome.error
         ticket.enrichment = stored_enrichment({
-            "customer": customer_profile(customer) if customer else None,
+            "customer": _profile(customer, found) if customer else None,
             "history": outcome.history,
             "summary": history_summary(outcome.history),
             "sources": outcome.sources,

@@ -14,12 +14,15 @@ from connectors.sdk import ConnectorError
 from connectors.sdk.errors import ConfigError, RejectedError, RetriableError
 
 from ..config import EnrichJob, EnrichSource
+from ..core.time import as_utc
 from ..mapping import RecordMappingError
 from ..runtime import Hub
+from ..store.models import Customer
 from .cache import fetch_history, find_snapshot
 from .lookup import ask_directory
 
-__all__ = ["Part", "from_primary", "from_source", "permanent", "skipped", "timed_out"]
+__all__ = ["Part", "from_primary", "from_source", "from_store", "permanent", "skipped",
+           "timed_out"]
 
 
 def permanent(exc: Exception) -> bool:
@@ -74,6 +77,23 @@ async def from_primary(hub: Hub, job: EnrichJob, external_id: str, *, deadline: 
     except TimeoutError:
         _failed(hub, job.connection, external_id, part, timed_out(job.connection, job))
     return part
+
+
+async def from_store(hub: Hub, job: EnrichJob, customer_id: int) -> Part:
+    """The customer's history as the connection's pull stored it with them (the job's
+    `history_from_store` kinds, lists the mapping kept in the customer's attributes), read
+    when the pull last stored the customer: no call to the connection."""
+    with hub.sessions() as session:
+        customer = session.get(Customer, customer_id)
+        if customer is None:
+            return Part({"connection": job.connection, "status": "not_found",
+                         "error": f"no customer {customer_id} in the store"})
+        attributes, stored_at = dict(customer.attributes or {}), customer.updated_at
+        external_id = customer.external_id
+    history = {kind: [item for item in attributes.get(kind) or () if isinstance(item, dict)]
+               for kind in job.history_from_store}
+    return Part({"connection": job.connection, "status": "ok", "external_id": external_id,
+                 "fetched_at": as_utc(stored_at).isoformat(), "cached": True}, history)
 
 
 async def from_source(hub: Hub, job: EnrichJob, source: EnrichSource, *,

@@ -21,6 +21,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from hub.core.time import as_utc
 from hub.enrichment import drain_enrichment
 from hub.store.models import Customer
 from hub.sync import run_pull
@@ -224,3 +225,62 @@ async def test_homecrm__a_customer_the_pull_has_not_brought_is_found_by_mobile(
 
     nobody = await _enriched(hub, "路过", contact_email="nobody@example.com")
     assert nobody.enrichment_status == "not_found"
+
+
+STORED_CONFIG_JOBS = """\
+jobs:
+  homecrm_customers:
+    kind: pull
+    connection: homecrm
+    stream: customers
+    mapping: homecrm_customer_with_orders
+  ticket_enrichment:
+    kind: enrich
+    connection: homecrm
+    mapping: homecrm_customer_with_orders
+    history_from_store: [orders]
+"""
+
+
+async def test_homecrm__history_from_pulled_data_alone(
+        json_server: JsonServer, database_url: str, make_hub: Any, tmp_path: Path) -> None:
+    """A CRM with no per-customer endpoint: the pull brings each customer with their orders
+    nested (json-server's `_embed`), the mapping keeps them, and enrichment serves them from
+    the store — tagged with the connection and when the pull stored them, the connection
+    never called."""
+    mappings = tmp_path / "mappings"
+    shutil.copytree(ROOT / "mappings", mappings)
+    (mappings / "homecrm_customer_with_orders.yaml").write_text(
+        MAPPING + "  orders: {path: orders, type: list}\n", encoding="utf-8")
+    config_text = CONFIG.format(url=json_server.url)
+    # the same connection without `customers:` (no lookup endpoints), and these jobs
+    config_text = config_text[:config_text.index("      customers:\n        find:")] + \
+        STORED_CONFIG_JOBS
+    config_text = config_text.replace("_page: 1, _limit: 15}", "_page: 1, _limit: 15, "
+                                      "_embed: orders}")
+    config = tmp_path / "hub.yaml"
+    config.write_text(config_text, encoding="utf-8")
+    hub = make_hub(database_url, config=config, mappings_dir=mappings)
+    try:
+        assert (await run_pull(hub, "homecrm_customers")).created == CUSTOMERS
+        pulled_at = _stored(hub)["7"].updated_at
+        enriched = await _enriched(hub, "滤芯漏水", contact_mobile="13800000007")
+        assert enriched.enrichment_status == "enriched", enriched.enrichment_error
+        assert enriched.customer is not None and "orders" not in enriched.customer.attributes
+        assert enriched.history is not None
+        orders = enriched.history.orders
+        assert sorted(o.model_extra["orderNo"] for o in orders) == [
+            "SO007-1", "SO007-2", "SO007-3"]
+        assert {o.source for o in orders} == {"homecrm"}
+        assert all(o.fetched_at is not None and abs(
+            (o.fetched_at - as_utc(pulled_at)).total_seconds()) < 1 for o in orders)
+        [source] = enriched.sources
+        assert (source.status, source.cached) == ("ok", True)
+        assert enriched.summary is not None and enriched.summary.orders == 3
+        # not pulled: not found, and the CRM is not asked
+        json_server.post("customers", {"id": 98, "name": "未同步", "mobile": "13988888888",
+                                       "updatedAt": "2026-11-03T10:00:00+08:00"})
+        late = await _enriched(hub, "未同步客户", contact_mobile="13988888888")
+        assert late.enrichment_status == "not_found"
+    finally:
+        hub.close()
