@@ -14,9 +14,8 @@ held no row of the import's kind when it started and nobody else has inserted si
 from __future__ import annotations
 
 import hashlib
-import json
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -24,7 +23,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import Connection, Table, bindparam, insert, select, update
 
-from hub.core.jsonable import to_jsonable
+from hub.core.jsonable import canonical_json, compact_encoder, to_jsonable
 from hub.core.time import as_utc
 
 from ..store.models import Customer, Ticket
@@ -54,24 +53,9 @@ class Prepared:
     now: datetime
 
 
-def _encoder(*, sort_keys: bool) -> Callable[[Any], str]:
-    """`JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=…).encode`, with its
-    C encoder built once instead of on every call (the same text: a test holds it)."""
-    encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=sort_keys)
-    make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None:  # pragma: no cover -- CPython always has it
-        return encoder.encode
-    iterate = make(None, encoder.default, json.encoder.encode_basestring, None, ":", ",",
-                   sort_keys, False, True)
-
-    def encode(value: Any) -> str:
-        return "".join(iterate(value, 0))
-    return encode
-
-
-_ENCODER = _encoder(sort_keys=False)
+_ENCODER = compact_encoder(sort_keys=False)
 # keys sorted: what a ticket stores is compared with what JSONB gives back (keys reordered)
-_CANONICAL = _encoder(sort_keys=True)
+_CANONICAL = canonical_json
 _JSON_NATIVE = frozenset({str, int, float, bool, type(None)})
 _CUSTOMER_SKIP = frozenset({"external_id", "name", "company", "mobile", "email", "tier"})
 
