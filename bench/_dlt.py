@@ -13,8 +13,9 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-__all__ = ["LOADER", "DltRun", "dlt_installed", "pull_dlt"]
+__all__ = ["LOADER", "DltRun", "crm_customers_config", "dlt_installed", "prepare", "pull_dlt"]
 
 LOADER = "parquet/filesystem"
 
@@ -45,12 +46,12 @@ def prepare(workdir: Path) -> None:
     os.environ["RUNTIME__LOG_LEVEL"] = "WARNING"
 
 
-def pull_dlt(*, url: str, api_key: str, page_size: int, workdir: Path, run: int) -> DltRun:
-    """Pull every customer through `rest_api_source` and load it as parquet files."""
-    import dlt
-    from dlt.sources.rest_api import rest_api_source
-
-    source = rest_api_source({
+def crm_customers_config(*, url: str, api_key: str, page_size: int,
+                         **resource: Any) -> dict[str, Any]:
+    """The `rest_api_source` config of the CRM sandbox's customers, as the hub pulls them
+    (cursor paginator on `next_cursor`, records at `data`, the API key header); `resource`:
+    more of the resource's settings (`primary_key`, `write_disposition`)."""
+    return {
         "client": {
             "base_url": url,
             "auth": {"type": "api_key", "name": "X-API-Key", "api_key": api_key,
@@ -59,11 +60,20 @@ def pull_dlt(*, url: str, api_key: str, page_size: int, workdir: Path, run: int)
                           "cursor_param": "cursor"},
         },
         "resources": [{
-            "name": "customers",
+            "name": "customers", **resource,
             "endpoint": {"path": "api/v1/customers", "params": {"limit": page_size},
                          "data_selector": "data"},
         }],
-    })
+    }
+
+
+def pull_dlt(*, url: str, api_key: str, page_size: int, workdir: Path, run: int) -> DltRun:
+    """Pull every customer through `rest_api_source` and load it as parquet files."""
+    import dlt
+    from dlt.sources.rest_api import rest_api_source
+
+    source = rest_api_source(crm_customers_config(url=url, api_key=api_key,
+                                                  page_size=page_size))
     pipeline = dlt.pipeline(
         pipeline_name=f"bench_pull_{run}",
         pipelines_dir=str(workdir / "pipelines"),

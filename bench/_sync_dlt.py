@@ -12,38 +12,23 @@ JSON line: records loaded and seconds in each step.
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from pathlib import Path
+
+from _dlt import crm_customers_config, prepare  # bench/ is this script's folder
 
 
 def main() -> None:
     url, api_key, page_size, db, workdir = sys.argv[1:6]
     work = Path(workdir)
-    os.environ["DLT_DATA_DIR"] = str(work / "data")
-    os.environ["DLT_PROJECT_DIR"] = str(work / "project")
-    os.environ["RUNTIME__DLTHUB_TELEMETRY"] = "false"
-    os.environ["RUNTIME__LOG_LEVEL"] = "WARNING"
+    prepare(work)
     import dlt
     from dlt.sources.rest_api import rest_api_source
 
-    source = rest_api_source({
-        "client": {
-            "base_url": url,
-            "auth": {"type": "api_key", "name": "X-API-Key", "api_key": api_key,
-                     "location": "header"},
-            "paginator": {"type": "cursor", "cursor_path": "next_cursor",
-                          "cursor_param": "cursor"},
-        },
-        "resources": [{
-            "name": "customers",
-            "primary_key": "id",
-            "write_disposition": "merge",
-            "endpoint": {"path": "api/v1/customers", "params": {"limit": int(page_size)},
-                         "data_selector": "data"},
-        }],
-    })
+    source = rest_api_source(crm_customers_config(
+        url=url, api_key=api_key, page_size=int(page_size), primary_key="id",
+        write_disposition="merge"))
     pipeline = dlt.pipeline(
         pipeline_name="bench_sync", pipelines_dir=str(work / "pipelines"),
         destination=dlt.destinations.sqlalchemy(credentials=f"sqlite:///{db}"),
