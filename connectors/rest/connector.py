@@ -46,12 +46,13 @@ from connectors.sdk.auth import ApiKeyAuth, BasicAuth, BearerAuth
 from connectors.sdk.paging import PageRequest, PageWalk, find_path, paginate, select_records
 from connectors.sdk.streams import IncrementalCursor
 
-from .directory import CustomersSpec, customer_history, find_customer
+from .directory import customer_history, find_customer
 from .spec import (
     ActionSpec,
     ApiKeyAuthSpec,
     BasicAuthSpec,
     BearerAuthSpec,
+    CustomersSpec,
     RestConfig,
     StreamSpec,
     render_path,

@@ -25,12 +25,10 @@ from connectors.sdk import ConnectorConfig
 from connectors.sdk.paging import PaginatorSpec, SinglePagePaginator
 from connectors.sdk.streams import CursorFormat
 
-from .directory import CustomersSpec
-
 __all__ = [
     "ActionSpec", "ApiKeyAuthSpec", "AuthSpec", "BasicAuthSpec", "BearerAuthSpec",
-    "IdempotencyKeySpec", "IncrementalSpec", "NoAuthSpec", "RestConfig",
-    "StreamSpec", "SuccessSpec", "placeholders", "render_path",
+    "CustomersSpec", "FindSpec", "HistorySpec", "IdempotencyKeySpec", "IncrementalSpec",
+    "NoAuthSpec", "RestConfig", "StreamSpec", "SuccessSpec", "placeholders", "render_path",
 ]
 
 _DOTTED = r"[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*"
@@ -85,6 +83,30 @@ def placeholders(path: str) -> list[str]:
 def render_path(path: str, value: Callable[[str], str]) -> str:
     """`path` with each `{field}` replaced by `value(field)`."""
     return _PLACEHOLDER.sub(lambda match: value(match.group(1)), path)
+
+
+def _checked_placeholders(value: str, known: Callable[[str], str | None]) -> str:
+    """`value`, its `{…}` placeholders balanced and each one `known` (which returns why
+    not, or None)."""
+    for name in placeholders(value):
+        why = known(name)
+        if why is not None:
+            raise ValueError(why)
+    if "{" in _PLACEHOLDER.sub("", value) or "}" in _PLACEHOLDER.sub("", value):
+        raise ValueError("has an unbalanced { or }")
+    return value
+
+
+def _one_of(*allowed: str) -> Callable[[str], str | None]:
+    """A placeholder check allowing only these names."""
+    shown = ", ".join("{" + name + "}" for name in allowed) or "no placeholder"
+    return lambda name: None if name in allowed else f"{{{name}}} is not known here; use {shown}"
+
+
+def _under_base_url(value: str, example: str) -> str:
+    if not value.startswith("/") or "://" in value:
+        raise ValueError(f"must be a path under base_url, like {example}")
+    return value
 
 
 class _Spec(BaseModel):
@@ -217,14 +239,10 @@ class ActionSpec(_Spec):
     @field_validator("path")
     @classmethod
     def _path_template(cls, value: str) -> str:
-        if not value.startswith("/") or "://" in value:
-            raise ValueError("must be a path under base_url, like /api/v1/articles/{id}")
-        for name in placeholders(value):
-            if not re.fullmatch(_DOTTED, name):
-                raise ValueError(f"placeholder {{{name}}} must name a payload field")
-        if "{" in _PLACEHOLDER.sub("", value) or "}" in _PLACEHOLDER.sub("", value):
-            raise ValueError("has an unbalanced { or }")
-        return value
+        return _checked_placeholders(
+            _under_base_url(value, "/api/v1/articles/{id}"),
+            lambda name: None if re.fullmatch(_DOTTED, name)
+            else f"placeholder {{{name}}} must name a payload field")
 
     @field_validator("body")
     @classmethod
@@ -238,6 +256,78 @@ class ActionSpec(_Spec):
         if self.body is not None:
             return self.body == "payload"
         return self.method in ("POST", "PUT", "PATCH")
+
+
+Contact = Literal["mobile", "email"]
+_HUB_NAME = r"[A-Za-z][A-Za-z0-9_-]{0,63}"
+HubName = Annotated[str, _matching(_HUB_NAME, "must be a name such as orders or interactions")]
+
+
+class FindSpec(_Spec):
+    """GET `path` with the params of the first contact the ticket has (in `by`'s order)."""
+
+    path: str
+    by: dict[Contact, dict[str, str]] = Field(min_length=1)
+    records_path: RecordsPath = ""
+
+    @field_validator("path")
+    @classmethod
+    def _plain_path(cls, value: str) -> str:
+        return _checked_placeholders(_under_base_url(value, "/customers"), _one_of())
+
+    @field_validator("by")
+    @classmethod
+    def _templates(cls, value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        for contact, params in value.items():
+            if not params:
+                raise ValueError(f"{contact}: needs at least one parameter")
+            for param in params.values():
+                _checked_placeholders(param, _one_of(contact))
+        return value
+
+
+class HistorySpec(_Spec):
+    """One kind of history: a listing per customer (`{id}` in `path` or `params`);
+    `fields` adds the hub's names (`total`, `ordered_at` …) read from a path of the record."""
+
+    path: str
+    params: dict[str, Scalar] = Field(default_factory=dict)
+    records_path: RecordsPath = ""
+    paginator: PaginatorSpec = Field(default_factory=lambda: SinglePagePaginator(
+        type="single_page"))
+    fields: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("path")
+    @classmethod
+    def _id_path(cls, value: str) -> str:
+        return _checked_placeholders(_under_base_url(value, "/customers/{id}/orders"),
+                                     _one_of("id"))
+
+    @field_validator("params")
+    @classmethod
+    def _id_params(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for param in value.values():
+            if isinstance(param, str):
+                _checked_placeholders(param, _one_of("id"))
+        return value
+
+    @field_validator("fields")
+    @classmethod
+    def _field_paths(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, path in value.items():
+            if not re.fullmatch(_HUB_NAME, name):
+                raise ValueError(f"{name!r}: a hub field name such as total or ordered_at")
+            if not re.fullmatch(_DOTTED, path):
+                raise ValueError(f"{name}: {path!r} must be a field path such as amount or "
+                                 "meta.created")
+        return value
+
+
+class CustomersSpec(_Spec):
+    """How the connection finds a customer and reads their history (directory.py)."""
+
+    find: FindSpec
+    history: dict[HubName, HistorySpec] = Field(min_length=1)
 
 
 class RestConfig(ConnectorConfig):

@@ -420,9 +420,8 @@ class PageWalk:
         if self.pages != 1 or not isinstance(self.paginator, _SERVER_ENDED):
             return None
         count = len(page.records)
-        asked = [value for name, value in httpx.URL(str(page.response.request.url)).params
-                 .multi_items() if name.lower().replace("_", "").replace("-", "")
-                 in _SIZE_PARAMS]
+        asked = [value for name, value in page.response.request.url.params.multi_items()
+                 if name.lower().replace("_", "").replace("-", "") in _SIZE_PARAMS]
         if not (str(count) in asked or (not asked and count in _ROUND_SIZES)):
             return None
         return (f"the listing ended on its first page, which was full ({count} records), "

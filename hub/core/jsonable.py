@@ -27,9 +27,7 @@ def to_jsonable(value: Any) -> Any:
 
 
 def content_hash(value: Any) -> str:
-    text = json.dumps(to_jsonable(value), ensure_ascii=False, sort_keys=True,
-                      separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
+    return hashlib.sha256(canonical_json(to_jsonable(value)).encode()).hexdigest()
 
 
 def json_text(value: Any) -> str:

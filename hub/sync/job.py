@@ -3,8 +3,6 @@ both need before they change anything."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlalchemy.orm import Session
 
 from hub.config import PullJob
@@ -37,9 +35,9 @@ def holder_died(session: Session, holder: leases.Holder) -> bool:
     return run is not None and run.pid is not None and not process_alive(run.pid, run.host)
 
 
-def busy_message(session: Session, name: str, *, now: datetime, doing: str = "run") -> str:
+def busy_message(session: Session, name: str, holder: leases.Holder | None, *,
+                 doing: str = "run") -> str:
     """Why the job cannot be run (or reset) now: the run that holds it."""
-    holder = leases.holder(session, name, now=now)
     if holder is None:
         held = "its lease was taken meanwhile"
     else:

@@ -99,7 +99,7 @@ def open_run(hub: Hub, name: str, *, trigger: str, local: bool = True,
         if not leases.acquire(session, name, owner=token, ttl=ttl, now=now):
             holder = leases.holder(session, name, now=now)
             if holder is not None and not holder_died(session, holder):
-                raise JobBusyError(busy_message(session, name, now=now))
+                raise JobBusyError(busy_message(session, name, holder))
             # The holder's process is gone (same host, pid dead): take over at once.
             leases.take_over(session, name, owner=token, ttl=ttl, now=now)
         _interrupt_orphans(session, name)

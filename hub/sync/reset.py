@@ -50,7 +50,8 @@ def reset_state(hub: Hub, name: str, *, to: str | None, actor: str) -> StateRese
     with hub.sessions.begin() as session:
         if not leases.acquire(session, name, owner=owner, ttl=hub.settings.job_lease_seconds,
                               now=now):
-            raise JobBusyError(busy_message(session, name, now=now, doing="reset"))
+            raise JobBusyError(busy_message(session, name, leases.holder(session, name, now=now),
+                                            doing="reset"))
         reset = replace_state(hub, session, name, to=to, actor=actor, now=now)
         leases.release(session, name, owner=owner, now=now)
     return reset
