@@ -284,3 +284,26 @@ async def test_homecrm__history_from_pulled_data_alone(
         assert late.enrichment_status == "not_found"
     finally:
         hub.close()
+
+
+async def test_homecrm__an_api_that_pages_only_when_asked_is_a_warning_on_the_run(
+        json_server: JsonServer, database_url: str, make_hub: Any, tmp_path: Path) -> None:
+    """json-server names a next page (Link) only when asked for pages with `_page`: without
+    it, `_limit: 15` answers 15 of the 40 customers and nothing more. The run says so."""
+    from hub.jobs.run_queries import get_run
+
+    mappings = tmp_path / "mappings"
+    shutil.copytree(ROOT / "mappings", mappings)
+    (mappings / "homecrm_customer.yaml").write_text(MAPPING, encoding="utf-8")
+    config = tmp_path / "hub.yaml"
+    config.write_text(CONFIG.format(url=json_server.url).replace("_page: 1, ", ""),
+                      encoding="utf-8")
+    hub = make_hub(database_url, config=config, mappings_dir=mappings)
+    try:
+        summary = await run_pull(hub, "homecrm_customers")
+        assert (summary.status, summary.read) == ("succeeded", 15)
+        [warning] = get_run(hub, summary.run_id).warnings
+        assert "ended on its first page, which was full (15 records)" in warning
+        assert "(link paginator)" in warning and "records may be missing" in warning
+    finally:
+        hub.close()
