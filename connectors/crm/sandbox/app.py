@@ -32,6 +32,7 @@ __all__ = ["CrmSandbox", "Fault", "create_app", "normalize_mobile"]
 _API = "/api/v1"
 _Key = tuple[int, str]  # (updated_at as epoch seconds, id): the listing order
 _NON_DIGITS = re.compile(r"[\s\-()]")
+_HISTORY_KINDS = ("orders", "interactions")  # each also on its own: /customers/{id}/{kind}
 
 
 def normalize_mobile(raw: str) -> str:
@@ -121,6 +122,28 @@ class CrmSandbox:
     def history(self, customer_id: str) -> dict[str, Any] | None:
         customer = self._by_id.get(customer_id)
         return None if customer is None else generate_history(customer, seed=self.seed)
+
+    def requests_per_customer(self) -> dict[str, dict[str, int]]:
+        """The API requests logged so far, counted per customer and by what they asked: `find`
+        (a listing by mobile or email, counted for each customer it matches), `profile`, and
+        each history listing (`history`, `orders`, `interactions`)."""
+        counts: dict[str, dict[str, int]] = {}
+        for entry in list(self.requests):
+            path, query = entry["path"], entry.get("query") or {}
+            if path == _API + "/customers" and (query.get("mobile") or "email" in query):
+                asked = "find"
+                found, _ = self.list_customers(limit=1000, mobile=query.get("mobile"),
+                                               email=query.get("email"))
+                ids = [customer["id"] for customer in found]
+            else:
+                parts = path.removeprefix(_API + "/customers/").split("/")
+                if not path.startswith(_API + "/customers/") or len(parts) > 2:
+                    continue
+                asked, ids = (parts[1] if len(parts) == 2 else "profile"), [parts[0]]
+            for cid in ids:
+                per = counts.setdefault(cid, {})
+                per[asked] = per.get(asked, 0) + 1
+        return counts
 
     def update_customer(self, customer_id: str, fields: dict[str, Any]) -> dict[str, Any]:
         """Overwrite top-level fields and bump updated_at past every other record's."""
@@ -234,7 +257,17 @@ def create_app(
     async def get_history(customer_id: str) -> Response:
         return _json(_found(customer_id, sandbox.history(customer_id)))
 
+    @app.get(_API + "/customers/{customer_id}/{kind}")
+    async def get_history_kind(customer_id: str, kind: str) -> Response:
+        if kind not in _HISTORY_KINDS:
+            raise _ApiError(404, "not_found", f"no such listing: {kind}")
+        return _json({"data": _found(customer_id, sandbox.history(customer_id))[kind]})
+
     add_request_log_routes(app, sandbox.requests)
+
+    @app.get("/_sandbox/requests/per-customer")
+    async def requests_per_customer() -> Response:
+        return _json(sandbox.requests_per_customer())
 
     @app.post("/_sandbox/customers/{customer_id}")
     async def update_customer(customer_id: str, request: Request) -> Response:

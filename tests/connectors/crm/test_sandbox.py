@@ -283,6 +283,38 @@ def test_history__unknown_customer_is_404(api: httpx.Client) -> None:
     assert api.get("/api/v1/customers/C999999/history").status_code == 404
 
 
+def test_history__each_kind_is_a_listing_of_its_own(
+    api: httpx.Client, sandbox: CrmSandbox
+) -> None:
+    customer = next(c for c in sandbox.customers
+                    if (h := sandbox.history(c["id"])) and h["orders"] and h["interactions"])
+    history = api.get(f"/api/v1/customers/{customer['id']}/history").json()
+    for kind in ("orders", "interactions"):
+        answer = api.get(f"/api/v1/customers/{customer['id']}/{kind}")
+        assert answer.status_code == 200 and answer.json() == {"data": history[kind]}
+    assert api.get(f"/api/v1/customers/{customer['id']}/invoices").status_code == 404
+    assert api.get("/api/v1/customers/C999999/orders").status_code == 404
+
+
+def test_requests_per_customer__counts_finds_profiles_and_listings(
+    api: httpx.Client, control: httpx.Client, sandbox: CrmSandbox
+) -> None:
+    first, second = sandbox.customers[0], sandbox.customers[1]
+    api.get("/api/v1/customers", params={"mobile": first["contact"]["mobile"]})
+    api.get("/api/v1/customers", params={"mobile": "13000000000"})  # matches nobody
+    api.get("/api/v1/customers", params={"limit": 5})  # a listing, not a find
+    for path in ("orders", "orders", "interactions", "history"):
+        api.get(f"/api/v1/customers/{first['id']}/{path}")
+    api.get(f"/api/v1/customers/{second['id']}")
+    api.get(f"/api/v1/customers/{second['id']}/orders")
+    assert control.get("/_sandbox/requests/per-customer").json() == {
+        first["id"]: {"find": 1, "orders": 2, "interactions": 1, "history": 1},
+        second["id"]: {"profile": 1, "orders": 1},
+    }
+    control.delete("/_sandbox/requests")
+    assert control.get("/_sandbox/requests/per-customer").json() == {}
+
+
 # faults
 
 
