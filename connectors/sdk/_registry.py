@@ -13,6 +13,11 @@ __all__ = ["ENTRY_POINT_GROUP", "ConnectorInfo", "available_connectors", "load_c
 
 ENTRY_POINT_GROUP = "hub.connectors"
 
+# Classes loaded so far, by name: finding the entry points reads every installed
+# distribution's metadata (~1 ms), and the hub asks for a connector on every call it makes.
+# A name not found is looked for again next time (a plugin installed meanwhile).
+_loaded: dict[str, type[Connector[Any]]] = {}
+
 
 @dataclass(frozen=True, slots=True)
 class ConnectorInfo:
@@ -35,6 +40,8 @@ def available_connectors() -> list[ConnectorInfo]:
 
 def load_connector(name: str) -> type[Connector[Any]]:
     """The connector class registered under `name`; the error lists the known names."""
+    if (known_class := _loaded.get(name)) is not None:
+        return known_class
     points = _entry_points()
     if name not in points:
         known = ", ".join(sorted(points)) or "none (is the hub installed with pip?)"
@@ -44,4 +51,5 @@ def load_connector(name: str) -> type[Connector[Any]]:
         raise ConfigError(
             f"entry point '{name}' ({points[name].value}) is not a Connector subclass"
         )
+    _loaded[name] = loaded
     return loaded
