@@ -9,7 +9,7 @@ customers:
       mobile: {mobile: "{mobile}"}
       email: {email: "{email}"}
     records_path: ""            # the records in the body ('' = the body is the list)
-  history:                      # one listing per kind, `{id}` = the customer's external id
+  history:                      # one listing per kind (asked at once), `{id}` = the customer's id
     orders:
       path: /customers/{id}/orders
       params: {_sort: createdAt, _order: desc}
@@ -26,12 +26,13 @@ with any paginator (default: one page). The config's types: spec.py (`CustomersS
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from connectors.sdk.paging import find_path, paginate, select_records
 
-from .spec import CustomersSpec, render_path
+from .spec import CustomersSpec, HistorySpec, render_path
 
 if TYPE_CHECKING:
     from connectors.sdk import HttpClient
@@ -59,21 +60,34 @@ async def find_customer(http: HttpClient, spec: CustomersSpec, *, mobile: str | 
 
 async def customer_history(http: HttpClient, spec: CustomersSpec, external_id: str, *,
                            base_url: str) -> dict[str, Any]:
-    """Each declared kind's listing for the customer, every page, with `fields` added."""
+    """Each declared kind's listing for the customer, every page, with `fields` added. The
+    kinds are asked at once (one round trip for all, not one each); the first that fails
+    cancels the others and its error is raised."""
     customer = str(external_id)
-    history: dict[str, Any] = {}
-    for kind, listing in spec.history.items():
-        params = {name: render_path(value, lambda _: customer) if isinstance(value, str)
-                  else value for name, value in listing.params.items()}
-        items: list[dict[str, Any]] = []
-        async for records, _ in paginate(
-                http, listing.paginator,
-                path=render_path(listing.path, lambda _: quote(customer, safe="")),
-                operation=f"customers.history.{kind}", params=params,
-                records_path=listing.records_path, base_url=base_url):
-            items.extend(_with_fields(record, listing.fields) for record in records)
-        history[kind] = items
-    return history
+    listings = [asyncio.ensure_future(_listing(http, kind, listing, customer,
+                                               base_url=base_url))
+                for kind, listing in spec.history.items()]
+    try:
+        found = await asyncio.gather(*listings)
+    except BaseException:
+        for listing in listings:
+            listing.cancel()
+        raise
+    return dict(zip(spec.history, found, strict=True))
+
+
+async def _listing(http: HttpClient, kind: str, listing: HistorySpec, customer: str, *,
+                   base_url: str) -> list[dict[str, Any]]:
+    params = {name: render_path(value, lambda _: customer) if isinstance(value, str)
+              else value for name, value in listing.params.items()}
+    items: list[dict[str, Any]] = []
+    async for records, _ in paginate(
+            http, listing.paginator,
+            path=render_path(listing.path, lambda _: quote(customer, safe="")),
+            operation=f"customers.history.{kind}", params=params,
+            records_path=listing.records_path, base_url=base_url):
+        items.extend(_with_fields(record, listing.fields) for record in records)
+    return items
 
 
 def _records(body: Any, records_path: str) -> list[dict[str, Any]]:
