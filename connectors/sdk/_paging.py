@@ -22,6 +22,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from ._errors import ConfigError, ConnectorError
+from ._http import read_json
 from ._redact import Redactor
 
 if TYPE_CHECKING:
@@ -455,7 +456,7 @@ async def paginate(
         response = await http.send("GET", request.url, operation=operation,
                                    params=request.params or None)
         try:
-            body = response.json()
+            body = read_json(response)
         except ValueError:
             raise ConnectorError("the response is not JSON", operation=operation,
                                  status=response.status_code) from None

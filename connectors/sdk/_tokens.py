@@ -19,7 +19,7 @@ import httpx
 from pydantic import SecretStr
 
 from ._errors import AuthError, RateLimitedError, TransientError
-from ._http import parse_retry_after
+from ._http import parse_retry_after, read_json
 from ._redact import Redactor
 
 __all__ = [
@@ -156,7 +156,7 @@ class MemoryTokenCache:
 def json_body(response: httpx.Response) -> Any:
     """The response's JSON, or None when the body is not JSON."""
     try:
-        return response.json()
+        return read_json(response)
     except ValueError:
         return None
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import httpx
 import pytest
 import respx
+from hypothesis import given
+from hypothesis import strategies as st
 
 from connectors.sdk import (
     AuthError,
@@ -19,7 +22,7 @@ from connectors.sdk import (
     RetryPolicy,
     TransientError,
 )
-from connectors.sdk.http import CallRecord, parse_retry_after
+from connectors.sdk.http import CallRecord, parse_retry_after, read_json
 from connectors.sdk.redaction import Redactor
 
 BASE = "https://crm.example.test"
@@ -310,3 +313,36 @@ async def test_send__a_client_without_cookies_sends_none_back_but_masks_them(
     sent = after.calls.last.request.headers.get("cookie")
     assert sent == (f"kdservice-sessionid={session}" if keeps else None)
     assert session not in Redactor().text(f"cookie {session}")  # a known credential either way
+
+
+# -- read_json: orjson's speed, the standard library's answers ---------------------------------
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20)
+
+
+@given(_JSON_VALUES)
+def test_read_json__reads_what_the_standard_library_reads(value: object) -> None:
+    body = json.dumps(value, ensure_ascii=False).encode()
+    assert read_json(httpx.Response(200, content=body)) == json.loads(body)
+
+
+@pytest.mark.parametrize("body", [
+    b'{"id": 123456789012345678901234567890}',  # past 64 bits: orjson refuses it
+    b'{"amount": NaN, "limit": Infinity}',  # not JSON, but what json.loads takes
+    '{"name": "张三"}'.encode("utf-16"),  # RFC 8259 allows only UTF-8; json.loads reads it
+    b'{"text": "\\ud800"}',  # a lone surrogate
+])
+def test_read_json__what_orjson_refuses_is_read_as_the_standard_library_reads_it(
+        body: bytes) -> None:
+    read = read_json(httpx.Response(200, content=body))
+    assert json.dumps(read) == json.dumps(json.loads(body))
+
+
+@pytest.mark.parametrize("body", [b"", b"<html>busy</html>", b'{"a": 1', b"\xff\xfe\x00"])
+def test_read_json__not_json_is_a_value_error(body: bytes) -> None:
+    with pytest.raises(ValueError):
+        read_json(httpx.Response(200, content=body))
