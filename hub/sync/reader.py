@@ -4,6 +4,7 @@ and the heartbeat that keeps the leases while it reads."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import aclosing
@@ -18,7 +19,7 @@ from hub.core.time import as_utc_or_none
 from hub.ingest.lookups import resolve_lookups
 from hub.ingest.targets import pull_target
 from hub.jobs import leases, parts
-from hub.mapping import RecordMappingError
+from hub.mapping import LookupTables, RecordMappingError
 from hub.runtime import Hub
 from hub.store.statistics import analyze_if_stale
 
@@ -75,6 +76,11 @@ class PartReader:
         self.deadline = as_utc_or_none(deadline)
         self.progress = progress
         self.held: set[int] = set()
+        # A page is stored in a thread, except in an in-memory SQLite database: its
+        # connections are one per thread, each a database of its own.
+        url = hub.engine.url
+        self._threaded = not (url.get_backend_name() == "sqlite"
+                              and url.database in (None, "", ":memory:"))
 
     async def heartbeat(self) -> None:
         tables = [pull_target(self.job.target).table, "external_records"]
@@ -144,7 +150,7 @@ class PartReader:
     async def _read_part(self, claimed: parts.Claimed) -> None:
         connector = self.hub.connector(self.job.connection, actor=f"job:{self.name}")
         stream = connector.stream(self.job.stream)
-        retries = budget_ms = 0
+        counted = (0, 0)  # the connector's retries and rate-budget wait (ms) so far
         async with connector, aclosing(read_ahead(
                 stream.read_slice(claimed.part, claimed.state))) as batches:
             async for batch in batches:
@@ -153,22 +159,15 @@ class PartReader:
                     lookups = await resolve_lookups(self.hub, self.mapping, batch.records,
                                                     actor=f"job:{self.name}")
                     stats = connector.http.stats
-                    with self.hub.sessions.begin() as session:
-                        page_commits_async(session)
-                        row = parts.locked(session, claimed.id, owner=self.owner)
-                        audit = store_batch(session, self.job, self.mapping, row,
-                                            batch.records, key=stream.primary_key,
-                                            actor=f"job:{self.name}", lookups=lookups,
-                                            warnings=batch.meta.get("warnings") or ())
-                        row.retries += stats.retries - retries
-                        row.budget_wait_ms += int(stats.budget_wait_s * 1000) - budget_ms
-                        retries, budget_ms = stats.retries, int(stats.budget_wait_s * 1000)
-                        if batch.state is not None:
-                            row.state = batch.state
-                            advance_job_state(session, self.name, self.run_id, row)
-                        # Last, so the audit chain's head (one row every writer updates) is
-                        # locked only from here to the commit.
-                        self.hub.audit.append(session, audit)
+                    seen = (stats.retries, int(stats.budget_wait_s * 1000))
+                    store = functools.partial(self._store_page, claimed, batch, lookups,
+                                              key=stream.primary_key, counted=counted,
+                                              seen=seen)
+                    if self._threaded:  # the driver's work (it lets go of the GIL) overlaps
+                        await asyncio.to_thread(store)  # reading the next page
+                    else:
+                        store()
+                    counted = seen
                 if self.progress:
                     self.progress(read_summary(self.hub, self.run_id))
                 if self._stopping():
@@ -178,6 +177,25 @@ class PartReader:
             parts.finish(row, now=_now())
             session.flush()
             advance_job_state(session, self.name, self.run_id, row)
+
+    def _store_page(self, claimed: parts.Claimed, batch: Batch, lookups: LookupTables | None,
+                    *, key: str, counted: tuple[int, int], seen: tuple[int, int]) -> None:
+        """Commit one page: its records, the part's checkpoint, the job's cursor and the
+        audit rows, in one transaction guarded by the part's lease."""
+        with self.hub.sessions.begin() as session:
+            page_commits_async(session)
+            row = parts.locked(session, claimed.id, owner=self.owner)
+            audit = store_batch(session, self.job, self.mapping, row, batch.records, key=key,
+                                actor=f"job:{self.name}", lookups=lookups,
+                                warnings=batch.meta.get("warnings") or ())
+            row.retries += seen[0] - counted[0]
+            row.budget_wait_ms += seen[1] - counted[1]
+            if batch.state is not None:
+                row.state = batch.state
+                advance_job_state(session, self.name, self.run_id, row)
+            # Last, so the audit chain's head (one row every writer updates) is locked
+            # only from here to the commit.
+            self.hub.audit.append(session, audit)
 
     def _release(self, claimed: parts.Claimed) -> None:
         with self.hub.sessions.begin() as session:
