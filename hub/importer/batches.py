@@ -15,6 +15,7 @@ from hub.ingest.writers import BulkWriter, Prepared
 
 from ..core.cells import ExcelError
 from ..mapping import CompiledMapping, LookupTables, RecordMappingError
+from ..mapping.columnar import ColumnarMapping
 from ..mapping.paths import Key, parse_path
 from .columns import checked_headers, open_for_mapping, restored
 from .report import ERRORS_COLUMN
@@ -22,7 +23,8 @@ from .report import ERRORS_COLUMN
 if TYPE_CHECKING:
     from .readers import Table
 
-__all__ = ["Head", "Mapped", "local_items", "map_batch", "read_batches", "records_of"]
+__all__ = ["Head", "Mapped", "local_items", "map_batch", "read_batches", "records_of",
+           "restored_rows"]
 
 
 @dataclass(frozen=True)
@@ -62,19 +64,39 @@ def read_batches(table: Table, checkpoint: int,
         yield batch
 
 
+def restored_rows(batch: list[tuple[int, list[Any]]],
+                  headers: list[str]) -> list[tuple[int, list[Any]]]:
+    """The batch's rows; from our own error report (fixed and imported again), each value
+    as it was before the report made it inert."""
+    if ERRORS_COLUMN in headers:
+        return [(number, [restored(value) for value in values]) for number, values in batch]
+    return batch
+
+
 def records_of(batch: list[tuple[int, list[Any]]],
                headers: list[str]) -> tuple[list[tuple[int, list[Any]]], list[dict[str, Any]]]:
-    if ERRORS_COLUMN in headers:  # our own error report, fixed and imported again
-        batch = [(number, [restored(value) for value in values]) for number, values in batch]
+    batch = restored_rows(batch, headers)
     return batch, [dict(zip(headers, values, strict=False)) for _, values in batch]
 
 
-def map_batch(batch: list[tuple[int, list[Any]]], records: list[dict[str, Any]],
+def map_batch(batch: list[tuple[int, list[Any]]], records: list[dict[str, Any]] | None,
               headers: list[str], mapping: CompiledMapping, lookups: LookupTables | None,
-              target: type[BulkWriter], source: str) -> Mapped:
+              target: type[BulkWriter], source: str, *,
+              columnar: ColumnarMapping | None = None) -> Mapped:
+    """Map and prepare a batch. With `columnar` (no lookups), the rows it decides are mapped
+    a column at a time and the row engine maps only the others; `records` (the rows as
+    dicts) may then be None: the few the row engine needs are made here."""
     entities, rejects, skipped = [], [], 0
     function = mapping.function
-    for (row_number, values), record in zip(batch, records, strict=True):
+    decided = columnar.map_rows([values for _, values in batch]) if columnar is not None \
+        else [None] * len(batch)
+    for position, ((row_number, values), entity) in enumerate(zip(batch, decided,
+                                                                    strict=True)):
+        if entity is not None:
+            entities.append(entity)
+            continue
+        record = records[position] if records is not None \
+            else dict(zip(headers, values, strict=False))
         try:
             entity = function(record, row_number, lookups)
         except RecordMappingError as exc:

@@ -22,7 +22,8 @@ from hub.ingest.lookups import resolve_lookups
 from hub.ingest.writers import BulkWriter
 
 from ..mapping import CompiledMapping
-from .batches import Head, Mapped, local_items, map_batch, records_of
+from ..mapping.columnar import ColumnarMapping, columnar_mapping
+from .batches import Head, Mapped, local_items, map_batch, records_of, restored_rows
 from .worker import worker_items
 
 if TYPE_CHECKING:
@@ -44,10 +45,16 @@ async def mapped_batches(hub: Hub, path: Path, mapping: CompiledMapping,
             yield made
         return
     headers: list[str] = []
+    columnar: ColumnarMapping | None = None  # None with lookups: they need the records
     for item in local_items(path, mapping, reader, checkpoint, size):
         if isinstance(item, Head):
             headers = item.headers
+            columnar = columnar_mapping(mapping, headers)
             yield item
+            continue
+        if columnar is not None:
+            yield map_batch(restored_rows(item, headers), None, headers, mapping, None, target,
+                            source, columnar=columnar)
             continue
         batch, records = records_of(item, headers)
         lookups = await resolve_lookups(hub, mapping, records, actor=actor)

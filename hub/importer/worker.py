@@ -24,8 +24,9 @@ from typing import Any
 from hub.ingest.writers import BulkWriter
 
 from ..mapping import CompiledMapping
+from ..mapping.columnar import ColumnarMapping, columnar_mapping
 from ._safety import ImportFileError
-from .batches import Head, Mapped, local_items, map_batch, records_of
+from .batches import Head, Mapped, local_items, map_batch, restored_rows
 
 __all__ = ["worker_items"]
 
@@ -90,13 +91,15 @@ def _work(receive: Connection, send: Connection, path: Path, mapping: CompiledMa
     receive.close()
     try:
         headers: list[str] = []
+        columnar: ColumnarMapping | None = None
         for item in local_items(path, mapping, reader, checkpoint, size):
             if isinstance(item, Head):
                 headers = item.headers
+                columnar = columnar_mapping(mapping, headers)
                 send.send(item)
                 continue
-            batch, records = records_of(item, headers)
-            send.send(map_batch(batch, records, headers, mapping, None, target, source))
+            send.send(map_batch(restored_rows(item, headers), None, headers, mapping, None,
+                                target, source, columnar=columnar))
         send.send(_END)
     except (BrokenPipeError, ConnectionResetError):
         return  # the importing process is gone

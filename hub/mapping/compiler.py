@@ -175,8 +175,8 @@ class CompiledMapping:
     subclass whose `__call__` is that function, so a hot loop pays no wrapper.
     """
 
-    __slots__ = ("_columns", "_key_field", "fields", "function", "lookups", "name", "source",
-                 "spec", "version")
+    __slots__ = ("_columns", "_key_field", "fields", "function", "lookups", "name", "registry",
+                 "source", "spec", "version")
 
     name: str
     version: int
@@ -185,6 +185,7 @@ class CompiledMapping:
     lookups: Mapping[str, LookupInfo]
     source: str  # the generated Python, for debugging
     function: Callable[..., dict[str, Any] | None]
+    registry: TransformRegistry  # the transforms it was compiled with
 
     def __init__(self, *, name: str, spec: MappingSpec,
                  lookups: Mapping[str, LookupInfo]) -> None:
@@ -317,6 +318,7 @@ def compile_mapping(spec: MappingSpec, *, name: str,
     compiled_class: type[CompiledMapping] = type("CompiledMapping", (CompiledMapping,),
                                                  {"__slots__": ()})
     mapping = compiled_class(name=name, spec=spec, lookups=lookups)
+    mapping.registry = registry
     source, namespace = generate(spec.fields, filter_source=spec.filter, registry=registry,
                                  functions=expression_functions(registry),
                                  runtime=mapping.runtime(), lookups=lookups,
