@@ -110,13 +110,16 @@ class PullJob(ScheduledJob):
         retry: how often a part whose read fails (after the HTTP layer's own retries) is
             read again, resuming at its checkpoint, before the run fails (default: once, no
             second attempt). Refusals (auth, a rejected request) are never retried.
+        target: the table the records land in: customers, articles, orders and interactions
+            (a customer's history, linked by `customer_external_id`), tickets (another
+            helpdesk's, by `external_ref`); see hub/ingest/targets.py.
     """
 
     kind: Literal["pull"]
     connection: str
     stream: str
     mapping: str
-    target: Literal["customers", "articles"] = "customers"
+    target: Literal["customers", "articles", "orders", "interactions", "tickets"] = "customers"
     slices: int | None = Field(default=None, ge=1, le=1024)
     retry: RetrySpec = Field(default_factory=lambda: RetrySpec(
         attempts=1, backoff_initial=5.0, backoff_max=300.0))

@@ -250,6 +250,17 @@ def _check_stream(doc: YamlDocument, name: str, job: PullJob, connection: Connec
         ))
 
 
+# What a pull's upsert matches its records on (and links them by), by the job's target.
+_KEY_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
+    "customers": (("external_id", "matched on it"),),
+    "tickets": (("external_ref", "matched on it"),),
+    "orders": (("external_id", "matched on it"),
+               ("customer_external_id", "linked to their customer by it")),
+    "interactions": (("external_id", "matched on it"),
+                     ("customer_external_id", "linked to their customer by it")),
+}
+
+
 def _check_mapping(doc: YamlDocument, name: str, job: PullJob | EnrichJob,
                    mappings: MappingLibrary, problems: list[ConfigProblem]) -> None:
     loc = ("jobs", name, "mapping")
@@ -261,10 +272,13 @@ def _check_mapping(doc: YamlDocument, name: str, job: PullJob | EnrichJob,
     except ConfigFileError as exc:
         problems.extend(exc.problems)
         return
-    if "external_id" not in mapping.fields:
-        problems.append(doc.problem(
-            loc, f"mapping '{job.mapping}' must define an 'external_id' field: customers "
-                 "are matched on it"))
+    target = job.target if isinstance(job, PullJob) else "customers"
+    for field, why in _KEY_FIELDS.get(target, _KEY_FIELDS["customers"]):
+        if field not in mapping.fields:
+            article = "an" if field[0] in "aeiou" else "a"
+            problems.append(doc.problem(
+                loc, f"mapping '{job.mapping}' must define {article} '{field}' field: "
+                     f"{target} are {why}"))
     for lookup in mapping.lookups.values():
         if lookup.connection is not None and lookup.connection not in doc.data.get(
                 "connections", {}):

@@ -15,6 +15,7 @@ from connectors.sdk.errors import ConfigError, RejectedError, RetriableError
 
 from ..config import EnrichJob, EnrichSource
 from ..core.time import as_utc
+from ..customers.history import stored_history
 from ..mapping import RecordMappingError
 from ..runtime import Hub
 from ..store.models import Customer
@@ -80,20 +81,33 @@ async def from_primary(hub: Hub, job: EnrichJob, external_id: str, *, deadline: 
 
 
 async def from_store(hub: Hub, job: EnrichJob, customer_id: int) -> Part:
-    """The customer's history as the connection's pull stored it with them (the job's
-    `history_from_store` kinds, lists the mapping kept in the customer's attributes), read
-    when the pull last stored the customer: no call to the connection."""
+    """The customer's history as the connection's pulls stored it (the job's
+    `history_from_store` kinds): the lists the customer's mapping kept in their attributes,
+    then the rows separate pull jobs stored of that kind (orders, interactions: newest
+    first) for the customer's external id in the job's connection. No call to the
+    connection. Each stored row's item carries `stored_at`, when the pull last wrote it;
+    the entry's `fetched_at` (every item's freshness in the view) is the latest of those
+    and of when the customer was stored."""
     with hub.sessions() as session:
         customer = session.get(Customer, customer_id)
         if customer is None:
             return Part({"connection": job.connection, "status": "not_found",
                          "error": f"no customer {customer_id} in the store"})
-        attributes, stored_at = dict(customer.attributes or {}), customer.updated_at
+        attributes, stored_at = dict(customer.attributes or {}), as_utc(customer.updated_at)
         external_id = customer.external_id
-    history = {kind: [item for item in attributes.get(kind) or () if isinstance(item, dict)]
-               for kind in job.history_from_store}
+        # rows link to the customer of the pull's own connection by its external id
+        pulled = stored_history(session, source=job.connection, customer_external_id=external_id,
+                                kinds=job.history_from_store) \
+            if customer.source == job.connection else {}
+    history: dict[str, Any] = {}
+    for kind in job.history_from_store:
+        rows = pulled.get(kind, ())
+        history[kind] = [
+            *(item for item in attributes.get(kind) or () if isinstance(item, dict)),
+            *({**row.item, "stored_at": row.stored_at.isoformat()} for row in rows)]
+        stored_at = max([stored_at, *(row.stored_at for row in rows)])
     return Part({"connection": job.connection, "status": "ok", "external_id": external_id,
-                 "fetched_at": as_utc(stored_at).isoformat(), "cached": True}, history)
+                 "fetched_at": stored_at.isoformat(), "cached": True}, history)
 
 
 async def from_source(hub: Hub, job: EnrichJob, source: EnrichSource, *,

@@ -16,10 +16,17 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
+from hub.customers.history import (
+    INTERACTION_FIELDS,
+    ORDER_FIELDS,
+    upsert_interactions,
+    upsert_orders,
+)
 from hub.customers.store import COLUMNS as CUSTOMER_COLUMNS
 from hub.customers.store import upsert_customers
 from hub.kb.store import ARTICLE_FIELDS, upsert_articles
 
+from .pulled_tickets import upsert_tickets
 from .writers import BulkWriter, CustomerWriter, TicketWriter
 
 __all__ = ["TARGETS", "Target", "Upsert", "field_problems", "import_writer", "importable",
@@ -50,10 +57,14 @@ class Target:
 TARGETS: dict[str, Target] = {target.name: target for target in (
     Target("customer", "customers", upsert=upsert_customers, writer=CustomerWriter,
            fields=frozenset({"external_id", *CUSTOMER_COLUMNS})),
-    Target("ticket", "tickets", writer=TicketWriter,
+    Target("ticket", "tickets", upsert=upsert_tickets, writer=TicketWriter,
            fields=frozenset(TicketWriter._WRITTEN)),  # noqa: SLF001 -- its own package
     Target("article", "articles", upsert=upsert_articles, fields=ARTICLE_FIELDS,
            keeps_others=False),
+    # a customer's history from separate pull jobs (hub/customers/history.py)
+    Target("order", "orders", upsert=upsert_orders, fields=ORDER_FIELDS),
+    Target("interaction", "interactions", upsert=upsert_interactions,
+           fields=INTERACTION_FIELDS),
 )}
 
 

@@ -364,26 +364,41 @@ class TicketWriter(BulkWriter):
         row["updated_at"] = now
         return row
 
-    def fingerprint(self, row: dict[str, Any]) -> str:
-        values = [row.get(column) for column in self._COMPARED]
+    @classmethod
+    def comparable(cls, row: dict[str, Any]) -> list[Any]:
+        """The values that decide whether a stored ticket changed, in `_COMPARED` order."""
+        values = [row.get(column) for column in cls._COMPARED]
         created, attributes = values[-2], values[-1]
         if isinstance(created, datetime):  # compare instants; SQLite gives them back naive
             values[-2] = as_utc(created).timestamp()
         if isinstance(attributes, dict):  # as stored: compared as the text written
             values[-1] = _CANONICAL(attributes) if attributes else None
-        return repr(values)
+        return values
 
-    def existing(self, keys: Sequence[str], *,
-                 source: str) -> dict[str, tuple[int, str]]:  # noqa: ARG002 -- keyed by ref
+    def fingerprint(self, row: dict[str, Any]) -> str:
+        return repr(self.comparable(row))
+
+    def changed_fields(self, stored: dict[str, Any], row: dict[str, Any]) -> list[str]:
+        """The compared columns in which `row` differs from the `stored` one."""
+        return [name for name, old, new in zip(
+            self._COMPARED, self.comparable(stored), self.comparable(row), strict=True)
+            if old != new]
+
+    def stored_rows(self, keys: Sequence[str]) -> dict[str, tuple[int, dict[str, Any]]]:
+        """external_ref → (id, the compared columns' values) of the tickets stored."""
         table = self.table
-        found: dict[str, tuple[int, str]] = {}
+        found: dict[str, tuple[int, dict[str, Any]]] = {}
         columns = [table.c[name] for name in self._COMPARED]
         for start in range(0, len(keys), _CHUNK):
             rows = self.connection.execute(
                 select(table.c.id, table.c.external_ref, *columns)
                 .where(table.c.external_ref.in_(keys[start : start + _CHUNK])))
             for row in rows:
-                stored = dict(zip(self._COMPARED, row[2:], strict=True))
-                found[row[1]] = (row[0], self.fingerprint(stored))
+                found[row[1]] = (row[0], dict(zip(self._COMPARED, row[2:], strict=True)))
         return found
+
+    def existing(self, keys: Sequence[str], *,
+                 source: str) -> dict[str, tuple[int, str]]:  # noqa: ARG002 -- keyed by ref
+        return {key: (row_id, self.fingerprint(stored))
+                for key, (row_id, stored) in self.stored_rows(keys).items()}
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from hub.audit import AuditEntry
 from hub.config import PullJob
+from hub.customers.history import HistoryUpsertResult, linked_customers
 from hub.customers.store import upsert_external_records
 from hub.enrichment import enqueue_customer_changed
 from hub.ingest.targets import pull_target
@@ -91,6 +92,10 @@ def _store_entities(session: Session, job: PullJob, mapping: CompiledMapping,
     if entity == "customer" and result.updated:
         # Their open tickets are enriched again, from the changed profile.
         enqueue_customer_changed(session, [row.id for row, _ in result.updated], now=_now())
+    elif isinstance(result, HistoryUpsertResult) and (result.created or result.updated):
+        # ... and from their changed history, for those of them pulled already.
+        enqueue_customer_changed(session, linked_customers(
+            session, source=job.connection, external_ids=list(result.customers())), now=_now())
     part.created += len(result.created)
     part.updated += len(result.updated)
     part.unchanged += result.unchanged

@@ -90,12 +90,14 @@ def _orders_table(orders: Sequence[dict[str, Any]]) -> Table:
     table.add_column("Status", no_wrap=True)
     table.add_column("Items", overflow="fold")  # Chinese names wrap by character
     table.add_column("Total (CNY)", justify="right", no_wrap=True)
+    table.add_column("From", no_wrap=True)
     for order in orders[:8]:
-        items = "\n".join(f"{i['name']} ×{i['qty']}" for i in order.get("items") or [])
-        table.add_row(order.get("order_no", ""), (order.get("ordered_at") or "—")[:10],
-                      order.get("status", ""), items, order.get("total", ""))
+        items = "\n".join(_line(line) for line in order.get("items") or [])
+        table.add_row(_text(order.get("order_no")), _text(order.get("ordered_at"))[:10] or "—",
+                      _text(order.get("status")), items, _text(order.get("total")),
+                      _origin(order))
     if not orders:
-        table.add_row("—", "", "", "no orders", "")
+        table.add_row("—", "", "", "no orders", "", "")
     return table
 
 
@@ -106,12 +108,34 @@ def _interactions_table(interactions: Sequence[dict[str, Any]]) -> Table:
     table.add_column("Channel", no_wrap=True)
     table.add_column("Summary", overflow="fold")
     table.add_column("Agent", no_wrap=True)
+    table.add_column("From", no_wrap=True)
     for item in interactions[:6]:
-        table.add_row((item.get("at") or "—")[:10], item.get("channel", ""),
-                      item.get("summary", ""), item.get("agent", ""))
+        table.add_row(_text(item.get("at"))[:10] or "—", _text(item.get("channel")),
+                      _text(item.get("summary")), _text(item.get("agent")), _origin(item))
     if not interactions:
-        table.add_row("—", "", "no past interactions", "")
+        table.add_row("—", "", "no past interactions", "", "")
     return table
+
+
+def _text(value: Any) -> str:
+    """A vendor's value as a cell: whatever type its system sent."""
+    return "" if value is None else str(value)
+
+
+def _line(line: Any) -> str:
+    """An order line: its name (or SKU) and quantity, as far as its system sent them."""
+    if not isinstance(line, dict):
+        return _text(line)
+    name = _text(line.get("name") or line.get("sku")) or "?"
+    quantity = line.get("qty", line.get("quantity"))
+    return name if quantity is None else f"{name} ×{quantity}"
+
+
+def _origin(item: dict[str, Any]) -> str:
+    """The system an item came from and its freshness: when a pull stored it, else when the
+    hub read it."""
+    when = item.get("stored_at") or item.get("fetched_at")
+    return f"{item.get('source') or '—'} {_short_time(_text(when) if when else None)}"
 
 
 def tickets_table(tickets: Sequence[TicketPublic]) -> Table:

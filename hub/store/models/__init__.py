@@ -5,6 +5,7 @@ from hub.store.models.access import ApiKey, IdempotencyRecord
 from hub.store.models.audit import AuditHead, AuditRecord
 from hub.store.models.base import Base, include_name
 from hub.store.models.customers import Customer, CustomerSnapshot, ExternalRecord
+from hub.store.models.history import HistoryRow, Interaction, Order
 from hub.store.models.jobs import (
     Import,
     ImportReject,
@@ -37,12 +38,15 @@ __all__ = [
     "CustomerSnapshot",
     "EnrichmentTask",
     "ExternalRecord",
+    "HistoryRow",
     "IdempotencyRecord",
     "Import",
     "ImportReject",
+    "Interaction",
     "JobLease",
     "JobSchedule",
     "NotifyFiring",
+    "Order",
     "OutboxMessage",
     "RateBudget",
     "Run",

@@ -6,18 +6,11 @@ their orders and interactions (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import sqlalchemy as sa
 
@@ -26,12 +19,11 @@ from hub.enrichment import drain_enrichment
 from hub.store.models import Customer
 from hub.sync import run_pull
 from hub.tickets import TicketCreate, create_ticket, get_ticket
+from tests.hub.enrichment.conftest import CUSTOMERS, JsonServer
 
 pytestmark = pytest.mark.slow  # a server in a process of its own
 
 ROOT = Path(__file__).resolve().parents[3]
-JSON_SERVER = ROOT / "tools/servers/node_modules/.bin/json-server"
-CUSTOMERS = 40
 
 CONFIG = """\
 version: 1
@@ -86,70 +78,6 @@ fields:
   tier: {path: level, type: str, map: {普通: standard, 金卡: gold, 钻石: vip}, default: standard}
   city: {path: address.city}
 """
-
-
-def _db(customers: int) -> dict[str, Any]:
-    people = [{"id": i, "name": f"客户{i:02d}", "mobile": f"1380000{i:04d}",
-               "email": f"c{i}@example.com", "level": ["普通", "金卡", "钻石"][i % 3],
-               "address": {"province": "浙江", "city": "杭州"},
-               "updatedAt": f"2026-11-01T10:{i:02d}:00+08:00"} for i in range(1, customers + 1)]
-    orders = [{"id": 100 * i + n, "customerId": i, "orderNo": f"SO{i:03d}-{n}",
-               "amount": f"{100 * n + i}.50", "createdAt": f"2026-10-0{n}T09:00:00+08:00",
-               "state": "已退款" if n == 3 else "已签收",
-               "items": [{"sku": f"P-{n}", "name": "净水器滤芯", "qty": n}]}
-              for i in range(1, customers + 1) for n in (1, 2, 3)]
-    interactions = [{"id": 1000 + i, "customerId": i, "at": "2026-10-20T15:00:00+08:00",
-                     "channel": "phone", "note": "咨询滤芯更换"} for i in range(1, customers + 1)]
-    return {"customers": people, "orders": orders, "interactions": interactions}
-
-
-@dataclass
-class JsonServer:
-    url: str
-    db: dict[str, Any]
-
-    def post(self, kind: str, record: dict[str, Any]) -> None:
-        httpx.post(f"{self.url}/{kind}", json=record).raise_for_status()
-
-    def patch(self, kind: str, record_id: int, changes: dict[str, Any]) -> None:
-        httpx.patch(f"{self.url}/{kind}/{record_id}", json=changes).raise_for_status()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@pytest.fixture
-def json_server(tmp_path: Path) -> Iterator[JsonServer]:
-    if not JSON_SERVER.exists() or shutil.which("node") is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("json-server is not installed: run scripts/test-servers")
-        pytest.skip("json-server is not installed (scripts/test-servers installs it)")
-    db = _db(CUSTOMERS)
-    path = tmp_path / "db.json"
-    path.write_text(json.dumps(db, ensure_ascii=False), encoding="utf-8")
-    port = _free_port()
-    with (tmp_path / "json-server.log").open("wb") as log:
-        proc = subprocess.Popen([str(JSON_SERVER), "--host", "127.0.0.1", "--port", str(port),
-                                 "--quiet", str(path)], stdout=log, stderr=log)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(200):
-                try:
-                    httpx.get(f"{url}/customers/1", timeout=1).raise_for_status()
-                    break
-                except httpx.HTTPError:
-                    if proc.poll() is not None:
-                        said = (tmp_path / "json-server.log").read_text()[-500:]
-                        pytest.fail(f"json-server exited: {said}")
-                    time.sleep(0.05)
-            yield JsonServer(url, db)
-        finally:
-            proc.terminate()
-            proc.wait(10)
 
 
 @pytest.fixture
