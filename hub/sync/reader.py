@@ -11,6 +11,8 @@ from contextlib import aclosing
 from datetime import UTC, datetime, timedelta
 
 from connectors.sdk import Batch, ConnectorError, RetriableError
+from connectors.sdk.http import CallRecord
+from hub.audit import call_entry
 from hub.config import PullJob
 from hub.core import tracing
 from hub.core.logs import log_context
@@ -25,6 +27,7 @@ from hub.store.statistics import analyze_if_stale
 
 from .page import advance_job_state, page_commits_async, store_batch
 from .summary import Progress, read_summary
+from .writer import PartWriter
 
 __all__ = ["PartReader"]
 
@@ -76,7 +79,7 @@ class PartReader:
         self.deadline = as_utc_or_none(deadline)
         self.progress = progress
         self.held: set[int] = set()
-        # A page is stored in a thread, except in an in-memory SQLite database: its
+        # Writes go to a thread (writer.py), except in an in-memory SQLite database: its
         # connections are one per thread, each a database of its own.
         url = hub.engine.url
         self._threaded = not (url.get_backend_name() == "sqlite"
@@ -148,7 +151,25 @@ class PartReader:
             await self._read_part(claimed)
 
     async def _read_part(self, claimed: parts.Claimed) -> None:
-        connector = self.hub.connector(self.job.connection, actor=f"job:{self.name}")
+        writer = PartWriter(threaded=self._threaded)
+        try:
+            await self._read_pages(claimed, writer)
+            writer.finish()
+        finally:
+            writer.close()
+        with self.hub.sessions.begin() as session:
+            row = parts.locked(session, claimed.id, owner=self.owner)
+            parts.finish(row, now=_now())
+            session.flush()
+            advance_job_state(session, self.name, self.run_id, row)
+
+    async def _read_pages(self, claimed: parts.Claimed, writer: PartWriter) -> None:
+        actor = f"job:{self.name}"
+
+        def audit_call(call: CallRecord) -> None:  # in its own transaction, as by default
+            writer.defer(functools.partial(self.hub.audit.record, [call_entry(actor, call)]))
+
+        connector = self.hub.connector(self.job.connection, actor=actor, audit_hook=audit_call)
         stream = connector.stream(self.job.stream)
         counted = (0, 0)  # the connector's retries and rate-budget wait (ms) so far
         async with connector, aclosing(read_ahead(
@@ -157,26 +178,18 @@ class PartReader:
                 with tracing.span("pull.page", **{"hub.job": self.name,
                                                  "hub.records": len(batch.records)}):
                     lookups = await resolve_lookups(self.hub, self.mapping, batch.records,
-                                                    actor=f"job:{self.name}")
+                                                    actor=actor)
                     stats = connector.http.stats
                     seen = (stats.retries, int(stats.budget_wait_s * 1000))
                     store = functools.partial(self._store_page, claimed, batch, lookups,
                                               key=stream.primary_key, counted=counted,
                                               seen=seen)
-                    if self._threaded:  # the driver's work (it lets go of the GIL) overlaps
-                        await asyncio.to_thread(store)  # reading the next page
-                    else:
-                        store()
+                    await writer.run(store)
                     counted = seen
                 if self.progress:
                     self.progress(read_summary(self.hub, self.run_id))
                 if self._stopping():
                     raise _StopReadingError
-        with self.hub.sessions.begin() as session:
-            row = parts.locked(session, claimed.id, owner=self.owner)
-            parts.finish(row, now=_now())
-            session.flush()
-            advance_job_state(session, self.name, self.run_id, row)
 
     def _store_page(self, claimed: parts.Claimed, batch: Batch, lookups: LookupTables | None,
                     *, key: str, counted: tuple[int, int], seen: tuple[int, int]) -> None:

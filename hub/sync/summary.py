@@ -49,7 +49,9 @@ class RunSummary:
 
 
 def read_summary(hub: Hub, run_id: int) -> RunSummary:
+    """The run's counts so far, read beside a writer (never queued behind its write lock)."""
     with hub.sessions() as session:
+        session.connection(execution_options={"read_only": True})
         run = session.get_one(Run, run_id)
         if run.status == "running":
             absorb_counts(session, run)

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from hub.errors import JobFailedError
 from hub.runtime import Hub
-from hub.store.models import Customer, ExternalRecord, Run, RunSlice, SyncState
+from hub.store.models import AuditRecord, Customer, ExternalRecord, Run, RunSlice, SyncState
 from hub.sync import run_pull
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -135,6 +135,29 @@ async def test_pull__secrets_never_reach_the_audit_log(
     assert "http.call" in text and "customer.create" in text
     assert crm_sandbox.api_key not in text
     assert hub.audit.verify().ok
+
+
+async def test_pull__every_call_is_audited_retries_included(
+    database_url: str, crm_sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    make_hub: Any,
+) -> None:
+    """The calls' audit rows are written on the part's writer thread, beside its pages:
+    none may be lost or doubled, a failed attempt's included."""
+    monkeypatch.setenv("CRM_BASE_URL", crm_sandbox.url)
+    monkeypatch.setenv("CRM_API_KEY", crm_sandbox.api_key)
+    hub = make_hub(database_url, config=config_with_page_size(tmp_path, 30))
+    httpx.post(f"{crm_sandbox.url}/_sandbox/faults",
+               json={"status": 503, "count": 2}).raise_for_status()
+    crm_sandbox.state.requests.clear()
+    await run_pull(hub, "crm_customers")
+    with hub.sessions() as session:
+        audited = session.scalars(sa.select(sa.func.count()).select_from(AuditRecord).where(
+            AuditRecord.action == "http.call")).one()
+    statuses = [entry["status"] for entry in crm_sandbox.state.requests]
+    assert statuses.count(503) == 2 and len(statuses) >= 6  # 120 in pages of 30, plus ends
+    assert audited == len(statuses)
+    assert hub.audit.verify().ok
+    hub.close()
 
 
 def _hub_command(tmp_path: Path, database_url: str, sandbox: Any, page_size: int
