@@ -5,12 +5,15 @@ across processes (two hubs on one store), on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import select, update
 
 from hub.enrichment import drain_enrichment
+from hub.enrichment.cache import fetch_history, find_snapshot
 from hub.store.models import CustomerSnapshot
 from hub.sync import run_pull
 from hub.tickets import TicketCreate, create_ticket
@@ -95,3 +98,27 @@ async def test_cache__processes_on_one_store_share_one_fetch(
     with one.sessions() as session:
         snapshot = session.scalars(select(CustomerSnapshot)).one()
         assert snapshot.fetch_owner is None and not snapshot.stale
+
+
+async def test_cache__a_fresh_snapshot_is_read_while_another_process_writes(
+    enrich_hub: Any, crm_sandbox: Any
+) -> None:
+    hub = enrich_hub(cache_ttl="15m")
+    if hub.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's one write lock: PostgreSQL locks rows")
+    await run_pull(hub, "crm_customers")
+    vendor = crm_sandbox.state.customers[6]
+    await create_ticket(hub, _ticket(vendor), actor="test")
+    other = sqlite3.connect(hub.engine.url.database, isolation_level=None)
+    other.execute("PRAGMA busy_timeout=0")
+    other.execute("BEGIN IMMEDIATE")  # another process holds the store's write lock
+    try:
+        fetched = await fetch_history(hub, "crm", vendor["id"], ttl=900, timeout=5,
+                                      actor="test")
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert fetched.cached is True
+    with hub.sessions() as session:
+        assert fetched == find_snapshot(session, "crm", vendor["id"])
+    assert history_calls(crm_sandbox) == 1
