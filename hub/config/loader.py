@@ -250,6 +250,9 @@ def _check_stream(doc: YamlDocument, name: str, job: PullJob, connection: Connec
         ))
 
 
+# The entity a mapping names (`target: order`) for each table a job lands in.
+_ENTITIES = {"customers": "customer", "articles": "article", "orders": "order",
+             "interactions": "interaction", "tickets": "ticket"}
 # What a pull's upsert matches its records on (and links them by), by the job's target.
 _KEY_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
     "customers": (("external_id", "matched on it"),),
@@ -273,6 +276,10 @@ def _check_mapping(doc: YamlDocument, name: str, job: PullJob | EnrichJob,
         problems.extend(exc.problems)
         return
     target = job.target if isinstance(job, PullJob) else "customers"
+    made, lands = mapping.spec.target, _ENTITIES.get(target)
+    if made in _ENTITIES.values() and lands is not None and made != lands:
+        problems.append(doc.problem(loc, f"job '{name}' lands {target}, but mapping "
+                                         f"'{job.mapping}' makes {made} (its `target:`)"))
     for field, why in _KEY_FIELDS.get(target, _KEY_FIELDS["customers"]):
         if field not in mapping.fields:
             article = "an" if field[0] in "aeiou" else "a"

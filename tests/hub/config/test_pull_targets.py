@@ -70,8 +70,10 @@ def test_load_config__history_targets_and_history_from_store_are_valid(tmp_path:
      "their customer by it"),
     ("ticket", "target: ticket\nfields:\n  external_id: {path: id}\n", "# tickets",
      "mapping 'ticket' must define an 'external_ref' field: tickets are matched on it"),
+    ("order", MAPPINGS["order"].replace("target: order", "target: interaction"), "# orders",
+     "job 'homecrm_orders' lands orders, but mapping 'order' makes interaction"),
 ])
-def test_load_config__a_target_s_key_field_missing_is_refused_with_its_line(
+def test_load_config__a_mapping_that_does_not_fit_the_target_is_refused_with_its_line(
         tmp_path: Path, mapping: str, text: str, marker: str, message: str) -> None:
     path, folder = _load(tmp_path, {**MAPPINGS, mapping: text})
     with pytest.raises(ConfigFileError) as caught:
