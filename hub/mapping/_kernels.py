@@ -55,9 +55,33 @@ def coerce_str_column(column: Sequence[Any]) -> list[Any]:
             else None if v is None else U for v in column]
 
 
+def _lines(column: Sequence[Any]) -> str | None:
+    """The column as one text, a cell a line, when every cell is text without a line break;
+    else None. A scan of it with a `^…$` pattern reads every cell in one call."""
+    if not _all_text(column):
+        return None
+    joined = "\n".join(column)
+    return joined if joined.count("\n") == len(column) - 1 else None
+
+
+def _ascii_lines(column: Sequence[Any]) -> str | None:
+    """`_lines`, when all of it is ASCII."""
+    text = _lines(column)
+    return text if text is not None and text.isascii() else None
+
+
+def _scan(pattern: re.Pattern[str], text: str, count: int) -> list[str] | None:
+    """Group 1 of `pattern` (`^(?:(…)|.*)$`, multiline) for each line of `text`: what the
+    line holds, or "" for a line of another form. None if the lines were not all read."""
+    found: list[str] = pattern.findall(text)
+    return found if len(found) == count else None
+
+
 # The ASCII forms normalize_mobile reads by dropping spaces and dashes only: 11 digits from
 # 13 to 19, after +86, 0086 or 86 (the lengths normalize_mobile checks: 14, 15, 13).
-_plain_mobile = re.compile(r"(?:\+86|0086|86)?(1[3-9][0-9]{9})").fullmatch
+_MOBILE = "(?:\\+86|0086|86)?(1[3-9][0-9]{9})"
+_plain_mobile = re.compile(_MOBILE).fullmatch
+_mobile_lines = re.compile(f"^(?:{_MOBILE}|.*)$", re.MULTILINE)
 
 
 def _mobile(text: str) -> Any:
@@ -67,8 +91,17 @@ def _mobile(text: str) -> Any:
 
 def coerce_mobile_column(column: Sequence[Any]) -> list[Any]:
     """`coerce_mobile` for ASCII text (`+86 138-1234-5678`, `13812345678`)."""
+    text = _ascii_lines(column)
+    if text is not None:
+        found = _scan(_mobile_lines, text.replace(" ", "").replace("-", ""), len(column))
+        if found is not None:
+            return [mobile or U for mobile in found]
     return [_mobile(v) if type(v) is str and v.isascii() else None if v is None else U
             for v in column]
+
+
+_EMAIL = r"([^@\s]++@(?:[^@\s.]++\.)++[^@\s.]{2,}+)"  # as types._is_email, a line at a time
+_email_lines = re.compile(f"^(?:{_EMAIL}|.*)$", re.MULTILINE)
 
 
 def _email(text: str) -> Any:
@@ -78,6 +111,14 @@ def _email(text: str) -> Any:
 
 def coerce_email_column(column: Sequence[Any]) -> list[Any]:
     """`coerce_email` for ASCII text: stripped, lower-cased, when it is an address."""
+    text = _ascii_lines(column)
+    if text is not None:
+        found = _scan(_email_lines, text.lower(), len(column))
+        if found is not None:
+            if "" not in found:
+                return found
+            return [email if email else _email(cell) for email, cell in
+                    zip(found, column, strict=True)]  # with spaces around, or not one
     return [_email(v) if type(v) is str and v.isascii() else None if v is None else U
             for v in column]
 
@@ -85,8 +126,9 @@ def coerce_email_column(column: Sequence[Any]) -> list[Any]:
 # What `_plain` in _numbers.py reads: ASCII digits, optionally grouped by three with commas,
 # a sign, a fraction, and ¥ or ￥ before all of it. Nothing Decimal() would also accept
 # (spaces, exponents, `_`, NaN) is read here.
-_plain_amount = re.compile(
-    r"[¥￥]?([+-]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?)").fullmatch
+_AMOUNT = r"[¥￥]?([+-]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?)"
+_plain_amount = re.compile(_AMOUNT).fullmatch
+_amount_lines = re.compile(f"^(?:{_AMOUNT}|.*)$", re.MULTILINE)
 
 
 def _decimal(text: str) -> Any:
@@ -99,6 +141,11 @@ def _decimal(text: str) -> Any:
 
 def coerce_decimal_column(column: Sequence[Any]) -> list[Any]:
     """`coerce_decimal` for plain amounts (`1234.5`, `¥1,234.50`)."""
+    text = _lines(column)
+    if text is not None:
+        found = _scan(_amount_lines, text, len(column))
+        if found is not None and "" not in found:
+            return list(map(Decimal, "\n".join(found).replace(",", "").split("\n")))
     return [_decimal(v) if type(v) is str else None if v is None else U for v in column]
 
 
@@ -123,5 +170,5 @@ TEXT_STEPS: dict[str, Callable[[str], str]] = {
 def text_step_column(method: Callable[[str], str], column: Sequence[Any]) -> list[Any]:
     """A text transform over a column: text changed, None kept, anything else undecided."""
     if _all_text(column):
-        return [method(v) for v in column]
+        return list(map(method, column))
     return [method(v) if type(v) is str else None if v is None else U for v in column]

@@ -24,6 +24,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import date
 from decimal import Decimal
+from functools import partial
+from operator import is_
 from typing import Any
 
 from hub.mapping._codegen import define, generate
@@ -41,6 +43,11 @@ MEMO_SIZE = 8192  # distinct texts remembered per field, then forgotten at once
 _IMMUTABLE = (str, int, float, bool, Decimal, date, type(None))  # datetime is a date
 _MEMO_TYPES = frozenset({"str", "int", "decimal", "float", "bool", "date", "datetime",
                          "mobile", "phone", "email", "enum"})
+
+
+def _holds(values: list[Any], marker: Any) -> bool:
+    """Whether `marker` is in `values`, by identity (no ==: a Decimal's is slow)."""
+    return any(map(partial(is_, marker), values))
 
 
 class _Field:
@@ -65,7 +72,7 @@ class _Field:
         else:
             values = [U] * len(cells)
         reference = self.reference
-        if values.count(U):
+        if _holds(values, U):
             for position, value in enumerate(values):
                 if value is U:
                     values[position] = reference(cells[position])
@@ -78,9 +85,9 @@ class _Field:
         assert self.kernel is not None
         result = self.kernel(values)
         if self.required:
-            if None in result:
+            if _holds(result, None):
                 result = [U if v is None else v for v in result]
-        elif self.default is not None and None in result:
+        elif self.default is not None and _holds(result, None):
             default = self.default
             result = [default if v is None else v for v in result]
         return result
@@ -90,7 +97,7 @@ class _Field:
         assert memo is not None
         get = memo.get
         values = [get(v, U) if type(v) is str else U for v in cells]
-        if values.count(U):
+        if _holds(values, U):
             reference = self.reference
             for position, value in enumerate(values):
                 if value is U:
@@ -150,7 +157,7 @@ class ColumnarMapping:
                    for field in self._fields]
         undecided: set[int] = set()
         for values in outputs:
-            if values.count(U):
+            if _holds(values, U):
                 undecided.update(i for i, value in enumerate(values) if value is U)
         names = self._names
         if self._omit_nulls:
