@@ -84,7 +84,9 @@ class TicketCustomer(ViewPart):
 
 _HUB_FIELDS_NOTE = ("The fields its system sent, as it sent them, beside `source` and "
                     "`fetched_at`, which the hub adds (a field the system itself calls "
-                    "`source` gives way to the connection).")
+                    "`source` gives way to the connection); an item a pull stored "
+                    "(`history_from_store`) also carries `stored_at`, when the pull last "
+                    "wrote it.")
 
 
 class _HistoryItem(ViewPart):
