@@ -1,17 +1,16 @@
 """Customers' history, cached per (connection, external id) with a freshness TTL, fetched
 once however many tickets ask at the same time.
 
-Within a process, concurrent requests for one customer share one in-flight fetch (a task,
-shielded, so a caller that gives up does not cancel it for the others). Across processes
-the snapshot row carries a short fetch lease: the process that takes it calls the vendor,
-the others poll the row until fresh data lands or the lease lapses (then one of them takes
-it). A fetch is bounded by the source's timeout, and so is the lease.
+Within a process, concurrent requests for one customer share one in-flight fetch
+(flights.py: a task, shielded, so a caller that gives up does not cancel it for the
+others). Across processes the snapshot row carries a short fetch lease: the process that
+takes it calls the vendor, the others poll the row until fresh data lands or the lease
+lapses (then one of them takes it). A fetch is bounded by the source's timeout, and so is the lease.
 """
 
 from __future__ import annotations
 
 import asyncio
-import weakref
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -29,6 +28,7 @@ from hub.core.time import as_utc
 from ..runtime import Hub
 from ..store.leasing import LeaseColumns, lease_free
 from ..store.models import Customer, CustomerSnapshot
+from .flights import Flights
 
 __all__ = ["Fetched", "fetch_history", "find_snapshot", "mark_stale"]
 
@@ -45,9 +45,7 @@ class Fetched:
     cached: bool
 
 
-_Key = tuple[str, str]
-_flights: weakref.WeakKeyDictionary[Hub, dict[_Key, asyncio.Task[Fetched]]] = (
-    weakref.WeakKeyDictionary())
+_FLIGHTS: Flights[Fetched] = Flights()
 
 
 async def fetch_history(hub: Hub, connection: str, external_id: str, *, ttl: float,
@@ -58,23 +56,8 @@ async def fetch_history(hub: Hub, connection: str, external_id: str, *, ttl: flo
     Raises ConnectorError (the source refused or failed) or TimeoutError (no answer within
     `timeout` seconds).
     """
-    flights = _flights.setdefault(hub, {})
-    key = (connection, external_id)
-    task = flights.get(key)
-    if task is None or task.done() or task.get_loop() is not asyncio.get_running_loop():
-        task = asyncio.create_task(_load(hub, connection, external_id, ttl=ttl,
-                                         timeout=timeout, actor=actor))
-        flights[key] = task
-        task.add_done_callback(lambda done: _landed(flights, key, done))
-    return await asyncio.shield(task)
-
-
-def _landed(flights: dict[_Key, asyncio.Task[Fetched]], key: _Key,
-            task: asyncio.Task[Fetched]) -> None:
-    if flights.get(key) is task:
-        del flights[key]
-    if not task.cancelled():
-        task.exception()  # retrieved here: every caller may have given up waiting
+    return await _FLIGHTS.join(hub, (connection, external_id), lambda: _load(
+        hub, connection, external_id, ttl=ttl, timeout=timeout, actor=actor))
 
 
 async def _load(hub: Hub, connection: str, external_id: str, *, ttl: float, timeout: float,

@@ -15,8 +15,11 @@ from ..audit import AuditEntry
 from ..config import EnrichJob
 from ..runtime import Hub
 from ..store.models import Customer
+from .flights import Flights
 
 __all__ = ["ask_directory", "find_remote_customer"]
+
+_FINDS: Flights[int | None] = Flights()
 
 
 async def ask_directory(hub: Hub, connection: str, job: EnrichJob, *, mobile: str | None,
@@ -38,7 +41,17 @@ async def ask_directory(hub: Hub, connection: str, job: EnrichJob, *, mobile: st
 async def find_remote_customer(hub: Hub, job: EnrichJob, *, mobile: str | None,
                                email: str | None, actor: str) -> int | None:
     """Ask the connection for the customer by the ticket's contact; store what it finds
-    through the job's mapping. Returns the customer's id, or None when nobody matches."""
+    through the job's mapping. Returns the customer's id, or None when nobody matches.
+    Tickets with the same contact arriving together share one lookup (one call, one
+    upsert), as they share the customer's history fetch."""
+    key = (job.connection, job.mapping, mobile if "mobile" in job.match else None,
+           email if "email" in job.match else None)
+    return await _FINDS.join(hub, key, lambda: _find_and_store(
+        hub, job, mobile=mobile, email=email, actor=actor))
+
+
+async def _find_and_store(hub: Hub, job: EnrichJob, *, mobile: str | None,
+                          email: str | None, actor: str) -> int | None:
     record = await ask_directory(hub, job.connection, job, mobile=mobile, email=email,
                                  actor=actor)
     if record is None:
