@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -27,6 +27,7 @@ from hub.core.jsonable import canonical_json, compact_encoder, to_jsonable
 from hub.core.time import as_utc
 
 from ..store.models import Customer, Ticket
+from ._documents import column_documents
 from .bulk import BulkCopy, BulkStatement
 from .keys import KeyMemory
 
@@ -135,15 +136,21 @@ class BulkWriter(ABC):
         pending: dict[str, tuple[tuple[Any, ...], str]] = {}
         replaced: dict[str, list[str]] = {}
         key_index = self.columns().index(self.key_column)
-        values_of = self.values
-        for entity in entities:
-            values, fingerprint = values_of(entity, source=source, mapping=mapping, now=now)
+        for values, fingerprint in self.batch_values(entities, source=source, mapping=mapping,
+                                                     now=now):
             key = values[key_index]
             previous = pending.get(key)
             if previous is not None:
                 replaced.setdefault(key, []).append(previous[1])
             pending[key] = (values, fingerprint)
         return Prepared(pending, replaced, now)
+
+    def batch_values(self, entities: Sequence[dict[str, Any]], *, source: str, mapping: str,
+                     now: datetime) -> Iterable[tuple[tuple[Any, ...], str]]:
+        """`values` of each entity, in order (a writer may make them a batch at a time)."""
+        values_of = self.values
+        return (values_of(entity, source=source, mapping=mapping, now=now)
+                for entity in entities)
 
     def values(self, entity: dict[str, Any], *, source: str, mapping: str,
                now: datetime) -> tuple[tuple[Any, ...], str]:
@@ -259,14 +266,28 @@ class CustomerWriter(BulkWriter):
 
     def values(self, entity: dict[str, Any], *, source: str, mapping: str,
                now: datetime) -> tuple[tuple[Any, ...], str]:
-        # The hot path of an import: written for speed (no helper calls per value).
-        get = entity.get
-        name, company, mobile = get("name"), get("company"), get("mobile")
-        email, tier = get("email"), get("tier")
         # JSON text written once: it is both the stored document and what the digest reads.
         document = _ENCODER({
             key: value if type(value) in _JSON_NATIVE else _jsonable(value)
             for key, value in entity.items() if key not in _CUSTOMER_SKIP})
+        return self._values(entity, document, source, mapping, now)
+
+    def batch_values(self, entities: Sequence[dict[str, Any]], *, source: str, mapping: str,
+                     now: datetime) -> Iterable[tuple[tuple[Any, ...], str]]:
+        documents = column_documents(entities, _CUSTOMER_SKIP)  # the same text, made faster
+        if documents is None:
+            return super().batch_values(entities, source=source, mapping=mapping, now=now)
+        values_of = self._values
+        return (values_of(entity, document, source, mapping, now)
+                for entity, document in zip(entities, documents, strict=True))
+
+    @staticmethod
+    def _values(entity: dict[str, Any], document: str, source: str, mapping: str,
+                now: datetime) -> tuple[tuple[Any, ...], str]:
+        # The hot path of an import: written for speed (no helper calls per value).
+        get = entity.get
+        name, company, mobile = get("name"), get("company"), get("mobile")
+        email, tier = get("email"), get("tier")
         digest = hashlib.blake2b(
             f"{name}\x1f{company}\x1f{mobile}\x1f{email}\x1f{tier}\x1f{document}".encode(),
             digest_size=16).hexdigest()
