@@ -25,17 +25,25 @@ class Timing:
 
 async def run_tickets(tickets: Sequence[dict[str, Any]],
                       handle: Callable[[dict[str, Any]], Awaitable[Any]],
-                      concurrency: int) -> Timing:
-    """Hand the tickets to `handle` in order, `concurrency` in flight: a ticket arrives as
-    soon as one before it is done."""
+                      concurrency: int, rate: float = 0) -> Timing:
+    """Hand the tickets to `handle` in order: `concurrency` in flight, a ticket arriving as
+    soon as one before it is done; or, with a `rate`, one every 1/rate seconds whatever is
+    in flight (the load a help desk puts on the hub, below what it can take)."""
     pending = iter(tickets)
+    cpu, started = time.process_time(), time.perf_counter()
 
     async def arrivals() -> None:
         for ticket in pending:
             await handle(ticket)
 
-    cpu, started = time.process_time(), time.perf_counter()
-    await asyncio.gather(*(arrivals() for _ in range(concurrency)))
+    async def paced(n: int, ticket: dict[str, Any]) -> None:
+        await asyncio.sleep(max(0.0, started + n / rate - time.perf_counter()))
+        await handle(ticket)
+
+    if rate > 0:
+        await asyncio.gather(*(paced(n, ticket) for n, ticket in enumerate(tickets)))
+    else:
+        await asyncio.gather(*(arrivals() for _ in range(concurrency)))
     return Timing(time.perf_counter() - started, time.process_time() - cpu)
 
 

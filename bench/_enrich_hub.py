@@ -1,6 +1,6 @@
 """The hub's enrichment for bench/enrich.py, run as a process of its own.
 
-    python bench/_enrich_hub.py URL API_KEY TICKETS_JSON WORKDIR CONCURRENCY CACHE_TTL_S
+    python bench/_enrich_hub.py URL API_KEY TICKETS_JSON WORKDIR CONCURRENCY CACHE_TTL_S RATE
 
 Writes WORKDIR/hub.yaml: a declarative `rest` connection to the CRM sandbox whose
 `customers:` finds a customer by mobile or e-mail and lists their orders and interactions,
@@ -73,7 +73,8 @@ def _epoch(at: Any) -> float:
     return float(as_utc(at).timestamp())
 
 
-async def _enrich_all(hub: Any, tickets: list[dict[str, Any]], concurrency: int) -> Any:
+async def _enrich_all(hub: Any, tickets: list[dict[str, Any]], concurrency: int,
+                      rate: float) -> Any:
     from hub.enrichment import drain_enrichment
     from hub.notify.engine import evaluate_enriched
     from hub.tickets.schemas import TicketCreate
@@ -83,7 +84,7 @@ async def _enrich_all(hub: Any, tickets: list[dict[str, Any]], concurrency: int)
         await create_ticket(hub, TicketCreate(**ticket), actor="bench")
 
     await create(tickets[0])  # the warm-up ticket (nobody's contact)
-    timing = await run_tickets(tickets[1:], create, concurrency)
+    timing = await run_tickets(tickets[1:], create, concurrency, rate)
     while (await drain_enrichment(hub, limit=100, concurrency=concurrency,
                                   then=evaluate_enriched)).claimed:
         pass  # tickets the inline wait left to the queue (none when all went well)
@@ -91,7 +92,7 @@ async def _enrich_all(hub: Any, tickets: list[dict[str, Any]], concurrency: int)
 
 
 def main() -> None:
-    url, key, tickets_file, workdir, concurrency, ttl = sys.argv[1:7]
+    url, key, tickets_file, workdir, concurrency, ttl, rate = sys.argv[1:8]
     from hub.core.settings import Settings
     from hub.runtime import Hub
 
@@ -102,7 +103,7 @@ def main() -> None:
                        mappings_dir=ROOT / "mappings"))
     hub.upgrade_db()
     tickets = json.loads(Path(tickets_file).read_text(encoding="utf-8"))
-    timing = asyncio.run(_enrich_all(hub, tickets, int(concurrency)))
+    timing = asyncio.run(_enrich_all(hub, tickets, int(concurrency), float(rate)))
     print(report(timing, _results(hub)))
     hub.close()
 

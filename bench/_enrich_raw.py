@@ -1,6 +1,6 @@
 """The hand-written enrichment for bench/enrich.py: httpx + sqlite3, run as a process of its own.
 
-    python bench/_enrich_raw.py URL API_KEY TICKETS_JSON DB_FILE CONCURRENCY CACHE_TTL_S
+    python bench/_enrich_raw.py URL API_KEY TICKETS_JSON DB_FILE CONCURRENCY CACHE_TTL_S RATE
 
 What a careful person would write for the same job, no more: each ticket is inserted and
 committed, its customer is found by mobile or e-mail (`GET /api/v1/customers`), their orders
@@ -106,7 +106,7 @@ def _results(db: sqlite3.Connection) -> list[tuple[str, float, float | None, int
 
 
 async def _main(url: str, api_key: str, tickets: list[dict[str, Any]], db_file: str,
-                concurrency: int, ttl: float) -> None:
+                concurrency: int, ttl: float, rate: float) -> None:
     db = sqlite3.connect(db_file)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
@@ -116,12 +116,12 @@ async def _main(url: str, api_key: str, tickets: list[dict[str, Any]], db_file: 
         await enricher.enrich(tickets[0])  # the warm-up ticket (nobody's contact)
         db.execute("DELETE FROM tickets")
         db.commit()
-        wall = await run_tickets(tickets[1:], enricher.enrich, concurrency)
+        wall = await run_tickets(tickets[1:], enricher.enrich, concurrency, rate)
     print(report(wall, _results(db)))
     db.close()
 
 
 if __name__ == "__main__":
-    url, key, tickets_file, db_file, concurrency, ttl = sys.argv[1:7]
+    url, key, tickets_file, db_file, concurrency, ttl, rate = sys.argv[1:8]
     asyncio.run(_main(url, key, json.loads(Path(tickets_file).read_text(encoding="utf-8")),
-                      db_file, int(concurrency), float(ttl)))
+                      db_file, int(concurrency), float(ttl), float(rate)))
