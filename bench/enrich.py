@@ -1,7 +1,7 @@
 """Tickets enriched through a declarative `rest` connection, beside hand-written httpx calls
 doing the same lookups, against the CRM sandbox with a latency on every request.
 
-    .venv/bin/python bench/enrich.py            # about a minute on a 2-core machine
+    .venv/bin/python bench/enrich.py            # about 2.5 minutes on a 2-core machine
     .venv/bin/python bench/enrich.py --help
 
 The sandbox (its own process) holds the customers; each request to its API waits
