@@ -142,8 +142,8 @@ def stored_history(session: Session, *, source: str, customer_external_id: str,
         if kind not in HISTORY_KINDS:
             continue
         model, when = HISTORY_KINDS[kind]
-        rows = session.execute(select(model.item, model.updated_at, model.id).where(
-            model.source == source, model.customer_external_id == customer_external_id)).all()
+        rows = list(session.execute(select(model.item, model.updated_at, model.id).where(
+            model.source == source, model.customer_external_id == customer_external_id)))
         rows.sort(key=lambda row: (str(row.item.get(when) or ""), row.id), reverse=True)
         found[kind] = [StoredItem(dict(row.item), as_utc(row.updated_at)) for row in rows]
     return found
@@ -153,7 +153,7 @@ def linked_customers(session: Session, *, source: str, external_ids: Sequence[st
                      ) -> list[int]:
     """The ids of the customers pulled from `source` with these external ids (those stored
     yet: history may arrive before its customer)."""
-    keys, found = sorted(set(external_ids)), []
+    keys, found = sorted(set(external_ids)), list[int]()
     for start in range(0, len(keys), _CHUNK):
         found.extend(session.scalars(select(Customer.id).where(
             Customer.source == source, Customer.external_id.in_(keys[start:start + _CHUNK]))))
