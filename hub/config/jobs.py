@@ -12,9 +12,18 @@ from pydantic import Field, field_validator, model_validator
 from hub.config.base import SpecModel
 from hub.config.durations import Duration, format_duration, parse_duration
 
-__all__ = ["ACTION_CODES", "CONTACT_FIELDS", "ConnectedJob", "ContactField", "EnrichJob",
-           "EnrichSource", "ImportJob", "JobSpec", "NotifyJob", "PullJob", "RetrySpec",
-           "ScheduleSpec", "ScheduledJob", "WritebackJob"]
+__all__ = ["ACTION_CODES", "CONTACT_FIELDS", "PULL_KEYS", "ConnectedJob", "ContactField",
+           "EnrichJob", "EnrichSource", "ImportJob", "JobSpec", "NotifyJob", "PullJob",
+           "RetrySpec", "ScheduleSpec", "ScheduledJob", "WritebackJob"]
+
+# The mapped fields a pull's records must carry, by the job's target: what its upsert matches
+# them on, then (a customer's history) what links them to their customer. A mapping without
+# one is a config error; a record without one is rejected alone.
+PULL_KEYS: dict[str, tuple[str, ...]] = {
+    "customers": ("external_id",), "articles": ("external_id",), "tickets": ("external_ref",),
+    "orders": ("external_id", "customer_external_id"),
+    "interactions": ("external_id", "customer_external_id"),
+}
 
 
 class RetrySpec(SpecModel):

@@ -15,7 +15,14 @@ from connectors.sdk import ConfigError, ConnectorConfig
 from connectors.sdk.capabilities import CustomerDirectory, Writer
 from connectors.sdk.messaging import WebhookReceiver
 from connectors.sdk.registry import load_connector
-from hub.config.jobs import EnrichJob, ImportJob, NotifyJob, PullJob, WritebackJob
+from hub.config.jobs import (
+    PULL_KEYS,
+    EnrichJob,
+    ImportJob,
+    NotifyJob,
+    PullJob,
+    WritebackJob,
+)
 from hub.config.mapping_files import MappingLibrary
 from hub.config.rules import check_rules
 from hub.config.schema import ConnectionSpec, HubConfig
@@ -253,17 +260,6 @@ def _check_stream(doc: YamlDocument, name: str, job: PullJob, connection: Connec
 # The entity a mapping names (`target: order`) for each table a job lands in.
 _ENTITIES = {"customers": "customer", "articles": "article", "orders": "order",
              "interactions": "interaction", "tickets": "ticket"}
-# What a pull's upsert matches its records on (and links them by), by the job's target.
-_KEY_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
-    "customers": (("external_id", "matched on it"),),
-    "tickets": (("external_ref", "matched on it"),),
-    "orders": (("external_id", "matched on it"),
-               ("customer_external_id", "linked to their customer by it")),
-    "interactions": (("external_id", "matched on it"),
-                     ("customer_external_id", "linked to their customer by it")),
-}
-
-
 def _check_mapping(doc: YamlDocument, name: str, job: PullJob | EnrichJob,
                    mappings: MappingLibrary, problems: list[ConfigProblem]) -> None:
     loc = ("jobs", name, "mapping")
@@ -280,8 +276,10 @@ def _check_mapping(doc: YamlDocument, name: str, job: PullJob | EnrichJob,
     if made in _ENTITIES.values() and lands is not None and made != lands:
         problems.append(doc.problem(loc, f"job '{name}' lands {target}, but mapping "
                                          f"'{job.mapping}' makes {made} (its `target:`)"))
-    for field, why in _KEY_FIELDS.get(target, _KEY_FIELDS["customers"]):
+    for field in PULL_KEYS[target]:
         if field not in mapping.fields:
+            why = "linked to their customer by it" if field == "customer_external_id" \
+                else "matched on it"
             article = "an" if field[0] in "aeiou" else "a"
             problems.append(doc.problem(
                 loc, f"mapping '{job.mapping}' must define {article} '{field}' field: "

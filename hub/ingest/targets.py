@@ -52,6 +52,7 @@ class Target:
     writer: type[BulkWriter] | None = None  # how an import writes it (None: imports cannot)
     fields: frozenset[str] = frozenset()
     keeps_others: bool = True
+    kept_in: str = "attributes"  # where a field of another name is kept
 
 
 TARGETS: dict[str, Target] = {target.name: target for target in (
@@ -62,9 +63,9 @@ TARGETS: dict[str, Target] = {target.name: target for target in (
     Target("article", "articles", upsert=upsert_articles, fields=ARTICLE_FIELDS,
            keeps_others=False),
     # a customer's history from separate pull jobs (hub/customers/history.py)
-    Target("order", "orders", upsert=upsert_orders, fields=ORDER_FIELDS),
+    Target("order", "orders", upsert=upsert_orders, fields=ORDER_FIELDS, kept_in="item"),
     Target("interaction", "interactions", upsert=upsert_interactions,
-           fields=INTERACTION_FIELDS),
+           fields=INTERACTION_FIELDS, kept_in="item"),
 )}
 
 
@@ -82,9 +83,10 @@ def field_problems(target: str | None, fields: Sequence[str]) -> list[tuple[str,
             continue
         close = get_close_matches(name, known, n=1, cutoff=0.8)
         if close:
-            kept = "kept in attributes" if found.keeps_others else "dropped"
-            problems.append((name, f"'{name}' is not a {found.name} field (it would be "
-                                   f"{kept}); did you mean '{close[0]}'?"))
+            kept = f"kept in its {found.kept_in}" if found.keeps_others else "dropped"
+            article = "an" if found.name[0] in "aeiou" else "a"
+            problems.append((name, f"'{name}' is not {article} {found.name} field (it would "
+                                   f"be {kept}); did you mean '{close[0]}'?"))
         elif not found.keeps_others:
             problems.append((name, f"'{name}' is not a {found.name} field and would be "
                                    f"dropped; {found.name} fields: {', '.join(known)}"))

@@ -13,12 +13,13 @@ from sqlalchemy.orm import Session
 
 from hub.audit import AuditEntry
 from hub.config import PullJob
+from hub.config.jobs import PULL_KEYS
 from hub.customers.history import HistoryUpsertResult, linked_customers
 from hub.customers.store import upsert_external_records
 from hub.enrichment import enqueue_customer_changed
 from hub.ingest.targets import pull_target
 from hub.jobs.runs import MAX_RECORDED_ERRORS, MAX_WARNINGS
-from hub.mapping import CompiledMapping, LookupTables, RecordMappingError
+from hub.mapping import CompiledMapping, FieldError, LookupTables, RecordMappingError
 from hub.store.models import RunSlice, SyncState
 
 __all__ = ["advance_job_state", "page_commits_async", "store_batch"]
@@ -50,14 +51,16 @@ def store_batch(session: Session, job: PullJob, mapping: CompiledMapping,
     to append last in the transaction). `warnings`: what the connector noted reading the
     page (a listing that may have stopped early), kept on the part and so on the run."""
     entities, errors = [], list((part.errors or {}).get("records", []))
+    keys = PULL_KEYS[job.target]
     for index, record in enumerate(records):
         row = record.get(key, f"#{part.read + index + 1}")
         try:
             entity = mapping(record, row=row, lookups=lookups)
             if entity is None:
                 part.skipped += 1
-            else:
-                entities.append(entity)
+                continue
+            _check_keys(entity, keys, job, row)
+            entities.append(entity)
         except RecordMappingError as exc:
             part.rejected += 1
             if len(errors) < MAX_RECORDED_ERRORS:
@@ -71,6 +74,18 @@ def store_batch(session: Session, job: PullJob, mapping: CompiledMapping,
     if errors or noted:
         part.errors = {"records": errors, **({"warnings": noted} if noted else {})}
     return audit
+
+
+def _check_keys(entity: dict[str, Any], keys: Sequence[str], job: PullJob, row: Any) -> None:
+    """A record without a field its target is matched or linked on is rejected alone (the
+    mapping may leave it optional), never failing the page it came in."""
+    missing = [name for name in keys
+               if entity.get(name) is None or not str(entity[name]).strip()]
+    if missing:
+        raise RecordMappingError([FieldError(
+            job.mapping, name, None, row, f"is empty: the {job.target} are matched and linked "
+            f"on {', '.join(keys)} (mark it `required: true` in the mapping)", rule="required")
+            for name in missing])
 
 
 def _noted(part: RunSlice, warnings: Sequence[str]) -> list[str]:

@@ -173,14 +173,14 @@ def test_mappings_validate__a_field_the_import_would_drop_with_its_line(
 
 
 @pytest.mark.parametrize(("target", "field", "message"), [
-    ("customer", "mobil", "'mobil' is not a customer field (it would be kept in attributes); "
-                          "did you mean 'mobile'?"),
+    ("customer", "mobil", "'mobil' is not a customer field (it would be kept in its "
+                          "attributes); did you mean 'mobile'?"),
     ("customer", "emial", "did you mean 'email'?"),
     ("ticket", "contact_mobil", "did you mean 'contact_mobile'?"),
-    ("order", "item", "'item' is not a order field (it would be kept in attributes); did "
+    ("order", "item", "'item' is not an order field (it would be kept in its item); did "
                       "you mean 'items'?"),
     ("interaction", "sumary", "did you mean 'summary'?"),
-    ("article", "titel", "'titel' is not a article field (it would be dropped); did you "
+    ("article", "titel", "'titel' is not an article field (it would be dropped); did you "
                          "mean 'title'?"),
     ("article", "summary", "'summary' is not a article field and would be dropped; article "
                            "fields: body, body_text, external_id, labels, source_updated_at"),

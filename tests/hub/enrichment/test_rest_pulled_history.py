@@ -19,7 +19,7 @@ from rich.console import Console
 from hub.cli.render.tickets import ticket_panel
 from hub.core.time import as_utc
 from hub.enrichment import drain_enrichment
-from hub.store.models import AuditRecord, Interaction, Order, Ticket
+from hub.store.models import AuditRecord, Interaction, Order, Run, Ticket
 from hub.sync import run_pull
 from hub.tickets import TicketCreate, create_ticket, get_ticket
 from tests.hub.enrichment.conftest import CUSTOMERS, JsonServer
@@ -249,3 +249,24 @@ async def test_pulled_tickets__another_helpdesk_s_tickets_by_external_ref(
     [audit] = _audited(hub, "ticket.update")
     assert (audit.target, audit.detail["fields"]) == (f"ticket:{one.id}", ["subject"])
     assert audit.detail["external_id"] == "HD-3"
+
+
+async def test_pulled_history__an_order_without_its_customer_is_rejected_alone(
+        pulled_hub: Any, json_server: JsonServer, tmp_path: Path) -> None:
+    """A mapping may leave the link optional; the record without it is rejected, naming the
+    field and the record, and the rest of its page lands."""
+    hub = pulled_hub
+    lenient = MAPPINGS["homecrm_order"].replace(
+        "customer_external_id: {path: customerId, type: str, required: true}",
+        "customer_external_id: {path: customerId, type: str}")
+    (tmp_path / "mappings" / "homecrm_order.yaml").write_text(lenient, encoding="utf-8")
+    json_server.patch("orders", 702, {"customerId": None})
+    summary = await run_pull(hub, "homecrm_orders")
+    assert (summary.status, summary.rejected, summary.created) == (
+        "partial", 1, 3 * CUSTOMERS - 1)
+    assert "702" not in _rows(hub, Order)
+    with hub.sessions() as session:
+        run = session.get_one(Run, summary.run_id)
+        [error] = run.errors["records"]
+    assert error["record"] == "702"
+    assert "customer_external_id" in error["error"] and "required: true" in error["error"]
