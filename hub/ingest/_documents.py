@@ -28,8 +28,15 @@ _CONSTANTS = {type(None): "null"}
 def _encoded(values: Sequence[Any]) -> list[str] | None:
     """Each value as the encoder writes it, or None for a kind not handled here."""
     kinds = set(map(type, values))
-    if kinds == {str}:
-        return list(map(_encode_text, values))
+    if len(kinds) == 1:
+        kind = kinds.pop()
+        if kind is str:
+            return list(map(_encode_text, values))
+        if kind is Decimal:
+            return list(map(_encode_text, map(str, values)))
+        if kind is date or kind is datetime:
+            return list(map(_encode_text, map(kind.isoformat, values)))
+        kinds.add(kind)
     if not kinds <= {str, type(None), Decimal, date, datetime, int}:
         return None
     out = []
