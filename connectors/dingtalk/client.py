@@ -15,6 +15,7 @@ from connectors.sdk import HttpClient, RejectedError
 __all__ = [
     "GETBYMOBILE_PATH",
     "MAX_MSG_BYTES",
+    "DUPLICATE_CONTENT",
     "MAX_USERIDS",
     "OPERATIONS",
     "SEND_PROGRESS_PATH",
@@ -32,6 +33,7 @@ SEND_PROGRESS_PATH = _CONVERSATION + "/getsendprogress"
 GETBYMOBILE_PATH = "/topapi/v2/user/getbymobile"
 MAX_USERIDS = 100  # userid_list per asyncsend_v2 call (§3)
 MAX_MSG_BYTES = 2048  # the `msg` object, serialised (§3)
+DUPLICATE_CONTENT = 143106  # §3: identical content to the same user the same day, not sent
 
 OPERATIONS = {
     WORK_NOTICE_PATH: "work_notice.send",
@@ -63,6 +65,12 @@ class SendResult:
     def undelivered(self) -> tuple[str, ...]:
         """Invalid, forbidden (daily cap, duplicate content) and failed user ids, once each."""
         return tuple(dict.fromkeys((*self.invalid, *self.forbidden, *self.failed)))
+
+    @property
+    def duplicates(self) -> tuple[str, ...]:
+        """Forbidden as identical content the same day (143106): they have it already."""
+        return tuple(u for u, code in (self.forbidden_codes or {}).items()
+                     if code == DUPLICATE_CONTENT)
 
     @property
     def delivered(self) -> tuple[str, ...]:

@@ -62,7 +62,9 @@ class DingTalkConfig(ConnectorConfig):
             id for callbacks registered through the old API, or a suite key.
         callback_window: seconds a push's timestamp may be off from this server's clock.
         mobile_cache_ttl: seconds a mobile → user id lookup is reused.
-        robot_backoff: seconds to wait after a robot throttle code (DingTalk: ≥ 60).
+        robot_backoff: seconds to wait after a robot throttle code: DingTalk documents a
+            10-minute block (§6). A send waits at most `max_retry_after` of it in the call;
+            the notify queue waits the rest before the next attempt.
         card_button: the button title of card messages (the link back to the ticket).
         token_rate_limit: how often the app token may be fetched at most.
     """
@@ -77,7 +79,7 @@ class DingTalkConfig(ConnectorConfig):
     callback_owner_key: str | None = None
     callback_window: float = Field(default=300.0, gt=0)
     mobile_cache_ttl: float = Field(default=3600.0, ge=0)
-    robot_backoff: float = Field(default=60.0, ge=0)
+    robot_backoff: float = Field(default=600.0, ge=0)
     card_button: str = "查看工单"
     token_rate_limit: RateLimit = Field(
         default_factory=lambda: RateLimit(per_minute=20, headroom=1))
@@ -236,17 +238,25 @@ class DingTalkConnector(Connector[DingTalkConfig]):
         for task in tasks:
             if not (await self.client.send_progress(agent_id, task)).done:
                 return delivery
-        failed, delivered = list(delivery.failed), 0
+        failed, delivered, duplicates = list(delivery.failed), 0, list(delivery.duplicates)
         for task in tasks:
             result = await self.client.send_result(agent_id, task)
             failed += result.undelivered
+            duplicates += result.duplicates
             delivered += len(result.delivered)
         failed = list(dict.fromkeys(failed))
         status: DeliveryStatus = "sent" if not failed else "partial" if delivered else "failed"
         detail = (f"{delivered} delivered, {len(failed)} not (unknown user, daily cap, "
                   "duplicate content or failed)") if failed else None
         return Delivery(WORK_NOTICE_CHANNEL, status, message_id=delivery.message_id,
-                        failed=tuple(failed), detail=detail)
+                        failed=tuple(failed), detail=detail,
+                        duplicates=tuple(dict.fromkeys(duplicates)))
+
+    def resend_deduplicated(self, robot: str | None) -> bool:
+        """Whether DingTalk drops a resend of what it delivered: work notices yes (identical
+        content to the same user is not delivered twice the same day, §3: 143106, so a
+        notice whose answer was lost may be sent again); custom robots no."""
+        return robot is None
 
     # -- RobotPoster: custom group robots ---------------------------------------------------
 

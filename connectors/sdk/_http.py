@@ -320,7 +320,12 @@ class HttpClient:
             self._record(request.method, shown_url, operation, None, number, started, lost)
             raise lost from None
         except ConnectorError as exc:  # raised by the auth flow, e.g. a token fetch
-            self._record(request.method, shown_url, operation, exc.status, number, started, exc)
+            # The call itself was not applied (not sent, or refused for its token): a
+            # transient failure may be sent again, and the audit row names what failed.
+            if isinstance(exc, TransientError):
+                exc.never_sent = True
+            self._record(request.method, shown_url, exc.operation or operation, exc.status,
+                         number, started, exc)
             raise
         self._remember_cookies(response)
         refused = self._classify(response, context)

@@ -101,6 +101,9 @@ class Delivery:
         message_id: the vendor's task id or message id.
         failed: the recipients (user ids, or mobiles that did not resolve) reported failed.
         detail: a short, secret-free explanation.
+        duplicates: those of `failed` the vendor did not deliver to because they already
+            got identical content (DingTalk 143106): delivered before, when this was a
+            resend after a lost answer.
     """
 
     channel: str
@@ -108,6 +111,7 @@ class Delivery:
     message_id: str | None = None
     failed: tuple[str, ...] = ()
     detail: str | None = None
+    duplicates: tuple[str, ...] = ()
 
 
 @runtime_checkable

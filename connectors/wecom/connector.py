@@ -232,6 +232,11 @@ class WeComConnector(Connector[WeComConfig]):
         """WeCom sends synchronously: the delivery is final as returned by `notify`."""
         return delivery
 
+    def resend_deduplicated(self, robot: str | None) -> bool:
+        """Whether WeCom drops a resend of what it delivered: app messages while
+        `duplicate_check_interval` is on (`enable_duplicate_check`, §3); robots never."""
+        return robot is None and self.config.duplicate_check_interval is not None
+
     async def _resolve(self, to: Sequence[Recipient]) -> tuple[list[str], list[str]]:
         user_ids: list[str] = []
         unresolved: list[str] = []

@@ -263,9 +263,13 @@ class ImportJob(ScheduledJob):
 
 class NotifyJob(ScheduledJob):
     """Re-check the notify rules that read the clock (`age_hours` …) on open tickets, and
-    follow pending asynchronous sends up (what `hub notify check-overdue` does once)."""
+    follow pending asynchronous sends up, and send the notify queue's due deliveries (what
+    `hub notify check-overdue` does once). `retry` spaces a delivery's attempts (a vendor's
+    documented wait, when longer, wins)."""
 
     kind: Literal["notify"]
+    retry: RetrySpec = Field(default_factory=lambda: RetrySpec(
+        attempts=12, backoff_initial=2.0, backoff_max=900.0))
 
 
 JobSpec = Annotated[PullJob | EnrichJob | WritebackJob | ImportJob | NotifyJob,

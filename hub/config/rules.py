@@ -142,6 +142,11 @@ class RuleSpec(SpecModel):
     message: MessageSpec
     enabled: bool = True
     description: str | None = None
+    delivery: Literal["at_most_once", "at_least_once"] = Field(
+        default="at_most_once",
+        description="at_least_once: a send whose answer was lost is sent again even where "
+                    "the vendor cannot drop the copy (group robots): a duplicate rather than "
+                    "a loss. at_most_once: it is recorded `unknown` (replayable) instead.")
 
     @field_validator("when")
     @classmethod

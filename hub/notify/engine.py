@@ -3,18 +3,18 @@
 
 A rule fires at most once per ticket **state** (its status): the decision is a row in
 `notify_firings`, unique on (rule, ticket, state), inserted in the same transaction that
-evaluated the rule. Re-evaluating a ticket — another update, the next overdue check, a
-second process — finds the row and sends nothing. The sends happen after that commit,
-through the connectors; every outcome lands on the firing row, on a run (`runs`, job
-``notify``) and in the audit log. A crash between the two leaves the firing `claimed`: a
-message is never sent twice by the hub, at the price of one that may need a manual resend.
-A firing whose asynchronous send (DingTalk) had no result yet is `pending` until
-`check_overdue` asks again.
+evaluated the rule — together with the deliveries it owes (`notify_deliveries`: the
+rendered message and its targets, one row per group robot and per connection's people).
+Re-evaluating a ticket — another update, the next overdue check, a second process — finds
+the firing and queues nothing. The new deliveries are sent right after that commit by a
+dispatcher (`dispatch`), so the latency stays that of one send; a failed attempt is retried
+by the next dispatcher (`check_overdue`, the scheduler's notify tick, `hub notify dispatch`)
+with backoff, and a crash between the decision and the send loses nothing. Every outcome
+lands on the delivery row, the firing row, a run (`runs`, job ``notify``) and the audit log.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,8 +33,10 @@ from hub.mapping.expr import EvaluationError
 from hub.runtime import Hub
 from hub.store.models import TERMINAL_TICKET_STATUSES, NotifyFiring, Run, Ticket
 
+from . import queue
+from .dispatch import DispatchOptions, DispatchSummary, NotifyDispatcher, Settled
 from .scope import render_message, ticket_scope
-from .send import ConnectorPool, DeliveryRecord, FollowUp, deliver, follow_up
+from .send import ConnectorPool, DeliveryRecord, FollowUp
 
 __all__ = ["JOB", "Firing", "NotifySummary", "check_overdue", "evaluate_enriched",
            "evaluate_ticket", "recent_firings"]
@@ -68,16 +70,23 @@ class NotifySummary:
     followed_up: int = 0
     retries: int = 0
     error: str | None = None
+    retried: int = 0  # attempts queued again (a transient failure, a throttle)
+    dead: int = 0  # deliveries that became dead letters
+    unknown: int = 0  # answers lost where a resend could duplicate: maybe delivered
+    maybe_delivered: int = 0  # attempts whose answer was lost after the request left
+    resent: list[Settled] = field(default_factory=list)  # queued retries sent in this pass
 
     @property
     def sent(self) -> int:
         return sum(d.status in ("sent", "pending", "partial")
-                   for f in self.firings for d in f.deliveries)
+                   for f in self.firings for d in f.deliveries) + sum(
+            s.status in ("sent", "partial", "accepted") for s in self.resent)
 
     @property
     def failed(self) -> int:
-        return sum(d.status == "failed" for f in self.firings for d in f.deliveries) + sum(
-            f.error is not None for f in self.firings)
+        return sum(d.status in ("failed", "unknown") for f in self.firings
+                   for d in f.deliveries) + sum(f.error is not None for f in self.firings) + sum(
+            s.status in ("dead", "unknown") for s in self.resent)
 
 
 @dataclass
@@ -86,6 +95,7 @@ class _Decision:
     firing_id: int
     rule: RuleSpec
     message: Message | None
+    delivery_ids: list[int] = field(default_factory=list)
 
 
 async def evaluate_enriched(hub: Hub, ticket_id: int, *, reason: str, actor: str) -> None:
@@ -227,13 +237,7 @@ class _Pass:
                 firing_id = _claim(session, name, ticket.id, ticket.status, self.now)
                 if firing_id is None:
                     continue  # fired before in this state
-                firing = Firing(rule=name, ticket_id=ticket.id, state=ticket.status)
-                message = None
-                try:
-                    message = render_message(rule.message, scope)
-                except ValueError as exc:  # EvaluationError, or a card without a link
-                    firing.error = f"message: {exc}"
-                decisions.append(_Decision(firing, firing_id, rule, message))
+                decisions.append(_decide_one(session, name, rule, ticket, firing_id, scope))
         if decisions or self.errors:
             run_id = self.start(session)
             session.execute(update(NotifyFiring)
@@ -251,68 +255,64 @@ class _Pass:
             self.errors.append(error)
 
     async def send(self, decisions: Sequence[_Decision]) -> None:
-        """Send the decided firings, a few at a time (the budgets pace them per vendor)."""
-        gate = asyncio.Semaphore(_CONCURRENCY)
-
-        async def one(decision: _Decision) -> None:
-            firing = decision.firing
-            if decision.message is not None:
-                async with gate:
-                    firing.deliveries = await deliver(self.pool, decision.rule.notify,
-                                                      decision.message, follow=self.follow)
-            firing.status = _status(firing)
-            self._record(decision.firing_id, firing)
-
-        async with asyncio.TaskGroup() as group:
-            for decision in decisions:
-                group.create_task(one(decision))
+        """Send the decided firings' deliveries now, once each (a failure is queued for
+        the next dispatcher with backoff), then read back how each firing stands."""
+        ids = tuple(i for d in decisions for i in d.delivery_ids)
+        if ids:
+            await self._dispatch(DispatchOptions(ids=ids, follow=self.follow,
+                                                 concurrency=_CONCURRENCY))
+        for decision in decisions:
+            self._read_back(decision.firing_id, decision.firing)
+            self._errors_of(decision.firing)
         self.summary.firings.extend(d.firing for d in decisions)
 
     async def follow_pending(self) -> None:
-        with self.hub.sessions() as session:
-            pending = [(row.id, row.rule, row.ticket_id, row.state,
-                        [DeliveryRecord.from_json(d) for d in
-                         (row.deliveries or {}).get("deliveries", [])])
-                       for row in session.scalars(select(NotifyFiring)
-                                                  .where(NotifyFiring.status == "pending")
-                                                  .order_by(NotifyFiring.id).limit(_BATCH))]
-        for firing_id, rule, ticket_id, state, records in pending:
-            firing = Firing(rule=rule, ticket_id=ticket_id, state=state,
-                            deliveries=[await follow_up(self.pool, r) for r in records])
-            firing.status = _status(firing)
-            self.summary.followed_up += firing.status != "pending"
-            self._record(firing_id, firing, followed_up=True)
+        """Send every due delivery (retries) and follow every accepted one up now."""
+        summary = await self._dispatch(DispatchOptions(mode="due", follow_all=True,
+                                                       follow=self.follow))
+        self.summary.followed_up += summary.count("sent", "partial", "dead",
+                                                  follow_up=True)
+        for settled in summary.settled:
+            if not settled.follow_up:
+                self.summary.resent.append(settled)
+            if settled.status in ("dead", "unknown", "partial") or settled.record.status in (
+                    "failed", "partial"):
+                record = settled.record
+                self._error({"rule": settled.row.rule, "ticket": settled.row.ticket_id,
+                             "connection": record.connection, "targets": list(record.targets),
+                             "status": settled.status, "failed": list(record.failed),
+                             "error": record.detail})
 
-    def _record(self, firing_id: int, firing: Firing, *, followed_up: bool = False) -> None:
-        """The outcome on the firing row, plus one audit row per delivery."""
+    async def _dispatch(self, options: DispatchOptions) -> DispatchSummary:
+        dispatcher = NotifyDispatcher(self.hub, options=options, actor=self.actor,
+                                      run_id=self.summary.run_id, pool=self.pool)
+        summary = await dispatcher.run()
+        self.summary.retried += summary.retried
+        self.summary.dead += summary.count("dead")
+        self.summary.unknown += summary.count("unknown")
+        self.summary.maybe_delivered += summary.maybe_delivered
+        return summary
+
+    def _read_back(self, firing_id: int, firing: Firing) -> None:
+        with self.hub.sessions() as session:
+            row = session.get_one(NotifyFiring, firing_id)
+            firing.status, firing.error = row.status, row.error
+            firing.deliveries = [DeliveryRecord.from_json(d)
+                                 for d in (row.deliveries or {}).get("deliveries", [])]
+
+    def _errors_of(self, firing: Firing) -> None:
         for record in firing.deliveries:
-            if record.status in ("failed", "partial"):
+            if record.status in ("failed", "partial", "unknown", "queued"):
                 self._error({"rule": firing.rule, "ticket": firing.ticket_id,
                              "connection": record.connection, "targets": list(record.targets),
                              "status": record.status, "failed": list(record.failed),
                              "error": record.detail})
         if firing.error:
             self._error({"rule": firing.rule, "ticket": firing.ticket_id, "error": firing.error})
-        with self.hub.sessions.begin() as session:
-            row = session.get_one(NotifyFiring, firing_id)
-            row.status, row.error = firing.status, firing.error
-            row.deliveries = {"deliveries": [d.as_json() for d in firing.deliveries]}
-            row.updated_at = datetime.now(UTC)
-            action = "notify.follow_up" if followed_up else "notify.send"
-            entries = [AuditEntry(self.actor, action, f"ticket:{firing.ticket_id}",
-                                  outcome=d.status,
-                                  detail={"rule": firing.rule, "state": firing.state,
-                                          "run": self.summary.run_id, **d.as_json()})
-                       for d in firing.deliveries]
-            if firing.error:
-                entries.append(AuditEntry(self.actor, action, f"ticket:{firing.ticket_id}",
-                                          outcome="failed",
-                                          detail={"rule": firing.rule, "error": firing.error}))
-            self.hub.audit.append(session, entries)
 
     def finish(self, *, interrupted: bool = False) -> NotifySummary:
         summary = self.summary
-        summary.retries = self.pool.retries
+        summary.retries = self.pool.retries + summary.retried
         if summary.run_id is None:
             return summary
         failed, sent = summary.failed, summary.sent
@@ -340,7 +340,9 @@ class _Pass:
                 self.actor, "job.run", f"run:{summary.run_id}", outcome=status,
                 detail={"job": JOB, "trigger": summary.trigger, "tickets": summary.tickets,
                         "fired": len(summary.firings), "sent": sent, "failed": failed,
-                        "followed_up": summary.followed_up, "error": error})])
+                        "followed_up": summary.followed_up, "retried": summary.retried,
+                        "dead": summary.dead, "unknown": summary.unknown,
+                        "maybe_delivered": summary.maybe_delivered, "error": error})])
         return summary
 
     async def aclose(self) -> None:
@@ -361,12 +363,22 @@ def _claim(session: Session, rule: str, ticket_id: int, state: str,
     return found
 
 
-def _status(firing: Firing) -> str:
-    statuses = {d.status for d in firing.deliveries}
-    if firing.error or not statuses or statuses == {"failed"}:
-        return "failed"
-    if statuses <= {"sent"}:
-        return "sent"
-    if statuses <= {"sent", "pending"}:
-        return "pending"
-    return "partial"
+def _decide_one(session: Session, name: str, rule: RuleSpec, ticket: Ticket, firing_id: int,
+                scope: dict[str, Any]) -> _Decision:
+    """Render the firing's message and queue its deliveries, in the deciding transaction;
+    a message that cannot be rendered fails the firing (nothing is queued)."""
+    firing = Firing(rule=name, ticket_id=ticket.id, state=ticket.status, status="queued")
+    decision = _Decision(firing, firing_id, rule, None)
+    now = datetime.now(UTC)  # the queue's clock, whatever the SLA clock says
+    try:
+        decision.message = render_message(rule.message, scope)
+    except ValueError as exc:  # EvaluationError, or a card without a link
+        firing.error, firing.status = f"message: {exc}", "failed"
+        row = session.get_one(NotifyFiring, firing_id)
+        row.status, row.error, row.deliveries = "failed", firing.error, {"deliveries": []}
+        return decision
+    decision.delivery_ids = queue.enqueue(session, firing_id=firing_id, ticket_id=ticket.id,
+                                          rule_name=name, rule=rule,
+                                          message=decision.message, now=now)
+    session.get_one(NotifyFiring, firing_id).status = "queued"
+    return decision

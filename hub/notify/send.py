@@ -21,7 +21,8 @@ from hub.core import tracing
 from hub.errors import HubError
 from hub.runtime import Hub
 
-__all__ = ["ConnectorPool", "DeliveryRecord", "FollowUp", "deliver", "follow_up"]
+__all__ = ["ConnectorPool", "DeliveryRecord", "FollowUp", "deliver", "follow_unit",
+           "follow_up", "resend_deduplicated", "send_unit"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +88,7 @@ class ConnectorPool:
     hub: Hub
     actor: str
     retries: int = 0
+    audit_hook: Any = None  # replaces the default audit of each call (the dispatcher's)
     _open: dict[str, Connector[Any]] = field(default_factory=dict)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -98,7 +100,8 @@ class ConnectorPool:
             connector = self._open.get(connection)
             if connector is None:
                 connector = self.hub.connector(connection, actor=self.actor,
-                                               observe=self._observe)
+                                               observe=self._observe,
+                                               audit_hook=self.audit_hook)
                 await connector.__aenter__()
                 self._open[connection] = connector
             return connector
@@ -163,15 +166,16 @@ async def _notify(pool: ConnectorPool, connection: str, group: Sequence[TargetSp
         if not isinstance(connector, Notifier):
             return _failed(connection, labels, "the connector cannot message people")
         delivery = await connector.notify(message, to=[_recipient(t) for t in group])
-        for attempt in range(follow.attempts):
-            if delivery.status != "pending":
-                break
-            if attempt:
-                await asyncio.sleep(follow.interval)
-            delivery = await connector.follow_up(delivery)
     except (ConnectorError, HubError) as exc:
         return _failed(connection, labels, pool.hub.redactor.text(str(exc)))
-    return DeliveryRecord.of(connection, labels, delivery)
+    record = DeliveryRecord.of(connection, labels, delivery)
+    for attempt in range(follow.attempts):  # a failed follow-up leaves it accepted
+        if record.status != "pending":
+            break
+        if attempt:
+            await asyncio.sleep(follow.interval)
+        record = await follow_up(pool, record)
+    return record
 
 
 async def follow_up(pool: ConnectorPool, record: DeliveryRecord) -> DeliveryRecord:
@@ -193,3 +197,36 @@ async def follow_up(pool: ConnectorPool, record: DeliveryRecord) -> DeliveryReco
 
 def _failed(connection: str, targets: tuple[str, ...], detail: str) -> DeliveryRecord:
     return DeliveryRecord(connection=connection, targets=targets, status="failed", detail=detail)
+
+
+# -- the send queue's single attempts (they raise: the dispatcher classifies the error) --------
+
+async def send_unit(pool: ConnectorPool, connection: str, robot: str | None,
+                    targets: Sequence[TargetSpec], message: Message) -> Delivery:
+    """One attempt of one queued delivery: a robot post, or one send to a connection's
+    people. Raises the connector's typed error (or HubError for an unknown connection)."""
+    connector = await pool.get(connection)
+    if robot is not None:
+        if not isinstance(connector, RobotPoster):
+            raise HubError(f"connection '{connection}': the connector has no group robots")
+        return await connector.post(robot, message)
+    if not isinstance(connector, Notifier):
+        raise HubError(f"connection '{connection}': the connector cannot message people")
+    return await connector.notify(message, to=[_recipient(t) for t in targets])
+
+
+async def follow_unit(pool: ConnectorPool, connection: str, delivery: Delivery) -> Delivery:
+    """Ask the vendor once about an accepted (pending) send; raises on a failed call."""
+    connector = await pool.get(connection)
+    if not isinstance(connector, Notifier):
+        return delivery
+    return await connector.follow_up(delivery)
+
+
+async def resend_deduplicated(pool: ConnectorPool, connection: str, robot: str | None) -> bool:
+    """Whether the vendor drops a resend of what it already delivered (so a send whose
+    answer was lost may be sent again): the connector says, through an optional
+    `resend_deduplicated(robot)` method; a connector without one does not dedupe."""
+    connector = await pool.get(connection)
+    check = getattr(connector, "resend_deduplicated", None)
+    return bool(check(robot)) if callable(check) else False

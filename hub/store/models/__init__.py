@@ -16,6 +16,7 @@ from hub.store.models.jobs import (
     SyncState,
 )
 from hub.store.models.kb import Article
+from hub.store.models.notify import NotifyDelivery
 from hub.store.models.outbox import OutboxMessage
 from hub.store.models.tickets import (
     TERMINAL_TICKET_STATUSES,
@@ -45,6 +46,7 @@ __all__ = [
     "Interaction",
     "JobLease",
     "JobSchedule",
+    "NotifyDelivery",
     "NotifyFiring",
     "Order",
     "OutboxMessage",
