@@ -166,11 +166,23 @@ class NotifyDispatcher:
             async with gate:
                 if row.status == "accepted":
                     settled = await self._follow(row)
+                elif row.previous_owner is not None:
+                    settled = await self._taken_over(row)
                 else:
                     settled = await self._send(row)
             self._settle(settled)
         finally:
             self._in_flight.discard(row.id)
+
+    async def _taken_over(self, row: queue.Claimed) -> Settled:
+        """A row whose holder stopped renewing its lease (it died or stalled) mid-attempt:
+        that attempt may have been delivered, so it is sent again only where a resend
+        cannot duplicate; else it is `unknown` (replayable)."""
+        verdict = Verdict("maybe_delivered", "outcome_unknown",
+                          "the dispatcher sending it stopped before recording the answer")
+        if row.guarantee == "at_least_once" or await self._dedupes(row):
+            return await self._send(replace(row, maybe_delivered=row.maybe_delivered + 1))
+        return await self._failed(row, tuple(t.label for t in row.targets), verdict)
 
     async def _heartbeat(self) -> None:
         period = max(0.05, self.options.lease_seconds / 3)

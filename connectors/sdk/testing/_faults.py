@@ -137,25 +137,29 @@ class FaultInjector:
     def chaos(
         self, *, error: float = 0.0, timeout: float = 0.0, lose: float = 0.0,
         hang: float = 5.0, status: int = 500, path_prefix: str = "", seed: int | None = None,
+        drop: float = 0.0,
     ) -> None:
         """A seeded mix of failures, each request meeting at most one (all 0: off).
 
         - `error`: answered `status` before the app sees it (nothing happened);
         - `timeout`: held `hang` seconds, then passed to the app: a client that gave up
           earlier never learns that the request still took effect, late;
-        - `lose`: processed by the app, then the connection is dropped (outcome unknown).
+        - `lose`: processed by the app, then the connection is dropped (outcome unknown);
+        - `drop`: the connection is dropped before the app sees it (nothing happened, but
+          the client cannot tell it from `lose`).
         """
-        for name, value in (("error", error), ("timeout", timeout), ("lose", lose)):
+        rates = (("error", error), ("timeout", timeout), ("lose", lose), ("drop", drop))
+        for name, value in rates:
             if not 0 <= value <= 1:
                 raise ValueError(f"{name} must be between 0 and 1")
-        if error + timeout + lose > 1:
-            raise ValueError("error + timeout + lose must not exceed 1")
+        if error + timeout + lose + drop > 1:
+            raise ValueError("error + timeout + lose + drop must not exceed 1")
         with self._lock:
             if seed is not None:
                 self._rng.seed(seed)
-            active = error or timeout or lose
-            self._chaos = _Chaos(error, timeout, lose, hang, status, path_prefix) if active \
-                else None
+            active = error or timeout or lose or drop
+            self._chaos = _Chaos(error, timeout, lose, hang, status, path_prefix, drop) \
+                if active else None
 
     def rate_limit(self, limit: int | None, *, per: float = 1.0) -> None:
         """Accept at most `limit` requests in any `per` seconds; answer the rest 429.
@@ -330,6 +334,7 @@ class _Chaos:
     hang: float
     status: int
     path_prefix: str
+    drop: float = 0.0
 
     def pick(self, draw: float, latency: float) -> tuple[float, QueuedFault | None, None]:
         if draw < self.error:
@@ -338,11 +343,14 @@ class _Chaos:
             return latency, QueuedFault("hang", 1, hang=self.hang, label="chaos timeout"), None
         if draw < self.error + self.timeout + self.lose:
             return latency, QueuedFault("lose", 1, label="chaos lose"), None
+        if draw < self.error + self.timeout + self.lose + self.drop:
+            return latency, QueuedFault("drop", 1, label="chaos drop"), None
         return latency, None, None
 
     def describe(self) -> dict[str, Any]:
         return {"error": self.error, "timeout": self.timeout, "lose": self.lose,
-                "hang": self.hang, "status": self.status, "path_prefix": self.path_prefix}
+                "drop": self.drop, "hang": self.hang, "status": self.status,
+                "path_prefix": self.path_prefix}
 
 
 async def _buffered(receive: Receive) -> Receive:
