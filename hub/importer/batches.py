@@ -15,7 +15,7 @@ from hub.ingest.writers import BulkWriter, Prepared
 
 from ..core.cells import ExcelError
 from ..mapping import CompiledMapping, LookupTables, RecordMappingError
-from ..mapping.columnar import ColumnarMapping
+from ..mapping.columnar import ColumnarMapping, MappedColumns
 from ..mapping.paths import Key, parse_path
 from .columns import checked_headers, open_for_mapping, restored
 from .report import ERRORS_COLUMN
@@ -86,6 +86,12 @@ def map_batch(batch: list[tuple[int, list[Any]]], records: list[dict[str, Any]] 
     """Map and prepare a batch. With `columnar` (no lookups), the rows it decides are mapped
     a column at a time and the row engine maps only the others; `records` (the rows as
     dicts) may then be None: the few the row engine needs are made here."""
+    if columnar is not None and not columnar.omit_nulls:
+        made = columnar.map_columns([values for _, values in batch])
+        if made is not None:
+            by_columns = _map_by_columns(batch, made, headers, mapping, target, source)
+            if by_columns is not None:
+                return by_columns
     entities, rejects, skipped = [], [], 0
     function = mapping.function
     decided = columnar.map_rows([values for _, values in batch]) if columnar is not None \
@@ -100,9 +106,7 @@ def map_batch(batch: list[tuple[int, list[Any]]], records: list[dict[str, Any]] 
         try:
             entity = function(record, row_number, lookups)
         except RecordMappingError as exc:
-            rejects.append({"row_number": row_number,
-                            "values": {"values": to_jsonable(_shown(values))},
-                            "errors": {"errors": _reject_errors(exc.errors, headers)}})
+            rejects.append(_reject(row_number, values, exc, headers))
             continue
         if entity is None:
             skipped += 1
@@ -111,6 +115,42 @@ def map_batch(batch: list[tuple[int, list[Any]]], records: list[dict[str, Any]] 
     prepared = target().prepare(entities, source=source, mapping=mapping.label,
                                 now=datetime.now(UTC))
     return Mapped(batch[0][0], batch[-1][0], len(batch), prepared, rejects, skipped)
+
+
+def _map_by_columns(batch: list[tuple[int, list[Any]]], made: MappedColumns,
+                    headers: list[str], mapping: CompiledMapping, target: type[BulkWriter],
+                    source: str) -> Mapped | None:
+    """A batch mapped by columns, prepared from its columns (no dict per row): the row engine
+    maps the undecided rows, whose values then take their place in the columns, or which are
+    rejected. None when the row engine's output has other fields (map it row by row)."""
+    rejects, dropped = [], []
+    columns = made.columns
+    for position in made.undecided:
+        row_number, values = batch[position]
+        try:
+            entity = mapping.function(dict(zip(headers, values, strict=False)), row_number)
+        except RecordMappingError as exc:
+            rejects.append(_reject(row_number, values, exc, headers))
+            dropped.append(position)
+            continue
+        if entity is None or tuple(entity) != made.names:
+            return None
+        for column, value in zip(columns, entity.values(), strict=True):
+            column[position] = value
+    if dropped:
+        gone = set(dropped)
+        kept = [position for position in range(len(batch)) if position not in gone]
+        columns = [[column[position] for position in kept] for column in columns]
+    prepared = target().prepare_columns(made.names, columns, source=source,
+                                        mapping=mapping.label, now=datetime.now(UTC))
+    return Mapped(batch[0][0], batch[-1][0], len(batch), prepared, rejects, 0)
+
+
+def _reject(row_number: int, values: list[Any], exc: RecordMappingError,
+            headers: list[str]) -> dict[str, Any]:
+    """A rejected row as stored (its import_id added when it is)."""
+    return {"row_number": row_number, "values": {"values": to_jsonable(_shown(values))},
+            "errors": {"errors": _reject_errors(exc.errors, headers)}}
 
 
 def _shown(values: list[Any]) -> list[Any]:

@@ -19,7 +19,7 @@ from decimal import Decimal
 from operator import itemgetter
 from typing import Any
 
-__all__ = ["column_documents"]
+__all__ = ["column_documents", "documents_of"]
 
 _encode_text = json.encoder.encode_basestring  # what compact_encoder writes text with
 _CONSTANTS = {type(None): "null"}
@@ -68,6 +68,15 @@ def column_documents(entities: Sequence[dict[str, Any]],
         return ["{}"] * len(entities)
     picked = map(itemgetter(*keys), entities)
     columns = list(zip(*picked, strict=True)) if len(keys) > 1 else [list(picked)]
+    return documents_of(keys, columns, len(entities))
+
+
+def documents_of(keys: Sequence[str], columns: Sequence[Sequence[Any]],
+                 count: int) -> list[str] | None:
+    """The documents of `count` rows whose values of `keys` are these `columns`, or None
+    for a value of a kind not handled here."""
+    if not keys:
+        return ["{}"] * count
     encoded = []
     for column in columns:
         texts = _encoded(column)

@@ -27,7 +27,7 @@ from hub.core.jsonable import canonical_json, compact_encoder, to_jsonable
 from hub.core.time import as_utc
 
 from ..store.models import Customer, Ticket
-from ._documents import column_documents
+from ._documents import column_documents, documents_of
 from .bulk import BulkCopy, BulkStatement
 from .keys import KeyMemory
 
@@ -133,11 +133,23 @@ class BulkWriter(ABC):
     def prepare(self, entities: Sequence[dict[str, Any]], *, source: str, mapping: str,
                 now: datetime) -> Prepared:
         """The batch's rows and fingerprints: no database (see the module's docstring)."""
+        return self._collect(self.batch_values(entities, source=source, mapping=mapping,
+                                               now=now), now)
+
+    def prepare_columns(self, names: Sequence[str], columns: Sequence[Sequence[Any]], *,
+                        source: str, mapping: str, now: datetime) -> Prepared:
+        """`prepare` of the entities these columns hold (one list per field, in `names`
+        order, a row per position): what a batch mapped by columns gives."""
+        count = len(columns[0]) if columns else 0
+        entities = list(map(dict, map(zip, [names] * count, zip(*columns, strict=True))))
+        return self.prepare(entities, source=source, mapping=mapping, now=now)
+
+    def _collect(self, rows: Iterable[tuple[tuple[Any, ...], str]],
+                 now: datetime) -> Prepared:
         pending: dict[str, tuple[tuple[Any, ...], str]] = {}
         replaced: dict[str, list[str]] = {}
         key_index = self.columns().index(self.key_column)
-        for values, fingerprint in self.batch_values(entities, source=source, mapping=mapping,
-                                                     now=now):
+        for values, fingerprint in rows:
             key = values[key_index]
             previous = pending.get(key)
             if previous is not None:
@@ -281,18 +293,30 @@ class CustomerWriter(BulkWriter):
         return (values_of(entity, document, source, mapping, now)
                 for entity, document in zip(entities, documents, strict=True))
 
+    def prepare_columns(self, names: Sequence[str], columns: Sequence[Sequence[Any]], *,
+                        source: str, mapping: str, now: datetime) -> Prepared:
+        by_name = dict(zip(names, columns, strict=True))
+        keys = [name for name in names if name not in _CUSTOMER_SKIP]
+        count = len(columns[0]) if columns else 0
+        documents = documents_of(keys, [by_name[key] for key in keys], count)
+        if documents is None or "external_id" not in by_name:
+            return super().prepare_columns(names, columns, source=source, mapping=mapping,
+                                           now=now)
+        absent = [None] * count
+        row = _customer_values
+        return self._collect(
+            (row(source, key, name, company, mobile, email, tier, document, mapping, now)
+             for key, name, company, mobile, email, tier, document in zip(
+                 by_name["external_id"], *(by_name.get(c, absent) for c in self._COLUMNS),
+                 documents, strict=True)), now)
+
     @staticmethod
     def _values(entity: dict[str, Any], document: str, source: str, mapping: str,
                 now: datetime) -> tuple[tuple[Any, ...], str]:
-        # The hot path of an import: written for speed (no helper calls per value).
         get = entity.get
-        name, company, mobile = get("name"), get("company"), get("mobile")
-        email, tier = get("email"), get("tier")
-        digest = hashlib.blake2b(
-            f"{name}\x1f{company}\x1f{mobile}\x1f{email}\x1f{tier}\x1f{document}".encode(),
-            digest_size=16).hexdigest()
-        return ((source, str(entity["external_id"]), name, company, mobile, email, tier,
-                 document, digest, mapping, now, now), f"{digest}|{mapping}")
+        return _customer_values(source, entity["external_id"], get("name"), get("company"),
+                                get("mobile"), get("email"), get("tier"), document, mapping,
+                                now)
 
     def fingerprint(self, row: dict[str, Any]) -> str:
         return f"{row['content_hash']}|{row['mapping']}"
@@ -308,6 +332,17 @@ class CustomerWriter(BulkWriter):
             for row_id, key, digest, mapping in rows:
                 found[key] = (row_id, f"{digest}|{mapping}")
         return found
+
+
+def _customer_values(source: str, key: Any, name: Any, company: Any, mobile: Any, email: Any,
+                     tier: Any, document: str, mapping: str,
+                     now: datetime) -> tuple[tuple[Any, ...], str]:
+    """A customer's column values and fingerprint: the hot path of an import."""
+    digest = hashlib.blake2b(
+        f"{name}\x1f{company}\x1f{mobile}\x1f{email}\x1f{tier}\x1f{document}".encode(),
+        digest_size=16).hexdigest()
+    return ((source, str(key), name, company, mobile, email, tier, document, digest, mapping,
+             now, now), f"{digest}|{mapping}")
 
 
 class TicketWriter(BulkWriter):

@@ -78,3 +78,19 @@ def test_a_customer_batch_prepared_by_columns_is_the_row_by_row_one() -> None:
     assert by_columns == by_rows
     assert [values for values, _ in by_columns.pending.values()] == \
         [rows[i][0] for i in (6, 4, 5)]  # in first-seen order, the last row winning
+
+
+def test_a_customer_batch_prepared_from_columns_is_the_one_from_its_entities() -> None:
+    names = ("external_id", "name", "city", "balance", "visits")
+    entities = [{"external_id": f"C{i % 3}", "name": None if i == 2 else f"客户{i}",
+                 "city": "杭州", "balance": Decimal(i), "visits": i} for i in range(7)]
+    columns = [[entity[name] for entity in entities] for name in names]
+    floats = [*columns[:4], [0.5] * 7]  # a kind documents_of leaves to the entities' way
+    writer = CustomerWriter()
+
+    for made in (columns, floats):
+        expected = writer.prepare([dict(zip(names, row, strict=True))
+                                   for row in zip(*made, strict=True)],
+                                  source="import", mapping="m@1", now=NOW)
+        assert writer.prepare_columns(names, made, source="import", mapping="m@1",
+                                      now=NOW) == expected
