@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import os
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from difflib import get_close_matches
@@ -142,6 +144,23 @@ def load_yaml(path: Path, *, interpolate: bool = False) -> YamlDocument:
     Raises ConfigFileError (one problem, naming the file and line) for a file that is not
     small, plain YAML: see the module docstring."""
     text = _read_text(path)
+    raw = _parsed(path, text)
+    doc = YamlDocument(path=path, data=None)
+    doc.text_lines = text.splitlines()
+    doc.lines[()] = 1
+    doc.data = _plain(raw, (), doc, interpolate)
+    return doc
+
+
+def _parsed(path: Path, text: str) -> Any:
+    """The text's YAML tree, checked and parsed once per text: the same config and mappings
+    are read by every Hub a process makes (and on each reload), and the round-trip parser
+    costs milliseconds a file. The tree is only read, never changed (`_plain` copies it)."""
+    with _PARSED_LOCK:
+        raw = _PARSED.get(text)
+        if raw is not None:
+            _PARSED.move_to_end(text)
+            return raw
     try:
         _check_shape(path, text)
         raw = YAML(typ="rt").load(text)
@@ -154,11 +173,18 @@ def load_yaml(path: Path, *, interpolate: bool = False) -> YamlDocument:
     except YAMLError as exc:
         reason = next(iter(str(exc).splitlines()), type(exc).__name__)
         raise _refused(path, None, f"not valid YAML: {reason}") from None
-    doc = YamlDocument(path=path, data=None)
-    doc.text_lines = text.splitlines()
-    doc.lines[()] = 1
-    doc.data = _plain(raw, (), doc, interpolate)
-    return doc
+    if len(text) <= _CACHED_TEXT_MAX:
+        with _PARSED_LOCK:
+            _PARSED[text] = raw
+            while len(_PARSED) > _CACHED_TEXTS:
+                _PARSED.popitem(last=False)
+    return raw
+
+
+# Texts parsed lately, the least recently read dropped first: at most 256 of 64 KiB or less.
+_PARSED: OrderedDict[str, Any] = OrderedDict()
+_PARSED_LOCK = threading.Lock()
+_CACHED_TEXTS, _CACHED_TEXT_MAX = 256, 64 * 1024
 
 
 def _refused(path: Path, line: int | None, message: str) -> ConfigFileError:

@@ -129,3 +129,34 @@ def _doc_examples() -> list[str]:
 def test_docs__every_mapping_example_is_valid(block: str, tmp_path: Path) -> None:
     (tmp_path / "example.yaml").write_text(block, encoding="utf-8")
     MappingLibrary(tmp_path).get("example")  # as the hub reads it: no `${VAR}`, no tags
+
+
+def test_get__hubs_share_a_compiled_mapping_until_its_file_changes(tmp_path: Path) -> None:
+    body = f"# {tmp_path}\ntarget: customer\nfields:\n  external_id: {{path: id, type: str}}\n"
+    (tmp_path / "shared.yaml").write_text(body, encoding="utf-8")
+    first, second = MappingLibrary(tmp_path), MappingLibrary(tmp_path)
+    compiled = first.get("shared")
+    assert second.get("shared") is compiled  # compiled once for the process
+    (tmp_path / "shared.yaml").write_text(body.replace("type: str", "type: int"),
+                                          encoding="utf-8")
+    changed = MappingLibrary(tmp_path).get("shared")
+    assert changed is not compiled and changed({"id": "7"}) == {"external_id": 7}
+    assert compiled({"id": "7"}) == {"external_id": "7"}
+
+
+def test_get__other_transforms_compile_anew(tmp_path: Path) -> None:
+    from hub.mapping import default_registry
+
+    body = f"# {tmp_path}\ntarget: customer\nfields:\n  external_id: {{path: id}}\n"
+    (tmp_path / "own.yaml").write_text(body, encoding="utf-8")
+    shared = MappingLibrary(tmp_path).get("own")
+    own = MappingLibrary(tmp_path, transforms=default_registry().copy()).get("own")
+    assert own is not shared
+
+
+def test_get__a_mapping_of_another_name_with_the_same_text_is_its_own(tmp_path: Path) -> None:
+    body = f"# {tmp_path}\ntarget: customer\nfields:\n  external_id: {{path: id}}\n"
+    for name in ("one", "two"):
+        (tmp_path / f"{name}.yaml").write_text(body, encoding="utf-8")
+    library = MappingLibrary(tmp_path)
+    assert (library.get("one").name, library.get("two").name) == ("one", "two")

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
+from ruamel.yaml import YAML
 
 from hub.core.yamlfile import MAX_BYTES, MAX_DEPTH, load_yaml
 from hub.errors import ConfigFileError
@@ -125,3 +127,37 @@ def test_load_yaml__multi_line_quoted_value_is_still_valid(tmp_path: Path) -> No
     path.write_text('a: "one\n  two"\nb: 1\n', encoding="utf-8")
 
     assert load_yaml(path).data == {"a": "one two", "b": 1}
+
+
+def test_load_yaml__a_text_read_again_is_not_parsed_again_and_an_edit_is_seen(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    parses: list[str] = []
+    real_load = YAML.load
+
+    def counted(self: YAML, stream: Any) -> Any:
+        parses.append(str(stream))
+        return real_load(self, stream)
+
+    monkeypatch.setattr(YAML, "load", counted)
+    first, second = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    text = f"# {tmp_path}\njobs:\n  pull: {{kind: pull, note: \"${{NOTE:-none}}\"}}\n"
+    first.write_text(text, encoding="utf-8")
+    second.write_text(text, encoding="utf-8")
+    one, two = load_yaml(first, interpolate=True), load_yaml(second)
+    assert len(parses) == 1  # one text, one parse, whichever file holds it
+    assert one.data == {"jobs": {"pull": {"kind": "pull", "note": "none"}}}
+    assert two.data == {"jobs": {"pull": {"kind": "pull", "note": "${NOTE:-none}"}}}
+    assert (one.path, two.path, one.lines[("jobs", "pull", "note")]) == (first, second, 3)
+    first.write_text(text.replace("kind: pull", "kind: enrich"), encoding="utf-8")
+    assert load_yaml(first).data["jobs"]["pull"]["kind"] == "enrich"
+    assert len(parses) == 2
+
+
+def test_load_yaml__a_broken_text_is_refused_each_time_naming_its_own_file(
+        tmp_path: Path) -> None:
+    for name in ("one.yaml", "two.yaml"):
+        path = tmp_path / name
+        path.write_text("jobs: [unclosed\n", encoding="utf-8")
+        with pytest.raises(ConfigFileError) as refused:
+            load_yaml(path)
+        assert name in str(refused.value)
