@@ -55,6 +55,8 @@ class WeComConfig(ConnectorConfig):
         token_rate_limit: the budget of `gettoken` calls for this app.
         token_refusal_backoff: seconds a refused secret is not tried again (repeated wrong
             secrets get the IP blocked).
+        frequency_wait: seconds to wait after 45009 (a minute-level block clears after 60 s,
+            §6); a call waits at most `max_retry_after` of it, the notify queue all of it.
     """
 
     base_url: str = "https://qyapi.weixin.qq.com"
@@ -70,6 +72,7 @@ class WeComConfig(ConnectorConfig):
     member_rate_limit: RateLimit | None = MEMBER_LIMIT
     token_rate_limit: RateLimit | None = RateLimit(per_minute=60, headroom=1)
     token_refusal_backoff: float = Field(default=60.0, ge=0)
+    frequency_wait: float = Field(default=60.0, ge=0)
 
     @field_validator("robots")
     @classmethod

@@ -20,6 +20,7 @@ from connectors.sdk import (
     Connector,
     ConnectorError,
     HttpClient,
+    RateLimitedError,
     RejectedError,
     RetryPolicy,
     Stream,
@@ -48,6 +49,7 @@ __all__ = ["WeComConfig", "WeComConnector", "WeComRobot"]
 
 _ALL_INVALID = "81013"  # every recipient invalid: nothing was sent
 _BAD_MOBILE = "60103"
+_FREQUENCY = "45009"
 _MISS_TTL = 300.0  # seconds an unknown mobile is remembered (not to hammer getuserid)
 
 
@@ -137,6 +139,8 @@ class WeComConnector(Connector[WeComConfig]):
         """WeCom answers HTTP 200 with `errcode`: a non-zero code is a typed error, with the
         context the send function adds to the errors it builds itself."""
         error = classify(json_body(response), redact=self.redactor.text)
+        if isinstance(error, RateLimitedError) and error.vendor_code == _FREQUENCY:
+            error.retry_after = self.config.frequency_wait
         if error is not None:
             error.connector, error.connection = self.name, self.connection
             error.operation = OPERATIONS.get(response.request.url.path.removeprefix(

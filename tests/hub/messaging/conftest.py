@@ -164,18 +164,20 @@ def sandboxes(wecom_limits: SandboxLimits) -> Iterator[Sandboxes]:
 @pytest.fixture
 def messaging_hub(sandboxes: Sandboxes, crm_sandbox: Any, database_url: str,
                   tmp_path: Path, make_hub: Any) -> MessagingHub:
-    """`messaging_hub(rules={...}, webhooks={...}, dingtalk={...}, wecom={...})`: a migrated
-    hub on the test's store; a second call gives a second hub (another "process") on it."""
+    """`messaging_hub(rules={...}, webhooks={...}, dingtalk={...}, wecom={...}, jobs={...})`:
+    a migrated hub on the test's store; a second call gives a second hub (another
+    "process") on it."""
 
     def make(*, rules: dict[str, Any] | None = None, webhooks: dict[str, Any] | None = None,
              dingtalk: dict[str, Any] | None = None, wecom: dict[str, Any] | None = None,
              public_url: str | None = "https://hub.example.test",
-             enrich: bool = True) -> Hub:
+             enrich: bool = True, jobs: dict[str, Any] | None = None) -> Hub:
         document: dict[str, Any] = {
             "version": 1,
             "connections": connections(sandboxes, crm_sandbox, dingtalk=dingtalk, wecom=wecom),
-            "jobs": {"ticket_enrichment": {"kind": "enrich", "connection": "crm",
-                                           "mapping": "crm_customer"}} if enrich else {},
+            "jobs": {**({"ticket_enrichment": {"kind": "enrich", "connection": "crm",
+                                               "mapping": "crm_customer"}} if enrich else {}),
+                     **(jobs or {})},
             "webhooks": WEBHOOKS if webhooks is None else webhooks,
             "rules": rules or {},
         }
