@@ -200,3 +200,45 @@ async def test_queue__a_refusal_is_a_dead_letter_with_the_reason_replayed_once_f
     [firing] = rows(fixed, NotifyFiring)
     assert firing.status == "partial"  # the robot got it; WeCom still knows no "nobody"
     assert [v.connection for v in list_deliveries(fixed, statuses=["dead"])] == ["wecom"]
+
+
+async def test_queue__an_accepted_notice_stays_accepted_when_its_follow_up_fails(
+    messaging_hub: MessagingHub, sandboxes: Sandboxes
+) -> None:
+    hub = messaging_hub(rules={"new": rule({"connection": "dingtalk", "user": "user002"},
+                                           {"connection": "dingtalk", "user": "ghost"})},
+                        enrich=False, jobs=FAST_RETRY)
+    progress = "/topapi/message/corpconversation/getsendprogress"
+    sandboxes.dingtalk_faults.fail_next(40, status=500, path_prefix=progress)
+    [ticket] = await burst(hub, 1)
+    [delivery] = rows(hub, NotifyDelivery)
+    assert delivery.status == "accepted"  # DingTalk took it; its result is not known yet
+    assert "follow-up failed" in (delivery.result or {}).get("detail", "")
+    [firing] = rows(hub, NotifyFiring)
+    assert firing.status == "pending"  # not "failed": the record agrees with DingTalk
+    sandboxes.dingtalk_faults.reset()
+    await settle_queue(hub)  # the follow-up is retried on its own, the notice is not resent
+    assert len(sandboxes.dingtalk.tasks) == 1
+    [delivery] = rows(hub, NotifyDelivery)
+    assert (delivery.status, delivery.result["failed"]) == ("partial", ["ghost"])
+    assert rows(hub, NotifyFiring)[0].status == "partial"
+    assert ticket in tickets_in([json.dumps(m, ensure_ascii=False)
+                                 for m in sandboxes.dingtalk.messages_to("user002")])
+
+
+async def test_queue__a_failed_token_fetch_is_audited_as_such_and_the_notice_sent_later(
+    messaging_hub: MessagingHub, sandboxes: Sandboxes
+) -> None:
+    hub = messaging_hub(rules={"new": rule({"connection": "dingtalk", "user": "user003"})},
+                        enrich=False, jobs=FAST_RETRY)
+    sandboxes.dingtalk_faults.fail_next(6, status=502, path_prefix="/gettoken")
+    [ticket] = await burst(hub, 1)
+    await settle_queue(hub)
+    texts = [json.dumps(m, ensure_ascii=False) for m in sandboxes.dingtalk.messages_to("user003")]
+    assert tickets_in(texts) == {ticket: 1}
+    token_calls = call_rows(hub, "dingtalk:token")
+    assert len(token_calls) >= 4 and {r.outcome for r in token_calls} >= {"transient"}
+    notice_calls = call_rows(hub, "dingtalk:work_notice.send")
+    assert [r.outcome for r in notice_calls] == ["ok"]  # the notice call is not blamed
+    log = rows(hub, NotifyDelivery)[0].attempts_log or []
+    assert log[0]["outcome"] == "never_sent"
