@@ -10,12 +10,16 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hub.core.cells import ExcelError
 from hub.importer.batches import map_batch, records_of
 from hub.ingest.writers import CustomerWriter
 from hub.mapping import compile_mapping, parse_spec
 from hub.mapping.columnar import columnar_mapping
+
+from ..mapping.test_columnar import GOLDEN_CELLS, NASTY
 
 ROOT = Path(__file__).resolve().parents[3]
 HEADERS = ["客户编号", "客户名称", "公司", "手机号", "邮箱", "客户等级", "省份", "城市", "账户余额",
@@ -66,4 +70,40 @@ def test_a_columnar_batch_is_the_row_engines(first: int) -> None:
         made.prepared.pending = {key: ((*values[:-2], NOW, NOW), print_)
                                  for key, (values, print_) in made.prepared.pending.items()}
     assert by_columns == by_rows
+    assert list(by_columns.prepared.pending) == list(by_rows.prepared.pending)
+
+
+def _same_time(made: Any) -> Any:
+    made.prepared.now = NOW
+    made.prepared.pending = {key: ((*values[:-2], NOW, NOW), print_)
+                             for key, (values, print_) in made.prepared.pending.items()}
+    return made
+
+
+SPEC = yaml.safe_load((ROOT / "mappings/import_customers.yaml").read_text(encoding="utf-8"))
+SHIPPED = compile_mapping(parse_spec(SPEC), name="import_customers")
+COLUMNAR = columnar_mapping(SHIPPED, HEADERS)
+CELLS = [*GOLDEN_CELLS, *NASTY]
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_any_batch_by_columns_is_the_row_engines_values_and_errors(data: st.DataObject) -> None:
+    """Rows of the shipped mapping with golden and nasty cells anywhere: the same prepared
+    rows and the same rejected rows, each with the same (column, message) errors."""
+    assert COLUMNAR is not None
+    count = data.draw(st.integers(min_value=1, max_value=12))
+    batch = []
+    for i in range(count):
+        values = row(data.draw(st.integers(min_value=0, max_value=5)))  # keys met twice
+        for column in data.draw(st.sets(st.integers(0, len(HEADERS) - 1), max_size=3)):
+            values[column] = data.draw(st.sampled_from(CELLS) | st.text(max_size=8))
+        batch.append((i + 2, values))
+
+    by_rows = map_batch(*records_of(batch, HEADERS), HEADERS, SHIPPED, None, CustomerWriter,
+                        "import")
+    by_columns = map_batch(batch, None, HEADERS, SHIPPED, None, CustomerWriter, "import",
+                           columnar=COLUMNAR)
+
+    assert _same_time(by_columns) == _same_time(by_rows)
     assert list(by_columns.prepared.pending) == list(by_rows.prepared.pending)

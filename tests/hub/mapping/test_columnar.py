@@ -146,14 +146,32 @@ def test_every_golden_cell_in_every_column(name: str) -> None:
     assert columnar is not None and columnar.map_rows([good]) != [None]
 
 
+def _columns_of(cells: list[Any]) -> list[list[Any]]:
+    """The cells as one mixed column, as a column of the text ones (a kernel reads a column
+    of text in one scan) and of the ASCII ones, and each cell alone."""
+    text = [cell for cell in cells if type(cell) is str and "\n" not in cell]
+    return [cells, text, [cell for cell in text if cell.isascii()], *[[cell] for cell in cells]]
+
+
+def assert_kernel(kind: str, cells: list[Any]) -> None:
+    for column in _columns_of(cells):
+        for raw, answer in zip(column, KERNELS[kind](column), strict=True):
+            if answer is UNDECIDED:
+                continue
+            expected = COERCERS[kind](raw, FIELD)  # a decided cell is never one it refuses
+            assert (type(answer), repr(answer)) == (type(expected), repr(expected)), raw
+
+
 @pytest.mark.parametrize("kind", sorted(KERNELS))
 def test_each_kernel_answers_as_its_coercer(kind: str) -> None:
-    cells = [*GOLDEN_CELLS, *NASTY]
-    for raw, answer in zip(cells, KERNELS[kind](cells), strict=True):
-        if answer is UNDECIDED:
-            continue
-        expected = COERCERS[kind](raw, FIELD)  # a decided cell is never one it refuses
-        assert (type(answer), repr(answer)) == (type(expected), repr(expected)), raw
+    assert_kernel(kind, [*GOLDEN_CELLS, *NASTY, " Wang.Fang@Example.CN", "Wang.Fang@Example.CN",
+                         "¥1,234", "+86 138-1234-5678", "１３８", "A\nB"])
+
+
+@settings(max_examples=200)
+@given(kind=st.sampled_from(sorted(KERNELS)), cells=st.lists(CELL, min_size=1, max_size=10))
+def test_each_kernel_answers_as_its_coercer_on_any_column(kind: str, cells: list[Any]) -> None:
+    assert_kernel(kind, cells)
 
 
 def test_the_shipped_rows_are_decided_and_the_bad_one_left_to_the_row_engine() -> None:
