@@ -4,14 +4,17 @@ Support desks often sit behind proxies with no way out to a CDN, so Swagger UI a
 their JavaScript and CSS from the hub itself (the assets ship in the `fastapi-offline` wheel;
 only its files are used, not its app factory).
 
-The OpenAPI document is built here once, on first request, and made the hub's contract by
-contract.py (operation ids, problem bodies, security, headers).
+The OpenAPI document is built here on first request, once per process for apps of the same
+routes, and made the hub's contract by contract.py (operation ids, problem bodies, security,
+headers).
 """
 
 from __future__ import annotations
 
+import copy
+import threading
 import warnings
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +27,7 @@ from fastapi.openapi.docs import (
 )
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.staticfiles import StaticFiles
 
 from .contract import complete_openapi
@@ -73,19 +76,51 @@ def install_docs(app: FastAPI, *, open_routers: Iterable[APIRouter]) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            with warnings.catch_warnings():
-                # A route serving two methods shares one operationId: contract.py names
-                # every operation anew.
-                warnings.filterwarnings("ignore", "Duplicate Operation ID", UserWarning)
-                schema = get_openapi(title=app.title, version=app.version,
-                                     routes=app.routes, description=app.description)
-            schema = complete_openapi(schema, open_paths=open_paths,
-                                      examples=_raw_examples(app))
-            _add_form_examples(schema)
-            app.openapi_schema = schema
+            key = _document_key(app, open_paths)
+            with _BUILT_LOCK:
+                built = _BUILT.get(key)
+            if built is None:
+                built = _build_document(app, open_paths)
+                with _BUILT_LOCK:
+                    _BUILT[key] = built
+            app.openapi_schema = copy.deepcopy(built)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _build_document(app: FastAPI, open_paths: set[str]) -> dict[str, Any]:
+    with warnings.catch_warnings():
+        # A route serving two methods shares one operationId: contract.py names every
+        # operation anew.
+        warnings.filterwarnings("ignore", "Duplicate Operation ID", UserWarning)
+        schema = get_openapi(title=app.title, version=app.version, routes=app.routes,
+                             description=app.description)
+    schema = complete_openapi(schema, open_paths=open_paths, examples=_raw_examples(app))
+    _add_form_examples(schema)
+    return schema
+
+
+def _document_key(app: FastAPI, open_paths: set[str]) -> Hashable:
+    """What the document is built from: the app's texts and the routes it shows, each by its
+    path, methods and the very endpoint and models it was declared with (the routers are
+    module-level: every app of the process shows the same ones)."""
+    shown = []
+    for context in iter_route_contexts(app.routes):
+        route = context.route
+        if not isinstance(route, APIRoute) or not route.include_in_schema:
+            continue  # not in the document (the document's own route, mounts, the docs)
+        body = route.body_field.field_info.annotation if route.body_field else None
+        shown.append((context.path, tuple(sorted(context.methods or ())), context.endpoint,
+                      route.response_model, body, route.operation_id, tuple(route.tags),
+                      route.status_code, repr(route.responses)))
+    return app.title, app.version, app.description, frozenset(open_paths), tuple(shown)
+
+
+# The documents built in this process by what they were built from: building one takes
+# half a second, and every app (each test's, each `hub openapi`) would build the same.
+_BUILT: dict[Hashable, dict[str, Any]] = {}
+_BUILT_LOCK = threading.Lock()
 
 
 def _open_paths(open_routers: Iterable[APIRouter]) -> set[str]:
