@@ -16,7 +16,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from connectors.sdk.messaging import Delivery
 from hub.audit import AuditEntry
@@ -325,7 +325,7 @@ def _credit_duplicates(delivery: Delivery, *, resent: bool) -> Delivery:
         return delivery
     credited = set(delivery.duplicates)
     failed = tuple(r for r in delivery.failed if r not in credited)
-    status = "sent" if not failed else "partial"
+    status: Literal["sent", "partial"] = "sent" if not failed else "partial"
     note = f"{len(credited)} had it from an earlier attempt whose answer was lost"
     return replace(delivery, status=status, failed=failed,
                    detail="; ".join(x for x in (delivery.detail, note) if x))
