@@ -295,11 +295,15 @@ class NotifyDispatcher:
 
     def _settle(self, settled: Settled) -> None:
         row, now = settled.row, datetime.now(UTC)
-        values = _values(settled, now, self._next_at(settled, now))
+        next_at = self._next_at(settled, now)
+        values = _values(settled, now, next_at)
         with self.hub.sessions.begin() as session:
             if not queue.settle(session, row.id, owner=self.owner, values=values):
                 self.summary.lost_leases += 1
                 return
+            if settled.outcome == "throttled" and settled.status == "pending" and row.robot:
+                queue.defer_robot(session, connection=row.connection, robot=row.robot,
+                                  until=next_at, now=now)
             refresh_firing(session, row.firing_id, now)
             self.hub.audit.append(session, _audit(self.actor, settled, self.run_id))
         self.summary.settled.append(settled)

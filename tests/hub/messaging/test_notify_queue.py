@@ -242,3 +242,25 @@ async def test_queue__a_failed_token_fetch_is_audited_as_such_and_the_notice_sen
     assert [r.outcome for r in notice_calls] == ["ok"]  # the notice call is not blamed
     log = rows(hub, NotifyDelivery)[0].attempts_log or []
     assert log[0]["outcome"] == "never_sent"
+
+
+async def test_queue__a_blocked_robot_holds_its_new_messages_until_the_block_ends(
+    messaging_hub: MessagingHub, sandboxes: Sandboxes
+) -> None:
+    # DingTalk blocks a robot that went over its limit (here 2 a second, blocked 5 s; the
+    # docs: 20 a minute, 10 minutes): messages fired meanwhile wait in the queue instead of
+    # meeting the block one by one, then all go out once.
+    dingtalk = sandboxes.dingtalk
+    dingtalk.robot_limit, dingtalk.robot_window, dingtalk.robot_penalty = 2, 1.0, 5.0
+    hub = messaging_hub(rules={"new": rule({"connection": "dingtalk", "robot": "ops"})},
+                        enrich=False, jobs=FAST_RETRY,
+                        dingtalk={"robot_backoff": 5.0, "max_attempts": 1})
+    first = await burst(hub, 3)
+    robot = dingtalk.robots[DT_ROBOT_TOKEN]
+    assert len(robot.posted) == 2 and robot.refusals == 1
+    later = await burst(hub, 4)  # during the block
+    assert robot.refusals == 1 and len(robot.posted) == 2  # not even tried
+    assert {f.status for f in rows(hub, NotifyFiring) if f.ticket_id in later} == {"queued"}
+    await settle_queue(hub)
+    posted = tickets_in([p["text"]["content"] for p in robot.posted])
+    assert posted == Counter(dict.fromkeys(first + later, 1))
