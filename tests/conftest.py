@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import os
 import shutil
+import socket
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -51,6 +52,15 @@ class Sandbox:
     @property
     def state(self) -> Any:
         return self.app.state.sandbox
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (bound, then closed again): for a server a test
+    starts, or for a connection that must find nobody there."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
 
 
 @pytest.fixture

@@ -13,13 +13,14 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 # Variables of the shipped config and the hub's own: none may leak in from the test's run.
@@ -32,12 +33,6 @@ def readme_blocks() -> list[str]:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     section = text.split("## Run it yourself", 1)[1].split("\n## ", 1)[0]
     return re.findall(r"```bash\n(.*?)```", section, flags=re.S)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _environment(workdir: Path) -> dict[str, str]:
@@ -75,7 +70,7 @@ def test_readme_run_it_yourself__ends_with_an_enriched_ticket(tmp_path: Path) ->
         for line in env_file.read_text(encoding="utf-8").splitlines():
             name, _, value = line.partition("=")
             env[name] = value
-        port = _free_port()
+        port = free_port()
         script = steps.replace("hub serve", f"hub serve --port {port}").replace(
             "127.0.0.1:8000", f"127.0.0.1:{port}")
         done = subprocess.run(  # noqa: S603 -- the README's own commands

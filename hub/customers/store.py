@@ -25,7 +25,8 @@ COLUMNS = ("name", "company", "mobile", "email", "tier")
 
 @dataclass(frozen=True, slots=True)
 class Created:
-    """A customer row inserted or updated: what its audit row names."""
+    """A row a pull inserted or updated (a customer; a ticket, by its external_ref): what
+    its audit row names."""
 
     id: int
     source: str

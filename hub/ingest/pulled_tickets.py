@@ -6,41 +6,25 @@ changed fields."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from hub.customers.store import Created, UpsertResult
 from hub.errors import InvalidRequestError
 from hub.store.models import Ticket
 
 from .writers import TicketWriter
 
-__all__ = ["PulledTicket", "TicketUpsertResult", "upsert_tickets"]
-
-
-@dataclass(frozen=True, slots=True)
-class PulledTicket:
-    """A ticket row a pull inserted or updated: what its audit row names (`external_id`:
-    the ticket's external_ref)."""
-
-    id: int
-    source: str
-    external_id: str
-
-
-@dataclass
-class TicketUpsertResult:
-    created: list[PulledTicket] = field(default_factory=list)
-    updated: list[tuple[PulledTicket, list[str]]] = field(default_factory=list)
-    unchanged: int = 0
+__all__ = ["upsert_tickets"]
 
 
 def upsert_tickets(session: Session, source: str, entities: Sequence[dict[str, Any]], *,
-                   mapping: str | None = None) -> TicketUpsertResult:
+                   mapping: str | None = None) -> UpsertResult:
     """Insert new tickets, update changed ones (matched by `external_ref`, whoever stored
-    them), count identical ones unchanged. Namespace the refs in the mapping
+    them), count identical ones unchanged; the rows are named as a pull's audit names them
+    (`external_id`: the ticket's external_ref). Namespace the refs in the mapping
     (`zendesk:{{id}}`) so two helpdesks' numbers never meet."""
     for entity in entities:
         if entity.get("external_ref") in (None, ""):
@@ -52,7 +36,7 @@ def upsert_tickets(session: Session, source: str, entities: Sequence[dict[str, A
                               now=datetime.now(UTC))
     before = writer.stored_rows(list(prepared.pending))
     columns = writer.columns()
-    result, created = TicketUpsertResult(), []
+    result, created = UpsertResult(), []
     for key, (values, fingerprint) in prepared.pending.items():
         found = before.get(key)
         if found is None:
@@ -61,12 +45,12 @@ def upsert_tickets(session: Session, source: str, entities: Sequence[dict[str, A
             result.unchanged += 1
         else:
             changed = writer.changed_fields(found[1], dict(zip(columns, values, strict=True)))
-            result.updated.append((PulledTicket(found[0], source, key), changed))
+            result.updated.append((Created(found[0], source, key), changed))
     writer.store(prepared, source=source)
     for ticket, _changed in result.updated:  # a Ticket this session loaded is stale now
         loaded = session.identity_map.get(session.identity_key(Ticket, ticket.id))
         if loaded is not None:
             session.expire(loaded)
     ids = writer.stored_rows(created) if created else {}
-    result.created = [PulledTicket(ids[key][0], source, key) for key in created]
+    result.created = [Created(ids[key][0], source, key) for key in created]
     return result

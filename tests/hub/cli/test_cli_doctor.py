@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.conftest import free_port
 
 from .conftest import CliEnv, Run
 
@@ -35,18 +36,11 @@ jobs:
 """
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port  # closed again: nothing listens there
-
-
 @pytest.fixture
 def doctor_env(env: CliEnv, crm_sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> Path:
     """`env` on a config of two connections: the CRM sandbox, and an ERP nobody answers for."""
     config = env.dir / "hub.yaml"
-    config.write_text(CONFIG.format(crm_url=crm_sandbox.url, closed=_closed_port()))
+    config.write_text(CONFIG.format(crm_url=crm_sandbox.url, closed=free_port()))
     monkeypatch.setenv("HUB_CONFIG", str(config))
     monkeypatch.setenv("CRM_API_KEY", crm_sandbox.api_key)
     return env.dir
@@ -84,7 +78,7 @@ def test_doctor__checks_the_celery_broker_when_one_is_configured(
     redis_url: str,
 ) -> None:
     assert run("db", "upgrade")[0] == 0
-    monkeypatch.setenv("HUB_BROKER_URL", f"redis://:broker-pass-77@127.0.0.1:{_closed_port()}/1")
+    monkeypatch.setenv("HUB_BROKER_URL", f"redis://:broker-pass-77@127.0.0.1:{free_port()}/1")
     code, out, _ = run("doctor")
     broker = next(line for line in out.splitlines() if " broker " in f" {line} ")
     assert code == 1 and "does not answer" in broker and "HUB_BROKER_URL" in broker

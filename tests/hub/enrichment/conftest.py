@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -23,6 +22,7 @@ from connectors.kingdee.sandbox import create_app as create_kingdee_sandbox
 from connectors.sdk.sandbox import serve
 from connectors.sdk.testing import FaultInjector
 from hub.runtime import Hub
+from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
 # json-server (npm, typicode's fake REST API, installed by scripts/test-servers): a CRM nobody
@@ -190,13 +190,6 @@ class JsonServer:
 
     def patch(self, kind: str, record_id: int, changes: dict[str, Any]) -> None:
         httpx.patch(f"{self.url}/{kind}/{record_id}", json=changes).raise_for_status()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture
