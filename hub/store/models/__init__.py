@@ -16,6 +16,7 @@ from hub.store.models.jobs import (
     SyncState,
 )
 from hub.store.models.kb import Article
+from hub.store.models.kf import KfCursor, KfMessage, KfReply
 from hub.store.models.notify import NotifyDelivery
 from hub.store.models.outbox import OutboxMessage
 from hub.store.models.tickets import (
@@ -46,6 +47,9 @@ __all__ = [
     "Interaction",
     "JobLease",
     "JobSchedule",
+    "KfCursor",
+    "KfMessage",
+    "KfReply",
     "NotifyDelivery",
     "NotifyFiring",
     "Order",
