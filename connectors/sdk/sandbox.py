@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import functools
 import json
 import socket
 import threading
@@ -72,7 +75,7 @@ def serve(
             url_host = f"[{host}]" if family == socket.AF_INET6 else host
             yield f"http://{url_host}:{port}"
         finally:
-            server.should_exit = True
+            _request_exit(server)
             thread.join(_GRACEFUL_SHUTDOWN_SECONDS + 3)
             if thread.is_alive():
                 server.force_exit = True
@@ -85,7 +88,7 @@ def _server(app: ASGIApp, lifespan: Literal["on", "off"]) -> Server:
     """A quiet uvicorn server for `app` (no access log, the process's logging left alone)."""
     import uvicorn
 
-    return uvicorn.Server(uvicorn.Config(
+    return _prompt_server_class()(uvicorn.Config(
         app,
         log_config=None,  # leave the process's logging configuration alone
         log_level="warning",
@@ -94,6 +97,65 @@ def _server(app: ASGIApp, lifespan: Literal["on", "off"]) -> Server:
         ws="none",
         timeout_graceful_shutdown=_GRACEFUL_SHUTDOWN_SECONDS,
     ))
+
+
+def _request_exit(server: Server) -> None:
+    """Ask `server` (running in another thread) to stop, and wake it to do so now."""
+    server.should_exit = True
+    wake = getattr(server, "wake", None)
+    if wake is not None:
+        wake()
+
+
+@functools.cache
+def _prompt_server_class() -> type[Server]:
+    import uvicorn
+
+    class PromptServer(uvicorn.Server):
+        """uvicorn's server, stopping as soon as it is asked to.
+
+        uvicorn looks at `should_exit` every 0.1 s, then sleeps a fixed 0.1 s for its
+        connections to close. Tests start and stop a sandbox each, thousands in a suite: this
+        one wakes on an event, and waits for connections only while some are still open.
+        """
+
+        _loop: asyncio.AbstractEventLoop | None = None
+        _woken: asyncio.Event | None = None
+
+        async def main_loop(self) -> None:
+            self._loop, self._woken = asyncio.get_running_loop(), asyncio.Event()
+            counter = 0
+            while not await self.on_tick(counter):
+                counter = (counter + 1) % 864000
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._woken.wait(), 0.1)  # uvicorn's tick
+
+        def wake(self) -> None:
+            if self._loop is not None and self._woken is not None:
+                with contextlib.suppress(RuntimeError):  # its loop has closed already
+                    self._loop.call_soon_threadsafe(self._woken.set)
+
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            # uvicorn.Server.shutdown (0.55) without its unconditional sleep(0.1).
+            for server in self.servers:
+                server.close()
+            for sock in sockets or []:
+                sock.close()
+            for connection in list(self.server_state.connections):
+                connection.shutdown()
+            deadline = time.monotonic() + 0.1
+            while self.server_state.connections and time.monotonic() < deadline:
+                await asyncio.sleep(_POLL_SECONDS)
+            try:
+                async with asyncio.timeout(self.config.timeout_graceful_shutdown):
+                    await self._wait_tasks_to_complete()
+            except TimeoutError:
+                for task in self.server_state.tasks:
+                    task.cancel(msg="Task cancelled, timeout graceful shutdown exceeded")
+            if not self.force_exit:
+                await self.lifespan.shutdown()
+
+    return PromptServer
 
 
 def _wait_started(
