@@ -4,6 +4,8 @@
 ``timeStamp`` accepted) with body ``{"encrypt": "<base64>"}``. Verified, checked for freshness
 and replay, decrypted; answered with ``{"msg_signature", "timeStamp", "nonce", "encrypt"}``
 where ``encrypt`` is the encrypted word ``success`` (anything else is a failed push).
+A pushed bot message (the message JSON, no ``EventType``) is a ``bot_message`` event, as it is
+when it comes in HTTP mode (`_bot_messages`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from connectors.sdk.crypto import (
     check_not_replayed,
 )
 from connectors.sdk.messaging import InboundEvent, WebhookReply
+
+from ._bot_messages import is_bot_message, parse_bot_message
 
 __all__ = ["CHECK_URL", "DingTalkCallbacks", "parse_event"]
 
@@ -60,7 +64,10 @@ def _text(payload: Mapping[str, Any]) -> str | None:
 
 def parse_event(payload: Mapping[str, Any], *, connector: str,
                 received_at: datetime) -> InboundEvent:
-    """An InboundEvent from a decrypted event: its ``EventType``, a dedupe id, sender, text."""
+    """An InboundEvent from a decrypted event: its ``EventType``, a dedupe id, sender, text;
+    a bot message's `bot_message` event."""
+    if is_bot_message(payload):
+        return parse_bot_message(payload, connector=connector, received_at=received_at)
     event_type = str(payload.get("EventType") or "unknown")
     sender = next((str(payload[n]) for n in _SENDER_FIELDS if payload.get(n)), None)
     return InboundEvent(connector=connector, event_type=event_type,

@@ -1,8 +1,9 @@
-"""`dingtalk`: work notifications, group robots and encrypted event pushes of an internal app.
+"""`dingtalk`: work notifications, group robots, event pushes and bot messages of an internal app.
 
 Capabilities: `Notifier` (work notifications to user ids or mobiles, followed up with the
 send result), `RobotPoster` (custom group robots by name) and `WebhookReceiver` (encrypted
-event push). No streams: DingTalk is a destination here, not a source of records.
+event push, and the bot's messages in HTTP mode, signed in headers with the app secret). No
+streams: DingTalk is a destination here, not a source of records.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from connectors.sdk.crypto import CallbackCrypto, NonceStore
 from connectors.sdk.messaging import Delivery, InboundEvent, Message, Recipient, WebhookReply
 from connectors.sdk.ratelimit import RateBudget, RateLimit
 
+from ._bot_messages import DingTalkBotMessages
 from ._callbacks import DingTalkCallbacks
 from ._codes import app_error
 from ._format import robot_body, work_notice_msg
@@ -61,6 +63,9 @@ class DingTalkConfig(ConnectorConfig):
         callback_owner_key: the receive id inside pushes: the app key (default), the corp
             id for callbacks registered through the old API, or a suite key.
         callback_window: seconds a push's timestamp may be off from this server's clock.
+        bot_app_secret: the AppSecret the bot's HTTP-mode messages are signed with, when the
+            bot belongs to another app than this connection's (default: `app_secret`).
+        bot_window: seconds a bot message's timestamp may be off (DingTalk: one hour).
         mobile_cache_ttl: seconds a mobile → user id lookup is reused.
         robot_backoff: seconds to wait after a robot throttle code: DingTalk documents a
             10-minute block (§6). A send waits at most `max_retry_after` of it in the call;
@@ -78,6 +83,8 @@ class DingTalkConfig(ConnectorConfig):
     callback_aes_key: SecretStr | None = None
     callback_owner_key: str | None = None
     callback_window: float = Field(default=300.0, gt=0)
+    bot_app_secret: SecretStr | None = None
+    bot_window: float = Field(default=3600.0, gt=0)
     mobile_cache_ttl: float = Field(default=3600.0, ge=0)
     robot_backoff: float = Field(default=600.0, ge=0)
     card_button: str = "查看工单"
@@ -126,6 +133,7 @@ class DingTalkConnector(Connector[DingTalkConfig]):
         self._robot_http: dict[str, HttpClient] = {}
         self._mobiles: dict[str, tuple[str, float]] = {}
         self._callbacks: DingTalkCallbacks | None = None
+        self._bot_messages: DingTalkBotMessages | None = None
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -296,7 +304,7 @@ class DingTalkConnector(Connector[DingTalkConfig]):
         await client.send("POST", ROBOT_PATH, operation="robot.send", json=body)
         return Delivery(ROBOT_CHANNEL, "sent", detail=f"robot '{robot}'")
 
-    # -- WebhookReceiver: encrypted event push ----------------------------------------------
+    # -- WebhookReceiver: encrypted event push, bot messages in HTTP mode -------------------
 
     def _receiver(self) -> DingTalkCallbacks:
         if self._callbacks is None:
@@ -316,23 +324,40 @@ class DingTalkConnector(Connector[DingTalkConfig]):
                 window=self.config.callback_window, clock=self.clock)
         return self._callbacks
 
+    def _bot_receiver(self) -> DingTalkBotMessages:
+        if self._bot_messages is None:
+            self._bot_messages = DingTalkBotMessages(
+                self.config.bot_app_secret or self.config.app_secret, connector=self.name,
+                connection=self.connection, window=self.config.bot_window, clock=self.clock)
+        return self._bot_messages
+
     async def open_webhook(
         self, *, method: str, query: Mapping[str, str], body: bytes, nonces: NonceStore,
-        now: float | None = None,
+        now: float | None = None, headers: Mapping[str, str] | None = None,
     ) -> tuple[InboundEvent | None, WebhookReply]:
-        """Open one event push: verified, fresh, first seen, decrypted.
+        """Open one event push (verified, fresh, first seen, decrypted) or one bot message
+        in HTTP mode (its ``sign`` header verified, its ``timestamp`` header fresh).
+
+        A POST with a ``sign`` header and no signature in the query is a bot message; any
+        other request is an event push. A bot message has no nonce: a retry is the same
+        ``msgId``, which the hub acknowledges without acting twice.
 
         Returns:
             The event (None for ``check_url``, sent when the URL is saved) and the reply:
-            the encrypted "success" DingTalk expects.
+            the encrypted "success" for a push, an empty 200 for a bot message.
 
         Raises:
-            CallbackSignatureError: forged, or signed with another token.
-            StaleCallbackError: outside `callback_window`, or a replayed nonce
-                (ReplayedCallbackError).
-            CallbackCryptoError: not decryptable for this app's owner key.
-            ConfigError: the connection has no callback settings.
+            CallbackSignatureError: forged, or signed with another token or secret.
+            StaleCallbackError: outside `callback_window` (`bot_window` for a bot message),
+                or a replayed nonce (ReplayedCallbackError).
+            CallbackCryptoError: not decryptable for this app's owner key; a bot message
+                that is not one.
+            ConfigError: a push to a connection without callback settings.
         """
+        lowered = {name.lower(): value for name, value in (headers or {}).items()}
+        if "sign" in lowered and not (query.get("msg_signature") or query.get("signature")):
+            return self._bot_receiver().open(method=method, headers=lowered, body=body,
+                                             now=now)
         return await self._receiver().open(method=method, query=query, body=body,
                                            nonces=nonces, now=now)
 

@@ -187,9 +187,13 @@ class WebhookReceiver(Protocol):
 
     async def open_webhook(
         self, *, method: str, query: Mapping[str, str], body: bytes, nonces: NonceStore,
-        now: float | None = None,
+        now: float | None = None, headers: Mapping[str, str] | None = None,
     ) -> tuple[InboundEvent | None, WebhookReply]:
         """Verify, check freshness and replay, decrypt and parse one callback.
+
+        `headers` are the request's headers, names in lower case (DingTalk's bot messages in
+        HTTP mode are signed in headers). A receiver that needs none may leave the parameter
+        out of its signature: the hub passes it only to receivers that declare it.
 
         Returns:
             The event (None for a URL verification such as DingTalk's check_url) and the

@@ -27,6 +27,8 @@ The mapping's input record::
 from __future__ import annotations
 
 import dataclasses
+import functools
+import inspect
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -125,7 +127,8 @@ def event_record(connection: str, event: InboundEvent) -> dict[str, Any]:
 
 
 async def receive_webhook(hub: Hub, connection: str, *, method: str, query: Mapping[str, str],
-                          body: bytes, now: float | None = None) -> WebhookResult:
+                          body: bytes, now: float | None = None,
+                          headers: Mapping[str, str] | None = None) -> WebhookResult:
     """Open, check and act on one callback to ``/webhooks/<connection>``.
 
     Args:
@@ -135,6 +138,8 @@ async def receive_webhook(hub: Hub, connection: str, *, method: str, query: Mapp
         query: the query parameters, decoded once.
         body: the raw body.
         now: Unix seconds to judge freshness by (default: the clock).
+        headers: the request's headers, names in lower case (DingTalk signs its bot
+            messages in HTTP mode there).
 
     Raises:
         NotFoundError: no (enabled) webhook for this connection.
@@ -143,7 +148,7 @@ async def receive_webhook(hub: Hub, connection: str, *, method: str, query: Mapp
     with tracing.span("webhook.receive", **{"hub.connection": connection,
                                            "http.request.method": method.upper()}) as span:
         result = await _receive(hub, connection, method=method, query=query, body=body,
-                                now=now)
+                                now=now, headers=headers or {})
         if span is not None:
             span.set_attributes({"hub.outcome": result.outcome,
                                  **({"hub.ticket_id": result.ticket_id}
@@ -152,11 +157,12 @@ async def receive_webhook(hub: Hub, connection: str, *, method: str, query: Mapp
 
 
 async def _receive(hub: Hub, connection: str, *, method: str, query: Mapping[str, str],
-                   body: bytes, now: float | None) -> WebhookResult:
+                   body: bytes, now: float | None, headers: Mapping[str, str]
+                   ) -> WebhookResult:
     spec = _webhook(hub, connection)
     actor = f"webhook:{connection}"
     event, reply = await _open(hub, connection, actor, method=method, query=query, body=body,
-                               now=now)
+                               now=now, headers=headers)
     if event is not None:
         event = without_nul(event)
     if event is None:
@@ -186,14 +192,15 @@ async def _receive(hub: Hub, connection: str, *, method: str, query: Mapping[str
 
 
 async def _open(hub: Hub, connection: str, actor: str, *, method: str,
-                query: Mapping[str, str], body: bytes,
-                now: float | None) -> tuple[InboundEvent | None, WebhookReply]:
+                query: Mapping[str, str], body: bytes, now: float | None,
+                headers: Mapping[str, str]) -> tuple[InboundEvent | None, WebhookReply]:
     connector = hub.connector(connection, actor=actor)
     try:
         if not isinstance(connector, WebhookReceiver):
             raise ConfigError(f"connector '{connector.name}' does not receive webhooks")
+        extra = {"headers": headers} if _takes_headers(type(connector)) else {}
         return await connector.open_webhook(method=method, query=query, body=body,
-                                            nonces=hub.nonce_store, now=now)
+                                            nonces=hub.nonce_store, now=now, **extra)
     except ConnectorError as exc:
         reason, status = _refusal(exc)
         message = hub.redactor.text(str(exc))
@@ -204,6 +211,13 @@ async def _open(hub: Hub, connection: str, actor: str, *, method: str,
                                    http_status=status) from None
     finally:
         await connector.aclose()
+
+
+@functools.cache
+def _takes_headers(receiver: type) -> bool:
+    """Whether a receiver's `open_webhook` declares `headers` (those written before it was
+    added to the contract do not, and are not given it)."""
+    return "headers" in inspect.signature(receiver.open_webhook).parameters
 
 
 def without_nul(event: InboundEvent) -> InboundEvent:

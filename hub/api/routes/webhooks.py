@@ -1,4 +1,5 @@
-"""/webhooks/{connection}: vendor callbacks (WeCom's GET URL check and POSTed events)."""
+"""/webhooks/{connection}: vendor callbacks (WeCom's GET URL check and POSTed events,
+DingTalk's event pushes and its bot messages signed in headers)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ async def receive(connection: str, request: Request, hub: HubDep,
     ticket and run the notify rules."""
     result = await receive_webhook(hub, connection, method=request.method,
                                    query=dict(request.query_params),
-                                   body=await request.body())
+                                   body=await request.body(),
+                                   headers=dict(request.headers))
     if result.after is not None:
         background.add_task(result.after)
     return Response(result.reply.body, result.reply.status_code,
