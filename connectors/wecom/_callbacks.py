@@ -11,6 +11,7 @@ reply built with `passive_reply`.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import time
@@ -53,6 +54,10 @@ def event_of(connector: str, fields: Mapping[str, Any], *, received_at: datetime
     sender = str(fields["FromUserName"]) if fields.get("FromUserName") else None
     msg_id = fields.get("MsgId")
     event_id = str(msg_id) if msg_id else f"{sender or ''}:{fields.get('CreateTime') or ''}"
+    if event_type == "event.kf_msg_or_event":  # no sender; one push per sync Token
+        sender = str(fields.get("OpenKfId") or "") or None
+        token = str(fields.get("Token") or "").encode()
+        event_id = f"kf:{sender or ''}:{hashlib.sha256(token).hexdigest()[:24]}"
     text = fields.get("Content") if msg_type == "text" else None
     return InboundEvent(
         connector=connector, event_type=event_type, event_id=event_id, sender=sender,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
@@ -57,6 +58,8 @@ class WeComConfig(ConnectorConfig):
             secrets get the IP blocked).
         frequency_wait: seconds to wait after 45009 (a minute-level block clears after 60 s,
             §6); a call waits at most `max_retry_after` of it, the notify queue all of it.
+        kf_sync_limit: messages asked for per 微信客服 `sync_msg` page (WeCom's maximum: 1000).
+        kf_voice_format: voice messages' format in `sync_msg` (0 Amr, 1 Silk).
     """
 
     base_url: str = "https://qyapi.weixin.qq.com"
@@ -73,6 +76,8 @@ class WeComConfig(ConnectorConfig):
     token_rate_limit: RateLimit | None = RateLimit(per_minute=60, headroom=1)
     token_refusal_backoff: float = Field(default=60.0, ge=0)
     frequency_wait: float = Field(default=60.0, ge=0)
+    kf_sync_limit: int = Field(default=1000, ge=1, le=1000)
+    kf_voice_format: Literal[0, 1] = 0
 
     @field_validator("robots")
     @classmethod

@@ -60,6 +60,10 @@ GETTOKEN = API + "/gettoken"
 MESSAGE_SEND = API + "/message/send"
 GET_USER_ID = API + "/user/getuserid"
 ROBOT_SEND = API + "/webhook/send"
+KF_ACCOUNT_LIST = API + "/kf/account/list"  # 微信客服 (kf): see kf.py
+KF_SYNC_MSG = API + "/kf/sync_msg"
+KF_SEND_MSG = API + "/kf/send_msg"
+KF_CUSTOMER_BATCHGET = API + "/kf/customer/batchget"
 
 TOKEN_INVALID_CODES = frozenset({40014, 42001})  # refresh once and resend (not 40001: see notes)
 _BUSY = -1
@@ -67,7 +71,9 @@ _FREQUENCY = 45009  # a minute-level block clears after 60 s, an hour-level one 
 _CONCURRENCY = 45033
 FREQUENCY_WAIT = 60.0  # seconds asked for after 45009 (capped by the config's max_retry_after)
 OPERATIONS = {GETTOKEN: "token", MESSAGE_SEND: "message.send", GET_USER_ID: "user.getuserid",
-              ROBOT_SEND: "robot.send"}
+              ROBOT_SEND: "robot.send", KF_ACCOUNT_LIST: "kf.account.list",
+              KF_SYNC_MSG: "kf.sync_msg", KF_SEND_MSG: "kf.send_msg",
+              KF_CUSTOMER_BATCHGET: "kf.customer.batchget"}
 _AUTH_CODES = frozenset({40001, 40013, 40091, 41001, 41002, 41004, 48002, 60020})
 _NOT_FOUND_CODES = frozenset({46004})
 _ROBOT_UNUSABLE_CODES = frozenset({93000, 93004})

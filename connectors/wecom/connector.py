@@ -3,7 +3,9 @@
 One connection is one internal app of one enterprise: its corp id, app secret and agent id,
 the group robots it may post to (by name), and optionally the callback Token and
 EncodingAESKey of the app's callback URL. It offers three capabilities of the SDK —
-`Notifier`, `RobotPoster`, `WebhookReceiver` — and no streams.
+`Notifier`, `RobotPoster`, `WebhookReceiver` — and no streams, plus `KfChannel` (微信客服,
+`kf.py`): kf accounts, `sync_msg`, `send_msg` and customer names, through the same token
+cache, rate budgets and call audit.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from ._payloads import (
     robot_body,
 )
 from .client import GETTOKEN, OPERATIONS, WeComClient, WeComTokens, classify
+from .kf import KfAccount, KfClient, KfCustomer, KfPage
 
 __all__ = ["WeComConfig", "WeComConnector", "WeComRobot"]
 
@@ -343,3 +346,27 @@ class WeComConnector(Connector[WeComConfig]):
                       nonce: str | None = None) -> WebhookReply:
         """An encrypted passive reply to a callback, carrying `message` (plain reply XML)."""
         return self.callbacks().passive_reply(message, timestamp=timestamp, nonce=nonce)
+
+    # -- KfChannel (微信客服) ---------------------------------------------------------------
+
+    @property
+    def kf(self) -> KfClient:
+        return KfClient(self.http, sync_limit=self.config.kf_sync_limit,
+                        voice_format=self.config.kf_voice_format)
+
+    async def kf_accounts(self) -> list[KfAccount]:
+        """Every kf account (``kf/account/list``, paged by 100)."""
+        return await self.kf.accounts()
+
+    async def kf_sync(self, open_kfid: str, *, cursor: str | None,
+                      token: str | None = None) -> KfPage:
+        """One ``kf/sync_msg`` page of `open_kfid` after `cursor` (see `KfClient.sync`)."""
+        return await self.kf.sync(open_kfid, cursor=cursor, token=token)
+
+    async def kf_send_text(self, open_kfid: str, *, to: str, text: str, msgid: str) -> str:
+        """``kf/send_msg`` of a text to customer `to` (see `KfClient.send_text`)."""
+        return await self.kf.send_text(open_kfid, to=to, text=text, msgid=msgid)
+
+    async def kf_customers(self, external_userids: Sequence[str]) -> list[KfCustomer]:
+        """Nicknames by ``kf/customer/batchget`` (100 a call)."""
+        return await self.kf.customers(external_userids)

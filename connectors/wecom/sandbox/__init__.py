@@ -6,6 +6,7 @@ delivers encrypted callbacks.
 
 from .app import (
     CallbackBuilder,
+    KfSandbox,
     SandboxLimits,
     SignedCallback,
     WeComSandbox,
@@ -15,6 +16,7 @@ from .app import (
 
 __all__ = [
     "CallbackBuilder",
+    "KfSandbox",
     "SandboxLimits",
     "SignedCallback",
     "WeComSandbox",

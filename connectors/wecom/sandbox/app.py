@@ -20,6 +20,11 @@ Controls: ``GET|DELETE /_sandbox/requests`` (the log: never a token, secret or k
 ``POST /_sandbox/robots/{name}/disable``, ``GET /_sandbox/stats`` and
 ``POST /_sandbox/callbacks`` (``{"url": ..., "kind": "verify"|"text"|"event", ...}``: push a
 signed, encrypted callback to a receiver and return its answer).
+
+微信客服 (`kf.py`, state `app.state.kf`): ``kf/account/list``, ``kf/sync_msg``,
+``kf/send_msg``, ``kf/customer/batchget`` behind the same token check, limits and faults;
+``POST /_sandbox/kf/messages`` (a customer's message, optionally pushed as an encrypted
+``kf_msg_or_event`` to ``push_to``) and ``GET /_sandbox/kf/sent`` (the replies).
 """
 
 from __future__ import annotations
@@ -36,10 +41,12 @@ from fastapi import FastAPI, Request, Response
 from connectors.sdk.sandbox import add_request_log_routes
 
 from .callbacks import CallbackBuilder, SignedCallback, xml_fields
+from .kf import KfSandbox
 from .state import SandboxLimits, WeComSandbox, errcode
 
 __all__ = [
     "CallbackBuilder",
+    "KfSandbox",
     "SandboxLimits",
     "SignedCallback",
     "WeComSandbox",
@@ -53,6 +60,7 @@ USERS = {  # userid -> mobile
     "zhangsan": "13800000001", "lisi": "13800000002", "wangwu": "13800000003",
     "zhaoliu": "13800000004", "Sunqi": "13800000005",
 }
+KF_ACCOUNTS = {"wkSandboxAfterSales000000000001": "售后客服"}  # open_kfid -> name
 _MASKED = frozenset({"access_token", "corpsecret", "key"})
 _INVALID = object()  # a body that is not JSON
 
@@ -70,6 +78,7 @@ def create_app(
     callback_aes_key: str = "MQ84cWtMVGeyU6GDDgoP4urdvPXE7Qa11VC1F6e08ts",
     processing_delay: float = 0.0,
     clock: Callable[[], float] = time.time,
+    kf_accounts: Mapping[str, str] | None = None,
 ) -> FastAPI:
     """The sandbox app; its state is `app.state.sandbox`, its callback builder
     `app.state.callbacks`. Serve it with `connectors.sdk.sandbox.serve`.
@@ -86,6 +95,7 @@ def create_app(
         callback_aes_key: the callback EncodingAESKey the builder encrypts with.
         processing_delay: seconds each API call takes (to make concurrency visible).
         clock: Unix seconds, for token lifetimes and limit windows.
+        kf_accounts: 微信客服 accounts, open_kfid -> name (state: `app.state.kf`).
     """
     sandbox = WeComSandbox(
         corp_id=corp_id, corp_secret=corp_secret, agent_id=agent_id,
@@ -98,6 +108,9 @@ def create_app(
     app = FastAPI(title="WeCom sandbox", version="1")
     app.state.sandbox = sandbox
     app.state.callbacks = builder
+    kf = app.state.kf = KfSandbox(clock=clock)
+    for open_kfid, name in (KF_ACCOUNTS if kf_accounts is None else kf_accounts).items():
+        kf.add_account(open_kfid, name)
 
     def answer(request: Request, api: str, body: dict[str, Any]) -> Response:
         # Logged before the response leaves, so a client never sees it unlogged.
@@ -143,8 +156,51 @@ def create_app(
         body = await _body(request)
         return answer(request, "webhook/send", sandbox.robot_send(key, body))
 
+    for path, handler in (("kf/account/list", kf.account_list), ("kf/sync_msg", kf.sync_msg),
+                          ("kf/send_msg", kf.send_msg),
+                          ("kf/customer/batchget", kf.customer_batchget)):
+        _add_api(app, path, handler, call)
     _add_controls(app, sandbox, builder)
+    _add_kf_controls(app, kf, builder)
     return app
+
+
+def _add_api(app: FastAPI, api: str, handler: Callable[[Any], dict[str, Any]],
+             call: Callable[..., Any]) -> None:
+    async def route(request: Request) -> Response:
+        answer: Response = await call(request, api, handler)
+        return answer
+
+    app.add_api_route(f"/cgi-bin/{api}", route, methods=["POST"], name=api)
+
+
+def _add_kf_controls(app: FastAPI, kf: KfSandbox, builder: CallbackBuilder) -> None:
+    @app.post("/_sandbox/kf/messages")
+    async def customer_says(request: Request) -> Response:
+        """``{"open_kfid", "external_userid", "text"}`` (or msgtype + content), then, with
+        ``"push_to": url``, the kf_msg_or_event callback pushed there."""
+        spec = await _body(request)
+        if not isinstance(spec, dict) or not spec.get("open_kfid") or not spec.get(
+                "external_userid"):
+            return _json({"detail": "give open_kfid and external_userid"}, status=400)
+        try:
+            message = kf.customer_says(
+                str(spec["open_kfid"]), str(spec["external_userid"]),
+                str(spec.get("msgtype") or "text"), spec.get("content"),
+                text=str(spec.get("text") or ""))
+        except KeyError as exc:
+            return _json({"detail": str(exc)}, status=404)
+        answer: dict[str, Any] = {"message": message}
+        if isinstance(spec.get("push_to"), str):
+            callback = builder.kf_event(open_kfid=str(spec["open_kfid"]),
+                                        token=kf.push_token(str(spec["open_kfid"])))
+            reply = await builder.adeliver(spec["push_to"], callback)
+            answer["push"] = {"status": reply.status_code, "body": reply.text}
+        return _json(answer)
+
+    @app.get("/_sandbox/kf/sent")
+    async def kf_sent() -> Response:
+        return _json([asdict(m) for m in list(kf.sent)])
 
 
 def _add_controls(app: FastAPI, sandbox: WeComSandbox, builder: CallbackBuilder) -> None:

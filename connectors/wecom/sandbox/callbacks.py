@@ -112,6 +112,16 @@ class CallbackBuilder:
             "MsgType": "event", "Event": event, "AgentID": self.agent_id, **(fields or {}),
         }, timestamp=timestamp, nonce=nonce)
 
+    def kf_event(self, *, open_kfid: str, token: str, create_time: int | None = None,
+                 timestamp: int | None = None, nonce: str | None = None) -> SignedCallback:
+        """The 微信客服 push: ``kf_msg_or_event`` with the sync `Token` and `OpenKfId`, no
+        sender and no message (the receiver calls sync_msg)."""
+        created = create_time if create_time is not None else int(self._clock())
+        return self.message({
+            "ToUserName": self.corp_id, "CreateTime": created, "MsgType": "event",
+            "Event": "kf_msg_or_event", "Token": token, "OpenKfId": open_kfid,
+        }, timestamp=timestamp, nonce=nonce)
+
     def message(self, fields: Mapping[str, str | int], *, timestamp: int | None = None,
                 nonce: str | None = None) -> SignedCallback:
         """A POST carrying the inner XML of `fields`."""
