@@ -4,6 +4,7 @@ through the entry point and returns its exit code, stdout and stderr."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,10 +28,13 @@ class CliEnv:
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliEnv:
-    """`hub` on the shipped configs/hub.yaml and mappings/, a SQLite store in tmp_path, and a
-    terminal wide enough that no table wraps."""
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _sqlite_template: Path) -> CliEnv:
+    """`hub` on the shipped configs/hub.yaml and mappings/, a SQLite store in tmp_path (a copy
+    of the worker's migrated template: the commands find it at head), and a terminal wide
+    enough that no table wraps."""
+    store = tmp_path / "cli.db"
+    shutil.copyfile(_sqlite_template, store)
+    url = f"sqlite:///{store}"
     monkeypatch.setenv("HUB_DATABASE_URL", url)
     monkeypatch.setenv("HUB_CONFIG", str(ROOT / "configs/hub.yaml"))
     monkeypatch.setenv("HUB_MAPPINGS_DIR", str(ROOT / "mappings"))

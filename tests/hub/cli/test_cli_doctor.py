@@ -38,7 +38,9 @@ jobs:
 
 @pytest.fixture
 def doctor_env(env: CliEnv, crm_sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """`env` on a config of two connections: the CRM sandbox, and an ERP nobody answers for."""
+    """`env` on a config of two connections: the CRM sandbox, and an ERP nobody answers for;
+    no store yet (the doctor's first run meets one never upgraded)."""
+    Path(env.database_url.removeprefix("sqlite:///")).unlink()
     config = env.dir / "hub.yaml"
     config.write_text(CONFIG.format(crm_url=crm_sandbox.url, closed=free_port()))
     monkeypatch.setenv("HUB_CONFIG", str(config))
