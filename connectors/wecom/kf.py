@@ -102,6 +102,10 @@ class KfChannel(Protocol):
         """The customers' nicknames (only those active in the last 48 hours are known)."""
         ...
 
+    async def aclose(self) -> None:
+        """Close the connector's clients."""
+        ...
+
 
 def new_msgid() -> str:
     """A send_msg `msgid`: 32 characters of ``[0-9a-f]``, unique per account in practice."""

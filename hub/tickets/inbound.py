@@ -12,7 +12,9 @@ caught whichever process of the hub sees it — decrypts, and parses an `Inbound
   the ticket it opens or updates: a vendor's retry finds the row and is only acknowledged;
 * an event type listed in the webhook's `events` is mapped (`mapping:`, input below) into a
   ticket — or, when an open ticket has the same `external_ref`, added to that ticket; any
-  other type is recorded as ``ignored``, audited and acknowledged.
+  other type is recorded as ``ignored``, audited and acknowledged;
+* a 微信客服 push (``event.kf_msg_or_event``, when listed in `events`) is recorded
+  (``sync``) and its account synced after the answer (hub/tickets/kf).
 
 The reply is the connector's (`WebhookReply`, the vendor's expected form). Enrichment and
 notify rules run afterwards (`WebhookResult.after`), so the vendor gets its answer in time.
@@ -48,6 +50,7 @@ from connectors.sdk.crypto import (
     StaleCallbackError,
 )
 from connectors.sdk.messaging import InboundEvent, WebhookReceiver, WebhookReply
+from connectors.wecom.kf import KF_EVENT
 from hub.audit import AuditEntry
 from hub.config import WebhookSpec
 from hub.core import tracing
@@ -58,6 +61,7 @@ from hub.mapping import RecordMappingError
 from hub.notify.engine import evaluate_ticket
 from hub.runtime import Hub
 from hub.store.models import TERMINAL_TICKET_STATUSES, Ticket, WebhookEvent
+from hub.tickets.kf.sync import sync_after_push
 from hub.tickets.service import TicketCreate, insert_ticket, ticket_created
 
 __all__ = ["WebhookRejectedError", "WebhookResult", "event_record", "receive_webhook",
@@ -168,6 +172,8 @@ async def _receive(hub: Hub, connection: str, *, method: str, query: Mapping[str
     if event is None:
         hub.audit.record([AuditEntry(actor, "webhook.verify", f"webhook:{connection}")])
         return WebhookResult(reply, "verified")
+    if event.event_type == KF_EVENT and KF_EVENT in spec.events:
+        return _kf_push(hub, connection, spec, event, reply, actor)
     if event.event_type not in spec.events:
         return _store(hub, connection, spec, event, reply, actor, outcome="ignored",
                       error=f"event type '{event.event_type}' is not one this webhook handles")
@@ -189,6 +195,17 @@ async def _receive(hub: Hub, connection: str, *, method: str, query: Mapping[str
         return _store(hub, connection, spec, event, reply, actor, outcome="skipped",
                       error=f"mapping '{spec.mapping}' filtered the event out")
     return _store(hub, connection, spec, event, reply, actor, outcome="ticket", data=data)
+
+
+def _kf_push(hub: Hub, connection: str, spec: WebhookSpec, event: InboundEvent,
+             reply: WebhookReply, actor: str) -> WebhookResult:
+    """A 微信客服 push carries no message: record it, and sync its account after the answer
+    (hub/tickets/kf); a repeated push is only acknowledged."""
+    stored = _store(hub, connection, spec, event, reply, actor, outcome="sync")
+    if stored.outcome == "duplicate":
+        return stored
+    return dataclasses.replace(stored, after=sync_after_push(hub, connection, event,
+                                                             actor=actor))
 
 
 async def _open(hub: Hub, connection: str, actor: str, *, method: str,
