@@ -5,13 +5,16 @@ Legacy ("oapi"): ``GET /gettoken``, ``POST /topapi/message/corpconversation/asyn
 robot's ``POST /robot/send``; errors as HTTP 200 + ``errcode`` (88-wrapped on ``/topapi``), a
 misspelled ``/topapi`` path is errcode 22. New ("api"): ``POST /v1.0/oauth2/accessToken``
 (JSON only; HTTP 400 ``invalidClientIdOrSecret``). Tokens expire, rate limits answer their
-documented codes, and `EventPusher` pushes encrypted events to a receiver. Serve it behind the
-SDK's FaultInjector for 5xx, 429, latency and dropped connections.
+documented codes, `EventPusher` pushes encrypted events to a receiver and `BotMessenger` posts
+the app bot's messages in HTTP mode (signed plaintext). Serve it behind the SDK's
+FaultInjector for 5xx, 429, latency and dropped connections.
 
 Controls: ``GET|DELETE /_sandbox/requests`` (the request log, secrets masked),
 ``POST /_sandbox/expire`` (expire every token), ``POST /_sandbox/push`` with
 ``{"url": ..., "event": {...}}`` (push an encrypted event there and return the reply's status
-and decrypted text).
+and decrypted text), ``POST /_sandbox/bot`` with ``{"url": ..., "sender": ..., "text": ...}``
+(and optionally ``group``, ``nick``, ``msg_id``: a member's message to the bot, posted there
+as DingTalk does in HTTP mode; returns the answer's status and the ``msgId``).
 """
 
 from __future__ import annotations
@@ -26,10 +29,11 @@ from fastapi import FastAPI, Request, Response
 
 from connectors.sdk.sandbox import add_request_log_routes
 
+from .bot import BotMessenger
 from .crypto import EventPusher
 from .state import DingTalkSandbox, VendorError
 
-__all__ = ["DEFAULT_USERS", "DingTalkSandbox", "EventPusher", "create_app"]
+__all__ = ["DEFAULT_USERS", "BotMessenger", "DingTalkSandbox", "EventPusher", "create_app"]
 
 DEFAULT_USERS = {f"user{n:03d}": f"1380000{n:04d}" for n in range(1, 21)}
 _CONVERSATION = "/topapi/message/corpconversation"
@@ -83,7 +87,8 @@ def create_app(
     callback: Mapping[str, str] | None = None, clock: Callable[[], float] = time.time,
     **limits: Any,
 ) -> FastAPI:
-    """The sandbox app; its state at ``app.state.sandbox`` (a DingTalkSandbox).
+    """The sandbox app; its state at ``app.state.sandbox`` (a DingTalkSandbox), the app
+    bot's messenger at ``app.state.bot`` (a BotMessenger: robot code = app key).
 
     Args:
         app_key, app_secret, agent_id: the internal app.
@@ -105,6 +110,7 @@ def create_app(
     app.state.pusher = None if callback is None else EventPusher(
         token=callback["token"], aes_key=callback["aes_key"], owner_key=callback["owner_key"],
         clock=clock)
+    app.state.bot = BotMessenger(app_secret=app_secret, robot_code=app_key, clock=clock)
 
     def log(request: Request, status: int, body: Mapping[str, Any]) -> None:
         query = {k: "***" if k in _MASKED else v for k, v in request.query_params.items()}
@@ -237,5 +243,15 @@ def create_app(
         except ValueError:
             text = None
         return _json({"status": answer_.status_code, "reply": text})
+
+    @app.post("/_sandbox/bot")
+    async def bot_message(request: Request) -> Response:
+        order = json.loads(await request.body())
+        bot: BotMessenger = app.state.bot
+        message = bot.message(sender=order["sender"], text=order["text"],
+                              nick=order.get("nick"), group=order.get("group"),
+                              msg_id=order.get("msg_id"))
+        answer_ = await bot.send(order["url"], message)
+        return _json({"status": answer_.status_code, "msgId": message["msgId"]})
 
     return app
