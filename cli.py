@@ -23,6 +23,7 @@ from hub.cli import (
     enrich,
     imports,
     jobs,
+    kf,
     mappings,
     notify,
     outbox,
@@ -49,7 +50,7 @@ for group, name in ((connectors.app, "connectors"), (config.db_app, "db"),
                     (outbox.outbox_app, "outbox"), (outbox.dlq_app, "dlq"),
                     (outbox.reconcile_app, "reconcile"), (jobs.jobs_app, "jobs"),
                     (jobs.runs_app, "runs"), (apikeys.app, "apikeys"), (enrich.app, "enrich"),
-                    (sandbox.app, "sandbox")):
+                    (sandbox.app, "sandbox"), (kf.app, "kf")):
     app.add_typer(group, name=name)
 
 

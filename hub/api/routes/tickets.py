@@ -1,4 +1,5 @@
-"""/tickets: create (enriched on arrival), list, get enriched, update, resolve, reopen.
+"""/tickets: create (enriched on arrival), list, get enriched, update, resolve, reopen, and
+replies to the customer of a 微信客服 ticket.
 
 Every answer carrying one ticket carries its `ETag`; `PATCH` needs it back in `If-Match`.
 """
@@ -39,6 +40,7 @@ from hub.tickets import (
     list_ticket_page,
     update_ticket,
 )
+from hub.tickets.kf import ReplyCreate, ReplyPublic, reply_to_ticket
 from hub.tickets.resolve import reopen_ticket, resolve_ticket
 
 # Agents' area: every route admits the caller first (admission.py).
@@ -183,3 +185,16 @@ def reopen(ticket_id: RowId, hub: HubDep, request: Request,
            response: Response) -> TicketPublic:
     reopen_ticket(hub, ticket_id, actor=_actor(request))
     return _versioned(response, get_versioned_ticket(hub, ticket_id))
+
+
+@router.post("/{ticket_id}/replies", status_code=status.HTTP_201_CREATED)
+async def reply(ticket_id: RowId, body: ReplyCreate, hub: HubDep,
+                request: Request) -> ReplyPublic:
+    """Reply to the customer of a 微信客服 (WeCom kf) ticket through send_msg. WeCom accepts
+    replies within 48 hours of the customer's last message and at most 5 of them since it:
+    outside that the answer is 409 with the reason, and nothing is sent. The reply is
+    recorded before it is sent; the answer's `status` says what became of it (sent, failed
+    with WeCom's `error_code`, or unknown: the vendor's answer was lost, and a resend with
+    the same `msgid` cannot deliver it twice). 422 for a ticket that is not a kf one."""
+    record = await reply_to_ticket(hub, ticket_id, body.text, actor=_actor(request))
+    return ReplyPublic.model_validate(record)

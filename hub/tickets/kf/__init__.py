@@ -8,6 +8,7 @@ from hub.tickets.kf.replies import (
     reply_to_ticket,
     resend_reply,
 )
+from hub.tickets.kf.schemas import ReplyCreate, ReplyPublic
 from hub.tickets.kf.store import conversation_ref
 from hub.tickets.kf.sync import (
     KfSyncResult,
@@ -22,6 +23,8 @@ __all__ = [
     "REPLY_WINDOW_MESSAGES",
     "KfReplyRecord",
     "KfSyncResult",
+    "ReplyCreate",
+    "ReplyPublic",
     "conversation_ref",
     "kf_connections",
     "reply_to_ticket",
