@@ -49,6 +49,7 @@ TIERS: dict[str, int] = {
     "hub.access": 3, "hub.customers": 3, "hub.ingest": 3, "hub.sync": 3, "hub.importer": 3,
     "hub.tickets": 3, "hub.tickets.inbound": 3, "hub.enrichment": 3, "hub.notify": 3,
     "hub.kb": 3, "hub.outbox": 3, "hub.jobs": 3, "hub.scheduler": 3,
+    "hub.reports": 3,  # the dashboard's figures: reads of the store, below the faces
     # T4: operating the hub
     "hub.admin": 4,
     # T5: the faces
@@ -81,6 +82,8 @@ SIDEWAYS: dict[str, set[str]] = {
     # `hub serve` starts the API
     "hub.cli": {"hub.cli.render", "hub.demo", "hub.api"},
     "hub.demo": {"hub.cli.render"},
+    # the API app mounts the console's pages under /console (hub serve serves both)
+    "hub.api": {"hub.console"},
 }
 
 FACES = ("hub.api", "hub.cli", "hub.console", "hub.demo", "cli")

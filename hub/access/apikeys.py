@@ -47,6 +47,7 @@ __all__ = [
     "looks_like_key",
     "parse_expiry",
     "revoke_key",
+    "verify_key_prefix",
 ]
 
 KEY_PREFIX = "hub_"
@@ -292,6 +293,24 @@ class ApiKeyVerifier:
 
     def forget(self) -> None:
         self._cache.clear()
+
+
+def verify_key_prefix(sessions: sessionmaker[Session], prefix: str) -> tuple[VerifiedKey, str]:
+    """The key named by `prefix`, checked against the store now (no cache): for a console
+    session, which holds the key's prefix and not the key, re-checked on every request so a
+    revoked or expired key ends its sessions at once. Returns the key and its stored hash
+    (which a session is bound to: a key made again under the same prefix is another key).
+    Blocking I/O: call from a worker thread."""
+    with sessions() as session:
+        row = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+    if row is None:
+        raise AuthenticationError("unknown API key")
+    verified = VerifiedKey(prefix=row.prefix, role=row.role, scopes=frozenset(row.scopes or ()),
+                           expires_at=as_utc_or_none(row.expires_at))
+    if row.revoked_at is not None:
+        raise _refused("API key revoked", verified.subject)
+    _check_expiry(verified)
+    return verified, row.secret_hash
 
 
 def _check_expiry(key: VerifiedKey) -> None:

@@ -10,6 +10,8 @@ from fastapi import APIRouter, FastAPI
 from fastapi.telemetry import TelemetryConfig
 from opentelemetry import trace
 
+from hub.console import PREFIX as CONSOLE_PREFIX
+from hub.console import create_console
 from hub.core import tracing
 from hub.core.settings import Settings
 from hub.runtime import Hub
@@ -113,5 +115,7 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
     for router in OPEN_ROUTERS:
         app.include_router(router)
     install_docs(app, open_routers=OPEN_ROUTERS)
+    # The operations console: pages for people, on the same Hub and services (hub/console).
+    app.mount(CONSOLE_PREFIX, create_console(runtime))
     return app
 

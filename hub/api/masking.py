@@ -15,20 +15,16 @@ calls are never rewritten.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub.access.masking import FieldMasker, mask_personal_text
-from hub.config import MaskingSpec
-from hub.errors import ConfigFileError
+from hub.access.masking_rules import MaskingRules
 from hub.runtime import Hub
 
 from .principal import Principal
-
-log = logging.getLogger("hub.api")
 
 __all__ = ["MaskingMiddleware", "MaskingRules", "install_masking", "sees_personal_data"]
 
@@ -49,30 +45,6 @@ def sees_personal_data(scope: Scope) -> bool:
     """Whether the caller of this request (its ASGI scope) may see personal data."""
     principal = (scope.get("state") or {}).get("principal")
     return isinstance(principal, Principal) and principal.sees_personal_data
-
-
-class MaskingRules:
-    """The hub's masker, built from its config on first use (loaded lazily, once)."""
-
-    def __init__(self, hub: Hub | None = None, *, masker: FieldMasker | None = None) -> None:
-        self._hub = hub
-        self._masker = masker
-
-    @property
-    def masker(self) -> FieldMasker:
-        # A config that does not load (a variable unset) must not unmask anything: the
-        # default rules apply until it does.
-        if self._masker is None:
-            if self._hub is None:
-                return FieldMasker(MaskingSpec().by_kind())
-            try:
-                rules = self._hub.config.hub.api.masking.by_kind()
-            except ConfigFileError as exc:
-                log.warning("masking with the default rules: the config does not load: %s",
-                            exc)
-                return FieldMasker(MaskingSpec().by_kind())
-            self._masker = FieldMasker(rules)
-        return self._masker
 
 
 def _media_type(headers: list[tuple[bytes, bytes]]) -> bytes | None:

@@ -25,6 +25,7 @@ import anyio
 from fastapi import FastAPI, Request
 
 from hub.access.apikeys import ApiKeyVerifier, VerifiedKey, looks_like_key
+from hub.access.principal import principal_of_key
 from hub.audit import AuditEntry
 from hub.audit.throttle import AuditThrottle
 from hub.core.settings import Settings
@@ -88,8 +89,7 @@ class Authenticator:
         held = self._principals.get(verified.prefix)
         if held is not None and held[0] is verified:
             return held[1]
-        principal = Principal(subject=verified.subject, roles=frozenset({verified.role}),
-                              scopes=verified.scopes, via="api_key")
+        principal = principal_of_key(verified)
         if len(self._principals) >= ApiKeyVerifier.MAX_CACHED:
             self._principals.clear()
         self._principals[verified.prefix] = (verified, principal)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -22,8 +22,8 @@ from ..store.models import OutboxMessage
 from . import store
 from .documents import json_document
 
-__all__ = ["OutboxView", "get_row", "list_dead_letters", "list_rows", "outbox_depth",
-           "replay_dead_letters"]
+__all__ = ["OutboxDetail", "OutboxView", "get_row", "get_row_detail", "list_dead_letters",
+           "list_rows", "outbox_depth", "replay_dead_letters"]
 
 
 class OutboxView(BaseModel):
@@ -108,6 +108,24 @@ def get_row(hub: Hub, row_id: int) -> OutboxView:
         if row is None:
             raise NotFoundError(f"no outbox row {row_id}")
         return OutboxView.of(row)
+
+
+class OutboxDetail(OutboxView):
+    """An outbox row with what it carries: the write-back document its mapping read, the
+    document sent, and the vendor's answer (the write's result, or its last error)."""
+
+    payload: dict[str, Any]
+    document: dict[str, Any]
+    result: dict[str, Any] | None
+
+
+def get_row_detail(hub: Hub, row_id: int) -> OutboxDetail:
+    with hub.sessions() as session:
+        row = session.get(OutboxMessage, row_id)
+        if row is None:
+            raise NotFoundError(f"no outbox row {row_id}")
+        return OutboxDetail(**OutboxView.of(row).model_dump(), payload=row.payload or {},
+                            document=row.document or {}, result=row.result)
 
 
 def outbox_depth(hub: Hub) -> dict[str, int]:

@@ -1,0 +1,311 @@
+"""Every string the console shows, in Simplified Chinese first and English: one catalog.
+
+Templates and pages call `t("key", **values)` (a Translator for the visitor's language);
+values are filled with str.format. The language is the `hub_console_lang` cookie (the
+switch in the header) or else the browser's Accept-Language; zh-CN when neither names one
+we have. A key missing from the catalog fails the tests (tests/hub/console/test_messages.py),
+never a page: it shows the key.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+
+__all__ = ["DEFAULT_LANGUAGE", "LANGUAGES", "LANGUAGE_COOKIE", "MESSAGES", "Translator",
+           "language_of"]
+
+LANGUAGES = {"zh-CN": "中文", "en": "English"}
+DEFAULT_LANGUAGE = "zh-CN"
+LANGUAGE_COOKIE = "hub_console_lang"
+
+# key: (zh-CN, en)
+MESSAGES: dict[str, tuple[str, str]] = {
+    "app.name": ("客服集成中枢 · 运维控制台", "Integration hub · Console"),
+    "nav.tickets": ("工单", "Tickets"),
+    "nav.outbox": ("回写队列", "Outbox"),
+    "nav.dead_letters": ("死信", "Dead letters"),
+    "nav.jobs": ("作业", "Jobs"),
+    "nav.runs": ("运行记录", "Runs"),
+    "nav.signout": ("退出", "Sign out"),
+    "user.roles": ("角色", "Roles"),
+    "role.agent": ("坐席", "agent"),
+    "role.integrator": ("集成管理员", "integrator"),
+    "role.admin": ("管理员", "admin"),
+    # sign-in
+    "signin.title": ("登录", "Sign in"),
+    "signin.api_key": ("API 密钥", "API key"),
+    "signin.hint": ("使用 `hub apikeys create` 生成的密钥；控制台只保存会话，不保存密钥。",
+                    "A key made by `hub apikeys create`; the console keeps a session, never "
+                    "the key."),
+    "signin.submit": ("登录", "Sign in"),
+    "signin.refused": ("密钥未被接受", "The key was not accepted"),
+    "signin.ended": ("会话已结束（已过期，或密钥已被吊销），请重新登录。",
+                     "Your session has ended (it expired, or its key was revoked): sign in "
+                     "again."),
+    "signin.oidc_later": ("OIDC 单点登录尚未开放。", "Single sign-on (OIDC) is not available "
+                                                   "yet."),
+    # errors
+    "error.title": ("出错了", "Something went wrong"),
+    "error.status.400": ("请求有误", "Bad request"),
+    "error.status.401": ("需要登录", "Sign-in required"),
+    "error.status.403": ("无权操作", "Not allowed"),
+    "error.status.404": ("未找到", "Not found"),
+    "error.status.409": ("状态冲突", "Conflict"),
+    "error.status.422": ("内容无效", "Invalid input"),
+    "error.status.500": ("服务器错误", "Server error"),
+    "error.not_found": ("没有这个页面。", "There is no such page."),
+    "error.home": ("返回首页", "Back to the console"),
+    # lists
+    "filter.any": ("全部", "Any"),
+    "filter.apply": ("筛选", "Filter"),
+    "filter.clear": ("清除", "Clear"),
+    "filter.q_hint": ("标题包含…", "Subject contains…"),
+    "page.first": ("« 第一页", "« First page"),
+    "page.next": ("下一页 »", "Next page »"),
+    # fields
+    "field.subject": ("标题", "Subject"),
+    "field.status": ("状态", "Status"),
+    "field.channel": ("渠道", "Channel"),
+    "field.priority": ("优先级", "Priority"),
+    "field.category": ("分类", "Category"),
+    "field.customer_id": ("客户 ID", "Customer id"),
+    "field.q": ("搜索", "Search"),
+    "field.contact": ("联系人", "Contact"),
+    "field.contact_name": ("联系人", "Contact"),
+    "field.contact_mobile": ("手机", "Mobile"),
+    "field.contact_email": ("邮箱", "Email"),
+    "field.enrichment": ("画像", "Enrichment"),
+    "field.created_at": ("创建时间", "Created"),
+    "field.resolved_at": ("解决时间", "Resolved"),
+    "field.description": ("描述", "Description"),
+    "field.name": ("姓名", "Name"),
+    "field.company": ("公司", "Company"),
+    "field.tier": ("等级", "Tier"),
+    "field.source": ("来源", "Source"),
+    "field.system": ("系统", "System"),
+    "field.fetched_at": ("读取时间", "Read at"),
+    "field.freshness": ("新鲜度", "Freshness"),
+    "field.error": ("错误", "Error"),
+    "field.action": ("动作", "Action"),
+    "field.connection": ("连接", "Connection"),
+    "field.key": ("幂等键", "Idempotency key"),
+    "field.step": ("进度", "Step"),
+    "field.number": ("单据号", "Document number"),
+    "field.ticket": ("工单", "Ticket"),
+    "field.job": ("作业", "Job"),
+    "field.attempts": ("尝试次数", "Attempts"),
+    "field.mapping": ("映射", "Mapping"),
+    "field.next_attempt_at": ("下次尝试", "Next attempt"),
+    "field.done_at": ("完成时间", "Done"),
+    "field.kind": ("类型", "Kind"),
+    "field.schedule": ("计划", "Schedule"),
+    "field.next_run_at": ("下次运行", "Next run"),
+    "field.last_run": ("上次运行", "Last run"),
+    "field.trigger": ("触发方式", "Trigger"),
+    "field.started_at": ("开始时间", "Started"),
+    "field.finished_at": ("结束时间", "Finished"),
+    "field.duration": ("耗时", "Duration"),
+    "field.host": ("主机", "Host"),
+    "field.budget_wait": ("限流等待", "Rate-limit wait"),
+    "field.record": ("记录", "Record"),
+    "field.reason": ("原因", "Reason"),
+    # values
+    "status.open": ("待处理", "open"),
+    "status.pending": ("挂起", "pending"),
+    "status.resolved": ("已解决", "resolved"),
+    "status.closed": ("已关闭", "closed"),
+    "priority.low": ("低", "low"),
+    "priority.normal": ("普通", "normal"),
+    "priority.high": ("高", "high"),
+    "priority.urgent": ("紧急", "urgent"),
+    "channel.web": ("网页", "web"),
+    "channel.phone": ("电话", "phone"),
+    "channel.email": ("邮件", "email"),
+    "channel.wechat": ("微信", "WeChat"),
+    "channel.dingtalk": ("钉钉", "DingTalk"),
+    "channel.wecom": ("企业微信", "WeCom"),
+    "channel.api": ("API", "API"),
+    "channel.other": ("其他", "other"),
+    "enrichment.pending": ("画像中", "pending"),
+    "enrichment.enriched": ("已补全", "enriched"),
+    "enrichment.partial": ("部分补全", "partial"),
+    "enrichment.not_found": ("未找到客户", "no customer"),
+    "enrichment.skipped": ("已跳过", "skipped"),
+    "source.ok": ("正常", "ok"),
+    "source.failed": ("失败", "failed"),
+    "source.not_found": ("未找到", "not found"),
+    "source.skipped": ("已跳过", "skipped"),
+    "source.cached": ("缓存", "cached"),
+    "source.stale": ("过期数据", "stale"),
+    "source.retry_at": ("将于 {at} 重试", "retried at {at}"),
+    "outbox.pending": ("待发送", "pending"),
+    "outbox.done": ("已完成", "done"),
+    "outbox.dead": ("死信", "dead letter"),
+    "run.running": ("运行中", "running"),
+    "run.succeeded": ("成功", "succeeded"),
+    "run.partial": ("部分成功", "partial"),
+    "run.failed": ("失败", "failed"),
+    "run.interrupted": ("中断", "interrupted"),
+    "kind.pull": ("拉取", "pull"),
+    "kind.enrich": ("画像", "enrich"),
+    "kind.writeback": ("回写", "write-back"),
+    "kind.import": ("导入", "import"),
+    "kind.notify": ("通知", "notify"),
+    "refund.wire": ("转账", "wire transfer"),
+    "refund.cash": ("现金", "cash"),
+    "error_kind.rejected": ("对方拒绝", "refused"),
+    "error_kind.transient": ("暂时失败", "transient"),
+    "error_kind.auth": ("认证失败", "authentication"),
+    "error_kind.rate_limited": ("被限流", "rate-limited"),
+    "error_kind.unknown": ("结果未知", "outcome unknown"),
+    "count.pages": ("页数", "Pages"),
+    "count.read": ("读取", "Read"),
+    "count.created": ("新增", "Created"),
+    "count.updated": ("更新", "Updated"),
+    "count.unchanged": ("未变", "Unchanged"),
+    "count.rejected": ("拒收", "Rejected"),
+    "count.skipped": ("跳过", "Skipped"),
+    "count.retries": ("重试", "Retries"),
+    "age.seconds": ("{n} 秒前", "{n} s ago"),
+    "age.minutes": ("{n} 分钟前", "{n} min ago"),
+    "age.hours": ("{n} 小时前", "{n} h ago"),
+    "age.days": ("{n} 天前", "{n} days ago"),
+    "age.in_future": ("刚刚", "just now"),
+    # tickets
+    "tickets.title": ("工单", "Tickets"),
+    "tickets.none": ("没有符合条件的工单。", "No ticket matches."),
+    "ticket.contact": ("联系人", "Contact"),
+    "ticket.profile": ("客户画像", "Customer profile"),
+    "ticket.no_customer": ("尚未匹配到客户。", "No customer found (yet)."),
+    "ticket.summary": ("订单 {orders} 笔，累计消费 {total}，互动 {interactions} 次",
+                       "{orders} orders, {total} spent, {interactions} interactions"),
+    "ticket.sources": ("各系统的应答", "How each system answered"),
+    "ticket.no_sources": ("尚未查询任何系统。", "No system asked yet."),
+    "ticket.orders": ("订单", "Orders"),
+    "ticket.deliveries": ("发货", "Deliveries"),
+    "ticket.interactions": ("互动记录", "Interactions"),
+    "ticket.records_from": ("{n} 条", "{n} records"),
+    "ticket.fetched": ("读取于 {age}", "read {age}"),
+    "ticket.none_of_kind": ("无。", "None."),
+    "ticket.kb": ("知识库推荐", "Knowledge-base suggestions"),
+    "ticket.no_kb": ("没有匹配的文章。", "No article matches."),
+    "ticket.resolution": ("解决方案", "Resolution"),
+    "ticket.writebacks": ("回写", "Write-backs"),
+    "ticket.no_writebacks": ("没有回写。", "No write-back."),
+    "resolve.title": ("解决工单", "Resolve"),
+    "resolve.note": ("处理说明", "Note"),
+    "resolve.customer_number": ("ERP 客户编号（留空：用客户画像中的）",
+                                "ERP customer number (empty: the profile's)"),
+    "resolve.refund": ("退款", "Refund"),
+    "resolve.refund_amount": ("金额", "Amount"),
+    "resolve.refund_method": ("方式", "Method"),
+    "resolve.refund_reason": ("原因", "Reason"),
+    "resolve.parts": ("备件", "Spare parts"),
+    "resolve.parts_hint": ("每行一个：物料编号 数量 [单位] [仓库]",
+                           "One a line: material qty [unit] [warehouse]"),
+    "resolve.solution": ("解决方法（发布到知识库）", "Solution (for the knowledge base)"),
+    "resolve.solution_title": ("标题", "Title"),
+    "resolve.solution_problem": ("问题", "Problem"),
+    "resolve.solution_cause": ("原因", "Cause"),
+    "resolve.solution_solution": ("解决方法", "Solution"),
+    "resolve.solution_product": ("产品", "Product"),
+    "resolve.solution_labels": ("标签（逗号分隔）", "Labels (comma-separated)"),
+    "resolve.solution_reusable": ("可复用：发布到知识库", "Reusable: publish it"),
+    "resolve.submit": ("解决并回写", "Resolve and write back"),
+    "resolve.confirm": ("确认解决此工单？退款和备件将写入 ERP。",
+                        "Resolve this ticket? The refund and parts are written to the ERP."),
+    "resolve.done": ("工单已解决；回写已进入队列。", "Resolved; the write-backs are queued."),
+    "resolve.invalid": ("未解决：请修正以下内容。", "Not resolved: please correct these."),
+    "resolve.error.parts_line": ("备件第 {line} 行格式不对：{text}",
+                                 "Spare parts line {line} is not `material qty`: {text}"),
+    # outbox
+    "outbox.title": ("回写队列", "Outbox"),
+    "outbox.none": ("队列为空。", "Nothing in the outbox."),
+    "outbox.row": ("回写 #{id}", "Write #{id}"),
+    "outbox.write": ("写入", "The write"),
+    "outbox.answer": ("对方系统的应答", "The vendor's answer"),
+    "outbox.no_answer": ("尚无应答。", "No answer yet."),
+    "outbox.document": ("发送的单据", "The document sent"),
+    "outbox.payload": ("回写源文档", "The write-back source document"),
+    "outbox.payload_hint": ("映射读取的文档（展开）", "What the mapping read (open)"),
+    "outbox.in_flight": ("发送中", "in flight"),
+    "outbox.replays": ("重放 {n} 次", "replayed {n}×"),
+    "dead.title": ("死信", "Dead letters"),
+    "dead.explain": ("重试用尽或被对方拒绝的回写。修正原因后重放："
+                     "按原幂等键再次发送，不会重复入账。",
+                     "Writes that ran out of retries or were refused. Fix the cause, then "
+                     "replay: each is sent again under its idempotency key, never twice."),
+    "dead.none": ("没有死信。", "No dead letters."),
+    "dead.select_all": ("全选", "Select all"),
+    "dead.replay_selected": ("重放所选", "Replay selected"),
+    "dead.replay_all": ("全部重放", "Replay all"),
+    "dead.replay_all_confirm": ("重放全部死信？", "Replay every dead letter?"),
+    "dead.replay_one": ("重放", "Replay"),
+    "dead.replayed": ("已重放：{ids}", "Replayed: {ids}"),
+    # jobs and runs
+    "jobs.title": ("作业", "Jobs"),
+    "jobs.actions": ("操作", "Actions"),
+    "jobs.trigger": ("立即运行", "Run now"),
+    "jobs.pause": ("暂停", "Pause"),
+    "jobs.resume": ("恢复", "Resume"),
+    "jobs.paused": ("已暂停", "paused"),
+    "jobs.on_demand": ("按需", "on demand"),
+    "jobs.never_ran": ("从未运行", "never ran"),
+    "jobs.all_runs": ("全部运行记录", "all runs"),
+    "jobs.changed": ("作业 {job} 已更新。", "Job {job} updated."),
+    "jobs.scheduler_hint": ("作业由 `hub scheduler` 执行；"
+                            "“立即运行”在它的下一次检查时开始（约 1 秒）。",
+                            "Jobs run under `hub scheduler`; “Run now” starts at its next tick "
+                            "(about a second)."),
+    "runs.title": ("运行记录", "Runs"),
+    "runs.none": ("没有运行记录。", "No runs."),
+    "runs.ms": ("{ms} 毫秒", "{ms} ms"),
+    "runs.waiting": ("已请求运行 {job}，等待调度器开始…",
+                     "Run of {job} requested; waiting for the scheduler to start it…"),
+    "run.title": ("运行 #{id}", "Run #{id}"),
+    "run.live": ("运行中，数字实时更新。", "Running: the counts update live."),
+    "run.rejected": ("拒收的记录（{n}）", "Rejected records ({n})"),
+    "run.rejected_first": ("仅显示前 {n} 条。", "Only the first {n} are kept."),
+    "run.no_rejected": ("没有拒收的记录。", "No record was rejected."),
+}
+
+
+class Translator:
+    """`t(key, **values)` in one language."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language if language in LANGUAGES else DEFAULT_LANGUAGE
+        self._index = 0 if self.language == "zh-CN" else 1
+
+    def has(self, key: str) -> bool:
+        return key in MESSAGES
+
+    def __call__(self, key: str, **values: object) -> str:
+        texts = MESSAGES.get(key)
+        if texts is None:
+            return key
+        text = texts[self._index]
+        return text.format(**values) if values else text
+
+
+def language_of(request: Request) -> str:
+    """The visitor's language: the switch's cookie, else Accept-Language, else zh-CN."""
+    chosen = request.cookies.get(LANGUAGE_COOKIE)
+    if chosen in LANGUAGES:
+        return chosen
+    weighted = []
+    for position, part in enumerate(request.headers.get("accept-language", "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        weighted.append((-quality, position, tag.strip().lower()))
+    for _, _, tag in sorted(weighted):
+        if tag.startswith("zh"):
+            return "zh-CN"
+        if tag.startswith("en"):
+            return "en"
+    return DEFAULT_LANGUAGE

@@ -1,0 +1,108 @@
+"""The console's session cookie and its CSRF tokens: stateless, signed, expiring.
+
+A session is a signed cookie (HMAC-SHA256 under a key derived from the hub's audit key, so
+nothing new to keep secret and no table): its own random id, when it ends, and, once signed
+in, the API key's prefix and a fingerprint of the key's stored hash. The key itself is never
+in it. Every request re-checks the key by its prefix (auth.py), so a revoked or expired key
+ends its sessions at once; the fingerprint ties the session to that very key.
+
+A CSRF token is an HMAC of the session's id: bound to the session, new with every sign-in,
+checked on every POST. A visitor who is not signed in gets an anonymous session too, so the
+sign-in form carries a token as well (login CSRF).
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import json
+import secrets
+import time
+from dataclasses import dataclass
+
+__all__ = ["COOKIE", "SESSION_SECONDS", "Session", "SessionSigner", "derive_secret"]
+
+COOKIE = "hub_console"
+SESSION_SECONDS = 8 * 3600  # a working day; signing in again starts a new one
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """What the cookie carries. `key_prefix` None: not signed in."""
+
+    sid: str
+    expires: int
+    key_prefix: str | None = None
+    key_fingerprint: str | None = None
+
+    @property
+    def signed_in(self) -> bool:
+        return self.key_prefix is not None
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class SessionSigner:
+    """Makes and reads session cookies and CSRF tokens under one secret."""
+
+    def __init__(self, secret: bytes, *, lifetime: int = SESSION_SECONDS) -> None:
+        self._secret = secret
+        self.lifetime = lifetime
+
+    def _mac(self, purpose: str, message: bytes) -> bytes:
+        return hmac.digest(self._secret, purpose.encode() + b"|" + message, "sha256")
+
+    def new(self, *, key_prefix: str | None = None, key_hash: str | None = None,
+            now: float | None = None) -> Session:
+        """A fresh session (a new id: signing in never keeps the anonymous one's)."""
+        fingerprint = self.fingerprint(key_hash) if key_hash is not None else None
+        return Session(sid=secrets.token_urlsafe(18),
+                       expires=int((now or time.time()) + self.lifetime),
+                       key_prefix=key_prefix, key_fingerprint=fingerprint)
+
+    def fingerprint(self, key_hash: str) -> str:
+        return _b64(self._mac("key", key_hash.encode()))[:22]
+
+    def dumps(self, session: Session) -> str:
+        payload = {"sid": session.sid, "exp": session.expires}
+        if session.key_prefix is not None:
+            payload |= {"key": session.key_prefix, "fp": session.key_fingerprint}
+        body = _b64(json.dumps(payload, separators=(",", ":")).encode())
+        return f"{body}.{_b64(self._mac('session', body.encode()))}"
+
+    def loads(self, cookie: str | None, *, now: float | None = None) -> Session | None:
+        """The session in `cookie`; None when it is missing, forged, malformed or expired."""
+        if not cookie or cookie.count(".") != 1 or len(cookie) > 1024:
+            return None
+        body, signature = cookie.split(".")
+        try:
+            expected = self._mac("session", body.encode())
+            if not hmac.compare_digest(_unb64(signature), expected):
+                return None
+            payload = json.loads(_unb64(body))
+            session = Session(sid=str(payload["sid"]), expires=int(payload["exp"]),
+                              key_prefix=payload.get("key"), key_fingerprint=payload.get("fp"))
+        except (ValueError, KeyError, TypeError):
+            return None
+        if session.expires <= (now or time.time()):
+            return None
+        return session
+
+    def csrf_token(self, session: Session) -> str:
+        return _b64(self._mac("csrf", session.sid.encode()))
+
+    def csrf_ok(self, session: Session, token: str | None) -> bool:
+        return bool(token) and hmac.compare_digest(
+            self.csrf_token(session).encode(), str(token).encode())
+
+
+def derive_secret(audit_secret: bytes) -> bytes:
+    """The console's signing key: derived one way from the audit key (domain-separated), so
+    knowing it tells nothing of the audit key; rotating the audit key signs everyone out."""
+    return hmac.digest(audit_secret, b"hub-console-session-v1", "sha256")
