@@ -116,21 +116,25 @@ async def eventually(check: Callable[[], bool], *, within: float = 30.0) -> None
         await asyncio.sleep(0.05)
 
 
-async def test_bot_message__opens_a_ticket_answered_before_enrichment(
-    world: World, hub_url: str
+async def test_bot_message__opens_a_ticket_enriched_after_the_answer(
+    world: World, hub_url: str, crm_sandbox: Any
 ) -> None:
-    message = world.bot.message(sender="user001", text="我的退款还没到账\n订单 8812",
+    customer = crm_sandbox.state.customers[3]
+    mobile = customer["contact"]["mobile"]
+    message = world.bot.message(sender="user001", text=f"我的退款还没到账\n手机 {mobile}",
                                 nick="王芳")
     response = await world.bot.send(hub_url, message)
     assert (response.status_code, response.content) == (200, b"")
     [ticket] = world.rows(Ticket)
-    assert (ticket.subject, ticket.channel, ticket.contact_name, ticket.category,
-            ticket.external_ref) == ("我的退款还没到账", "dingtalk", "王芳", "refund",
-                                     "dingtalk:user001")
+    assert (ticket.subject, ticket.channel, ticket.contact_name, ticket.contact_mobile,
+            ticket.category, ticket.external_ref) == (
+        "我的退款还没到账", "dingtalk", "王芳", mobile, "refund", "dingtalk:user001")
     [event] = world.rows(WebhookEvent)
     assert (event.event_id, event.event_type, event.status, event.ticket_id) == (
         message["msgId"], "bot_message", "ticket", ticket.id)
     await eventually(lambda: world.rows(Ticket)[0].enrichment_status != "pending")
+    [ticket] = world.rows(Ticket)
+    assert ticket.enrichment_status == "enriched"  # the CRM customer of the typed mobile
 
 
 async def test_bot_message__a_retried_msg_id_makes_one_ticket(
