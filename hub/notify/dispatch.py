@@ -13,13 +13,16 @@ is `at_least_once`; otherwise it ends `unknown`, listed and replayable with dead
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from connectors.sdk.http import CallRecord
 from connectors.sdk.messaging import Delivery
-from hub.audit import AuditEntry
+from hub.audit import AuditEntry, call_entry
 from hub.config import NotifyJob, RetrySpec
 from hub.core import tracing
 from hub.core.owners import worker_id
@@ -27,7 +30,7 @@ from hub.runtime import Hub
 
 from . import queue
 from .attempts import RETRIED, Verdict, judge_error
-from .firings import refresh_firing
+from .firings import refresh_firings
 from .send import (
     ConnectorPool,
     DeliveryRecord,
@@ -37,13 +40,30 @@ from .send import (
     send_unit,
 )
 
-__all__ = ["DispatchOptions", "DispatchSummary", "NotifyDispatcher", "Settled"]
+__all__ = ["DispatchOptions", "DispatchSummary", "NotifyDispatcher", "Settled", "call_audit"]
 
 log = logging.getLogger("hub.notify")
 
 _FOLLOW_WAIT = 5.0  # seconds before the first queued follow-up, doubling …
 _FOLLOW_MAX = 600.0  # … up to this
 _LOG_KEPT = 20  # attempts kept in a row's log
+_GROUP_WAIT = 0.05  # seconds a settled attempt may wait for others to share its commit
+_calls: contextvars.ContextVar[list[CallRecord] | None] = contextvars.ContextVar(
+    "notify_calls", default=None)
+
+
+def call_audit(hub: Hub, actor: str) -> Callable[[CallRecord], None]:
+    """A connector's audit hook: inside a dispatcher's attempt, its HTTP calls are audited
+    in the transaction that settles the attempt; elsewhere each one at once."""
+
+    def on_call(call: CallRecord) -> None:
+        buffered = _calls.get()
+        if buffered is None:
+            hub.audit.record([call_entry(actor, call)])
+        else:
+            buffered.append(call)
+
+    return on_call
 
 
 @dataclass(frozen=True)
@@ -82,6 +102,7 @@ class Settled:
     outcome: str  # the attempt's verdict (see attempts)
     follow_up: bool = False
     wait: float | None = None  # the vendor's documented wait (Retry-After, throttle codes)
+    calls: tuple[CallRecord, ...] = ()  # the attempt's HTTP calls, audited when settled
 
 
 @dataclass
@@ -115,10 +136,12 @@ class NotifyDispatcher:
         self.owner = worker_id()
         self.actor = actor
         self.run_id = run_id
-        self.pool = pool or ConnectorPool(hub, actor="notify")
+        self.pool = pool or ConnectorPool(hub, actor="notify",
+                                          audit_hook=call_audit(hub, "notify"))
         self._own_pool = pool is None
         self.summary = DispatchSummary()
         self._in_flight: set[int] = set()
+        self._finished: list[Settled] = []
         self._stopping = asyncio.Event()
 
     def stop(self) -> None:
@@ -127,52 +150,92 @@ class NotifyDispatcher:
 
     async def run(self) -> DispatchSummary:
         heartbeat = asyncio.create_task(self._heartbeat())
+        committer = asyncio.create_task(self._group_commits())
         try:
             await self._loop()
         finally:
+            committer.cancel()
             heartbeat.cancel()
+            self._flush()
             if self._own_pool:
                 await self.pool.aclose()
         return self.summary
 
+    async def _group_commits(self) -> None:
+        """Settle finished attempts together, one transaction every `_GROUP_WAIT` seconds
+        at most (each attempt alone cost a commit, its audit rows and its HTTP calls' each
+        another)."""
+        while True:
+            await asyncio.sleep(_GROUP_WAIT)
+            try:
+                self._flush()
+            except Exception:  # the store is busy or gone: the next round tries them again
+                log.exception("notify: settling %d attempts failed; trying again",
+                              len(self._finished))
+
     async def _loop(self) -> None:
+        """Keep `concurrency` attempts going and a batch claimed behind them: a new batch is
+        claimed as soon as there is room for it, not when the last one has all settled (a
+        slow attempt — a retry's backoff inside the connector — holds its own slot only)."""
         options = self.options
         gate = asyncio.Semaphore(options.concurrency)
-        while not self._stopping.is_set():
-            now = datetime.now(UTC)
-            with self.hub.sessions.begin() as session:
-                claimed = queue.claim(session, owner=self.owner, limit=options.batch, now=now,
-                                      lease=timedelta(seconds=options.lease_seconds),
-                                      ids=options.ids, follow_all=options.follow_all)
-            if claimed:
-                self._in_flight |= {row.id for row in claimed}
-                await asyncio.gather(*(self._one(row, gate) for row in claimed))
-                continue
-            if options.mode == "due" or options.ids is not None:
-                return
-            if options.mode == "drain" and not self._pending():
-                return
-            try:
-                await asyncio.wait_for(self._stopping.wait(), timeout=options.poll_seconds)
-            except TimeoutError:
-                pass
+        tasks: set[asyncio.Task[None]] = set()
+        try:
+            while not self._stopping.is_set():
+                room = options.concurrency + options.batch - len(tasks)
+                claimed = self._claim(min(room, options.batch)) if room >= options.batch \
+                    else []
+                for row in claimed:
+                    tasks.add(asyncio.create_task(self._one(row, gate)))
+                if claimed and len(claimed) == options.batch:
+                    await asyncio.sleep(0)  # let them start before claiming more
+                    if len(tasks) >= options.concurrency + options.batch:
+                        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+                    tasks = {t for t in tasks if not t.done()}
+                    continue
+                if tasks:  # nothing more due now: wait for one to settle, or a poll
+                    await asyncio.wait(tasks, timeout=options.poll_seconds,
+                                       return_when=asyncio.FIRST_COMPLETED)
+                    tasks = {t for t in tasks if not t.done()}
+                    continue
+                if options.mode == "due" or options.ids is not None:
+                    return
+                if options.mode == "drain" and not self._pending():
+                    return
+                try:
+                    await asyncio.wait_for(self._stopping.wait(),
+                                           timeout=options.poll_seconds)
+                except TimeoutError:
+                    pass
+        finally:
+            if tasks:
+                await asyncio.gather(*tasks)
+
+    def _claim(self, limit: int) -> list[queue.Claimed]:
+        options = self.options
+        with self.hub.sessions.begin() as session:
+            claimed = queue.claim(session, owner=self.owner, limit=limit,
+                                  now=datetime.now(UTC),
+                                  lease=timedelta(seconds=options.lease_seconds),
+                                  ids=options.ids, follow_all=options.follow_all)
+        self._in_flight |= {row.id for row in claimed}
+        return claimed
 
     def _pending(self) -> bool:
         with self.hub.sessions() as session:
             return queue.has_pending(session)
 
     async def _one(self, row: queue.Claimed, gate: asyncio.Semaphore) -> None:
-        try:
-            async with gate:
-                if row.status == "accepted":
-                    settled = await self._follow(row)
-                elif row.previous_owner is not None:
-                    settled = await self._taken_over(row)
-                else:
-                    settled = await self._send(row)
-            self._settle(settled)
-        finally:
-            self._in_flight.discard(row.id)
+        calls: list[CallRecord] = []
+        _calls.set(calls)  # this task's context: its calls are settled with it
+        async with gate:
+            if row.status == "accepted":
+                settled = await self._follow(row)
+            elif row.previous_owner is not None:
+                settled = await self._taken_over(row)
+            else:
+                settled = await self._send(row)
+        self._finished.append(replace(settled, calls=tuple(calls)))
 
     async def _taken_over(self, row: queue.Claimed) -> Settled:
         """A row whose holder stopped renewing its lease (it died or stalled) mid-attempt:
@@ -293,23 +356,46 @@ class NotifyDispatcher:
 
     # -- settling ---------------------------------------------------------------------------
 
-    def _settle(self, settled: Settled) -> None:
-        row, now = settled.row, datetime.now(UTC)
-        next_at = self._next_at(settled, now)
-        values = _values(settled, now, next_at)
+    def _flush(self) -> None:
+        """Record every finished attempt in one transaction: each row's outcome (if its
+        lease is still ours), its firing's summary, the audit rows of its attempt and calls."""
+        if not self._finished:
+            return
+        finished, self._finished = self._finished, []
+        try:
+            kept = self._record(finished)
+        except BaseException:
+            self._finished = finished + self._finished
+            raise
+        self._in_flight -= {s.row.id for s in finished}
+        self.summary.lost_leases += len(finished) - len(kept)
+        self.summary.settled += kept
+        for settled in kept:
+            if settled.status == "dead":
+                row = settled.row
+                log.warning("notify delivery %s (rule %s, ticket %s) is a dead letter: %s",
+                            row.id, row.rule, row.ticket_id, settled.record.detail)
+
+    def _record(self, finished: list[Settled]) -> list[Settled]:
+        now = datetime.now(UTC)
+        kept: list[Settled] = []
         with self.hub.sessions.begin() as session:
-            if not queue.settle(session, row.id, owner=self.owner, values=values):
-                self.summary.lost_leases += 1
-                return
-            if settled.outcome == "throttled" and settled.status == "pending" and row.robot:
-                queue.defer_robot(session, connection=row.connection, robot=row.robot,
-                                  until=next_at, now=now)
-            refresh_firing(session, row.firing_id, now)
-            self.hub.audit.append(session, _audit(self.actor, settled, self.run_id))
-        self.summary.settled.append(settled)
-        if settled.status == "dead":
-            log.warning("notify delivery %s (rule %s, ticket %s) is a dead letter: %s",
-                        row.id, row.rule, row.ticket_id, settled.record.detail)
+            entries: list[AuditEntry] = []
+            for settled in finished:
+                entries += [call_entry(self.actor, call) for call in settled.calls]
+                row = settled.row
+                next_at = self._next_at(settled, now)
+                if not queue.settle(session, row.id, owner=self.owner,
+                                    values=_values(settled, now, next_at)):
+                    continue  # another dispatcher holds it now: its record stands
+                if settled.outcome == "throttled" and settled.status == "pending" and row.robot:
+                    queue.defer_robot(session, connection=row.connection, robot=row.robot,
+                                      until=next_at, now=now)
+                entries += _audit(self.actor, settled, self.run_id)
+                kept.append(settled)
+            refresh_firings(session, {s.row.firing_id for s in kept}, now)
+            self.hub.audit.append(session, entries)
+        return kept
 
     def _next_at(self, settled: Settled, now: datetime) -> datetime:
         row = settled.row

@@ -34,7 +34,13 @@ from hub.runtime import Hub
 from hub.store.models import TERMINAL_TICKET_STATUSES, NotifyFiring, Run, Ticket
 
 from . import queue
-from .dispatch import DispatchOptions, DispatchSummary, NotifyDispatcher, Settled
+from .dispatch import (
+    DispatchOptions,
+    DispatchSummary,
+    NotifyDispatcher,
+    Settled,
+    call_audit,
+)
 from .scope import render_message, ticket_scope
 from .send import ConnectorPool, DeliveryRecord, FollowUp
 
@@ -209,7 +215,7 @@ class _Pass:
         self.follow = follow or FollowUp()
         self.summary = NotifySummary(trigger=trigger)
         self.errors: list[dict[str, Any]] = []
-        self.pool = ConnectorPool(hub, actor=JOB)
+        self.pool = ConnectorPool(hub, actor=JOB, audit_hook=call_audit(hub, JOB))
 
     def start(self, session: Session) -> int:
         if self.summary.run_id is None:
