@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Integer, String
+from sqlalchemy import JSON, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.store.models.base import Base
@@ -17,11 +17,12 @@ class AuditRecord(Base):
     """One append-only audit row, chained to the one before it by `prev_hash`."""
 
     __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_action_at", "action", "at"),)
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     at: Mapped[datetime]
     actor: Mapped[str] = mapped_column(String(200))
-    action: Mapped[str] = mapped_column(String(100), index=True)
+    action: Mapped[str] = mapped_column(String(100))
     target: Mapped[str | None] = mapped_column(String(500))
     outcome: Mapped[str] = mapped_column(String(32))
     # Plain JSON text even on PostgreSQL: the hash covers exactly what was written.

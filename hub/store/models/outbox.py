@@ -27,6 +27,7 @@ class OutboxMessage(Base):
         UniqueConstraint("connection", "action", "idempotency_key", name="uq_outbox_key"),
         Index("ix_outbox_due", "status", "next_attempt_at"),
         Index("ix_outbox_ordering", "ordering_key", "id"),
+        Index("ix_outbox_flow", "connection", "action", "status", "updated_at"),  # reports
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -1,0 +1,47 @@
+"""The report engine: the dashboard's figures, each one query set on the store (SQLite and
+PostgreSQL), each a typed result the API, the console and the CLI show as they like."""
+
+from .dashboard import Dashboard, dashboard
+from .enrichment import EnrichmentCoverage, enrichment_coverage
+from .freshness import JobFreshness, sync_freshness
+from .health import ConnectionHealth, HealthWindow, connection_health, health_score
+from .tickets import (
+    DEFAULT_SLA_HOURS,
+    DurationDay,
+    ResponseTimes,
+    Series,
+    SlaBreaches,
+    TicketVolume,
+    response_times,
+    sla_breaches,
+    ticket_volume,
+)
+from .window import DEFAULT_TIMEZONE, ReportWindow
+from .writeback import WritebackFlow, WritebackHealth, writeback_health
+
+__all__ = [
+    "DEFAULT_SLA_HOURS",
+    "DEFAULT_TIMEZONE",
+    "ConnectionHealth",
+    "Dashboard",
+    "DurationDay",
+    "EnrichmentCoverage",
+    "HealthWindow",
+    "JobFreshness",
+    "ReportWindow",
+    "ResponseTimes",
+    "Series",
+    "SlaBreaches",
+    "TicketVolume",
+    "WritebackFlow",
+    "WritebackHealth",
+    "connection_health",
+    "dashboard",
+    "enrichment_coverage",
+    "health_score",
+    "response_times",
+    "sla_breaches",
+    "sync_freshness",
+    "ticket_volume",
+    "writeback_health",
+]

@@ -1,0 +1,167 @@
+"""Ticket figures: volume per day (by channel, category, status), SLA breaches, and the time
+tickets take to be enriched and resolved.
+
+What the store records of a ticket's clock: `created_at` (empty for an imported ticket whose
+source gave no time: such tickets are left out of every figure here), `enriched_at`,
+`resolved_at` (the last resolution) and `updated_at`. A first response by an agent is not
+recorded anywhere, so no figure claims one: the nearest honest measure is the time to
+enrichment, when the agent first had the ticket's 360° view.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy.orm import InstrumentedAttribute
+
+from hub.runtime import Hub
+from hub.store.models import TERMINAL_TICKET_STATUSES, Ticket
+
+from ._sql import as_day, at, day_of, percentiles_by, seconds_between
+from .window import ReportWindow
+
+__all__ = ["DEFAULT_SLA_HOURS", "DurationDay", "ResponseTimes", "Series", "SlaBreaches",
+           "TicketVolume", "response_times", "sla_breaches", "ticket_volume"]
+
+# Hours from a ticket's arrival to its resolution, by priority (unknown priorities: normal).
+DEFAULT_SLA_HOURS: dict[str, float] = {"urgent": 4, "high": 8, "normal": 24, "low": 72}
+NO_CATEGORY = "(none)"
+FIRST_RESPONSE_NOTE = ("first responses are not recorded: time_to_enrichment is when the "
+                       "agent first had the ticket's 360° view")
+
+
+class Series(BaseModel):
+    """One key's values, one per day of `days`."""
+
+    key: str
+    values: list[int]
+
+
+class TicketVolume(BaseModel):
+    """Tickets opened per day, split three ways (each split sums to `totals`)."""
+
+    days: list[date]
+    totals: list[int]
+    by_channel: list[Series]
+    by_category: list[Series] = Field(description=f"`{NO_CATEGORY}`: no category.")
+    by_status: list[Series] = Field(description="The tickets' status now.")
+
+
+class SlaBreaches(BaseModel):
+    """Tickets opened per day by where their resolution clock stands: breached (resolved late,
+    or open past the target), met (resolved in time) or running (open, still in time)."""
+
+    days: list[date]
+    breached: list[int]
+    met: list[int]
+    running: list[int]
+    targets_hours: dict[str, float]
+    open_breached: int = Field(description="Tickets open now past their target (any age).")
+
+
+class DurationDay(BaseModel):
+    """Durations (seconds) of the tickets of one day: nearest-rank median and 90th percentile."""
+
+    day: date
+    count: int
+    median_s: float
+    p90_s: float
+
+
+class ResponseTimes(BaseModel):
+    """Time to resolution per day resolved; time to enrichment per day opened."""
+
+    time_to_resolution: list[DurationDay]
+    time_to_enrichment: list[DurationDay]
+    first_response: None = Field(default=None, description=FIRST_RESPONSE_NOTE)
+    note: str = FIRST_RESPONSE_NOTE
+
+
+def _in_window(window: ReportWindow,
+               column: InstrumentedAttribute[datetime | None] = Ticket.created_at,
+               ) -> list[ColumnElement[bool]]:
+    return [column >= at(window.start), column < at(window.end)]
+
+
+def ticket_volume(hub: Hub, window: ReportWindow) -> TicketVolume:
+    day = day_of(Ticket.created_at, window.offset_minutes)
+    category = func.coalesce(Ticket.category, NO_CATEGORY)
+    query = select(day, Ticket.channel, category, Ticket.status, func.count()) \
+        .where(*_in_window(window)).group_by(day, Ticket.channel, category, Ticket.status)
+    days = window.day_list
+    index = {d: i for i, d in enumerate(days)}
+    totals = [0] * len(days)
+    splits: list[dict[str, list[int]]] = [defaultdict(lambda: [0] * len(days)) for _ in range(3)]
+    with hub.engine.connect() as connection:
+        for raw_day, channel, cat, status, count in connection.execute(query):
+            i = index.get(as_day(raw_day))
+            if i is None:
+                continue
+            totals[i] += count
+            for split, key in zip(splits, (channel, cat, status), strict=True):
+                split[key][i] += count
+    by_channel, by_category, by_status = (_series(split) for split in splits)
+    return TicketVolume(days=days, totals=totals, by_channel=by_channel,
+                        by_category=by_category, by_status=by_status)
+
+
+def _series(split: dict[str, list[int]]) -> list[Series]:
+    """Largest first, then by name: the order a stacked chart and its legend draw."""
+    return [Series(key=key, values=values)
+            for key, values in sorted(split.items(), key=lambda kv: (-sum(kv[1]), kv[0]))]
+
+
+def sla_breaches(hub: Hub, window: ReportWindow,
+                 targets_hours: dict[str, float] | None = None) -> SlaBreaches:
+    targets = {**DEFAULT_SLA_HOURS, **(targets_hours or {})}
+    target_s = case({p: h * 3600.0 for p, h in targets.items()}, value=Ticket.priority,
+                    else_=targets["normal"] * 3600.0)
+    closed = Ticket.status.in_(TERMINAL_TICKET_STATUSES)
+    # A ticket closed without a resolution stopped its clock when it was last changed.
+    stopped = func.coalesce(Ticket.resolved_at, case((closed, Ticket.updated_at)))
+    now = at(window.now)
+    elapsed = seconds_between(func.coalesce(stopped, now), Ticket.created_at)
+    late = elapsed > target_s
+    breached = func.sum(case((late, 1), else_=0))
+    met = func.sum(case((stopped.is_not(None) & ~late, 1), else_=0))
+    day = day_of(Ticket.created_at, window.offset_minutes)
+    per_day = select(day, breached, met, func.count()).where(*_in_window(window)).group_by(day)
+    open_late = select(func.count()).where(
+        ~closed, Ticket.resolved_at.is_(None), Ticket.created_at.is_not(None),
+        seconds_between(now, Ticket.created_at) > target_s)
+    days = window.day_list
+    index = {d: i for i, d in enumerate(days)}
+    rows = [[0] * len(days) for _ in range(3)]
+    with hub.engine.connect() as connection:
+        for raw_day, late_n, met_n, total in connection.execute(per_day):
+            i = index.get(as_day(raw_day))
+            if i is not None:
+                late_n, met_n = int(late_n or 0), int(met_n or 0)
+                rows[0][i], rows[1][i], rows[2][i] = late_n, met_n, total - late_n - met_n
+        open_breached = connection.scalar(open_late) or 0
+    return SlaBreaches(days=days, breached=rows[0], met=rows[1], running=rows[2],
+                       targets_hours=targets, open_breached=open_breached)
+
+
+def response_times(hub: Hub, window: ReportWindow) -> ResponseTimes:
+    resolved_day = day_of(Ticket.resolved_at, window.offset_minutes)
+    opened_day = day_of(Ticket.created_at, window.offset_minutes)
+    with hub.engine.connect() as connection:
+        resolution = percentiles_by(
+            connection, resolved_day, seconds_between(Ticket.resolved_at, Ticket.created_at),
+            [*_in_window(window, Ticket.resolved_at), Ticket.created_at.is_not(None)], (50, 90))
+        enrichment = percentiles_by(
+            connection, opened_day, seconds_between(Ticket.enriched_at, Ticket.created_at),
+            [*_in_window(window), Ticket.enriched_at.is_not(None)], (50, 90))
+    return ResponseTimes(time_to_resolution=_duration_days(resolution),
+                         time_to_enrichment=_duration_days(enrichment))
+
+
+def _duration_days(found: dict[Any, tuple[int, dict[int, float]]]) -> list[DurationDay]:
+    return sorted((DurationDay(day=as_day(day), count=n, median_s=round(max(0.0, p[50]), 1),
+                               p90_s=round(max(0.0, p[90]), 1))
+                   for day, (n, p) in found.items()), key=lambda d: d.day)

@@ -1,0 +1,78 @@
+"""Connection health from the `http.call` audit rows; the score's formula."""
+
+from __future__ import annotations
+
+import pytest
+
+from hub.reports import ReportWindow, connection_health, health_score
+from hub.runtime import Hub
+
+from .conftest import NOW, add, call, hours
+
+RECENT, PREVIOUS = NOW - hours(1), NOW - hours(25)  # with 24-hour windows
+
+
+@pytest.mark.parametrize(("calls", "failures", "throttled", "tokens", "p95", "score"), [
+    (100, 0, 0, 0, 150.0, 100.0),
+    (100, 25, 0, 0, None, 40.0),  # a quarter failing costs 60
+    (100, 50, 0, 0, None, 40.0),  # capped
+    (100, 0, 5, 0, None, 92.5),  # 5 % throttled: half of 15
+    (100, 0, 0, 1, None, 95.0),  # one refused token: 5
+    (100, 0, 0, 0, 8000.0, 90.0),  # p95 of 8 s: 10
+    (100, 0, 0, 0, 5000.0, 95.0),
+    (0, 0, 0, 0, None, None),
+])
+def test_health_score__the_documented_formula(calls: int, failures: int, throttled: int,
+                                              tokens: int, p95: float | None,
+                                              score: float | None) -> None:
+    assert health_score(calls=calls, failures=failures, throttled=throttled,
+                        token_failures=tokens, p95_ms=p95) == score
+
+
+def test_connection_health__counts_p95_and_status(report_hub: Hub) -> None:
+    add(report_hub,
+        *(call(RECENT, "crm:customers.list", duration_ms=float(ms)) for ms in range(1, 21)),
+        call(RECENT, "crm:customers.get", "not_found", 5.0),
+        call(RECENT, "kingdee:refund.create.save", "rejected"),
+        *(call(RECENT, "kingdee:refund.create.save", "transient") for _ in range(3)),
+        call(NOW - hours(50), "crm:customers.list", "transient"),  # before both windows
+        call(NOW + hours(1), "crm:customers.list", "transient"))  # after now
+    found = {h.connection: h for h in connection_health(report_hub, ReportWindow(now=NOW))}
+    assert set(found) >= {"crm", "kb", "kingdee", "yonyou", "dingtalk", "wecom"}
+    crm = found["crm"]
+    assert (crm.recent.calls, crm.recent.answered, crm.recent.failures) == (21, 21, 0)
+    assert crm.recent.p95_ms == 19.0  # nearest rank 20 of 21 (1, 2, 3, 4, 5, 5, 6, … 20)
+    assert (crm.status, crm.score, crm.trend, crm.previous.calls) == ("ok", 100.0, None, 0)
+    kingdee = found["kingdee"]
+    assert (kingdee.recent.calls, kingdee.recent.answered, kingdee.recent.failures) == (4, 1, 3)
+    assert (kingdee.status, kingdee.score) == ("failing", 40.0)
+    assert found["kb"].status == "idle" and found["kb"].score is None
+
+
+def test_connection_health__warns_on_a_slide_before_it_fails(report_hub: Hub) -> None:
+    """yonyou's score is still above 80, but throttles and latency have grown since the day
+    before and a token was refused: a warning, with the reasons."""
+    add(report_hub,
+        *(call(PREVIOUS, "yonyou:customers.list", duration_ms=200.0) for _ in range(40)),
+        *(call(RECENT, "yonyou:customers.list", duration_ms=900.0) for _ in range(37)),
+        *(call(RECENT, "yonyou:customers.list", "rate_limited", 900.0) for _ in range(2)),
+        call(RECENT, "yonyou:token", "auth", 30.0))
+    yonyou = {h.connection: h for h in connection_health(report_hub, ReportWindow(now=NOW))}[
+        "yonyou"]
+    assert yonyou.previous.score == 100.0
+    assert yonyou.recent.score == pytest.approx(100 - 15 * 0.5 - 5)
+    assert yonyou.status == "warning"
+    assert yonyou.trend == pytest.approx(-12.5)
+    assert any("fell" in r for r in yonyou.reasons)
+    assert any("p95 latency 200 → 900 ms" in r for r in yonyou.reasons)
+    assert any("token" in r for r in yonyou.reasons)
+
+
+def test_connection_health__window_length_is_a_parameter(report_hub: Hub) -> None:
+    add(report_hub, call(NOW - hours(3), "crm:customers.list", "transient"))
+    window = ReportWindow(now=NOW)
+    by_hours = {h: {c.connection: c for c in connection_health(report_hub, window, hours=h)}
+                for h in (1, 2, 4)}
+    assert by_hours[1]["crm"].status == "idle"  # neither window reaches 3 h back
+    assert by_hours[2]["crm"].previous.failures == 1 and by_hours[2]["crm"].status == "idle"
+    assert by_hours[4]["crm"].status == "failing"
