@@ -26,7 +26,7 @@ from .middleware import KEY_PATTERN
 
 __all__ = ["CONTRACT_VERSION", "OPERATIONS", "SECURITY_SCHEMES", "complete_openapi"]
 
-CONTRACT_VERSION = "1.1.0"
+CONTRACT_VERSION = "1.2.0"
 PROBLEM_MEDIA = "application/problem+json"
 
 # (method, path) -> operation id; the part before the dot is the operation's tag.
@@ -37,6 +37,7 @@ OPERATIONS: dict[tuple[str, str], str] = {
     ("patch", "/tickets/{ticket_id}"): "tickets.update",
     ("post", "/tickets/{ticket_id}/resolve"): "tickets.resolve",
     ("post", "/tickets/{ticket_id}/reopen"): "tickets.reopen",
+    ("post", "/tickets/{ticket_id}/replies"): "tickets.reply",
     ("get", "/customers"): "customers.list",
     ("get", "/customers/{customer_id}"): "customers.get",
     ("get", "/customers/{customer_id}/history"): "customers.history",

@@ -24,7 +24,10 @@ class ReplyPublic(BaseModel):
     `error` say why); unknown (no answer after the attempts: it may have been delivered, and
     a resend with the same `msgid` cannot deliver it twice)."""
 
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(from_attributes=True, json_schema_extra={"examples": [{
+        "id": 7, "ticket_id": 42, "msgid": "9f86d081884c7d659a2feaa0c55ad015",
+        "status": "sent", "attempts": 1, "error": None, "error_code": None,
+        "created_at": "2024-05-02T10:00:00Z", "sent_at": "2024-05-02T10:00:01Z"}]})
 
     id: int
     ticket_id: int

@@ -41,6 +41,11 @@ async def push(hub: Hub, sandboxes: Sandboxes, open_kfid: str = ACCOUNT) -> Any:
                                  body=callback.body)
 
 
+def by_id(hub: Hub, model: Any) -> list[Any]:
+    """Every row of `model` in id order (PostgreSQL returns rows in no set order)."""
+    return sorted(rows(hub, model), key=lambda row: row.id)
+
+
 def send_msg_calls(sandboxes: Sandboxes) -> int:
     return sum(1 for r in sandboxes.wecom.requests if r["api"] == "kf/send_msg")
 
@@ -60,10 +65,10 @@ async def test_push__is_answered_then_its_account_synced_into_tickets(
 
     result = await push(hub, sandboxes)
     assert result.outcome == "sync" and result.after is not None
-    assert rows(hub, KfMessage) == []  # nothing synced before the answer
+    assert by_id(hub, KfMessage) == []  # nothing synced before the answer
     await result.after()
 
-    tickets = {t.external_ref: t for t in rows(hub, Ticket)}
+    tickets = {t.external_ref: t for t in by_id(hub, Ticket)}
     assert set(tickets) == {f"wecom_kf:{ACCOUNT}:wmAlice", f"wecom_kf:{ACCOUNT}:wmBob"}
     alice = tickets[f"wecom_kf:{ACCOUNT}:wmAlice"]
     assert alice.channel == "wechat" and alice.subject == "退款还没到账"
@@ -72,18 +77,18 @@ async def test_push__is_answered_then_its_account_synced_into_tickets(
     assert [line.split("] ", 1)[1] for line in lines] == [
         "退款还没到账", "[image media_id=MEDIA_A1]", "人工客服 [menu click 101]"]
     assert "门店 上海市" in tickets[f"wecom_kf:{ACCOUNT}:wmBob"].description
-    stored = rows(hub, KfMessage)
+    stored = by_id(hub, KfMessage)
     assert len(stored) == 5
     assert [m.ticket_id for m in stored if m.origin == 4] == [None]  # events join no ticket
     cursor = rows(hub, KfCursor)[0]
     assert cursor.messages == 5 and cursor.version == 3  # three pages of two
-    assert [e.status for e in rows(hub, WebhookEvent)] == ["sync"]
+    assert [e.status for e in by_id(hub, WebhookEvent)] == ["sync"]
     assert all(call["open_kfid"] == ACCOUNT and call["token"] for call in state.sync_calls)
 
     again = await push(hub, sandboxes)  # a new push with nothing new: nothing doubles
     assert again.after is not None
     await again.after()
-    assert len(rows(hub, KfMessage)) == 5 and len(rows(hub, Ticket)) == 2
+    assert len(by_id(hub, KfMessage)) == 5 and len(by_id(hub, Ticket)) == 2
 
 
 async def test_push__its_sync_token_is_kept_nowhere(
@@ -95,7 +100,7 @@ async def test_push__its_sync_token_is_kept_nowhere(
     result = await receive_webhook(hub, "wecom", method="POST", query=callback.query,
                                    body=callback.body)
     assert result.outcome == "sync" and result.event_id and token not in result.event_id
-    stored = rows(hub, WebhookEvent)[0]
+    stored = by_id(hub, WebhookEvent)[0]
     assert token not in str(stored.payload) and token not in stored.event_id
     assert not leaked(" ".join(str(a.detail) for a in rows(hub, AuditRecord)), {token})
 
@@ -121,7 +126,7 @@ async def synced_ticket(hub: Hub, sandboxes: Sandboxes, customer: str, *,
                         sent_at: float | None = None) -> int:
     kf(sandboxes).customer_says(ACCOUNT, customer, text="在吗", send_time=sent_at)
     await sync_account(hub, "wecom", ACCOUNT, actor="cli", follow_up=False)
-    ticket = next(t for t in rows(hub, Ticket) if t.external_ref.endswith(customer))
+    ticket = next(t for t in by_id(hub, Ticket) if t.external_ref.endswith(customer))
     return int(ticket.id)
 
 
@@ -137,7 +142,7 @@ async def test_reply__five_per_customer_message_then_refused_without_a_call(
         await reply_to_ticket(hub, ticket_id, "第六条", actor="agent:li")
     assert send_msg_calls(sandboxes) == 5
     assert [m.msgid for m in kf(sandboxes).sent_to("wmDave")] == [
-        r.msgid for r in rows(hub, KfReply)]
+        r.msgid for r in by_id(hub, KfReply)]
 
     await synced_ticket(hub, sandboxes, "wmDave")  # the customer writes: a new window
     assert (await reply_to_ticket(hub, ticket_id, "好的", actor="agent:li")).status == "sent"
@@ -152,7 +157,7 @@ async def test_reply__after_48_hours_is_refused_with_the_reason_and_no_call(
     ticket_id = await synced_ticket(hub, sandboxes, "wmErin", sent_at=time.time() - 49 * 3600)
     with pytest.raises(ConflictError, match="more than 48 hours ago"):
         await reply_to_ticket(hub, ticket_id, "抱歉久等", actor="agent:li")
-    assert send_msg_calls(sandboxes) == 0 and rows(hub, KfReply) == []
+    assert send_msg_calls(sandboxes) == 0 and by_id(hub, KfReply) == []
     # The hub's clock says the window is open, WeCom's says closed: its refusal is kept.
     late = await reply_to_ticket(hub, ticket_id, "抱歉久等", actor="agent:li",
                                  now=datetime.fromtimestamp(time.time() - 2 * 3600, UTC))

@@ -19,8 +19,8 @@ from sqlalchemy import func, select
 from hub.runtime import Hub
 from hub.store.models import KfMessage, Ticket
 
-from .conftest import MessagingHub, Sandboxes, rows
-from .test_kf import KF_WEBHOOKS, kf
+from .conftest import MessagingHub, Sandboxes
+from .test_kf import KF_WEBHOOKS, by_id, kf
 
 ROOT = Path(__file__).resolve().parents[3]
 ACCOUNTS = ("wkKillTestAccount0000000000001", "wkKillTestAccount0000000000002",
@@ -88,12 +88,12 @@ def test_kill__twice_mid_sync_then_to_the_end__every_message_once_in_order(
     assert final.returncode == 0, err.decode()
     assert out.decode().count("wecom wkKillTest") == 3
 
-    messages = rows(hub, KfMessage)
+    messages = by_id(hub, KfMessage)
     customer = [m for m in messages if m.origin == 3]
     assert len(customer) == MESSAGES
     assert len({m.msgid for m in messages}) == len(messages)
     assert all(m.ticket_id is not None for m in customer)
-    tickets = {t.id: t for t in rows(hub, Ticket)}
+    tickets = {t.id: t for t in by_id(hub, Ticket)}
     assert len(tickets) == len(sent)  # one ticket per conversation
     by_ticket: dict[int, list[str]] = defaultdict(list)
     for m in customer:  # ids grow in the order the messages were stored
