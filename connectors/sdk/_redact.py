@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import base64
+import bisect
+import functools
 import logging
 import re
 import threading
 from collections import deque
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -149,21 +152,60 @@ def _compile(secrets: Iterable[str]) -> re.Pattern[str] | None:
     return re.compile("|".join(_secret_pattern(s) for s in ordered)) if ordered else None
 
 
+@functools.lru_cache(maxsize=4096)
+def _anchor(secret: str) -> str:
+    """The longest run of `secret`'s unreserved characters: every written form of the secret
+    holds it as it is (only other characters are escaped or encoded), so a text without it
+    cannot hold the secret."""
+    runs = re.findall(r"[A-Za-z0-9._~-]+", secret)
+    return max(runs, key=len) if runs else ""
+
+
+@functools.lru_cache(maxsize=1024)
+def _compiled_value(value: str) -> re.Pattern[str]:
+    return re.compile(_secret_pattern(value))
+
+
+@dataclass(frozen=True)
+class _Known:
+    """Every registered value with its anchor, ordered by anchor length (then value
+    length), longest first: a value that contains another has an anchor at least as long,
+    so it is masked whole before the other. `lengths` (negated anchor lengths, ascending)
+    lets a text skip at once every value whose anchor is longer than the text itself."""
+
+    entries: tuple[tuple[str, str], ...] = ()  # (anchor, value)
+    lengths: tuple[int, ...] = ()
+
+    @classmethod
+    def of(cls, values: Iterable[str]) -> _Known:
+        entries = sorted(((_anchor(value), value) for value in values),
+                         key=lambda entry: (len(entry[0]), len(entry[1])), reverse=True)
+        return cls(tuple(entries), tuple(-len(anchor) for anchor, _ in entries))
+
+    def mask(self, text: str) -> str:
+        for anchor, value in self.entries[bisect.bisect_left(self.lengths, -len(text)):]:
+            if anchor in text:
+                text = _compiled_value(value).sub(MASK, text)
+        return text
+
+
 class _DerivedCredentials:
     """Credentials the SDK derives or fetches at run time (Basic values, access tokens,
     session ids, signatures), known to every Redactor of the process.
 
     Each belongs to a `slot` (e.g. ``token:dingtalk:<appkey>``) that keeps its latest
-    `_KEEP_PER_SLOT` values: a long-running process renews tokens and signs every request,
-    and the set must not grow without end.
+    64 values: a long-running process renews tokens and signs every request,
+    and the set must not grow without end. Registering compiles nothing (a signature is
+    registered per request, and a pattern of many values takes milliseconds to compile): a
+    value's pattern is compiled when a text first holds its anchor.
     """
 
-    _KEEP_PER_SLOT = 64
+    _KEEP_PER_SLOT = 3 * 64  # 64 values with their two Base64 forms: more than sends in flight
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._slots: dict[str, deque[str]] = {}
-        self._patterns: dict[str, re.Pattern[str] | None] = {}
+        self._known = _Known()
 
     def remember(self, slot: str, values: Iterable[str]) -> None:
         fresh = _with_base64(values)
@@ -173,14 +215,11 @@ class _DerivedCredentials:
             if not fresh:
                 return
             kept.extend(sorted(fresh))
-            # A new dict, swapped in whole: readers in other threads never see it half-built.
-            self._patterns = {**self._patterns, slot: _compile(kept)}
+            # Built anew and swapped in whole: readers in other threads never see it half-built.
+            self._known = _Known.of(value for values in self._slots.values() for value in values)
 
     def mask(self, text: str) -> str:
-        for pattern in self._patterns.values():
-            if pattern is not None:
-                text = pattern.sub(MASK, text)
-        return text
+        return self._known.mask(text)
 
 
 _DERIVED = _DerivedCredentials()

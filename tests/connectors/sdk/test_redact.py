@@ -145,3 +145,43 @@ def test_basic_auth__registers_the_header_value() -> None:
     value = base64.b64encode(b"agent@example.com:pw-for-basic-7").decode()
     assert Redactor().text(f'"Authorization": "Basic {value}"') == '"Authorization": "Basic ***"'
     assert Redactor().text(f"echo {value}") == f"echo {MASK}"
+
+
+@pytest.mark.parametrize("text_of", [
+    lambda v: v,
+    lambda v: json.dumps({"sig": v}),
+    lambda v: json.dumps(json.dumps({"sig": v})),  # JSON inside JSON
+    lambda v: quote(v, safe=""),
+    lambda v: quote(quote(v, safe=""), safe=""),
+    lambda v: base64.b64encode(v.encode()).decode(),
+], ids=["raw", "json", "json-in-json", "percent", "percent-twice", "base64"])
+def test_register_credential__a_signature_is_masked_in_every_written_form(text_of: object) -> None:
+    signature = "q+8/Zx0=Kd/9T+ab="  # reserved characters split it into short runs
+    register_credential(signature, slot="test:forms")
+    text = f"echo {text_of(signature)} done"  # type: ignore[operator]
+    masked = Redactor().text(text)
+    assert "Kd" not in masked and "Zx0" not in masked and masked.endswith(" done")
+
+
+def test_register_credential__a_value_of_no_ascii_letters_is_masked_too() -> None:
+    register_credential("口令：秘密值", slot="test:cjk")
+    assert Redactor().text("密码 口令：秘密值 错误") == f"密码 {MASK} 错误"
+
+
+def test_register_credential__a_value_that_holds_another_is_masked_whole() -> None:
+    register_credential("inner-token-77", slot="test:inner")
+    register_credential("outer-inner-token-77-tail", slot="test:outer")
+    assert Redactor().text("a outer-inner-token-77-tail b inner-token-77") == f"a {MASK} b {MASK}"
+
+
+def test_register_credential__a_text_as_short_as_the_value_is_masked() -> None:
+    register_credential("sid-0000-short", slot="test:short")
+    assert Redactor().text("sid-0000-short") == MASK
+
+
+def test_register_credential__many_per_request_signatures_all_masked() -> None:
+    signatures = [base64.b64encode(bytes([n]) * 32).decode() for n in range(40)]
+    for signature in signatures:
+        register_credential(signature, slot="test:per-request")
+    text = " ".join(signatures)
+    assert Redactor().text(text) == " ".join([MASK] * 40)
