@@ -1,0 +1,37 @@
+"""The console's session cookie: signed, expiring, bound to its key; CSRF tokens bound to
+the session."""
+
+from __future__ import annotations
+
+from hub.console.sessions import SessionSigner, derive_secret
+
+SIGNER = SessionSigner(derive_secret(b"audit-key-for-tests"))
+
+
+def test_a_session_reads_back_only_as_signed_and_before_it_ends() -> None:
+    session = SIGNER.new(key_prefix="AbCd1234", key_hash="ab" * 32, now=1_000_000)
+    cookie = SIGNER.dumps(session)
+    assert SIGNER.loads(cookie, now=1_000_001) == session
+    assert "AbCd1234" not in cookie or "ab" * 32 not in cookie  # never the key's hash
+    assert SIGNER.loads(cookie, now=1_000_000 + SIGNER.lifetime) is None  # expired
+    body, signature = cookie.split(".")
+    forged_body = body[:-2] + ("AA" if body[-2:] != "AA" else "BB")
+    assert SIGNER.loads(f"{forged_body}.{signature}", now=1_000_001) is None
+    other = SessionSigner(derive_secret(b"another-audit-key"))
+    assert other.loads(cookie, now=1_000_001) is None
+    for junk in ("", "x", "a.b.c", "..", "€.€", None):
+        assert SIGNER.loads(junk, now=1_000_001) is None
+
+
+def test_the_fingerprint_ties_a_session_to_its_key_without_carrying_it() -> None:
+    one, two = SIGNER.fingerprint("ab" * 32), SIGNER.fingerprint("cd" * 32)
+    assert one != two and "ab" * 32 not in one
+
+
+def test_csrf_tokens_are_bound_to_their_session() -> None:
+    first, second = SIGNER.new(), SIGNER.new()
+    token = SIGNER.csrf_token(first)
+    assert SIGNER.csrf_ok(first, token)
+    assert not SIGNER.csrf_ok(second, token)
+    assert not SIGNER.csrf_ok(first, None) and not SIGNER.csrf_ok(first, "")
+    assert not SIGNER.csrf_ok(first, token[:-1] + ("A" if token[-1] != "A" else "B"))
