@@ -5,12 +5,15 @@ a reply whose answer was lost is sent again with its msgid and delivered once.""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import pytest
 
+import cli
 from connectors.wecom.sandbox import KfSandbox
 from hub.errors import ConflictError, InvalidRequestError
 from hub.runtime import Hub
@@ -216,3 +219,40 @@ async def test_api__post_replies_sends_or_answers_409_with_the_reason(
         empty = client.post(f"/tickets/{ticket_id}/replies", json={"text": ""})
         assert empty.status_code == 422
     assert send_msg_calls(sandboxes) == 1
+
+
+async def test_push__over_http_is_answered_empty_then_its_messages_become_a_ticket(
+    messaging_hub: MessagingHub, sandboxes: Sandboxes, api_client: Any
+) -> None:
+    hub = kf_hub(messaging_hub)
+    with api_client(hub, role="agent") as api:
+        answer = httpx.post(f"{sandboxes.wecom_url}/_sandbox/kf/messages", json={
+            "open_kfid": ACCOUNT, "external_userid": "wmHenry", "text": "发票开错了",
+            "push_to": f"{api.base_url}/webhooks/wecom"}, timeout=30).json()
+        assert answer["push"] == {"status": 200, "body": ""}
+        deadline = time.monotonic() + 30
+        while not by_id(hub, Ticket):  # synced after the answer
+            assert time.monotonic() < deadline, "the push's sync never stored the message"
+            await asyncio.sleep(0.05)
+    [ticket] = by_id(hub, Ticket)
+    assert ticket.subject == "发票开错了" and ticket.external_ref.endswith(":wmHenry")
+
+
+def test_cli__reply_outside_the_window_exits_5_with_the_reason(
+    messaging_hub: MessagingHub, sandboxes: Sandboxes, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    hub = kf_hub(messaging_hub)
+    ticket_id = asyncio.run(synced_ticket(hub, sandboxes, "wmIvy",
+                                          sent_at=time.time() - 50 * 3600))
+    settings = hub.settings
+    monkeypatch.setenv("HUB_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("HUB_CONFIG", str(settings.config))
+    monkeypatch.setenv("HUB_MAPPINGS_DIR", str(settings.mappings_dir))
+    monkeypatch.setenv("COLUMNS", "300")
+    assert cli.main(["kf", "reply", str(ticket_id), "您好"]) == 5
+    assert "more than 48 hours ago" in capsys.readouterr().err
+    assert send_msg_calls(sandboxes) == 0
+    asyncio.run(synced_ticket(hub, sandboxes, "wmIvy"))
+    assert cli.main(["kf", "reply", str(ticket_id), "您好"]) == 0
+    assert f"on ticket {ticket_id}: sent" in capsys.readouterr().out
