@@ -29,6 +29,7 @@ from hub.cli.render.notify import firings_table, notify_summary
 from hub.cli.render.runs import run_summary
 from hub.cli.render.tickets import ticket_panel, tickets_table
 from hub.core.settings import Settings
+from hub.demo.console import console_section
 from hub.demo.imports import import_sample
 from hub.demo.jobs import scheduler_section
 from hub.demo.writeback import writeback_section
@@ -193,7 +194,10 @@ def run_demo(console: Console, *, customers: int, project_root: Path) -> list[Ti
             hub.upgrade_db()
             console.print(f"[bold]Hub demo[/] — store {workdir / 'hub.db'}, "
                           f"CRM sandbox at {base_url} ({customers} customers)\n")
-            return _tour(console, hub, sandbox_app.state.sandbox, messengers, workdir)
+            tickets = _tour(console, hub, sandbox_app.state.sandbox, messengers, workdir)
+            console.rule("12 · The operations console")
+            console_section(console, hub, workdir, project_root)
+            return tickets
         finally:
             hub.close()
 
