@@ -32,6 +32,7 @@ from .routes import (
     kb,
     metrics,
     outbox,
+    reports,
     runs,
     tickets,
     webhooks,
@@ -52,7 +53,7 @@ DESCRIPTION = (
 OPEN_ROUTERS: tuple[APIRouter, ...] = (health.router, webhooks.router)
 ROUTERS: tuple[APIRouter, ...] = (
     tickets.router, customers.router, kb.router, imports.router, jobs.router, runs.router,
-    metrics.router, outbox.router, audit.router, connections.router)
+    metrics.router, outbox.router, audit.router, connections.router, reports.router)
 
 
 def _check_admitted(router: APIRouter) -> None:

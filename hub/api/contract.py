@@ -26,7 +26,7 @@ from .middleware import KEY_PATTERN
 
 __all__ = ["CONTRACT_VERSION", "OPERATIONS", "SECURITY_SCHEMES", "complete_openapi"]
 
-CONTRACT_VERSION = "1.2.0"
+CONTRACT_VERSION = "1.3.0"
 PROBLEM_MEDIA = "application/problem+json"
 
 # (method, path) -> operation id; the part before the dot is the operation's tag.
@@ -54,6 +54,7 @@ OPERATIONS: dict[tuple[str, str], str] = {
     ("get", "/runs"): "runs.list",
     ("get", "/runs/{run_id}"): "runs.get",
     ("get", "/metrics"): "metrics.get",
+    ("get", "/reports/dashboard"): "reports.dashboard",
     ("get", "/outbox"): "outbox.list",
     ("get", "/outbox/{row_id}"): "outbox.get",
     ("get", "/dead-letters"): "dead-letters.list",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from hub.core.time import UtcDatetime
 from hub.runtime import Hub
@@ -24,9 +26,20 @@ from .writeback import WritebackHealth, writeback_health
 __all__ = ["Dashboard", "dashboard"]
 
 
+def _example(model: type[BaseModel]) -> Any:
+    return model.model_config["json_schema_extra"]["examples"][0]  # type: ignore[index]
+
+
 class Dashboard(BaseModel):
     """Volumes, SLA, response times, enrichment coverage, sync freshness, write-back and
     connection health, as of `generated_at`."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "generated_at": "2026-12-03T04:00:00Z", "days": 3, "timezone": "Asia/Shanghai",
+        "health_hours": 24.0, "tickets": _example(TicketVolume), "sla": _example(SlaBreaches),
+        "response_times": _example(ResponseTimes), "enrichment": _example(EnrichmentCoverage),
+        "sync": [_example(JobFreshness)], "writeback": _example(WritebackHealth),
+        "connections": [_example(ConnectionHealth)]}]})
 
     generated_at: UtcDatetime
     days: int

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
 from hub.runtime import Hub
@@ -16,6 +16,10 @@ __all__ = ["EnrichmentCoverage", "enrichment_coverage"]
 
 class EnrichmentCoverage(BaseModel):
     """Tickets opened in the window by enrichment status, and the enrichment queue's state."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "total": 86, "by_status": {"enriched": 74, "partial": 6, "not_found": 4, "pending": 2},
+        "failed": 1, "queued": 2, "coverage": 0.8605}]})
 
     total: int
     by_status: dict[str, int] = Field(description=(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
 from hub.config import PullJob
@@ -20,6 +20,12 @@ STALE_INTERVALS = 2
 
 class JobFreshness(BaseModel):
     """One pull job: its last success, its age, and how late its next run is."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "job": "crm_customers", "connection": "crm", "last_success_at": "2026-12-03T03:45:00Z",
+        "age_s": 900.0, "last_run_at": "2026-12-03T03:45:00Z", "last_status": "succeeded",
+        "lag_s": 0.0, "interval_s": 900.0, "paused": False,
+        "state_updated_at": "2026-12-03T03:45:00Z", "stale": False}]})
 
     job: str
     connection: str | None = Field(description="null: a job no longer in hub.yaml.")

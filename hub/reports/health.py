@@ -22,8 +22,9 @@ is refused once before every call is), else `ok`.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection, case, func, select
 
 from hub.core.time import UtcDatetime
@@ -33,7 +34,7 @@ from hub.store.models import AuditRecord
 from ._sql import at, connection_of, percentiles_by
 from .window import ReportWindow
 
-__all__ = ["ConnectionHealth", "HealthWindow", "connection_health", "health_score"]
+__all__ = ["ConnectionHealth", "HealthStatus", "HealthWindow", "connection_health", "health_score"]
 
 CALL_ACTION = "http.call"
 ANSWERED = ("ok", "not_found", "rejected")
@@ -41,10 +42,17 @@ THROTTLED = "rate_limited"
 TOKEN_FAILED = "auth"
 SLOW_MS = 2000.0
 WARN_BELOW, FAIL_BELOW, WARN_DROP = 80.0, 50.0, 10.0
+HealthStatus = Literal["ok", "warning", "failing", "idle"]
+
+_WINDOW_EXAMPLE = {"start": "2026-12-02T04:00:00Z", "calls": 100, "answered": 100,
+                   "failures": 0, "throttled": 0, "token_failures": 0, "success_rate": 1.0,
+                   "p95_ms": 420.0, "score": 100.0}
 
 
 class HealthWindow(BaseModel):
     """A connection's calls in one window."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_WINDOW_EXAMPLE]})
 
     start: UtcDatetime
     calls: int
@@ -60,10 +68,16 @@ class HealthWindow(BaseModel):
 class ConnectionHealth(BaseModel):
     """A connection's health now, the window before, and what it says."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "connection": "yonyou", "score": 87.5, "trend": -12.5, "status": "warning",
+        "reasons": ["score fell 12.5 points since the window before"],
+        "recent": {**_WINDOW_EXAMPLE, "throttled": 8, "score": 87.5},
+        "previous": {**_WINDOW_EXAMPLE, "start": "2026-12-01T04:00:00Z"}}]})
+
     connection: str
     score: float | None
     trend: float | None = Field(description="score now − score in the window before.")
-    status: str = Field(description="ok, warning, failing or idle.")
+    status: HealthStatus = Field(description="idle: no calls in the window.")
     reasons: list[str]
     recent: HealthWindow
     previous: HealthWindow
@@ -133,7 +147,7 @@ def _judge(name: str, recent: HealthWindow, previous: HealthWindow) -> Connectio
         else round(score - previous.score, 1)
     reasons: list[str] = []
     if score is None:
-        status = "idle"
+        status: HealthStatus = "idle"
     else:
         if score < WARN_BELOW:
             reasons.append(f"score {score:g} < {WARN_BELOW:g}")
@@ -144,6 +158,6 @@ def _judge(name: str, recent: HealthWindow, previous: HealthWindow) -> Connectio
             reasons.append(f"p95 latency {previous.p95_ms:g} → {recent.p95_ms:g} ms")
         if recent.token_failures:
             reasons.append(f"{recent.token_failures} token/credential refusals")
-        status = "failing" if score < FAIL_BELOW else "warning" if reasons else "ok"
+        status: HealthStatus = "failing" if score < FAIL_BELOW else "warning" if reasons else "ok"
     return ConnectionHealth(connection=name, score=score, trend=trend, status=status,
                             reasons=reasons, recent=recent, previous=previous)

@@ -14,7 +14,7 @@ from collections import defaultdict
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -37,12 +37,23 @@ FIRST_RESPONSE_NOTE = ("first responses are not recorded: time_to_enrichment is 
 class Series(BaseModel):
     """One key's values, one per day of `days`."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"key": "wecom", "values": [12, 9, 15]}]})
+
     key: str
     values: list[int]
 
 
 class TicketVolume(BaseModel):
     """Tickets opened per day, split three ways (each split sums to `totals`)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "days": ["2026-12-01", "2026-12-02", "2026-12-03"], "totals": [30, 25, 31],
+        "by_channel": [{"key": "wecom", "values": [18, 15, 20]},
+                       {"key": "phone", "values": [12, 10, 11]}],
+        "by_category": [{"key": "退款", "values": [30, 25, 31]}],
+        "by_status": [{"key": "resolved", "values": [28, 20, 5]},
+                      {"key": "open", "values": [2, 5, 26]}]}]})
 
     days: list[date]
     totals: list[int]
@@ -55,6 +66,12 @@ class SlaBreaches(BaseModel):
     """Tickets opened per day by where their resolution clock stands: breached (resolved late,
     or open past the target), met (resolved in time) or running (open, still in time)."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "days": ["2026-12-01", "2026-12-02", "2026-12-03"], "breached": [2, 1, 0],
+        "met": [28, 20, 5], "running": [0, 4, 26],
+        "targets_hours": {"urgent": 4, "high": 8, "normal": 24, "low": 72},
+        "open_breached": 3}]})
+
     days: list[date]
     breached: list[int]
     met: list[int]
@@ -66,6 +83,9 @@ class SlaBreaches(BaseModel):
 class DurationDay(BaseModel):
     """Durations (seconds) of the tickets of one day: nearest-rank median and 90th percentile."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"day": "2026-12-01", "count": 28, "median_s": 36000.0, "p90_s": 151200.0}]})
+
     day: date
     count: int
     median_s: float
@@ -74,6 +94,13 @@ class DurationDay(BaseModel):
 
 class ResponseTimes(BaseModel):
     """Time to resolution per day resolved; time to enrichment per day opened."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "time_to_resolution": [{"day": "2026-12-01", "count": 28, "median_s": 36000.0,
+                                "p90_s": 151200.0}],
+        "time_to_enrichment": [{"day": "2026-12-01", "count": 30, "median_s": 1.6,
+                                "p90_s": 4.2}],
+        "first_response": None, "note": FIRST_RESPONSE_NOTE}]})
 
     time_to_resolution: list[DurationDay]
     time_to_enrichment: list[DurationDay]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
 from hub.core.time import UtcDatetime, as_utc
@@ -18,6 +18,10 @@ __all__ = ["WritebackFlow", "WritebackHealth", "writeback_health"]
 class WritebackFlow(BaseModel):
     """One connection and action's rows by status now, and what finished in the window."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "connection": "kingdee", "action": "refund.create", "pending": 2, "done": 410,
+        "dead": 3, "done_in_window": 120, "dead_in_window": 1}]})
+
     connection: str
     action: str
     pending: int
@@ -29,6 +33,13 @@ class WritebackFlow(BaseModel):
 
 class WritebackHealth(BaseModel):
     """The outbox: rows by status, the backlog's age, the window's success rate."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "by_status": {"pending": 2, "done": 410, "dead": 3}, "backlog": 2, "overdue": 1,
+        "oldest_pending_at": "2026-12-03T03:50:00Z", "oldest_pending_age_s": 600.0,
+        "dead_letters": 3, "success_rate": 0.9917,
+        "flows": [{"connection": "kingdee", "action": "refund.create", "pending": 2,
+                   "done": 410, "dead": 3, "done_in_window": 120, "dead_in_window": 1}]}]})
 
     by_status: dict[str, int]
     backlog: int = Field(description="Rows still owed (pending).")
