@@ -11,7 +11,7 @@ from typing_extensions import override
 
 from connectors.sdk import RateLimitedError, TransientError, json_body
 from connectors.sdk.auth import CachedToken, TokenProvider
-from connectors.sdk.ratelimit import RateBudget
+from connectors.sdk.ratelimit import RateBudget, RateCap
 
 from ._codes import APP_THROTTLED, SYSTEM_BUSY, THROTTLE_WAIT, is_new_api, is_token_invalid
 
@@ -33,6 +33,7 @@ class DingTalkTokens(TokenProvider):
         app_key: the internal app's AppKey.
         app_secret: its AppSecret.
         budget: spaces token fetches (None: no spacing).
+        cap: token fetches allowed per day (None: no cap); beyond it a fetch is not sent.
         clock: Unix-seconds clock, for the token's issue time.
     """
 
@@ -41,14 +42,17 @@ class DingTalkTokens(TokenProvider):
     def __init__(
         self, base_url: str, app_key: str, app_secret: SecretStr, *,
         budget: RateBudget | None = None, clock: Callable[[], float] = time.time,
+        cap: RateCap | None = None,
     ) -> None:
         self.url = base_url.rstrip("/") + GETTOKEN_PATH
         self.app_key = app_key
         self.app_secret = app_secret
         self.budget = budget
         self.clock = clock
+        self.cap = cap
 
     async def fetch(self, client: httpx.AsyncClient) -> CachedToken:
+        await self.count_fetch(self.cap)
         if self.budget is not None:
             await self.budget.acquire()
         response = await self.request_token(client, "GET", self.url, params={

@@ -31,7 +31,7 @@ from connectors.sdk import (
 from connectors.sdk.auth import MemoryTokenCache, TokenAuth, TokenCache, token_cache_key
 from connectors.sdk.crypto import CallbackCrypto, NonceStore
 from connectors.sdk.messaging import Delivery, InboundEvent, Message, Recipient, WebhookReply
-from connectors.sdk.ratelimit import RateBudget, RateLimit
+from connectors.sdk.ratelimit import RateBudget, RateCap, RateLimit
 
 from ._bot_messages import DingTalkBotMessages
 from ._callbacks import DingTalkCallbacks
@@ -72,6 +72,10 @@ class DingTalkConfig(ConnectorConfig):
             the notify queue waits the rest before the next attempt.
         card_button: the button title of card messages (the link back to the ticket).
         token_rate_limit: how often the app token may be fetched at most.
+        token_daily_cap: app token fetches allowed in any 24 hours, counted by every
+            process sharing the budget store; beyond it a fetch is not sent ("gettoken is
+            frequency-limited", §2, with no number: ASSUMED far above a healthy app's ~12 a
+            day, far below a refetch loop's thousands).
     """
 
     base_url: str = "https://oapi.dingtalk.com"
@@ -90,6 +94,7 @@ class DingTalkConfig(ConnectorConfig):
     card_button: str = "查看工单"
     token_rate_limit: RateLimit = Field(
         default_factory=lambda: RateLimit(per_minute=20, headroom=1))
+    token_daily_cap: int | None = Field(default=1000, ge=1)
 
     @model_validator(mode="after")
     def _callback_pair(self) -> DingTalkConfig:
@@ -127,7 +132,10 @@ class DingTalkConnector(Connector[DingTalkConfig]):
         self.tokens = DingTalkTokens(
             config.base_url, config.app_key, config.app_secret, clock=clock,
             budget=RateBudget(f"dingtalk:token:{config.app_key}", config.token_rate_limit,
-                              self._budget_store))
+                              self._budget_store),
+            cap=None if config.token_daily_cap is None else RateCap(
+                f"dingtalk:gettoken-cap:{config.app_key}", config.token_daily_cap, 86_400.0,
+                self._budget_store))
         self._token_http: httpx.AsyncClient | None = None
         self._auth: TokenAuth | None = None
         self._robot_http: dict[str, HttpClient] = {}

@@ -24,6 +24,7 @@ __all__ = [
     "BudgetStore",
     "MemoryBudgetStore",
     "RateBudget",
+    "RateCap",
     "RateLimit",
 ]
 
@@ -125,3 +126,29 @@ class RateBudget:
                 break
         self.waited += waited
         return waited
+
+
+@dataclass
+class RateCap:
+    """At most `limit` calls in any `period` seconds, refused beyond (a quota, where a
+    `RateBudget` makes its caller wait): for vendor caps such as token fetches a day, whose
+    excess gets the caller blocked. Kept in a `BudgetStore` as GCRA state with a whole
+    period of burst, so every process sharing the store shares the count; no calendar (any
+    `period`-long window holds at most `limit`, so a calendar day does too).
+    """
+
+    key: str
+    limit: int
+    period: float
+    store: BudgetStore = PROCESS_BUDGETS
+
+    async def take(self) -> float | None:
+        """Count one call: None when it may go, else the seconds until one may (and
+        nothing is counted)."""
+        interval = self.period / self.limit
+        wait = await self.store.reserve(self.key, interval)
+        over = wait + interval - self.period
+        if over <= 1e-9:
+            return None
+        await self.store.reserve(self.key, -interval)  # give the booked slot back
+        return over

@@ -7,7 +7,8 @@ The tree, which alone drives retries and how the hub reports a failure::
     ├── AuthError                  credentials refused (401/403, vendor auth codes)
     ├── RetriableError             worth retrying: the budget ran out before it succeeded
     │   ├── RateLimitedError       429 or a vendor rate-limit code
-    │   └── TransientError         5xx, connection refused, timeouts on reads
+    │   ├── TransientError         5xx, connection refused, timeouts on reads
+    │   └── QuotaExceededError     a quota spent until `retry_after` (not retried in the call)
     ├── RejectedError              the vendor understood and said no (its code and message)
     │   └── NotFoundError          the thing asked for does not exist
     └── OutcomeUnknownError        a write whose response was lost: it may have happened
@@ -24,6 +25,7 @@ __all__ = [
     "ConnectorError",
     "NotFoundError",
     "OutcomeUnknownError",
+    "QuotaExceededError",
     "RateLimitedError",
     "RejectedError",
     "RetriableError",
@@ -110,6 +112,20 @@ class TransientError(RetriableError):
     def __init__(self, message: str, *, never_sent: bool = False, **context: object) -> None:
         super().__init__(message, **context)  # type: ignore[arg-type]
         self.never_sent = never_sent
+
+
+class QuotaExceededError(RetriableError):
+    """A quota (a vendor's, or the connector's guard of it: token fetches a day) is spent for
+    `retry_after` seconds; nothing was sent. Not retried within the call (the wait is long):
+    the caller tries again after it."""
+
+    kind = "quota"
+
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, **context: object
+    ) -> None:
+        super().__init__(message, **context)  # type: ignore[arg-type]
+        self.retry_after = retry_after
 
 
 class RejectedError(ConnectorError):

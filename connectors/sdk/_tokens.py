@@ -18,7 +18,8 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 import httpx
 from pydantic import SecretStr
 
-from ._errors import AuthError, RateLimitedError, TransientError
+from ._budget import RateCap
+from ._errors import AuthError, QuotaExceededError, RateLimitedError, TransientError
 from ._http import parse_retry_after, read_json
 from ._redact import Redactor
 
@@ -234,6 +235,24 @@ class TokenProvider(ABC):
         """Values masked in every error this provider raises (default: its SecretStr
         attributes)."""
         return [v.get_secret_value() for v in vars(self).values() if isinstance(v, SecretStr)]
+
+    async def count_fetch(self, cap: RateCap | None) -> None:
+        """Count one call of the token endpoint against `cap` (the vendor's fetches-a-day
+        cap, shared by every process through the budget store) before making it.
+
+        Raises:
+            QuotaExceededError: the cap is spent; nothing was sent, and the error says when
+                the next fetch may go (`retry_after`).
+        """
+        if cap is None:
+            return
+        wait = await cap.take()
+        if wait is not None:
+            raise QuotaExceededError(
+                f"token fetch not sent: this app already fetched {cap.limit} tokens in "
+                f"{cap.period / 3600:g} h, its cap (a vendor blocks an app that fetches "
+                f"tokens too often); the next fetch may go in {wait:.0f} s",
+                operation="token", retry_after=wait)
 
     def refused(self, message: object, *, status: int | None = None,
                 vendor_code: object = None) -> AuthError:

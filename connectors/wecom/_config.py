@@ -54,6 +54,10 @@ class WeComConfig(ConnectorConfig):
         member_rate_limit: the budget of app messages to one member (WeCom drops the excess
             silently); None: no per-member budget.
         token_rate_limit: the budget of `gettoken` calls for this app.
+        token_daily_cap: `gettoken` calls allowed per corp × app in any 24 hours, counted
+            by every process sharing the budget store; beyond it a fetch is not sent (WeCom
+            blocks an app that calls gettoken too often; it publishes no number: ASSUMED
+            far above a healthy app's ~12 a day, far below a refetch loop's thousands).
         token_refusal_backoff: seconds a refused secret is not tried again (repeated wrong
             secrets get the IP blocked).
         frequency_wait: seconds to wait after 45009 (a minute-level block clears after 60 s,
@@ -74,6 +78,7 @@ class WeComConfig(ConnectorConfig):
     duplicate_check_interval: int | None = Field(default=300, ge=1, le=14400)
     member_rate_limit: RateLimit | None = MEMBER_LIMIT
     token_rate_limit: RateLimit | None = RateLimit(per_minute=60, headroom=1)
+    token_daily_cap: int | None = Field(default=1000, ge=1)
     token_refusal_backoff: float = Field(default=60.0, ge=0)
     frequency_wait: float = Field(default=60.0, ge=0)
     kf_sync_limit: int = Field(default=1000, ge=1, le=1000)

@@ -41,7 +41,7 @@ from connectors.sdk import (
     json_body,
 )
 from connectors.sdk.auth import CachedToken, TokenCache, TokenProvider
-from connectors.sdk.ratelimit import RateBudget
+from connectors.sdk.ratelimit import RateBudget, RateCap
 from connectors.sdk.redaction import Redactor
 
 __all__ = [
@@ -133,6 +133,7 @@ class WeComTokens(TokenProvider):
         refusal_key: ... under this key.
         budget: spaces token calls (None: no spacing).
         refusal_backoff: seconds a refused secret is not tried again.
+        cap: token calls allowed per day (None: no cap); beyond it a fetch is not sent.
     """
 
     query = "access_token"
@@ -141,6 +142,7 @@ class WeComTokens(TokenProvider):
         self, token_url: str, corp_id: str, secret: SecretStr, *,
         refusals: TokenCache | None = None, refusal_key: str = "",
         budget: RateBudget | None = None, refusal_backoff: float = 60.0,
+        cap: RateCap | None = None,
     ) -> None:
         self.token_url = token_url
         self.corp_id = corp_id
@@ -149,9 +151,11 @@ class WeComTokens(TokenProvider):
         self.refusal_key = refusal_key or f"wecom:{corp_id}:refused"
         self.budget = budget
         self.refusal_backoff = refusal_backoff
+        self.cap = cap
 
     async def fetch(self, client: httpx.AsyncClient) -> CachedToken:
         await self._raise_remembered_refusal()
+        await self.count_fetch(self.cap)
         if self.budget is not None:
             await self.budget.acquire()
         response = await self.request_token(client, "GET", self.token_url, params={

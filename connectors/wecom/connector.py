@@ -10,6 +10,7 @@ cache, rate budgets and call audit.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import ClassVar
@@ -33,7 +34,7 @@ from connectors.sdk.auth import MemoryTokenCache, TokenAuth, TokenCache, token_c
 from connectors.sdk.crypto import NonceStore
 from connectors.sdk.http import CallHook
 from connectors.sdk.messaging import Delivery, InboundEvent, Message, Recipient, WebhookReply
-from connectors.sdk.ratelimit import BudgetStore, RateBudget, RateLimit
+from connectors.sdk.ratelimit import BudgetStore, RateBudget, RateCap, RateLimit
 
 from ._callbacks import WeComCallbacks
 from ._config import WeComConfig, WeComRobot
@@ -54,6 +55,13 @@ _ALL_INVALID = "81013"  # every recipient invalid: nothing was sent
 _BAD_MOBILE = "60103"
 _FREQUENCY = "45009"
 _MISS_TTL = 300.0  # seconds an unknown mobile is remembered (not to hammer getuserid)
+
+
+def _robot_budget_key(robot: WeComRobot) -> str:
+    """One budget per webhook key (WeCom counts 20 a minute per key), whichever connection
+    or process posts through it; the key shows a digest, never the webhook key."""
+    digest = hashlib.sha256(robot.key.get_secret_value().encode()).hexdigest()[:16]
+    return f"wecom:robot:{digest}"
 
 
 class WeComConnector(Connector[WeComConfig]):
@@ -124,11 +132,20 @@ class WeComConnector(Connector[WeComConfig]):
             provider = WeComTokens(
                 config.base_url + GETTOKEN, config.corp_id, config.corp_secret,
                 refusals=self.token_cache, refusal_key=f"{self.token_key}:refused",
-                budget=budget, refusal_backoff=config.token_refusal_backoff)
+                budget=budget, refusal_backoff=config.token_refusal_backoff,
+                cap=None if config.token_daily_cap is None else RateCap(
+                    f"wecom:gettoken-cap:{config.corp_id}:{config.agent_id}",
+                    config.token_daily_cap, 86_400.0, self._budget_store))
             self._token_auth = TokenAuth(
                 provider, self.token_cache, self.token_key, client=self._token_client(),
                 connector=self.name, connection=self.connection)
         return self._token_auth
+
+    def budget(self) -> RateBudget | None:
+        """The corp's budget: WeCom counts calls per corp (10 000 a minute an API, §6),
+        so every connection and process of the corp shares one."""
+        limit = self.config.rate_limit or self.default_rate_limit
+        return RateBudget(f"wecom:corp:{self.config.corp_id}", limit, self._budget_store)
 
     def _token_client(self) -> httpx.AsyncClient:
         if self._token_http is None:
@@ -162,7 +179,7 @@ class WeComConnector(Connector[WeComConfig]):
                 on_call=self._on_call, redactor=self.redactor,
                 check_response=self.check_response, transport=self._transport,
                 max_connections=4,
-                budget=RateBudget(f"wecom:{self.connection}:robot:{name}", robot.rate_limit,
+                budget=RateBudget(_robot_budget_key(robot), robot.rate_limit,
                                   self._budget_store),
             )
         return self._robot_clients[name]

@@ -6,8 +6,9 @@ outcome                when                                        next
 accepted / delivered   the vendor took it (DingTalk notices are    follow the result up /
                        accepted, then asked for their result)      done
 refused_recipients     every recipient unknown or invalid          dead letter
-never_sent             the request never left (connection          sent again
-                       refused, token fetch failed)
+never_sent             the request never left (connection          sent again (after the
+                       refused, token fetch failed or throttled,   token cap's or the
+                       the token cap spent)                        vendor's wait, if any)
 refused                the vendor answered 5xx or "busy" (ASSUMED  sent again
                        not applied: DingTalk and WeCom answer
                        their errors inside HTTP 200)
@@ -31,6 +32,7 @@ from dataclasses import dataclass
 from connectors.sdk import (
     ConnectorError,
     OutcomeUnknownError,
+    QuotaExceededError,
     RateLimitedError,
     TransientError,
 )
@@ -54,6 +56,10 @@ class Verdict:
 def judge_error(error: BaseException, *, redact: Callable[[str], str]) -> Verdict:
     """The verdict on an attempt that raised `error`."""
     message = redact(str(error))
+    if isinstance(error, QuotaExceededError):  # the token cap: the message never left
+        return Verdict("never_sent", error.kind, message, error.retry_after)
+    if isinstance(error, RateLimitedError) and error.operation == "token":
+        return Verdict("never_sent", error.kind, message, error.retry_after)
     if isinstance(error, RateLimitedError):
         return Verdict("throttled", error.kind, message, error.retry_after)
     if isinstance(error, TransientError):

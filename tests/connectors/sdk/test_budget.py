@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from connectors.crm.connector import CrmConnector
-from connectors.sdk.ratelimit import MemoryBudgetStore, RateBudget, RateLimit
+from connectors.sdk.ratelimit import MemoryBudgetStore, RateBudget, RateCap, RateLimit
 
 
 @pytest.mark.parametrize(
@@ -124,3 +124,17 @@ async def test_budget__caller_waking_late_books_a_fresh_slot() -> None:
     # First booking (0.2) was stale on waking; the second was booked from the new "now".
     assert await store.reserve("k", 0.2) > 0.0
     assert budget.waited >= 0.4
+
+
+async def test_rate_cap__admits_limit_calls_per_period_then_refuses_without_counting() -> None:
+    now = [1000.0]
+    cap = RateCap("token-cap", 3, 300.0, MemoryBudgetStore(clock=lambda: now[0]))
+    assert [await cap.take() for _ in range(3)] == [None, None, None]  # a burst of the limit
+    refused = await cap.take()
+    assert refused == pytest.approx(100.0)  # until the oldest call's share of the period ends
+    assert await cap.take() == pytest.approx(100.0)  # refusals are not counted
+    now[0] += 100.0
+    assert await cap.take() is None
+    assert await cap.take() == pytest.approx(100.0)
+    now[0] += 300.0  # a whole period later: the full limit again
+    assert [await cap.take() for _ in range(4)] == [None, None, None, pytest.approx(100.0)]

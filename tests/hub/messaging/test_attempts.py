@@ -9,6 +9,7 @@ from connectors.sdk import (
     AuthError,
     ConfigError,
     OutcomeUnknownError,
+    QuotaExceededError,
     RateLimitedError,
     RejectedError,
     TransientError,
@@ -28,6 +29,12 @@ from hub.notify.attempts import RETRIED, judge_error
     (RateLimitedError("rate limited", retry_after=600.0, vendor_code="660026"), "throttled",
      600.0),
     (RateLimitedError("45009", retry_after=60.0, vendor_code="45009"), "throttled", 60.0),
+    # The token fetch was throttled or refused for the gettoken daily cap: the message
+    # never left, and waits what the vendor (or the cap) asks.
+    (RateLimitedError("gettoken 90018", operation="token", retry_after=1.0,
+                      vendor_code="90018"), "never_sent", 1.0),
+    (QuotaExceededError("token fetch not sent: cap", operation="token",
+                        retry_after=3600.0), "never_sent", 3600.0),
     (AuthError("robot 'ops': DingTalk refused the signature", vendor_code="310000"),
      "permanent", None),
     (RejectedError("invalid parameter", vendor_code="400002"), "permanent", None),
