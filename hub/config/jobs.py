@@ -13,7 +13,8 @@ from hub.config.base import SpecModel
 from hub.config.durations import Duration, format_duration, parse_duration
 
 __all__ = ["ACTION_CODES", "CONTACT_FIELDS", "PULL_KEYS", "ConnectedJob", "ContactField",
-           "EnrichJob", "EnrichSource", "ImportJob", "JobSpec", "NotifyJob", "PullJob",
+           "EnrichJob", "EnrichSource", "ImportJob", "JobSpec", "KfSyncJob", "NotifyJob",
+           "PullJob",
            "RetrySpec", "ScheduleSpec", "ScheduledJob", "WritebackJob"]
 
 # The mapped fields a pull's records must carry, by the job's target: what its upsert matches
@@ -272,6 +273,20 @@ class NotifyJob(ScheduledJob):
         attempts=12, backoff_initial=2.0, backoff_max=900.0))
 
 
-JobSpec = Annotated[PullJob | EnrichJob | WritebackJob | ImportJob | NotifyJob,
+class KfSyncJob(ScheduledJob):
+    """Sync the 微信客服 (kf) accounts of a wecom connection, what `hub kf sync` does once:
+    it catches up on pushes that never reached the hub (each account from its stored
+    cursor; docs/kf.md).
+
+    Attributes:
+        accounts: the open_kfids to sync (default: every account the app serves).
+    """
+
+    kind: Literal["kf_sync"]
+    connection: str
+    accounts: list[str] | None = None
+
+
+JobSpec = Annotated[PullJob | EnrichJob | WritebackJob | ImportJob | NotifyJob | KfSyncJob,
                     Field(discriminator="kind")]
 ConnectedJob = PullJob | EnrichJob | WritebackJob

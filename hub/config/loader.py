@@ -19,6 +19,7 @@ from hub.config.jobs import (
     PULL_KEYS,
     EnrichJob,
     ImportJob,
+    KfSyncJob,
     NotifyJob,
     PullJob,
     WritebackJob,
@@ -126,6 +127,11 @@ def _check_jobs(
             ))
         elif isinstance(job, PullJob) and job.connection in configs:
             _check_stream(doc, name, job, connection, configs[job.connection], problems)
+        elif isinstance(job, KfSyncJob) and connection.type != "wecom":
+            problems.append(doc.problem(
+                ("jobs", name, "connection"),
+                f"a kf_sync job needs a wecom connection; '{job.connection}' is "
+                f"{connection.type}"))
         elif isinstance(job, WritebackJob):
             _check_writer(doc, name, connection, problems)
             _check_document(doc, name, job, connection, mappings, problems)
@@ -136,7 +142,7 @@ def _check_jobs(
             _check_enrich_sources(doc, name, job, hub, configs, problems)
         if isinstance(job, WritebackJob):
             _check_mapping_exists(doc, name, job, mappings, problems)
-        else:
+        elif not isinstance(job, KfSyncJob):  # kf messages become tickets without a mapping
             _check_mapping(doc, name, job, mappings, problems)
 
 

@@ -25,7 +25,15 @@ from hub.core.owners import worker_id
 from hub.jobs.runs import finish_run, start_run
 
 from ..audit import AuditEntry
-from ..config import EnrichJob, ImportJob, JobSpec, NotifyJob, PullJob, WritebackJob
+from ..config import (
+    EnrichJob,
+    ImportJob,
+    JobSpec,
+    KfSyncJob,
+    NotifyJob,
+    PullJob,
+    WritebackJob,
+)
 from ..errors import JobFailedError, NotFoundError
 from ..jobs import leases
 from ..runtime import Hub
@@ -136,7 +144,20 @@ async def _run_kind(hub: Hub, name: str, job: JobSpec, *, trigger: str,
 
         summary = await check_overdue(hub, actor=f"job:{name}")
         return JobOutcome(name, summary.run_id, "succeeded", _counts(summary))
+    if isinstance(job, KfSyncJob):
+        return await _recorded(hub, name, "kf_sync", trigger, _kf_sync(hub, name, job))
     raise NotFoundError(f"job '{name}' has no runner")
+
+
+async def _kf_sync(hub: Hub, name: str, job: KfSyncJob) -> dict[str, Any]:
+    from ..tickets.kf import sync_connection
+
+    results = await sync_connection(hub, job.connection, actor=f"job:{name}",
+                                    accounts=job.accounts)
+    return {"rows": sum(r.stored for r in results),
+            "skipped": sum(r.duplicates for r in results), "accounts": len(results),
+            "pages": sum(r.pages for r in results),
+            "tickets_opened": sum(len(r.opened) for r in results)}
 
 
 async def _dispatch(hub: Hub, name: str, job: WritebackJob, *, trigger: str,

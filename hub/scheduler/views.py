@@ -32,7 +32,7 @@ class JobPublic(BaseModel):
         "last_started_at": "2026-11-23T09:00:00Z", "last_finished_at": "2026-11-23T09:00:04Z"}]})
 
     name: str
-    kind: str = Field(description="pull, enrich, writeback, import or notify.")
+    kind: str = Field(description="pull, enrich, writeback, import, notify or kf_sync.")
     connection: str | None
     description: str | None
     schedule: str | None = Field(default=None, description="The timetable (`every 15m`, "

@@ -15,9 +15,18 @@ import pytest
 
 import cli
 from connectors.wecom.sandbox import KfSandbox
-from hub.errors import ConflictError, InvalidRequestError
+from hub.errors import ConfigFileError, ConflictError, InvalidRequestError
 from hub.runtime import Hub
-from hub.store.models import AuditRecord, KfCursor, KfMessage, KfReply, Ticket, WebhookEvent
+from hub.scheduler.run import run_job
+from hub.store.models import (
+    AuditRecord,
+    KfCursor,
+    KfMessage,
+    KfReply,
+    Run,
+    Ticket,
+    WebhookEvent,
+)
 from hub.tickets.inbound import receive_webhook
 from hub.tickets.kf import reply_to_ticket, resend_reply, sync_account
 
@@ -256,3 +265,27 @@ def test_cli__reply_outside_the_window_exits_5_with_the_reason(
     asyncio.run(synced_ticket(hub, sandboxes, "wmIvy"))
     assert cli.main(["kf", "reply", str(ticket_id), "您好"]) == 0
     assert f"on ticket {ticket_id}: sent" in capsys.readouterr().out
+
+
+async def test_job__kf_sync_runs_on_the_scheduler_and_records_its_counts(
+    messaging_hub: MessagingHub, sandboxes: Sandboxes
+) -> None:
+    hub = messaging_hub(webhooks=KF_WEBHOOKS, enrich=False, jobs={
+        "wecom_kf": {"kind": "kf_sync", "connection": "wecom", "accounts": [ACCOUNT]}})
+    for n in range(3):
+        kf(sandboxes).customer_says(ACCOUNT, f"wmJob{n}", text=f"问题{n}")
+    outcome = await run_job(hub, "wecom_kf", trigger="schedule")
+    assert outcome.status == "succeeded"
+    [run] = by_id(hub, Run)
+    assert (run.job, run.kind, run.read, run.skipped) == ("wecom_kf", "kf_sync", 3, 0)
+    assert len(by_id(hub, Ticket)) == 3
+    assert {a.actor for a in rows(hub, AuditRecord) if a.action == "kf.sync.page"} == {
+        "job:wecom_kf"}
+
+
+def test_job__kf_sync_on_a_connection_that_is_not_wecom_is_a_config_error(
+    messaging_hub: MessagingHub
+) -> None:
+    hub = messaging_hub(jobs={"wrong": {"kind": "kf_sync", "connection": "dingtalk"}})
+    with pytest.raises(ConfigFileError, match="kf_sync job needs a wecom connection"):
+        assert hub.config  # loaded on first use
