@@ -99,6 +99,7 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
         auth = getattr(app.state, "authenticator", None)
         if auth is not None:
             auth.flush_denials()  # the counts of denial windows still open
+        console.state.console.auth.flush_denials()  # and the console's
         if hub is None:
             runtime.close()
 
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
         app.include_router(router)
     install_docs(app, open_routers=OPEN_ROUTERS)
     # The operations console: pages for people, on the same Hub and services (hub/console).
-    app.mount(CONSOLE_PREFIX, create_console(runtime))
+    console = create_console(runtime)
+    app.mount(CONSOLE_PREFIX, console)
     return app
 

@@ -13,6 +13,7 @@ from hub.access.apikeys import ApiKeyVerifier, hash_key, looks_like_key, verify_
 from hub.access.principal import Principal, principal_of_key
 from hub.audit import AuditEntry
 from hub.audit.keys import AuditKeys
+from hub.audit.throttle import AuditThrottle
 from hub.errors import AuthenticationError
 from hub.runtime import Hub
 
@@ -51,6 +52,9 @@ class ConsoleAuth:
         # No cache: a key checked at sign-in is checked against the store, as it is on
         # every request after (a revocation made by the CLI counts at once).
         self._keys = ApiKeyVerifier(hub.sessions, cache_seconds=0)
+        # Refusals of one kind from one client within the window: one row, then a count
+        # (as the API's denials), so a flood of bad keys cannot queue writers on the chain.
+        self.denials = AuditThrottle(window_seconds=hub.settings.denial_window_seconds)
 
     @property
     def signer(self) -> SessionSigner:
@@ -70,8 +74,8 @@ class ConsoleAuth:
                 raise AuthenticationError("malformed API key")
             verified = self._keys.verify(key)
         except AuthenticationError as error:
-            self.record("console.signin", actor=_subject_actor(error), outcome="401",
-                        detail={"reason": str(error), "client": client})
+            self.refuse("console.signin", actor=_subject_actor(error), outcome="401",
+                        target="POST /console/signin", reason=str(error), client=client)
             raise
         principal = principal_of_key(verified)
         session = self.signer.new(key_prefix=verified.prefix, key_hash=hash_key(key))
@@ -88,10 +92,35 @@ class ConsoleAuth:
             raise AuthenticationError("the session's key was replaced")
         return principal_of_key(verified)
 
+    def refuse(self, action: str, *, actor: str, outcome: str, target: str, reason: str,
+               client: str) -> None:
+        """Audit a refusal (a bad key, a page or form not allowed, a missing CSRF token);
+        repeats of one kind from one client within the window are counted in one row."""
+        entry = AuditEntry(actor=actor, action=action, target=target, outcome=outcome,
+                           detail={"reason": reason, "client": client})
+        group = _path_group(target)
+        entries = self.denials.admit((action, actor, outcome, reason, client, group), entry,
+                                     group=group, client=client)
+        if entries:
+            self.hub.audit.record(entries)
+
+    def flush_denials(self) -> None:
+        """Write the counts of every window still open (at shutdown)."""
+        entries = self.denials.flush(everything=True)
+        if entries:
+            self.hub.audit.record(entries)
+
     def record(self, action: str, *, actor: str, outcome: str = "ok", target: str = "console",
                detail: dict[str, object] | None = None) -> None:
         self.hub.audit.record([AuditEntry(actor=actor, action=action, target=target,
                                           outcome=outcome, detail=detail or {})])
+
+
+def _path_group(target: str) -> str:
+    """`GET /console/tickets/42` → `GET /console/tickets/*`: what a window of repeats covers."""
+    method, _, path = target.partition(" ")
+    parts = path.strip("/").split("/")
+    return f"{method} /{'/'.join(parts[:2])}" + ("/*" if len(parts) > 2 else "")
 
 
 def _subject_actor(error: AuthenticationError) -> str:

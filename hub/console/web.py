@@ -131,10 +131,7 @@ def admitted(permission: str) -> Callable[[Endpoint], Callable[[Request], Awaita
             try:
                 principal = await blocking(console.auth.recheck, session)
             except AuthenticationError as error:
-                await blocking(console.auth.record, "console.denied", outcome="401",
-                               actor=f"console:apikey:{session.key_prefix}",
-                               target=f"{request.method} {request.url.path}",
-                               detail={"reason": str(error)})
+                await deny(request, error, actor=f"console:apikey:{session.key_prefix}")
                 raise SignInRequired(ended=True) from None
             user = User(principal, session)
             request.state.user = user
@@ -166,10 +163,11 @@ async def check_csrf(request: Request, session: Session, *, actor: str) -> None:
 
 
 async def deny(request: Request, error: HubError, *, actor: str) -> None:
-    await blocking(console_of(request).auth.record, "console.denied",
+    """Audit a refusal as `console.denied` (repeats counted: ConsoleAuth.refuse)."""
+    await blocking(console_of(request).auth.refuse, "console.denied",
                    outcome=str(error.http_status), actor=actor,
-                   target=f"{request.method} {request.url.path}",
-                   detail={"reason": str(error)})
+                   target=f"{request.method} {request.url.path}", reason=str(error),
+                   client=client_of(request))
 
 
 def masked(user: User | None, data: Any, request: Request) -> Any:
