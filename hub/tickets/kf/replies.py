@@ -26,8 +26,10 @@ from sqlalchemy.orm import Session
 from connectors.sdk import (
     ConnectorError,
     OutcomeUnknownError,
+    RateLimitedError,
     RejectedError,
     RetriableError,
+    TransientError,
 )
 from connectors.wecom.kf import ORIGIN_CUSTOMER, new_msgid
 from hub.audit import AuditEntry
@@ -166,7 +168,7 @@ async def _deliver(hub: Hub, reply_id: int, *, actor: str,
                         "refused the msgid as used)"))
                 return _record(hub, reply_id, actor, "failed", error=exc, code=exc.vendor_code)
             except (OutcomeUnknownError, RetriableError) as exc:
-                maybe_sent = maybe_sent or not getattr(exc, "never_sent", False)
+                maybe_sent = maybe_sent or _may_have_arrived(exc)
                 _record(hub, reply_id, actor, "unknown" if maybe_sent else "sending",
                         error=exc, final=False)
                 if attempt < _ATTEMPTS:
@@ -181,6 +183,14 @@ async def _deliver(hub: Hub, reply_id: int, *, actor: str,
                              "with the same msgid")
     finally:
         await connector.aclose()
+
+
+def _may_have_arrived(error: ConnectorError) -> bool:
+    """A lost answer or a 5xx may follow a delivery; a throttle, a refused connection or
+    WeCom's "system busy" (-1) did not deliver."""
+    if isinstance(error, RateLimitedError):
+        return False
+    return not (isinstance(error, TransientError) and error.never_sent)
 
 
 def _record(hub: Hub, reply_id: int, actor: str, status: str, *,

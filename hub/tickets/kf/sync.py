@@ -63,7 +63,8 @@ async def sync_account(hub: Hub, connection: str, open_kfid: str, *, actor: str,
 
     Args:
         token: the push's sync Token (lifts WeCom's strict limit on token-less syncs).
-        follow_up: run enrichment and the notify rules on the tickets opened.
+        follow_up: run enrichment and the notify rules on the tickets opened, once every
+            page is stored (a crash before leaves them to the enrichment queue).
     """
     connector = kf_connector(hub, connection, actor=actor)
     result = KfSyncResult(connection, open_kfid)
@@ -83,14 +84,15 @@ async def sync_account(hub: Hub, connection: str, open_kfid: str, *, actor: str,
             result.duplicates += stored.duplicates
             result.opened += stored.opened
             result.joined |= stored.joined
-            if follow_up:
-                for ticket_id in stored.opened:
-                    await _created(hub, ticket_id, actor)
             empty = 0 if page.messages else empty + 1
             if not page.has_more or empty >= _EMPTY_PAGES:
-                return result
+                break
     finally:
         await connector.aclose()
+    if follow_up:  # once the pages are in: enrichment and notify never hold a page back
+        for ticket_id in result.opened:
+            await _created(hub, ticket_id, actor)
+    return result
 
 
 async def sync_connection(hub: Hub, connection: str, *, actor: str,
