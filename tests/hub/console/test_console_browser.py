@@ -180,6 +180,10 @@ def test_dead_letter__seen_with_the_vendors_answer_and_replayed(
     assert "FDATE" in answer and "已结账" in answer  # Kingdee's refusal, its field named
     assert "AR_REFUNDBILL" in page.locator("#document").inner_text() or \
         "88.5" in page.locator("#document").inner_text()
+    # the write-back document names the customer: masked for an integrator without pii
+    page.click("#payload summary")
+    payload = page.locator("#payload pre").inner_text()
+    assert "m***@example.com" in payload and "meimei@example.com" not in page.content()
     page.click("#replay-one")
     page.wait_for_url(re.compile(r"/dead-letters\?replayed="))
     shoot(page, "dead-letters-replayed")
