@@ -83,6 +83,9 @@ def test_agent__sees_personal_data_masked_and_is_refused_the_outbox(
     shoot(page, "ticket-agent-masked")
     assert page.locator("#contact-mobile").inner_text() == "139****5678"
     assert "13912345678" not in page.content()
+    page.goto(console_server.page_url("/tickets"))
+    assert "139****5678" in page.locator("#tickets").inner_text()
+    assert "13912345678" not in page.content()
     nav = page.locator("header nav").inner_text()
     assert "Tickets" in nav and "Dead letters" not in nav and "Jobs" not in nav
 
