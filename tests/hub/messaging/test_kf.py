@@ -6,6 +6,7 @@ a reply whose answer was lost is sent again with its msgid and delivered once.""
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -289,3 +290,19 @@ def test_job__kf_sync_on_a_connection_that_is_not_wecom_is_a_config_error(
     hub = messaging_hub(jobs={"wrong": {"kind": "kf_sync", "connection": "dingtalk"}})
     with pytest.raises(ConfigFileError, match="kf_sync job needs a wecom connection"):
         assert hub.config  # loaded on first use
+
+
+async def test_sync__two_syncs_of_one_account_at_once_store_each_message_once(
+    messaging_hub: MessagingHub, sandboxes: Sandboxes
+) -> None:
+    hub = kf_hub(messaging_hub, kf_sync_limit=2)
+    sent = [kf(sandboxes).customer_says(ACCOUNT, "wmKate", text=f"#{n}")["msgid"]
+            for n in range(9)]
+    first, second = await asyncio.gather(
+        sync_account(hub, "wecom", ACCOUNT, actor="a", follow_up=False),
+        sync_account(hub, "wecom", ACCOUNT, actor="b", follow_up=False))
+    assert first.races + second.races >= 1  # both read the first page; one stored it
+    assert first.stored + second.stored == 9 and first.duplicates + second.duplicates == 0
+    assert [m.msgid for m in by_id(hub, KfMessage)] == sent
+    [ticket] = by_id(hub, Ticket)
+    assert re.findall(r"#([0-9a-f]+)\]", ticket.description) == sent
