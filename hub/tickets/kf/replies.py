@@ -177,10 +177,12 @@ async def _deliver(hub: Hub, reply_id: int, *, actor: str,
             except ConnectorError as exc:  # auth, config: nothing was delivered
                 return _record(hub, reply_id, actor, "failed", error=exc, code=exc.vendor_code)
             return _record(hub, reply_id, actor, "sent")
-        return _record(hub, reply_id, actor, "unknown" if maybe_sent else "failed",
-                       attempted=False, error="no answer from WeCom after "
-                             f"{_ATTEMPTS} attempts; `hub kf resend {reply_id}` sends it again "
-                             "with the same msgid")
+        if maybe_sent:
+            return _record(hub, reply_id, actor, "unknown", attempted=False, error=(
+                f"no answer from WeCom after {_ATTEMPTS} attempts: it may have been "
+                f"delivered; `hub kf resend {reply_id}` sends it again with the same msgid"))
+        return _record(hub, reply_id, actor, "failed", attempted=False, error=(
+            f"not delivered: WeCom was busy or unreachable {_ATTEMPTS} times; reply again"))
     finally:
         await connector.aclose()
 
