@@ -1,4 +1,5 @@
-"""`hub serve`: the REST API on the configured store; `hub openapi`: its contract."""
+"""`hub serve`: the REST API and the console on the configured store; `hub openapi`: its
+contract."""
 
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ def serve(
         help="Write a JSON line per request to stderr, with its request id (also answered "
              "in X-Request-Id) and, with tracing on, its trace id.")] = False,
 ) -> None:
-    """Serve the REST API on the configured store; says where it listens at start-up."""
+    """Serve the REST API and the console (/console) on the configured store; says where
+    it listens at start-up."""
     import uvicorn
 
     from hub.api import create_app
@@ -69,15 +71,16 @@ def serve(
 
 def _say_where(server: Any, hub: Hub) -> None:
     """The start-up line on stderr: the address each socket listens on (the real port when
-    0 was asked), the store and the config."""
+    0 was asked), the store, the config and where the console is."""
     addresses = []
     for listener in server.servers:
         for sock in listener.sockets:
             host, port = sock.getsockname()[:2]
             addresses.append(f"http://[{host}]:{port}" if ":" in host
                              else f"http://{host}:{port}")
+    console = f"; the console at {addresses[0]}/console" if addresses else ""
     sys.stderr.write(f"hub serve: listening on {', '.join(addresses)} — store "
-                     f"{hub.store.shown}, config {hub.settings.config}\n")
+                     f"{hub.store.shown}, config {hub.settings.config}{console}\n")
     sys.stderr.flush()
 
 
