@@ -1,10 +1,16 @@
 """The report engine: the dashboard's figures, each one query set on the store (SQLite and
 PostgreSQL), each a typed result the API, the console and the CLI show as they like."""
 
-from .dashboard import Dashboard, dashboard
+from .dashboard import Dashboard, dashboard, recent_dashboard
 from .enrichment import EnrichmentCoverage, enrichment_coverage
 from .freshness import JobFreshness, sync_freshness
-from .health import ConnectionHealth, HealthWindow, connection_health, health_score
+from .health import (
+    ConnectionHealth,
+    HealthStatus,
+    HealthWindow,
+    connection_health,
+    health_score,
+)
 from .tickets import (
     DEFAULT_SLA_HOURS,
     DurationDay,
@@ -26,6 +32,7 @@ __all__ = [
     "Dashboard",
     "DurationDay",
     "EnrichmentCoverage",
+    "HealthStatus",
     "HealthWindow",
     "JobFreshness",
     "ReportWindow",
@@ -39,6 +46,7 @@ __all__ = [
     "dashboard",
     "enrichment_coverage",
     "health_score",
+    "recent_dashboard",
     "response_times",
     "sla_breaches",
     "sync_freshness",

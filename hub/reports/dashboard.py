@@ -12,6 +12,7 @@ from hub.runtime import Hub
 from .enrichment import EnrichmentCoverage, enrichment_coverage
 from .freshness import JobFreshness, sync_freshness
 from .health import ConnectionHealth, connection_health
+from .recent import RecentAnswers
 from .tickets import (
     ResponseTimes,
     SlaBreaches,
@@ -20,10 +21,10 @@ from .tickets import (
     sla_breaches,
     ticket_volume,
 )
-from .window import ReportWindow
+from .window import DEFAULT_TIMEZONE, ReportWindow
 from .writeback import WritebackHealth, writeback_health
 
-__all__ = ["Dashboard", "dashboard"]
+__all__ = ["Dashboard", "dashboard", "recent_dashboard"]
 
 
 def _example(model: type[BaseModel]) -> Any:
@@ -54,7 +55,11 @@ class Dashboard(BaseModel):
     connections: list[ConnectionHealth]
 
 
+_RECENT: RecentAnswers[Dashboard] = RecentAnswers()
+
+
 def dashboard(hub: Hub, window: ReportWindow, *, health_hours: float = 24.0) -> Dashboard:
+    """Every figure, computed now."""
     return Dashboard(
         generated_at=window.now, days=window.days, timezone=window.timezone,
         health_hours=health_hours, tickets=ticket_volume(hub, window),
@@ -62,3 +67,13 @@ def dashboard(hub: Hub, window: ReportWindow, *, health_hours: float = 24.0) -> 
         enrichment=enrichment_coverage(hub, window), sync=sync_freshness(hub, window),
         writeback=writeback_health(hub, window),
         connections=connection_health(hub, window, hours=health_hours))
+
+
+def recent_dashboard(hub: Hub, *, days: int = 30, timezone: str = DEFAULT_TIMEZONE,
+                     health_hours: float = 24.0, max_age_s: float = 30.0) -> Dashboard:
+    """The dashboard ending now, or this process's answer for the same store and window if
+    it is at most `max_age_s` old (recent.py): what the API and the console serve."""
+    key = (hub.settings.database_url, days, timezone, health_hours)
+    return _RECENT.get(key, lambda: dashboard(
+        hub, ReportWindow.ending_now(days=days, timezone=timezone), health_hours=health_hours),
+        max_age_s=max_age_s)

@@ -5,28 +5,35 @@ What the store records of a ticket's clock: `created_at` (empty for an imported 
 source gave no time: such tickets are left out of every figure here), `enriched_at`,
 `resolved_at` (the last resolution) and `updated_at`. A first response by an agent is not
 recorded anywhere, so no figure claims one: the nearest honest measure is the time to
-enrichment, when the agent first had the ticket's 360° view.
+enrichment, when the agent first had the ticket's 360° view. `enriched_at` and `resolved_at`
+are the last enrichment and resolution: a ticket enriched again (its customer changed) or
+reopened and resolved again counts with its later time.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime
-from typing import Any
+from datetime import date, datetime, timedelta
+from functools import partial
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, Connection, case, func, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from hub.runtime import Hub
 from hub.store.models import TERMINAL_TICKET_STATUSES, Ticket
 
-from ._sql import as_day, at, day_of, percentiles_by, seconds_between
+from ._sql import Percentiles, as_day, at, day_of, percentiles_by, seconds_between
+from .recent import RecentAnswers
 from .window import ReportWindow
 
 __all__ = ["DEFAULT_SLA_HOURS", "DurationDay", "ResponseTimes", "Series", "SlaBreaches",
            "TicketVolume", "response_times", "sla_breaches", "ticket_volume"]
 
+# The days before today of the response times change only when a ticket is resolved (or
+# enriched) again, or imported with past times: they are read again after this long.
+PAST_DAYS_MAX_AGE_S = 600.0
+_PAST_DAYS: RecentAnswers[Percentiles] = RecentAnswers(size=64)
 # Hours from a ticket's arrival to its resolution, by priority (unknown priorities: normal).
 DEFAULT_SLA_HOURS: dict[str, float] = {"urgent": 4, "high": 8, "normal": 24, "low": 72}
 NO_CATEGORY = "(none)"
@@ -174,21 +181,44 @@ def sla_breaches(hub: Hub, window: ReportWindow,
                        targets_hours=targets, open_breached=open_breached)
 
 
-def response_times(hub: Hub, window: ReportWindow) -> ResponseTimes:
-    resolved_day = day_of(Ticket.resolved_at, window.offset_minutes)
-    opened_day = day_of(Ticket.created_at, window.offset_minutes)
+def response_times(hub: Hub, window: ReportWindow, *,
+                   past_max_age_s: float = PAST_DAYS_MAX_AGE_S) -> ResponseTimes:
+    """Today's durations read now; the days before, as read at most `past_max_age_s` ago
+    by this process (they change only when a ticket is resolved or enriched again, or
+    imported with past times: see PAST_DAYS_MAX_AGE_S)."""
+    today = window.end - timedelta(days=1)
+    found: dict[str, Percentiles] = {}
     with hub.engine.connect() as connection:
-        resolution = percentiles_by(
-            connection, resolved_day, seconds_between(Ticket.resolved_at, Ticket.created_at),
-            [*_in_window(window, Ticket.resolved_at), Ticket.created_at.is_not(None)], (50, 90))
-        enrichment = percentiles_by(
-            connection, opened_day, seconds_between(Ticket.enriched_at, Ticket.created_at),
-            [*_in_window(window), Ticket.enriched_at.is_not(None)], (50, 90))
-    return ResponseTimes(time_to_resolution=_duration_days(resolution),
-                         time_to_enrichment=_duration_days(enrichment))
+        for kind in ("resolution", "enrichment"):
+            past = _PAST_DAYS.get(
+                (hub.settings.database_url, kind, window.offset_minutes, window.start, today),
+                partial(_durations, connection, kind, window.offset_minutes, window.start,
+                        today),
+                max_age_s=past_max_age_s)
+            found[kind] = {**past, **_durations(connection, kind, window.offset_minutes, today,
+                                                window.end)}
+    return ResponseTimes(time_to_resolution=_duration_days(found["resolution"]),
+                         time_to_enrichment=_duration_days(found["enrichment"]))
 
 
-def _duration_days(found: dict[Any, tuple[int, dict[int, float]]]) -> list[DurationDay]:
+def _durations(connection: Connection, kind: str, offset_minutes: int, start: datetime,
+               end: datetime) -> Percentiles:
+    """Median and p90 per day of [start, end): time to resolution by the day resolved, or
+    time to enrichment by the day opened."""
+    if kind == "resolution":
+        return percentiles_by(
+            connection, day_of(Ticket.resolved_at, offset_minutes),
+            seconds_between(Ticket.resolved_at, Ticket.created_at),
+            [Ticket.resolved_at >= at(start), Ticket.resolved_at < at(end),
+             Ticket.created_at.is_not(None)], (50, 90), day_key=True)
+    return percentiles_by(
+        connection, day_of(Ticket.created_at, offset_minutes),
+        seconds_between(Ticket.enriched_at, Ticket.created_at),
+        [Ticket.created_at >= at(start), Ticket.created_at < at(end),
+         Ticket.enriched_at.is_not(None)], (50, 90), day_key=True)
+
+
+def _duration_days(found: Percentiles) -> list[DurationDay]:
     return sorted((DurationDay(day=as_day(day), count=n, median_s=round(max(0.0, p[50]), 1),
                                p90_s=round(max(0.0, p[90]), 1))
                    for day, (n, p) in found.items()), key=lambda d: d.day)

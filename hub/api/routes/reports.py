@@ -11,7 +11,7 @@ from pydantic import AfterValidator
 
 from hub.api.admission import admitted_router
 from hub.api.deps import HubDep
-from hub.reports import DEFAULT_TIMEZONE, Dashboard, ReportWindow, dashboard
+from hub.reports import DEFAULT_TIMEZONE, Dashboard, recent_dashboard
 
 # The runs' area, as /metrics: who watches the hub's operation (integrators, admins).
 router = admitted_router("runs", tags=["reports"])
@@ -42,6 +42,6 @@ def get_dashboard(
 ) -> Dashboard:
     """Tickets per day by channel, category and status; SLA breaches; time to resolution and
     to enrichment; enrichment coverage; sync freshness per pull job; write-back backlog and
-    dead letters; a health score per connection. Aggregates only: no personal data."""
-    window = ReportWindow.ending_now(days=days, timezone=timezone)
-    return dashboard(hub, window, health_hours=health_hours)
+    dead letters; a health score per connection. Aggregates only: no personal data.
+    Computed at most every 30 seconds per server process: `generated_at` says when."""
+    return recent_dashboard(hub, days=days, timezone=timezone, health_hours=health_hours)

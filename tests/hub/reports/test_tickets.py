@@ -85,3 +85,18 @@ def test_response_times__nearest_rank_median_and_p90_per_day(report_hub: Hub) ->
     assert [(d.day, d.count, d.median_s) for d in times.time_to_enrichment] == [
         (date(2026, 12, 2), 1, 3.6)]
     assert times.first_response is None and "not recorded" in times.note
+
+
+def test_response_times__days_before_today_are_reread_after_their_age(report_hub: Hub) -> None:
+    yesterday, today = NOW - hours(24), NOW - hours(1)
+    add(report_hub, ticket(created=yesterday - hours(2), status="resolved", resolved=yesterday))
+    first = response_times(report_hub, WINDOW)
+    assert [d.count for d in first.time_to_resolution] == [1]
+    add(report_hub, ticket(created=yesterday - hours(4), status="resolved", resolved=yesterday),
+        ticket(created=today - hours(1), status="resolved", resolved=today))
+    again = response_times(report_hub, WINDOW)  # today's read now, yesterday's reused
+    assert [(d.day, d.count) for d in again.time_to_resolution] == [
+        (date(2026, 12, 2), 1), (date(2026, 12, 3), 1)]
+    fresh = response_times(report_hub, WINDOW, past_max_age_s=0)
+    assert [(d.day, d.count, d.p90_s) for d in fresh.time_to_resolution] == [
+        (date(2026, 12, 2), 2, 4 * 3600), (date(2026, 12, 3), 1, 3600)]
