@@ -56,14 +56,15 @@ from hub.audit import AuditEntry
 from hub.config import WebhookSpec
 from hub.core import tracing
 from hub.core.jsonable import to_jsonable
+from hub.enrichment import enrich_job, enrich_now
 from hub.errors import HubError, NotFoundError
 from hub.ingest.lookups import resolve_lookups
 from hub.mapping import RecordMappingError
-from hub.notify.engine import evaluate_ticket
+from hub.notify.engine import evaluate_enriched, evaluate_ticket
 from hub.runtime import Hub
 from hub.store.models import TERMINAL_TICKET_STATUSES, Ticket, WebhookEvent
 from hub.tickets.kf.sync import sync_after_push
-from hub.tickets.service import TicketCreate, insert_ticket, ticket_created
+from hub.tickets.service import TicketCreate, insert_ticket
 
 __all__ = ["WebhookRejectedError", "WebhookResult", "event_record", "receive_webhook",
            "without_nul"]
@@ -377,13 +378,22 @@ def _follow_up_slot() -> asyncio.Semaphore:
     return found
 
 
+def _enrich_wait(hub: Hub) -> float | None:
+    """How long a callback's follow-up waits for its ticket's enrichment: no caller waits
+    for it, so as long as the source's timeout allows (None) — the job's `inline_wait` caps
+    what an API caller waits — unless the job leaves enrichment to the queue (0)."""
+    found = enrich_job(hub)
+    return 0.0 if found is not None and found[1].inline_wait <= 0 else None
+
+
 def _after(hub: Hub, ticket_id: int, actor: str, *, created: bool
            ) -> Callable[[], Awaitable[None]]:
     async def run() -> None:
         async with _follow_up_slot():
             try:
                 if created:
-                    await ticket_created(hub, ticket_id, actor=actor)
+                    await enrich_now(hub, ticket_id, actor=actor, wait=_enrich_wait(hub),
+                                     then=evaluate_enriched)
                 else:
                     await evaluate_ticket(hub, ticket_id, trigger="ticket.update", actor=actor)
             except Exception:  # the vendor was answered already: log, never lose the ticket
