@@ -17,9 +17,10 @@ from hub.audit.throttle import AuditThrottle
 from hub.errors import AuthenticationError
 from hub.runtime import Hub
 
+from .oidc import OidcClient
 from .sessions import Session, SessionSigner, derive_secret
 
-__all__ = ["ConsoleAuth", "User", "actor_of"]
+__all__ = ["ConsoleAuth", "User", "actor_of", "session_actor"]
 
 
 def actor_of(principal: Principal) -> str:
@@ -55,6 +56,7 @@ class ConsoleAuth:
         # Refusals of one kind from one client within the window: one row, then a count
         # (as the API's denials), so a flood of bad keys cannot queue writers on the chain.
         self.denials = AuditThrottle(window_seconds=hub.settings.denial_window_seconds)
+        self.oidc = OidcClient(hub.settings)
 
     @property
     def signer(self) -> SessionSigner:
@@ -83,8 +85,23 @@ class ConsoleAuth:
                     detail={"client": client, "role": verified.role})
         return principal, session
 
+    def sign_in_token(self, principal: Principal, *, token_expires: float | None,
+                      client: str) -> Session:
+        """A new session for a person the OIDC issuer signed in (oidc.py checked their
+        token as the API would); audited as them."""
+        session = self.signer.for_token(subject=principal.subject, roles=principal.roles,
+                                        scopes=principal.scopes, token_expires=token_expires)
+        self.record("console.signin", actor=actor_of(principal), outcome="ok",
+                    detail={"client": client, "via": "oidc",
+                            "roles": sorted(principal.roles)})
+        return session
+
     def recheck(self, session: Session) -> Principal:
-        """The principal of a signed-in session, its key checked against the store now."""
+        """The principal of a signed-in session: an API key's checked against the store now;
+        a token's as the issuer gave it (the session ends no later than the token)."""
+        if session.subject is not None:
+            return Principal(subject=session.subject, roles=frozenset(session.roles),
+                             scopes=frozenset(session.scopes), via="jwt")
         if session.key_prefix is None or session.key_fingerprint is None:
             raise AuthenticationError("not signed in")
         verified, key_hash = verify_key_prefix(self.hub.sessions, session.key_prefix)
@@ -114,6 +131,15 @@ class ConsoleAuth:
                detail: dict[str, object] | None = None) -> None:
         self.hub.audit.record([AuditEntry(actor=actor, action=action, target=target,
                                           outcome=outcome, detail=detail or {})])
+
+
+def session_actor(session: Session) -> str:
+    """Who a session speaks for in the audit log, before its principal is checked."""
+    if session.subject is not None:
+        return f"console:{session.subject}"
+    if session.key_prefix is not None:
+        return f"console:apikey:{session.key_prefix}"
+    return "anonymous"
 
 
 def _path_group(target: str) -> str:

@@ -42,8 +42,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "signin.ended": ("会话已结束（已过期，或密钥已被吊销），请重新登录。",
                      "Your session has ended (it expired, or its key was revoked): sign in "
                      "again."),
-    "signin.oidc_later": ("OIDC 单点登录尚未开放。", "Single sign-on (OIDC) is not available "
-                                                   "yet."),
+    "signin.oidc": ("使用单点登录（OIDC）", "Sign in with single sign-on (OIDC)"),
     # errors
     "error.title": ("出错了", "Something went wrong"),
     "error.status.400": ("请求有误", "Bad request"),

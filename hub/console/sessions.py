@@ -18,6 +18,7 @@ import hmac
 import json
 import secrets
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 __all__ = ["COOKIE", "SESSION_SECONDS", "Session", "SessionSigner", "derive_secret"]
@@ -28,16 +29,21 @@ SESSION_SECONDS = 8 * 3600  # a working day; signing in again starts a new one
 
 @dataclass(frozen=True, slots=True)
 class Session:
-    """What the cookie carries. `key_prefix` None: not signed in."""
+    """What the cookie carries: signed in with an API key (`key_prefix`), or through the
+    OIDC issuer (`subject`, `roles`, `scopes`: the token's, the session ending no later
+    than the token); neither: not signed in."""
 
     sid: str
     expires: int
     key_prefix: str | None = None
     key_fingerprint: str | None = None
+    subject: str | None = None
+    roles: tuple[str, ...] = ()
+    scopes: tuple[str, ...] = ()
 
     @property
     def signed_in(self) -> bool:
-        return self.key_prefix is not None
+        return self.key_prefix is not None or self.subject is not None
 
 
 def _b64(raw: bytes) -> str:
@@ -66,6 +72,15 @@ class SessionSigner:
                        expires=int((now or time.time()) + self.lifetime),
                        key_prefix=key_prefix, key_fingerprint=fingerprint)
 
+    def for_token(self, *, subject: str, roles: Iterable[str], scopes: Iterable[str],
+                  token_expires: float | None, now: float | None = None) -> Session:
+        """A session for a person the OIDC issuer signed in: it ends with their token."""
+        ends = (now or time.time()) + self.lifetime
+        if token_expires is not None:
+            ends = min(ends, token_expires)
+        return Session(sid=secrets.token_urlsafe(18), expires=int(ends), subject=subject,
+                       roles=tuple(sorted(roles)), scopes=tuple(sorted(scopes)))
+
     def fingerprint(self, key_hash: str) -> str:
         return _b64(self._mac("key", key_hash.encode()))[:22]
 
@@ -73,12 +88,15 @@ class SessionSigner:
         payload = {"sid": session.sid, "exp": session.expires}
         if session.key_prefix is not None:
             payload |= {"key": session.key_prefix, "fp": session.key_fingerprint}
+        if session.subject is not None:
+            payload |= {"sub": session.subject, "roles": list(session.roles),
+                        "scopes": list(session.scopes)}
         body = _b64(json.dumps(payload, separators=(",", ":")).encode())
         return f"{body}.{_b64(self._mac('session', body.encode()))}"
 
     def loads(self, cookie: str | None, *, now: float | None = None) -> Session | None:
         """The session in `cookie`; None when it is missing, forged, malformed or expired."""
-        if not cookie or cookie.count(".") != 1 or len(cookie) > 1024:
+        if not cookie or cookie.count(".") != 1 or len(cookie) > 3072:
             return None
         body, signature = cookie.split(".")
         try:
@@ -87,12 +105,35 @@ class SessionSigner:
                 return None
             payload = json.loads(_unb64(body))
             session = Session(sid=str(payload["sid"]), expires=int(payload["exp"]),
-                              key_prefix=payload.get("key"), key_fingerprint=payload.get("fp"))
+                              key_prefix=payload.get("key"), key_fingerprint=payload.get("fp"),
+                              subject=payload.get("sub"),
+                              roles=tuple(str(r) for r in payload.get("roles") or ()),
+                              scopes=tuple(str(s) for s in payload.get("scopes") or ()))
         except (ValueError, KeyError, TypeError):
             return None
         if session.expires <= (now or time.time()):
             return None
         return session
+
+    def seal(self, purpose: str, value: dict[str, object], *, seconds: int) -> str:
+        """`value` signed for `purpose`, readable by `unseal` for `seconds`."""
+        body = _b64(json.dumps({**value, "_exp": int(time.time()) + seconds},
+                               separators=(",", ":")).encode())
+        return f"{body}.{_b64(self._mac(purpose, body.encode()))}"
+
+    def unseal(self, purpose: str, text: str | None) -> dict[str, object] | None:
+        if not text or text.count(".") != 1 or len(text) > 3072:
+            return None
+        body, signature = text.split(".")
+        try:
+            if not hmac.compare_digest(_unb64(signature), self._mac(purpose, body.encode())):
+                return None
+            value = json.loads(_unb64(body))
+        except (ValueError, TypeError):
+            return None
+        if not isinstance(value, dict) or int(value.pop("_exp", 0)) <= time.time():
+            return None
+        return value
 
     def csrf_token(self, session: Session) -> str:
         return _b64(self._mac("csrf", session.sid.encode()))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import json
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,7 +25,7 @@ from hub.access.masking_rules import MaskingRules
 from hub.errors import AuthenticationError, HubError, PermissionDeniedError
 from hub.runtime import Hub
 
-from .auth import ConsoleAuth, User
+from .auth import ConsoleAuth, User, session_actor
 from .messages import LANGUAGES, Translator, language_of
 from .sessions import COOKIE, Session
 
@@ -131,7 +132,7 @@ def admitted(permission: str) -> Callable[[Endpoint], Callable[[Request], Awaita
             try:
                 principal = await blocking(console.auth.recheck, session)
             except AuthenticationError as error:
-                await deny(request, error, actor=f"console:apikey:{session.key_prefix}")
+                await deny(request, error, actor=session_actor(session))
                 raise SignInRequired(ended=True) from None
             user = User(principal, session)
             request.state.user = user
@@ -214,9 +215,11 @@ def render(request: Request, template: str, *, status: int = 200,
 def session_cookie(request: Request, response: Response, session: Session) -> None:
     """Set the session cookie: HttpOnly (no script reads it), SameSite=Lax (a link to a
     ticket from a DingTalk or WeCom message opens signed in; every change is a POST that
-    needs the CSRF token anyway), Secure over https, and ending when the session does."""
+    needs the CSRF token anyway), Secure over https, and ending when the session does (a
+    single sign-on session: with the issuer's token)."""
     signer = console_of(request).auth.signer
-    response.set_cookie(COOKIE, signer.dumps(session), max_age=signer.lifetime,
+    response.set_cookie(COOKIE, signer.dumps(session),
+                        max_age=max(0, session.expires - int(time.time())),
                         path=console_of(request).prefix, httponly=True, samesite="lax",
                         secure=request.url.scheme == "https")
 

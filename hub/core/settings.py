@@ -31,6 +31,9 @@ class Settings(BaseSettings):
         jwt_leeway_seconds: clock skew allowed on `exp` / `nbf` / `iat`.
         jwt_roles_claim: the claim holding the caller's roles (a list or a space-separated
             string); `scope` is read for scopes (e.g. `pii`).
+        oidc_client_id / oidc_client_secret: the console's OAuth2 client at the issuer
+            `jwt_issuer` (OpenID Connect discovery, authorization code with PKCE): set both,
+            with `jwt_jwks_url` or `jwt_secret`, and the console offers single sign-on.
         cors_origins: origins allowed to call the API from a browser (none by default).
         max_request_bytes: the largest request body outside uploads (413 beyond).
         idempotency_ttl_hours: how long an `Idempotency-Key` answer is replayed.
@@ -72,6 +75,8 @@ class Settings(BaseSettings):
     jwt_audience: str | None = None
     jwt_leeway_seconds: int = 30
     jwt_roles_claim: str = "roles"
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
     cors_origins: list[str] = Field(default_factory=list)
     max_request_bytes: int = 1024 * 1024
     idempotency_ttl_hours: int = 24

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hmac
+
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from hub.errors import AuthenticationError, PermissionDeniedError
+from hub.errors import AuthenticationError, NotFoundError, PermissionDeniedError
 
+from ..auth import session_actor
 from ..messages import LANGUAGE_COOKIE, LANGUAGES
 from ..web import (
     blocking,
@@ -46,7 +49,8 @@ async def signin_page(request: Request) -> Response:
         return redirect(request, "/tickets")
     return render(request, "signin.html", session=fresh or session,
                   next=_next_page(request.query_params.get("next")),
-                  ended=request.query_params.get("ended") == "1")
+                  ended=request.query_params.get("ended") == "1",
+                  oidc=console_of(request).auth.oidc.enabled)
 
 
 async def signin(request: Request) -> Response:
@@ -65,7 +69,7 @@ async def signin(request: Request) -> Response:
             client=client_of(request))
     except AuthenticationError as error:
         return render(request, "signin.html", status=401, session=session, next=next_page,
-                      error=str(error), ended=False)
+                      error=str(error), ended=False, oidc=console.auth.oidc.enabled)
     response = redirect(request, next_page)
     session_cookie(request, response, signed_in)
     return response
@@ -75,7 +79,7 @@ async def signout(request: Request) -> Response:
     console = console_of(request)
     session = session_of(request)
     if session is not None:
-        actor = f"console:apikey:{session.key_prefix}" if session.signed_in else "anonymous"
+        actor = session_actor(session)
         await check_csrf(request, session, actor=actor)
         if session.signed_in:
             await blocking(console.auth.record, "console.signout", actor=actor,
@@ -92,8 +96,7 @@ async def language(request: Request) -> Response:
         refusal = PermissionDeniedError("the form has expired: reload the page")
         await deny(request, refusal, actor="anonymous")
         raise refusal
-    actor = f"console:apikey:{session.key_prefix}" if session.signed_in else "anonymous"
-    await check_csrf(request, session, actor=actor)
+    await check_csrf(request, session, actor=session_actor(session))
     form = await request.form()
     chosen = form.get("lang")
     response = redirect(request, _next_page(form.get("next")))
@@ -104,7 +107,72 @@ async def language(request: Request) -> Response:
     return response
 
 
+OIDC_COOKIE = "hub_console_oidc"
+OIDC_SECONDS = 600  # to sign in at the issuer
+
+
+def _callback_url(request: Request) -> str:
+    return f"{request.url.scheme}://{request.url.netloc}{console_of(request).prefix}" \
+           "/signin/oidc/callback"
+
+
+async def oidc_start(request: Request) -> Response:
+    """Send the browser to the issuer; its state, PKCE verifier and the page to return to
+    are kept in a signed cookie for the round trip (SameSite=Lax: the issuer's redirect
+    back is a top-level navigation from its site)."""
+    oidc = console_of(request).auth.oidc
+    if not oidc.enabled:
+        raise NotFoundError("single sign-on is not configured (HUB_OIDC_CLIENT_ID)")
+    start = await oidc.start(_callback_url(request))
+    response = RedirectResponse(start.url, status_code=303,
+                                headers={"Cache-Control": "no-store"})
+    sealed = console_of(request).auth.signer.seal("oidc", {
+        "state": start.state, "verifier": start.verifier,
+        "next": _next_page(request.query_params.get("next"))}, seconds=OIDC_SECONDS)
+    response.set_cookie(OIDC_COOKIE, sealed, max_age=OIDC_SECONDS,
+                        path=f"{console_of(request).prefix}/signin/oidc", httponly=True,
+                        samesite="lax", secure=request.url.scheme == "https")
+    return response
+
+
+async def oidc_callback(request: Request) -> Response:
+    console = console_of(request)
+    if not console.auth.oidc.enabled:
+        raise NotFoundError("single sign-on is not configured (HUB_OIDC_CLIENT_ID)")
+    kept = console.auth.signer.unseal("oidc", request.cookies.get(OIDC_COOKIE))
+    state = request.query_params.get("state", "")
+    if kept is None or not hmac.compare_digest(str(kept.get("state")), state):
+        refusal = PermissionDeniedError("the sign-in came back without its state: "
+                                        "start again")
+        await deny(request, refusal, actor="anonymous")
+        raise refusal
+    code = request.query_params.get("code")
+    try:
+        if not code:
+            raise AuthenticationError("the issuer did not sign you in: "
+                                      f"{request.query_params.get('error', 'no code')}"[:200])
+        principal, ends = await console.auth.oidc.finish(
+            code=code, verifier=str(kept["verifier"]), redirect_uri=_callback_url(request))
+    except (AuthenticationError, PermissionDeniedError) as error:
+        await blocking(console.auth.refuse, "console.signin", actor="anonymous",
+                       outcome=str(error.http_status), target="GET /console/signin/oidc",
+                       reason=str(error), client=client_of(request))
+        fresh = console.auth.signer.new()
+        return render(request, "signin.html", status=error.http_status, session=fresh,
+                      next=str(kept.get("next") or "/tickets"), error=str(error),
+                      ended=False, oidc=True)
+    session = await blocking(console.auth.sign_in_token, principal, token_expires=ends,
+                             client=client_of(request))
+    response = redirect(request, _next_page(kept.get("next")))
+    session_cookie(request, response, session)
+    response.delete_cookie(OIDC_COOKIE, path=f"{console.prefix}/signin/oidc", httponly=True,
+                           samesite="lax", secure=request.url.scheme == "https")
+    return response
+
+
 routes = [
+    Route("/signin/oidc", oidc_start, methods=["GET"]),
+    Route("/signin/oidc/callback", oidc_callback, methods=["GET"]),
     Route("/", home),
     Route("/signin", signin_page, methods=["GET"]),
     Route("/signin", signin, methods=["POST"]),

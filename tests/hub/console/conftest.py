@@ -38,6 +38,8 @@ from hub.tickets import TicketCreate, create_ticket
 from hub.tickets.resolve import resolve_ticket
 from tests.conftest import free_port
 
+from .issuer import AUDIENCE, CLIENT_ID, CLIENT_SECRET, Issuer
+
 ROOT = Path(__file__).resolve().parents[3]
 SCREENSHOTS = ROOT / ".ci" / "artifacts" / "console"
 CHROMIUM = os.environ.get("HUB_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -79,6 +81,7 @@ class ConsoleServer:
     keys: Keys
     crm: Any
     kingdee: Any
+    issuer: Issuer
     tickets: dict[str, int] = field(default_factory=dict)
     dead_letter: int = 0
 
@@ -86,8 +89,12 @@ class ConsoleServer:
         return f"{self.url}/console{path}"
 
 
-def _environment(tmp: Path, crm_url: str, kingdee_url: str) -> dict[str, str]:
+def _environment(tmp: Path, crm_url: str, kingdee_url: str, issuer_url: str
+                 ) -> dict[str, str]:
     return {
+        "HUB_JWT_ISSUER": issuer_url, "HUB_JWT_JWKS_URL": f"{issuer_url}/jwks.json",
+        "HUB_JWT_AUDIENCE": AUDIENCE, "HUB_OIDC_CLIENT_ID": CLIENT_ID,
+        "HUB_OIDC_CLIENT_SECRET": CLIENT_SECRET,
         "HUB_DATABASE_URL": f"sqlite:///{tmp / 'hub.db'}",
         "HUB_CONFIG": str(ROOT / "configs/hub.yaml"),
         "HUB_MAPPINGS_DIR": str(ROOT / "mappings"),
@@ -153,7 +160,9 @@ def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console
     with ExitStack() as stack, pytest.MonkeyPatch.context() as patch:
         crm_url = stack.enter_context(serve(crm_app))
         kingdee_url = stack.enter_context(serve(kingdee_app))
-        env = _environment(tmp, crm_url, kingdee_url)
+        issuer = Issuer()
+        issuer.url = stack.enter_context(serve(issuer.app))
+        env = _environment(tmp, crm_url, kingdee_url, issuer.url)
         for name, value in env.items():
             patch.setenv(name, value)
         hub = Hub(Settings())
@@ -163,7 +172,8 @@ def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console
                       for role in ("admin", "agent", "integrator")))
         port = free_port()
         server = ConsoleServer(url=f"http://127.0.0.1:{port}", hub=hub, env=env, keys=keys,
-                               crm=crm_app.state.sandbox, kingdee=kingdee_app.state.sandbox)
+                               crm=crm_app.state.sandbox, kingdee=kingdee_app.state.sandbox,
+                               issuer=issuer)
         _seed(server)
         log = stack.enter_context((tmp / "serve.log").open("wb"))
         process = subprocess.Popen(

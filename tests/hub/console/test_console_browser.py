@@ -264,3 +264,24 @@ def test_revoked_key__ends_its_sessions_at_once(console_server: ConsoleServer,
     assert signed_in not in [c["value"] for c in page.context.cookies()]
     assert any(actor == f"console:apikey:{key.info.prefix}"
                for actor in _audit_actions(console_server, "console.denied"))
+
+
+def test_single_sign_on__the_issuers_person_with_the_roles_of_their_token(
+        console_server: ConsoleServer, new_page: Any) -> None:
+    console_server.issuer.person = {"sub": "wangfang", "roles": ["agent"]}
+    page = new_page("zh-CN")
+    page.goto(console_server.page_url("/tickets"))
+    page.click("#sso")  # → the issuer → back to the console, signed in
+    page.wait_for_url(re.compile(re.escape(console_server.page_url("/tickets"))))
+    shoot(page, "tickets-sso")
+    assert "jwt:wangfang" in page.locator("header .who").inner_text()
+    assert "139****5678" in page.locator("#tickets").inner_text()  # an agent: masked
+    answer = page.goto(console_server.page_url("/jobs"))
+    assert answer is not None and answer.status == 403
+    [cookie] = [c for c in page.context.cookies() if c["name"] == "hub_console"]
+    assert cookie["httpOnly"] and cookie["expires"] - time.time() <= 3600  # the token's
+    assert any(actor == "console:jwt:wangfang"
+               for actor in _audit_actions(console_server, "console.signin"))
+    # a callback without the state the console sent is refused
+    forged = page.goto(console_server.page_url("/signin/oidc/callback?code=x&state=forged"))
+    assert forged is not None and forged.status == 403

@@ -35,3 +35,21 @@ def test_csrf_tokens_are_bound_to_their_session() -> None:
     assert not SIGNER.csrf_ok(second, token)
     assert not SIGNER.csrf_ok(first, None) and not SIGNER.csrf_ok(first, "")
     assert not SIGNER.csrf_ok(first, token[:-1] + ("A" if token[-1] != "A" else "B"))
+
+
+def test_a_single_sign_on_session_carries_the_principal_and_ends_with_its_token() -> None:
+    session = SIGNER.for_token(subject="jwt:alice", roles={"agent"}, scopes={"pii"},
+                               token_expires=1_000_600, now=1_000_000)
+    assert session.expires == 1_000_600 and session.signed_in
+    back = SIGNER.loads(SIGNER.dumps(session), now=1_000_001)
+    assert back is not None and (back.subject, back.roles, back.scopes) == (
+        "jwt:alice", ("agent",), ("pii",))
+    assert SIGNER.loads(SIGNER.dumps(session), now=1_000_600) is None
+
+
+def test_sealed_values_read_back_only_for_their_purpose() -> None:
+    sealed = SIGNER.seal("oidc", {"state": "s1"}, seconds=60)
+    assert SIGNER.unseal("oidc", sealed) == {"state": "s1"}
+    assert SIGNER.unseal("session", sealed) is None
+    assert SIGNER.unseal("oidc", sealed[:-2] + "xx") is None
+    assert SIGNER.unseal("oidc", SIGNER.seal("oidc", {"state": "s1"}, seconds=-1)) is None
