@@ -21,13 +21,14 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Connection, Engine, Table
 
 from hub.store.models import (
     AuditHead,
     AuditRecord,
+    Base,
     Customer,
     EnrichmentTask,
     JobSchedule,
@@ -72,6 +73,10 @@ class Seeded:
     runs: int
     calls: int
     seconds: float
+
+
+def _table(model: type[Base]) -> Table:
+    return cast(Table, model.__table__)
 
 
 def _picker(rng: random.Random, weighted: Sequence[tuple[Any, int]]) -> Callable[[], Any]:
@@ -124,7 +129,7 @@ def seed_console_data(engine: Engine, *, tickets: int = 100_000, runs: int = 10_
 def _customers(connection: Connection, rng: random.Random, count: int, now: datetime) -> int:
     columns = ("id", "source", "external_id", "name", "company", "mobile", "email", "tier",
                "attributes", "content_hash", "mapping", "created_at", "updated_at")
-    out = _Writer(connection, Customer.__table__, columns)  # type: ignore[arg-type]
+    out = _Writer(connection, _table(Customer), columns)
     tier = _picker(rng, (("vip", 8), ("gold", 20), ("normal", 72)))
     at = out.stamp("created_at", now - timedelta(days=365))
     out.write([(i, "crm", f"C{i:06d}", f"客户{i}", f"公司{i % 997}", f"138{i:08d}",
@@ -138,7 +143,7 @@ def _tickets(connection: Connection, rng: random.Random, count: int, customers: 
     columns = ("id", "subject", "description", "channel", "status", "contact_name",
                "customer_id", "enrichment_status", "enriched_at", "category", "priority",
                "resolved_at", "resolutions", "created_at", "updated_at")
-    out = _Writer(connection, Ticket.__table__, columns)  # type: ignore[arg-type]
+    out = _Writer(connection, _table(Ticket), columns)
     channel, category = _picker(rng, CHANNELS), _picker(rng, CATEGORIES)
     priority = _picker(rng, PRIORITIES)
     enriched = _picker(rng, (("enriched", 86), ("partial", 7), ("not_found", 5),
@@ -173,7 +178,7 @@ def _tickets(connection: Connection, rng: random.Random, count: int, customers: 
 def _tasks(connection: Connection, tasks: list[tuple[int, str, str, datetime]]) -> int:
     columns = ("id", "ticket_id", "reason", "status", "due_at", "attempts", "last_error",
                "created_at", "updated_at")
-    out = _Writer(connection, EnrichmentTask.__table__, columns)  # type: ignore[arg-type]
+    out = _Writer(connection, _table(EnrichmentTask), columns)
     out.write([(n, ticket, reason, status, out.stamp("due_at", at), 0 if status == "pending"
                 else 6, None if status == "pending" else "crm: timed out after 6 attempts",
                 out.stamp("created_at", at), out.stamp("updated_at", at))
@@ -187,7 +192,7 @@ def _outbox(connection: Connection, rng: random.Random,
                "idempotency_key", "mapping", "payload", "document", "status", "step",
                "attempts", "replays", "next_attempt_at", "result", "error", "error_kind",
                "created_at", "updated_at", "done_at")
-    out = _Writer(connection, OutboxMessage.__table__, columns)  # type: ignore[arg-type]
+    out = _Writer(connection, _table(OutboxMessage), columns)
     rows = []
     for n, (ticket, category, resolved) in enumerate(writes, 1):
         refund = category == "退款"
@@ -220,7 +225,7 @@ def _runs(connection: Connection, rng: random.Random, count: int, days: int,
     columns = ("id", "job", "kind", "trigger", "status", "started_at", "finished_at",
                "duration_ms", "pages", "read", "created", "updated", "unchanged", "rejected",
                "retries", "budget_wait_ms", "skipped", "slices", "error")
-    out = _Writer(connection, Run.__table__, columns)  # type: ignore[arg-type]
+    out = _Writer(connection, _table(Run), columns)
     job = _picker(rng, [((name, kind, conn, ops), share) for name, kind, conn, ops, share
                         in JOBS])
     outcome = _picker(rng, CALL_OUTCOMES)
@@ -257,7 +262,7 @@ def _runs(connection: Connection, rng: random.Random, count: int, days: int,
 def _calls(connection: Connection, calls: list[tuple[datetime, str, str, str, float]]) -> int:
     columns = ("seq", "at", "actor", "action", "target", "outcome", "detail", "prev_hash",
                "hash", "key_id")
-    out = _Writer(connection, AuditRecord.__table__, columns)  # type: ignore[arg-type]
+    out = _Writer(connection, _table(AuditRecord), columns)
     calls.sort()
     placeholder = "0" * 64
     out.write([(seq, out.stamp("at", at), "job", "http.call", f"{conn}:{operation}", result,
@@ -267,14 +272,14 @@ def _calls(connection: Connection, calls: list[tuple[datetime, str, str, str, fl
                             "attempt": 1, "duration_ms": latency, "error": None}),
                 placeholder, placeholder, None)
                for seq, (at, conn, operation, result, latency) in enumerate(calls, 1)])
-    head = AuditHead.__table__
+    head = _table(AuditHead)
     connection.execute(head.delete())
     connection.execute(head.insert().values(id=1, seq=len(calls), hash=placeholder))
     return len(calls)
 
 
 def _jobs(connection: Connection, now: datetime) -> None:
-    schedules, states = JobSchedule.__table__, SyncState.__table__
+    schedules, states = _table(JobSchedule), _table(SyncState)
     for name, kind, _conn, _ops, _share in JOBS:
         if kind != "pull":
             continue

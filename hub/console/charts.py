@@ -105,7 +105,7 @@ def stacked_bars(categories: Sequence[str], series: Sequence[StackSeries], *, ti
     out += _y_axis(left, top, plot_w, plot_h, y_max)
     for i, category in enumerate(categories):
         x = left + i * slot + (slot - bar) / 2
-        base = top + plot_h
+        base: float = top + plot_h
         for j, layer in enumerate(series):
             value = layer.values[i] if i < len(layer.values) else 0
             if value <= 0:

@@ -40,7 +40,7 @@ class day_of(FunctionElement[int]):  # noqa: N801 - a SQL function, named as one
     inherit_cache = False
     name = "day_of"
 
-    def __init__(self, column: ColumnElement[Any], offset_minutes: int) -> None:
+    def __init__(self, column: Any, offset_minutes: int) -> None:
         super().__init__(column)
         self.offset_minutes = int(offset_minutes)
 

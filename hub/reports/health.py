@@ -22,7 +22,7 @@ is refused once before every call is), else `ok`.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection, case, func, select
@@ -44,9 +44,9 @@ SLOW_MS = 2000.0
 WARN_BELOW, FAIL_BELOW, WARN_DROP = 80.0, 50.0, 10.0
 HealthStatus = Literal["ok", "warning", "failing", "idle"]
 
-_WINDOW_EXAMPLE = {"start": "2026-12-02T04:00:00Z", "calls": 100, "answered": 100,
-                   "failures": 0, "throttled": 0, "token_failures": 0, "success_rate": 1.0,
-                   "p95_ms": 420.0, "score": 100.0}
+_WINDOW_EXAMPLE: dict[str, Any] = {
+    "start": "2026-12-02T04:00:00Z", "calls": 100, "answered": 100, "failures": 0,
+    "throttled": 0, "token_failures": 0, "success_rate": 1.0, "p95_ms": 420.0, "score": 100.0}
 
 
 class HealthWindow(BaseModel):
@@ -146,9 +146,8 @@ def _judge(name: str, recent: HealthWindow, previous: HealthWindow) -> Connectio
     trend = None if score is None or previous.score is None \
         else round(score - previous.score, 1)
     reasons: list[str] = []
-    if score is None:
-        status: HealthStatus = "idle"
-    else:
+    status: HealthStatus = "idle"
+    if score is not None:
         if score < WARN_BELOW:
             reasons.append(f"score {score:g} < {WARN_BELOW:g}")
         if trend is not None and trend <= -WARN_DROP:
@@ -158,6 +157,6 @@ def _judge(name: str, recent: HealthWindow, previous: HealthWindow) -> Connectio
             reasons.append(f"p95 latency {previous.p95_ms:g} → {recent.p95_ms:g} ms")
         if recent.token_failures:
             reasons.append(f"{recent.token_failures} token/credential refusals")
-        status: HealthStatus = "failing" if score < FAIL_BELOW else "warning" if reasons else "ok"
+        status = "failing" if score < FAIL_BELOW else "warning" if reasons else "ok"
     return ConnectionHealth(connection=name, score=score, trend=trend, status=status,
                             reasons=reasons, recent=recent, previous=previous)
