@@ -20,6 +20,7 @@ from .tickets import (
     TicketVolume,
     response_times,
     sla_breaches,
+    ticket_figures,
     ticket_volume,
 )
 from .window import DEFAULT_TIMEZONE, ReportWindow
@@ -50,6 +51,7 @@ __all__ = [
     "response_times",
     "sla_breaches",
     "sync_freshness",
+    "ticket_figures",
     "ticket_volume",
     "writeback_health",
 ]

@@ -18,8 +18,7 @@ from .tickets import (
     SlaBreaches,
     TicketVolume,
     response_times,
-    sla_breaches,
-    ticket_volume,
+    ticket_figures,
 )
 from .window import DEFAULT_TIMEZONE, ReportWindow
 from .writeback import WritebackHealth, writeback_health
@@ -60,10 +59,11 @@ _RECENT: RecentAnswers[Dashboard] = RecentAnswers()
 
 def dashboard(hub: Hub, window: ReportWindow, *, health_hours: float = 24.0) -> Dashboard:
     """Every figure, computed now."""
+    tickets, sla = ticket_figures(hub, window)
     return Dashboard(
         generated_at=window.now, days=window.days, timezone=window.timezone,
-        health_hours=health_hours, tickets=ticket_volume(hub, window),
-        sla=sla_breaches(hub, window), response_times=response_times(hub, window),
+        health_hours=health_hours, tickets=tickets, sla=sla,
+        response_times=response_times(hub, window),
         enrichment=enrichment_coverage(hub, window), sync=sync_freshness(hub, window),
         writeback=writeback_health(hub, window),
         connections=connection_health(hub, window, hours=health_hours))

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 from functools import partial
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, Connection, case, func, select
@@ -28,7 +29,7 @@ from .recent import RecentAnswers
 from .window import ReportWindow
 
 __all__ = ["DEFAULT_SLA_HOURS", "DurationDay", "ResponseTimes", "Series", "SlaBreaches",
-           "TicketVolume", "response_times", "sla_breaches", "ticket_volume"]
+           "TicketVolume", "response_times", "sla_breaches", "ticket_figures", "ticket_volume"]
 
 # The days before today of the response times change only when a ticket is resolved (or
 # enriched) again, or imported with past times: they are read again after this long.
@@ -122,22 +123,85 @@ def _in_window(window: ReportWindow,
 
 
 def ticket_volume(hub: Hub, window: ReportWindow) -> TicketVolume:
+    with hub.engine.connect() as connection:
+        return _volume(window, _opened(connection, window, None))
+
+
+def sla_breaches(hub: Hub, window: ReportWindow,
+                 targets_hours: dict[str, float] | None = None) -> SlaBreaches:
+    targets = {**DEFAULT_SLA_HOURS, **(targets_hours or {})}
+    with hub.engine.connect() as connection:
+        return _sla(window, targets, _opened(connection, window, targets),
+                    _open_breached(connection, window, targets))
+
+
+def ticket_figures(hub: Hub, window: ReportWindow,
+                   targets_hours: dict[str, float] | None = None
+                   ) -> tuple[TicketVolume, SlaBreaches]:
+    """`ticket_volume` and `sla_breaches` from one read of the window's tickets (the
+    dashboard's: the grouping is most of either's time)."""
+    targets = {**DEFAULT_SLA_HOURS, **(targets_hours or {})}
+    with hub.engine.connect() as connection:
+        groups = _opened(connection, window, targets)
+        open_breached = _open_breached(connection, window, targets)
+    return _volume(window, groups), _sla(window, targets, groups, open_breached)
+
+
+# A group of the window's tickets: day index, channel, category, status, how many, and of
+# them how many breached and met their SLA (0 and 0 when not asked for).
+_Group = tuple[int, str, str, str, int, int, int]
+
+
+def _sla_clock(window: ReportWindow, targets: dict[str, float]
+               ) -> tuple[ColumnElement[float], ColumnElement[bool], ColumnElement[Any]]:
+    """The target (seconds), `late` and the moment the clock stopped (null: running)."""
+    target_s = case({p: h * 3600.0 for p, h in targets.items()}, value=Ticket.priority,
+                    else_=targets["normal"] * 3600.0)
+    closed = Ticket.status.in_(TERMINAL_TICKET_STATUSES)
+    # A ticket closed without a resolution stopped its clock when it was last changed.
+    stopped = func.coalesce(Ticket.resolved_at, case((closed, Ticket.updated_at)))
+    elapsed = seconds_between(func.coalesce(stopped, at(window.now)), Ticket.created_at)
+    return target_s, elapsed > target_s, stopped
+
+
+def _opened(connection: Connection, window: ReportWindow,
+            targets: dict[str, float] | None) -> list[_Group]:
     day = day_of(Ticket.created_at, window.offset_minutes)
     category = func.coalesce(Ticket.category, NO_CATEGORY)
-    query = select(day, Ticket.channel, category, Ticket.status, func.count()) \
+    sums: list[ColumnElement[Any]] = []
+    if targets is not None:
+        _target, late, stopped = _sla_clock(window, targets)
+        sums = [func.sum(case((late, 1), else_=0)),
+                func.sum(case((stopped.is_not(None) & ~late, 1), else_=0))]
+    query = select(day, Ticket.channel, category, Ticket.status, func.count(), *sums) \
         .where(*_in_window(window)).group_by(day, Ticket.channel, category, Ticket.status)
+    index = {d: i for i, d in enumerate(window.day_list)}
+    groups: list[_Group] = []
+    for row in connection.execute(query).all():
+        i = index.get(as_day(row[0]))
+        if i is not None:
+            breached, met = (int(row[5] or 0), int(row[6] or 0)) if sums else (0, 0)
+            groups.append((i, row[1], row[2], row[3], row[4], breached, met))
+    return groups
+
+
+def _open_breached(connection: Connection, window: ReportWindow,
+                   targets: dict[str, float]) -> int:
+    target_s, _late, _stopped = _sla_clock(window, targets)
+    return connection.scalar(select(func.count()).where(
+        Ticket.status.not_in(TERMINAL_TICKET_STATUSES), Ticket.resolved_at.is_(None),
+        Ticket.created_at.is_not(None),
+        seconds_between(at(window.now), Ticket.created_at) > target_s)) or 0
+
+
+def _volume(window: ReportWindow, groups: list[_Group]) -> TicketVolume:
     days = window.day_list
-    index = {d: i for i, d in enumerate(days)}
     totals = [0] * len(days)
     splits: list[dict[str, list[int]]] = [defaultdict(lambda: [0] * len(days)) for _ in range(3)]
-    with hub.engine.connect() as connection:
-        for raw_day, channel, cat, status, count in connection.execute(query):
-            i = index.get(as_day(raw_day))
-            if i is None:
-                continue
-            totals[i] += count
-            for split, key in zip(splits, (channel, cat, status), strict=True):
-                split[key][i] += count
+    for i, channel, category, status, count, _breached, _met in groups:
+        totals[i] += count
+        for split, key in zip(splits, (channel, category, status), strict=True):
+            split[key][i] += count
     by_channel, by_category, by_status = (_series(split) for split in splits)
     return TicketVolume(days=days, totals=totals, by_channel=by_channel,
                         by_category=by_category, by_status=by_status)
@@ -149,35 +213,15 @@ def _series(split: dict[str, list[int]]) -> list[Series]:
             for key, values in sorted(split.items(), key=lambda kv: (-sum(kv[1]), kv[0]))]
 
 
-def sla_breaches(hub: Hub, window: ReportWindow,
-                 targets_hours: dict[str, float] | None = None) -> SlaBreaches:
-    targets = {**DEFAULT_SLA_HOURS, **(targets_hours or {})}
-    target_s = case({p: h * 3600.0 for p, h in targets.items()}, value=Ticket.priority,
-                    else_=targets["normal"] * 3600.0)
-    closed = Ticket.status.in_(TERMINAL_TICKET_STATUSES)
-    # A ticket closed without a resolution stopped its clock when it was last changed.
-    stopped = func.coalesce(Ticket.resolved_at, case((closed, Ticket.updated_at)))
-    now = at(window.now)
-    elapsed = seconds_between(func.coalesce(stopped, now), Ticket.created_at)
-    late = elapsed > target_s
-    breached = func.sum(case((late, 1), else_=0))
-    met = func.sum(case((stopped.is_not(None) & ~late, 1), else_=0))
-    day = day_of(Ticket.created_at, window.offset_minutes)
-    per_day = select(day, breached, met, func.count()).where(*_in_window(window)).group_by(day)
-    open_late = select(func.count()).where(
-        ~closed, Ticket.resolved_at.is_(None), Ticket.created_at.is_not(None),
-        seconds_between(now, Ticket.created_at) > target_s)
+def _sla(window: ReportWindow, targets: dict[str, float], groups: list[_Group],
+         open_breached: int) -> SlaBreaches:
     days = window.day_list
-    index = {d: i for i, d in enumerate(days)}
-    rows = [[0] * len(days) for _ in range(3)]
-    with hub.engine.connect() as connection:
-        for raw_day, late_n, met_n, total in connection.execute(per_day):
-            i = index.get(as_day(raw_day))
-            if i is not None:
-                late_n, met_n = int(late_n or 0), int(met_n or 0)
-                rows[0][i], rows[1][i], rows[2][i] = late_n, met_n, total - late_n - met_n
-        open_breached = connection.scalar(open_late) or 0
-    return SlaBreaches(days=days, breached=rows[0], met=rows[1], running=rows[2],
+    breached, met, running = [0] * len(days), [0] * len(days), [0] * len(days)
+    for i, _channel, _category, _status, count, late_n, met_n in groups:
+        breached[i] += late_n
+        met[i] += met_n
+        running[i] += count - late_n - met_n
+    return SlaBreaches(days=days, breached=breached, met=met, running=running,
                        targets_hours=targets, open_breached=open_breached)
 
 

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from hub.reports import ReportWindow, response_times, sla_breaches, ticket_volume
+from hub.reports import (
+    ReportWindow,
+    response_times,
+    sla_breaches,
+    ticket_figures,
+    ticket_volume,
+)
 from hub.runtime import Hub
 
 from .conftest import NOW, add, hours, ticket
@@ -100,3 +106,12 @@ def test_response_times__days_before_today_are_reread_after_their_age(report_hub
     fresh = response_times(report_hub, WINDOW, past_max_age_s=0)
     assert [(d.day, d.count, d.p90_s) for d in fresh.time_to_resolution] == [
         (date(2026, 12, 2), 2, 4 * 3600), (date(2026, 12, 3), 1, 3600)]
+
+
+def test_ticket_figures__one_read_gives_both(report_hub: Hub) -> None:
+    add(report_hub, ticket(created=NOW - hours(30), priority="urgent", channel="phone"),
+        ticket(created=NOW - hours(1), category=None))
+    volume, sla = ticket_figures(report_hub, WINDOW, {"normal": 0.5})
+    assert volume == ticket_volume(report_hub, WINDOW)
+    assert sla == sla_breaches(report_hub, WINDOW, {"normal": 0.5})
+    assert (sla.breached, sla.open_breached) == ([0, 1, 1], 2)
