@@ -334,9 +334,13 @@ class DingTalkConnector(Connector[DingTalkConfig]):
 
     def _bot_receiver(self) -> DingTalkBotMessages:
         if self._bot_messages is None:
+            crypto = None
+            if self.config.callback_aes_key is not None:  # for encrypted bodies
+                crypto = self._receiver().crypto
             self._bot_messages = DingTalkBotMessages(
                 self.config.bot_app_secret or self.config.app_secret, connector=self.name,
-                connection=self.connection, window=self.config.bot_window, clock=self.clock)
+                connection=self.connection, window=self.config.bot_window, clock=self.clock,
+                crypto=crypto)
         return self._bot_messages
 
     async def open_webhook(
@@ -346,7 +350,8 @@ class DingTalkConnector(Connector[DingTalkConfig]):
         """Open one event push (verified, fresh, first seen, decrypted) or one bot message
         in HTTP mode (its ``sign`` header verified, its ``timestamp`` header fresh).
 
-        A POST with a ``sign`` header and no signature in the query is a bot message; any
+        A POST with a ``sign`` header and no signature in the query is a bot message (its
+        body plaintext JSON, or ``{"encrypt": ...}`` opened with the callback keys); any
         other request is an event push. A bot message has no nonce: a retry is the same
         ``msgId``, which the hub acknowledges without acting twice.
 

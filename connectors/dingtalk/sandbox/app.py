@@ -13,8 +13,8 @@ Controls: ``GET|DELETE /_sandbox/requests`` (the request log, secrets masked),
 ``POST /_sandbox/expire`` (expire every token), ``POST /_sandbox/push`` with
 ``{"url": ..., "event": {...}}`` (push an encrypted event there and return the reply's status
 and decrypted text), ``POST /_sandbox/bot`` with ``{"url": ..., "sender": ..., "text": ...}``
-(and optionally ``group``, ``nick``, ``msg_id``: a member's message to the bot, posted there
-as DingTalk does in HTTP mode; returns the answer's status and the ``msgId``).
+(and optionally ``group``, ``nick``, ``msg_id``, ``encrypt``: a member's message to the bot,
+posted there as DingTalk does in HTTP mode; returns the answer's status and the ``msgId``).
 """
 
 from __future__ import annotations
@@ -110,7 +110,9 @@ def create_app(
     app.state.pusher = None if callback is None else EventPusher(
         token=callback["token"], aes_key=callback["aes_key"], owner_key=callback["owner_key"],
         clock=clock)
-    app.state.bot = BotMessenger(app_secret=app_secret, robot_code=app_key, clock=clock)
+    app.state.bot = BotMessenger(
+        app_secret=app_secret, robot_code=app_key, clock=clock,
+        cipher=None if app.state.pusher is None else app.state.pusher.cipher)
 
     def log(request: Request, status: int, body: Mapping[str, Any]) -> None:
         query = {k: "***" if k in _MASKED else v for k, v in request.query_params.items()}
@@ -251,7 +253,7 @@ def create_app(
         message = bot.message(sender=order["sender"], text=order["text"],
                               nick=order.get("nick"), group=order.get("group"),
                               msg_id=order.get("msg_id"))
-        answer_ = await bot.send(order["url"], message)
+        answer_ = await bot.send(order["url"], message, encrypt=bool(order.get("encrypt")))
         return _json({"status": answer_.status_code, "msgId": message["msgId"]})
 
     return app

@@ -3,7 +3,10 @@ what a member typing to the company's bot makes DingTalk POST to the bot's messa
 
 The body is plaintext JSON; the headers ``timestamp`` (ms) and ``sign`` (`robot_sign` of the
 app secret: the sandbox's own HMAC, written from the notes, not the connector's) authenticate
-it. A retry of the same message is the same body with the same ``msgId``.
+it. A retry of the same message is the same body with the same ``msgId``. With body
+encryption (`encrypt=True`, the app's event-push cipher), the signed body is
+``{"encrypt": "<base64>"}`` sealed as pushes are (§8) — the envelope third-party adapters
+describe; the notes do not document it.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from .crypto import robot_sign
+from .crypto import PushCipher, robot_sign
 
 __all__ = ["BotMessenger"]
 
@@ -38,6 +41,7 @@ class BotMessenger:
         corp_id: the org's corp id (``senderCorpId``, ``chatbotCorpId``).
         base_url: the host of the ``sessionWebhook`` the message carries.
         clock: Unix-seconds clock for ``timestamp``, ``createAt`` and the session's expiry.
+        cipher: the app's event-push cipher, for encrypted bodies.
 
     Example:
         ```python
@@ -49,8 +53,10 @@ class BotMessenger:
 
     def __init__(self, *, app_secret: str, robot_code: str, corp_id: str = "dingsandboxcorp",
                  base_url: str = "https://oapi.dingtalk.com",
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 cipher: PushCipher | None = None) -> None:
         self._secret = app_secret
+        self._cipher = cipher
         self.robot_code = robot_code
         self.corp_id = corp_id
         self.base_url = base_url.rstrip("/")
@@ -95,10 +101,21 @@ class BotMessenger:
         return {"Content-Type": "application/json; charset=utf-8", "timestamp": stamp,
                 "sign": sign or robot_sign(self._secret, stamp)}
 
-    async def send(self, url: str, message: Mapping[str, Any], *,
-                   client: httpx.AsyncClient | None = None, **signing: Any) -> httpx.Response:
-        """POST one message to `url` (`signing` as for `headers`); the receiver's answer."""
+    def body(self, message: Mapping[str, Any], *, encrypt: bool = False) -> bytes:
+        """The request body: the message as JSON, or sealed in ``{"encrypt": ...}``."""
         content = json.dumps(message, ensure_ascii=False).encode("utf-8")
+        if not encrypt:
+            return content
+        if self._cipher is None:
+            raise ValueError("this BotMessenger was made without the app's cipher")
+        return json.dumps({"encrypt": self._cipher.seal(content)}).encode()
+
+    async def send(self, url: str, message: Mapping[str, Any], *,
+                   client: httpx.AsyncClient | None = None, encrypt: bool = False,
+                   **signing: Any) -> httpx.Response:
+        """POST one message to `url` (`signing` as for `headers`; `encrypt` seals the body);
+        the receiver's answer."""
+        content = self.body(message, encrypt=encrypt)
         headers = self.headers(**signing)
         if client is not None:
             return await client.post(url, content=content, headers=headers)

@@ -16,6 +16,7 @@ import pytest
 from connectors.dingtalk._bot_messages import bot_sign
 from connectors.dingtalk.connector import DingTalkConnector
 from connectors.dingtalk.sandbox import BotMessenger, EventPusher
+from connectors.dingtalk.sandbox.crypto import PushCipher
 from connectors.sdk import RejectedError
 from connectors.sdk.crypto import (
     CallbackCryptoError,
@@ -46,8 +47,10 @@ def connector(**overrides: Any) -> DingTalkConnector:
                                        clock=lambda: NOW)
 
 
-def bot(secret: str = APP_SECRET) -> BotMessenger:
-    return BotMessenger(app_secret=secret, robot_code=CONFIG["app_key"], clock=lambda: NOW)
+def bot(secret: str = APP_SECRET, *, owner_key: str = CONFIG["app_key"]) -> BotMessenger:
+    cipher = PushCipher(CONFIG["callback_token"], CONFIG["callback_aes_key"], owner_key)
+    return BotMessenger(app_secret=secret, robot_code=CONFIG["app_key"], clock=lambda: NOW,
+                        cipher=cipher)
 
 
 async def open_bot(dingtalk: DingTalkConnector, message: dict[str, Any], headers: dict[str, str],
@@ -197,6 +200,32 @@ async def test_open_webhook__a_bot_message_inside_a_push_is_the_same_event() -> 
     assert (pushed.event_type, pushed.event_id, pushed.sender, pushed.text) == (
         posted.event_type, posted.event_id, posted.sender, posted.text)
     assert pusher.open_reply(reply.body) == "success"
+
+
+async def test_open_webhook__an_encrypted_body_is_opened_with_the_callback_keys() -> None:
+    message = bot().message(sender="user004", text="电视没信号")
+    body = bot().body(message, encrypt=True)
+    assert message["msgId"].encode() not in body
+    event, reply = await connector().open_webhook(
+        method="POST", query={}, body=body, nonces=MemoryNonceStore(), headers=bot().headers())
+    assert event is not None
+    assert (event.event_type, event.event_id, event.text) == (
+        "bot_message", message["msgId"], "电视没信号")
+    assert (reply.status_code, reply.body) == (200, b"")
+
+
+@pytest.mark.parametrize(("dingtalk", "sealed_for"), [
+    (connector(callback_token=None, callback_aes_key=None), CONFIG["app_key"]),
+    (connector(), "another-owner-key"),
+], ids=["no-callback-keys", "another-owner-key"])
+async def test_open_webhook__an_encrypted_body_it_cannot_open_is_refused(
+    dingtalk: DingTalkConnector, sealed_for: str
+) -> None:
+    body = bot(owner_key=sealed_for).body(bot().message(sender="u", text="hi"), encrypt=True)
+    with pytest.raises(CallbackCryptoError) as caught:
+        await dingtalk.open_webhook(method="POST", query={}, body=body,
+                                    nonces=MemoryNonceStore(), headers=bot().headers())
+    assert not isinstance(caught.value, CallbackSignatureError)
 
 
 def test_bot_messenger__shows_no_secret() -> None:

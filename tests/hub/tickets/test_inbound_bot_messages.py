@@ -205,6 +205,14 @@ async def test_bot_message__forged_and_stale_signs_are_refused_and_audited_witho
     assert len(world.rows(Ticket)) == 1
 
 
+async def test_bot_message__an_encrypted_body_opens_a_ticket(world: World, hub_url: str) -> None:
+    message = world.bot.message(sender="user009", text="冰箱结霜")
+    response = await world.bot.send(hub_url, message, encrypt=True)
+    assert (response.status_code, response.content) == (200, b"")
+    [ticket] = world.rows(Ticket)
+    assert (ticket.subject, ticket.external_ref) == ("冰箱结霜", "dingtalk:user009")
+
+
 async def test_bot_message__inside_an_encrypted_push_too_once_for_both_ways(
     world: World, hub_url: str
 ) -> None:
