@@ -18,7 +18,7 @@ from functools import partial
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, Connection, case, func, select
+from sqlalchemy import ColumnElement, Connection, case, func, literal, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from hub.runtime import Hub
@@ -131,7 +131,7 @@ def sla_breaches(hub: Hub, window: ReportWindow,
                  targets_hours: dict[str, float] | None = None) -> SlaBreaches:
     targets = {**DEFAULT_SLA_HOURS, **(targets_hours or {})}
     with hub.engine.connect() as connection:
-        return _sla(window, targets, _opened(connection, window, targets),
+        return _sla(window, targets, _opened(connection, window, targets, split=False),
                     _open_breached(connection, window, targets))
 
 
@@ -164,17 +164,21 @@ def _sla_clock(window: ReportWindow, targets: dict[str, float]
     return target_s, elapsed > target_s, stopped
 
 
-def _opened(connection: Connection, window: ReportWindow,
-            targets: dict[str, float] | None) -> list[_Group]:
+def _opened(connection: Connection, window: ReportWindow, targets: dict[str, float] | None,
+            *, split: bool = True) -> list[_Group]:
+    """The window's tickets grouped by day (and by channel, category and status if `split`:
+    without, those are empty)."""
     day = day_of(Ticket.created_at, window.offset_minutes)
     category = func.coalesce(Ticket.category, NO_CATEGORY)
+    keys: list[Any] = [day, Ticket.channel, category, Ticket.status] if split \
+        else [day, literal(""), literal(""), literal("")]
     sums: list[ColumnElement[Any]] = []
     if targets is not None:
         _target, late, stopped = _sla_clock(window, targets)
         sums = [func.sum(case((late, 1), else_=0)),
                 func.sum(case((stopped.is_not(None) & ~late, 1), else_=0))]
-    query = select(day, Ticket.channel, category, Ticket.status, func.count(), *sums) \
-        .where(*_in_window(window)).group_by(day, Ticket.channel, category, Ticket.status)
+    query = select(*keys, func.count(), *sums).where(*_in_window(window)) \
+        .group_by(*(keys if split else [day]))
     index = {d: i for i, d in enumerate(window.day_list)}
     groups: list[_Group] = []
     for row in connection.execute(query).all():
