@@ -318,6 +318,8 @@ class HttpClient:
         except httpx.TransportError as exc:
             lost = self._transport_error(exc, retry_safe=retry_safe, context=context)
             self._record(request.method, shown_url, operation, None, number, started, lost)
+            if isinstance(lost, TransientError) and lost.never_sent:
+                await self._refund()
             raise lost from None
         except ConnectorError as exc:  # raised by the auth flow, e.g. a token fetch
             # The call itself was not applied (not sent, or refused for its token): a
@@ -326,7 +328,10 @@ class HttpClient:
                 exc.never_sent = True
             self._record(request.method, shown_url, exc.operation or operation, exc.status,
                          number, started, exc)
+            await self._refund()
             raise
+        if response.status_code >= 500:  # ASSUMED a gateway's: the vendor's API never saw it
+            await self._refund()
         self._remember_cookies(response)
         refused = self._classify(response, context)
         self._record(request.method, shown_url, operation, response.status_code, number,
@@ -334,6 +339,11 @@ class HttpClient:
         if refused is not None:
             raise refused
         return response
+
+    async def _refund(self) -> None:
+        """An attempt that never reached the vendor's API gives its budget slot back."""
+        if self._budget is not None:
+            await self._budget.refund()
 
     def _remember_cookies(self, response: httpx.Response) -> None:
         """Cookies a vendor sets are session credentials: every Redactor masks them."""

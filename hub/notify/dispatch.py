@@ -143,6 +143,7 @@ class NotifyDispatcher:
         self._in_flight: set[int] = set()
         self._finished: list[Settled] = []
         self._stopping = asyncio.Event()
+        self._closing = asyncio.Event()
 
     def stop(self) -> None:
         """Finish what is in flight, claim no more."""
@@ -154,9 +155,10 @@ class NotifyDispatcher:
         try:
             await self._loop()
         finally:
-            committer.cancel()
+            self._closing.set()  # the committer settles what is left, then ends
+            await committer
             heartbeat.cancel()
-            self._flush()
+            await self._flush()  # raises if the store still refuses them
             if self._own_pool:
                 await self.pool.aclose()
         return self.summary
@@ -164,11 +166,15 @@ class NotifyDispatcher:
     async def _group_commits(self) -> None:
         """Settle finished attempts together, one transaction every `_GROUP_WAIT` seconds
         at most (each attempt alone cost a commit, its audit rows and its HTTP calls' each
-        another)."""
-        while True:
-            await asyncio.sleep(_GROUP_WAIT)
+        another). The transaction runs in a thread: the event loop keeps waking the sends
+        whose rate-budget slots come up meanwhile (one woken late gives its slot up)."""
+        while not self._closing.is_set():
             try:
-                self._flush()
+                await asyncio.wait_for(self._closing.wait(), timeout=_GROUP_WAIT)
+            except TimeoutError:
+                pass
+            try:
+                await self._flush()
             except Exception:  # the store is busy or gone: the next round tries them again
                 log.exception("notify: settling %d attempts failed; trying again",
                               len(self._finished))
@@ -183,8 +189,8 @@ class NotifyDispatcher:
         try:
             while not self._stopping.is_set():
                 room = options.concurrency + options.batch - len(tasks)
-                claimed = self._claim(min(room, options.batch)) if room >= options.batch \
-                    else []
+                claimed = await self._claim(min(room, options.batch)) \
+                    if room >= options.batch else []
                 for row in claimed:
                     tasks.add(asyncio.create_task(self._one(row, gate)))
                 if claimed and len(claimed) == options.batch:
@@ -211,14 +217,18 @@ class NotifyDispatcher:
             if tasks:
                 await asyncio.gather(*tasks)
 
-    def _claim(self, limit: int) -> list[queue.Claimed]:
+    async def _claim(self, limit: int) -> list[queue.Claimed]:
+        claimed = await asyncio.to_thread(self._claim_rows, limit)
+        self._in_flight |= {row.id for row in claimed}
+        return claimed
+
+    def _claim_rows(self, limit: int) -> list[queue.Claimed]:
         options = self.options
         with self.hub.sessions.begin() as session:
             claimed = queue.claim(session, owner=self.owner, limit=limit,
                                   now=datetime.now(UTC),
                                   lease=timedelta(seconds=options.lease_seconds),
                                   ids=options.ids, follow_all=options.follow_all)
-        self._in_flight |= {row.id for row in claimed}
         return claimed
 
     def _pending(self) -> bool:
@@ -356,16 +366,16 @@ class NotifyDispatcher:
 
     # -- settling ---------------------------------------------------------------------------
 
-    def _flush(self) -> None:
+    async def _flush(self) -> None:
         """Record every finished attempt in one transaction: each row's outcome (if its
         lease is still ours), its firing's summary, the audit rows of its attempt and calls."""
         if not self._finished:
             return
         finished, self._finished = self._finished, []
         try:
-            kept = self._record(finished)
-        except BaseException:
-            self._finished = finished + self._finished
+            kept = await asyncio.to_thread(self._record, finished)
+        except Exception:  # rolled back: settled by a later flush (not on a cancel, when
+            self._finished = finished + self._finished  # the thread may still commit)
             raise
         self._in_flight -= {s.row.id for s in finished}
         self.summary.lost_leases += len(finished) - len(kept)
@@ -378,21 +388,20 @@ class NotifyDispatcher:
 
     def _record(self, finished: list[Settled]) -> list[Settled]:
         now = datetime.now(UTC)
-        kept: list[Settled] = []
         with self.hub.sessions.begin() as session:
+            next_at = {id(s): self._next_at(s, now) for s in finished}
+            held = queue.settle_many(session, owner=self.owner, settled=[
+                (s.row.id, _values(s, now, next_at[id(s)])) for s in finished])
+            kept = [s for s in finished if s.row.id in held]  # the rest: another holder's
             entries: list[AuditEntry] = []
             for settled in finished:
                 entries += [call_entry(self.actor, call) for call in settled.calls]
+            for settled in kept:
                 row = settled.row
-                next_at = self._next_at(settled, now)
-                if not queue.settle(session, row.id, owner=self.owner,
-                                    values=_values(settled, now, next_at)):
-                    continue  # another dispatcher holds it now: its record stands
                 if settled.outcome == "throttled" and settled.status == "pending" and row.robot:
                     queue.defer_robot(session, connection=row.connection, robot=row.robot,
-                                      until=next_at, now=now)
+                                      until=next_at[id(settled)], now=now)
                 entries += _audit(self.actor, settled, self.run_id)
-                kept.append(settled)
             refresh_firings(session, {s.row.firing_id for s in kept}, now)
             self.hub.audit.append(session, entries)
         return kept
@@ -432,8 +441,7 @@ def _values(settled: Settled, now: datetime, next_at: datetime) -> dict[str, Any
         "next_attempt_at": next_at,
         "maybe_delivered": row.maybe_delivered + (settled.outcome == "maybe_delivered"),
     }
-    if settled.status in ("sent", "partial", "dead", "unknown"):
-        values["done_at"] = now
+    values["done_at"] = now if settled.status in ("sent", "partial", "dead", "unknown") else None
     failing = settled.status in ("dead", "unknown", "pending")
     values["error"] = settled.record.detail if failing else None
     values["error_kind"] = settled.outcome if failing else None

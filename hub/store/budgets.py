@@ -6,7 +6,7 @@ import asyncio
 import time
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,10 +19,12 @@ _INSERTS: dict[str, Any] = {"postgresql": pg_insert, "sqlite": sqlite_insert}
 
 
 class SqlBudgetStore:
-    """Budgets in the `rate_budgets` table; each reservation is one short transaction.
+    """Budgets in the `rate_budgets` table; each reservation is one statement.
 
-    The row is locked for the read-modify-write (SELECT … FOR UPDATE on PostgreSQL; SQLite's
-    write lock is taken at BEGIN IMMEDIATE), so concurrent processes book distinct slots.
+    An upsert books the slot and returns it: ``INSERT … ON CONFLICT (key) DO UPDATE SET tat =
+    max(tat, now) + interval RETURNING tat``. The row is locked for its update (PostgreSQL's
+    row lock; SQLite's write lock, taken at BEGIN IMMEDIATE), so concurrent processes book
+    distinct slots.
     """
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
@@ -33,16 +35,18 @@ class SqlBudgetStore:
 
     def _reserve(self, key: str, interval: float) -> float:
         with self._sessions.begin() as session:
-            insert = _INSERTS[session.get_bind().dialect.name]
-            # Create the row if this is the budget's first call; a racing creator is harmless.
-            session.execute(insert(RateBudget).values(key=key, tat=0.0)
-                            .on_conflict_do_nothing(index_elements=["key"]))
-            row = session.scalars(select(RateBudget).where(RateBudget.key == key)
-                                  .with_for_update()).one()
+            dialect = session.get_bind().dialect.name
+            connection = session.connection()  # SQLite: BEGIN IMMEDIATE, the lock taken
             now = time.time()
-            slot = max(row.tat, now)
-            row.tat = slot + interval
-            return slot - now
+            table = RateBudget.__table__
+            booked = _INSERTS[dialect](table).values(key=key, tat=now + interval)
+            later = func.greatest if dialect == "postgresql" else func.max
+            statement = booked.on_conflict_do_update(
+                index_elements=["key"],
+                set_={"tat": later(table.c.tat, now) + interval},
+            ).returning(table.c.tat)
+            tat = float(connection.execute(statement).scalar_one())
+            return tat - interval - now
 
 
 _GCRA = """
@@ -51,7 +55,7 @@ local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local interval = tonumber(ARGV[1])
 local slot = tonumber(redis.call('GET', KEYS[1]) or '0')
 if slot < now then slot = now end
-local ttl_ms = math.ceil((slot + interval - now) * 1000) + 60000
+local ttl_ms = math.max(1000, math.ceil((slot + interval - now) * 1000) + 60000)
 redis.call('SET', KEYS[1], tostring(slot + interval), 'PX', ttl_ms)
 return tostring(slot - now)
 """

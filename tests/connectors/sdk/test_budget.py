@@ -138,3 +138,15 @@ async def test_rate_cap__admits_limit_calls_per_period_then_refuses_without_coun
     assert await cap.take() == pytest.approx(100.0)
     now[0] += 300.0  # a whole period later: the full limit again
     assert [await cap.take() for _ in range(4)] == [None, None, None, pytest.approx(100.0)]
+
+
+async def test_rate_budget__a_refund_gives_a_slot_back_but_never_a_burst() -> None:
+    now = [1000.0]
+    store = MemoryBudgetStore(clock=lambda: now[0])
+    budget = RateBudget("refunds", RateLimit(per_second=1, headroom=1), store)
+    assert [await store.reserve("refunds", 1.0) for _ in range(3)] == [0.0, 1.0, 2.0]
+    await budget.refund()  # the call of the last slot never reached the vendor
+    assert await store.reserve("refunds", 1.0) == 2.0  # the next caller takes its slot
+    now[0] += 10.0  # idle: nothing is booked ahead
+    await budget.refund()
+    assert [await store.reserve("refunds", 1.0) for _ in range(2)] == [0.0, 1.0]

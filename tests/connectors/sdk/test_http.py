@@ -23,6 +23,7 @@ from connectors.sdk import (
     TransientError,
 )
 from connectors.sdk.http import CallRecord, parse_retry_after, read_json
+from connectors.sdk.ratelimit import MemoryBudgetStore, RateBudget, RateLimit
 from connectors.sdk.redaction import Redactor
 
 BASE = "https://crm.example.test"
@@ -346,3 +347,27 @@ def test_read_json__what_orjson_refuses_is_read_as_the_standard_library_reads_it
 def test_read_json__not_json_is_a_value_error(body: bytes) -> None:
     with pytest.raises(ValueError):
         read_json(httpx.Response(200, content=body))
+
+
+@respx.mock
+async def test_send__an_attempt_the_vendor_never_saw_gives_its_budget_slot_back() -> None:
+    # Two 503s (a gateway's: ASSUMED not counted by the vendor's limiter), then the call:
+    # the budget is charged one slot, not three. A 429 was counted: its slot stays spent.
+    respx.get(f"{BASE}/items").mock(side_effect=[
+        httpx.Response(503), httpx.Response(503), httpx.Response(200, json={"ok": True})])
+    respx.get(f"{BASE}/other").mock(side_effect=[
+        httpx.Response(429), httpx.Response(200, json={"ok": True})])
+    now = [1000.0]
+    store = MemoryBudgetStore(clock=lambda: now[0])
+
+    async def booked(path: str) -> float:
+        budget = RateBudget(path, RateLimit(per_second=1, headroom=1), store)
+        client = HttpClient(base_url=BASE, connector="crm", connection="crm-main",
+                            retry=RetryPolicy(backoff_initial=0.001, backoff_max=0.01),
+                            budget=budget)
+        await client.send("GET", path, operation="items.list")
+        await client.aclose()
+        return await store.reserve(path, 1.0)  # how far ahead the budget is booked
+
+    assert await booked("/items") == 1.0
+    assert await booked("/other") == 2.0

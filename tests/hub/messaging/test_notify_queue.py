@@ -264,3 +264,39 @@ async def test_queue__a_blocked_robot_holds_its_new_messages_until_the_block_end
     await settle_queue(hub)
     posted = tickets_in([p["text"]["content"] for p in robot.posted])
     assert posted == Counter(dict.fromkeys(first + later, 1))
+
+
+async def test_queue__notices_stay_accepted_through_failing_follow_ups_and_are_never_resent(
+    messaging_hub: MessagingHub, sandboxes: Sandboxes
+) -> None:
+    # 30 % of the follow-up calls (getsendprogress, getsendresult) fail — 5xx, dropped,
+    # answer lost — one try per call: a notice DingTalk took is never recorded failed nor
+    # sent again; its follow-ups are retried on their own until the result is known, and
+    # the recipient DingTalk could not reach is listed.
+    hub = messaging_hub(rules={"new": rule({"connection": "dingtalk", "user": "user002"},
+                                           {"connection": "dingtalk", "user": "ghost"})},
+                        enrich=False, jobs=FAST_RETRY, dingtalk={"max_attempts": 1})
+    sandboxes.dingtalk_faults.chaos(error=0.1, drop=0.1, lose=0.1, status=502, seed=33,
+                                    path_prefix="/topapi/message/corpconversation/getsend")
+    ids = await burst(hub, 20)
+    waiting = rows(hub, NotifyDelivery, NotifyDelivery.status == "accepted")
+    await settle_queue(hub)
+    faults = sandboxes.dingtalk_faults.requests()
+    failed_follow_ups = sum("/getsend" in r.path and r.outcome != "passed" for r in faults)
+    sandboxes.dingtalk_faults.reset()
+
+    assert waiting and failed_follow_ups > 0  # the faults met follow-ups, not just sends
+    assert len(sandboxes.dingtalk.tasks) == len(ids)  # every notice sent exactly once
+    texts = [json.dumps(m, ensure_ascii=False) for m in sandboxes.dingtalk.messages_to("user002")]
+    assert tickets_in(texts) == Counter(dict.fromkeys(ids, 1))
+    queued = rows(hub, NotifyDelivery)
+    assert {(r.status, r.attempts) for r in queued} == {("partial", 1)}  # sent once each
+    assert all(r.result["failed"] == ["ghost"] for r in queued)  # the unreached listed
+    assert sum(r.follow_ups for r in queued) > len(ids)  # some follow-ups were retried
+    logged = [e for r in queued for e in r.attempts_log or []]
+    assert "follow_up_failed" in {e["outcome"] for e in logged}
+    sends = [e["outcome"] for e in logged if e["follow_up"] is None]
+    assert len(sends) == len(ids) and set(sends) <= {"accepted", "delivered"}
+    assert {f.status for f in rows(hub, NotifyFiring)} == {"partial"}
+    follow_ups = rows(hub, AuditRecord, AuditRecord.action == "notify.follow_up")
+    assert {r.detail["queue_status"] for r in follow_ups} >= {"accepted", "partial"}
