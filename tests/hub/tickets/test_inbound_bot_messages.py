@@ -230,8 +230,9 @@ async def test_bot_message__inside_an_encrypted_push_too_once_for_both_ways(
 
 @pytest.mark.slow
 async def test_bot_message__through_hub_serve(world: World, tmp_path: Path) -> None:
-    """`hub serve --port 0` in its own process; the sandbox's /_sandbox/bot control posts a
-    member's message to it as DingTalk would."""
+    """`hub serve --port 0 --access-log` in its own process; the sandbox's /_sandbox/bot
+    control posts a member's message to it as DingTalk would. A forged one is refused, and
+    the server's output shows neither its sign nor the secret."""
     env = {name: value for name, value in os.environ.items()
            if not name.startswith(("HUB_", "DINGTALK_", "WECOM_", "CRM_"))}
     env.update(HUB_DATABASE_URL=str(world.hub.settings.database_url),
@@ -241,7 +242,8 @@ async def test_bot_message__through_hub_serve(world: World, tmp_path: Path) -> N
     with log.open("w") as out:
         process = subprocess.Popen(  # noqa: S603 -- the hub's own CLI
             [sys.executable, "-c", "import sys, cli; sys.exit(cli.main())", "serve",
-             "--port", "0"], cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT)
+             "--port", "0", "--access-log"], cwd=tmp_path, env=env, stdout=out,
+            stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60
         while not (found := re.search(r"listening on (http://127\.0\.0\.1:\d+)",
@@ -252,10 +254,18 @@ async def test_bot_message__through_hub_serve(world: World, tmp_path: Path) -> N
             answer = (await sandbox.post("/_sandbox/bot", json={
                 "url": f"{found.group(1)}/webhooks/dingtalk", "sender": "user008",
                 "nick": "李雷", "text": "热水器显示E4"})).json()
+        stamp = str(int(time.time() * 1000))
+        forged_sign = doc_sign("guessed-secret", stamp)
+        forged = await world.bot.send(f"{found.group(1)}/webhooks/dingtalk",
+                                      world.bot.message(sender="x", text="y"),
+                                      timestamp=stamp, sign=forged_sign)
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(30)
     assert answer["status"] == 200, log.read_text()
+    assert forged.status_code == 403
+    assert forged_sign not in log.read_text() and APP_SECRET not in log.read_text()
+    assert '"path": "/webhooks/dingtalk", "status": 403' in log.read_text()  # it was logged
     [ticket] = world.rows(Ticket)
     assert (ticket.subject, ticket.contact_name) == ("热水器显示E4", "李雷")
     [event] = world.rows(WebhookEvent)
