@@ -16,7 +16,10 @@ with `slow` = 2,000 ms: a quarter of calls failing costs 60 points, a tenth thro
 three refused tokens 15, a p95 of 8 s 10. Status: `idle` (no calls in the window), `failing`
 (score < 50), `warning` (score < 80; or it fell by 10 points or more since the window before;
 or its p95 doubled (and is over 500 ms); or any token failure — a credential about to expire
-is refused once before every call is), else `ok`.
+is refused once before every call is), else `ok`. Runs of the jobs that use the connection
+(its own, an enrich job's sources) are counted beside the calls; a failed or interrupted one
+is a reason to warn, even for a connection without calls, but not part of the score (a run
+also fails on its mapping or its data).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from sqlalchemy import Connection, case, func, select
 
 from hub.core.time import UtcDatetime
 from hub.runtime import Hub
-from hub.store.models import AuditRecord
+from hub.store.models import AuditRecord, Run
 
 from ._sql import at, connection_of, percentiles_by
 from .window import ReportWindow
@@ -43,6 +46,7 @@ TOKEN_FAILED = "auth"
 SLOW_MS = 2000.0
 WARN_BELOW, FAIL_BELOW, WARN_DROP = 80.0, 50.0, 10.0
 HealthStatus = Literal["ok", "warning", "failing", "idle"]
+FAILED_RUNS = ("failed", "interrupted")
 
 _WINDOW_EXAMPLE: dict[str, Any] = {
     "start": "2026-12-02T04:00:00Z", "calls": 100, "answered": 100, "failures": 0,
@@ -63,6 +67,8 @@ class HealthWindow(BaseModel):
     success_rate: float | None = Field(description="answered / calls; null: no calls.")
     p95_ms: float | None = Field(description="Nearest-rank 95th percentile latency.")
     score: float | None = Field(description="0–100 (module docstring); null: no calls.")
+    runs: int = Field(default=0, description="Runs of the jobs that use the connection.")
+    failed_runs: int = Field(default=0, description="Of them, failed or interrupted.")
 
 
 class ConnectionHealth(BaseModel):
@@ -100,12 +106,48 @@ def connection_health(hub: Hub, window: ReportWindow, *, hours: float = 24.0
     """Every configured connection, and any other that made calls, by name."""
     span = timedelta(hours=hours)
     recent_start, previous_start = window.now - span, window.now - 2 * span
+    jobs = _connections_of_jobs(hub)
     with hub.engine.connect() as connection:
         recent = _window(connection, recent_start, window.now)
         previous = _window(connection, previous_start, recent_start)
+        recent_runs = _runs(connection, recent_start, window.now, jobs)
+        previous_runs = _runs(connection, previous_start, recent_start, jobs)
     names = sorted(set(hub.config.hub.connections) | set(recent) | set(previous))
-    return [_judge(name, recent.get(name) or _empty(recent_start),
-                   previous.get(name) or _empty(previous_start)) for name in names]
+    return [_judge(name, _with_runs(recent.get(name) or _empty(recent_start), recent_runs, name),
+                   _with_runs(previous.get(name) or _empty(previous_start), previous_runs,
+                              name))
+            for name in names]
+
+
+def _connections_of_jobs(hub: Hub) -> dict[str, set[str]]:
+    """The connections each job of hub.yaml calls: its own, and an enrich job's sources."""
+    found: dict[str, set[str]] = {}
+    for name, job in hub.config.hub.jobs.items():
+        own = getattr(job, "connection", None)
+        used = {own} if isinstance(own, str) else set()
+        used |= {source.connection for source in getattr(job, "sources", None) or ()}
+        found[name] = used
+    return found
+
+
+def _runs(connection: Connection, start: datetime, end: datetime,
+          jobs: dict[str, set[str]]) -> dict[str, tuple[int, int]]:
+    """Runs, and failed or interrupted runs, of each connection's jobs started in [start, end)."""
+    failed = Run.status.in_(FAILED_RUNS)
+    query = select(Run.job, func.count(), func.sum(case((failed, 1), else_=0))) \
+        .where(Run.started_at >= at(start), Run.started_at < at(end)).group_by(Run.job)
+    found: dict[str, tuple[int, int]] = {}
+    for job, runs, failures in connection.execute(query).all():
+        for name in jobs.get(job, ()):
+            total, bad = found.get(name, (0, 0))
+            found[name] = (total + runs, bad + int(failures or 0))
+    return found
+
+
+def _with_runs(window: HealthWindow, runs: dict[str, tuple[int, int]], name: str
+               ) -> HealthWindow:
+    total, failed = runs.get(name, (0, 0))
+    return window.model_copy(update={"runs": total, "failed_runs": failed}) if total else window
 
 
 def _window(connection: Connection, start: datetime, end: datetime
@@ -147,6 +189,9 @@ def _judge(name: str, recent: HealthWindow, previous: HealthWindow) -> Connectio
         else round(score - previous.score, 1)
     reasons: list[str] = []
     status: HealthStatus = "idle"
+    if recent.failed_runs:
+        reasons.append(f"{recent.failed_runs} of {recent.runs} runs of its jobs failed")
+        status = "warning"
     if score is not None:
         if score < WARN_BELOW:
             reasons.append(f"score {score:g} < {WARN_BELOW:g}")

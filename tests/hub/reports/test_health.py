@@ -6,6 +6,7 @@ import pytest
 
 from hub.reports import ReportWindow, connection_health, health_score
 from hub.runtime import Hub
+from hub.store.models import Run
 
 from .conftest import NOW, add, call, hours
 
@@ -76,3 +77,25 @@ def test_connection_health__window_length_is_a_parameter(report_hub: Hub) -> Non
     assert by_hours[1]["crm"].status == "idle"  # neither window reaches 3 h back
     assert by_hours[2]["crm"].previous.failures == 1 and by_hours[2]["crm"].status == "idle"
     assert by_hours[4]["crm"].status == "failing"
+
+
+def test_connection_health__failed_runs_of_its_jobs_warn(report_hub: Hub) -> None:
+    """kingdee's calls are fine, but a run of erp_refunds failed; yonyou made no call at
+    all and its pull failed: both warn. The crm runs that succeeded are counted."""
+    def run(job: str, status: str, hours_ago: float) -> Run:
+        return Run(job=job, kind="pull", trigger="schedule", status=status,
+                   started_at=NOW - hours(hours_ago))
+
+    add(report_hub, call(RECENT, "kingdee:refund.create.save"),
+        run("erp_refunds", "failed", 2), run("erp_refunds", "succeeded", 3),
+        run("erp_parts", "succeeded", 30),  # the window before
+        run("yonyou_customers", "interrupted", 1),
+        run("crm_customers", "succeeded", 1),
+        run("ticket_enrichment", "succeeded", 1))  # crm (hub.yaml gives it no sources)
+    found = {h.connection: h for h in connection_health(report_hub, ReportWindow(now=NOW))}
+    kingdee, yonyou, crm = found["kingdee"], found["yonyou"], found["crm"]
+    assert (kingdee.recent.runs, kingdee.recent.failed_runs, kingdee.previous.runs) == (2, 1, 1)
+    assert (kingdee.status, kingdee.score) == ("warning", 100.0)
+    assert "1 of 2 runs of its jobs failed" in kingdee.reasons
+    assert (yonyou.status, yonyou.score, yonyou.recent.failed_runs) == ("warning", None, 1)
+    assert (crm.status, crm.recent.runs, crm.recent.failed_runs) == ("idle", 2, 0)
