@@ -125,7 +125,8 @@ def test_roles__403_exactly_where_role_permissions_say(
 # admin (everything)". Allowed means past authorization (any answer but 401/403).
 README_CONTRACT: dict[str, list[str]] = {
     "agent": ["GET /tickets", "POST /tickets", "GET /tickets/1", "PATCH /tickets/1",
-              "POST /tickets/1/resolve", "POST /tickets/1/reopen", "GET /customers",
+              "POST /tickets/1/resolve", "POST /tickets/1/reopen", "POST /tickets/1/replies",
+              "GET /customers",
               "GET /customers/1", "GET /customers/1/history", "GET /kb/search"],
     "integrator": ["GET /connections", "POST /connections/1/check", "GET /jobs",
                    "POST /jobs/1/pause", "POST /jobs/1/resume", "POST /jobs/1/trigger",
