@@ -9,7 +9,9 @@ from .health import (
     HealthStatus,
     HealthWindow,
     connection_health,
+    health_history,
     health_score,
+    recent_health_history,
 )
 from .tickets import (
     DEFAULT_SLA_HOURS,
@@ -46,8 +48,10 @@ __all__ = [
     "connection_health",
     "dashboard",
     "enrichment_coverage",
+    "health_history",
     "health_score",
     "recent_dashboard",
+    "recent_health_history",
     "response_times",
     "sla_breaches",
     "sync_freshness",

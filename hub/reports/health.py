@@ -35,9 +35,11 @@ from hub.runtime import Hub
 from hub.store.models import AuditRecord, Run
 
 from ._sql import at, connection_of, percentiles_by
+from .recent import RecentAnswers
 from .window import ReportWindow
 
-__all__ = ["ConnectionHealth", "HealthStatus", "HealthWindow", "connection_health", "health_score"]
+__all__ = ["ConnectionHealth", "HealthStatus", "HealthWindow", "connection_health",
+           "health_history", "health_score", "recent_health_history"]
 
 CALL_ACTION = "http.call"
 ANSWERED = ("ok", "not_found", "rejected")
@@ -205,3 +207,35 @@ def _judge(name: str, recent: HealthWindow, previous: HealthWindow) -> Connectio
         status = "failing" if score < FAIL_BELOW else "warning" if reasons else "ok"
     return ConnectionHealth(connection=name, score=score, trend=trend, status=status,
                             reasons=reasons, recent=recent, previous=previous)
+
+
+def health_history(hub: Hub, window: ReportWindow, *, hours: float = 24.0, windows: int = 7
+                   ) -> dict[str, list[HealthWindow]]:
+    """Each connection's last `windows` windows of `hours` ending at `window.now`, oldest
+    first (the windows `connection_health` compares are the last two): the history a
+    sparkline draws. Every configured connection, and any other that made calls."""
+    span = timedelta(hours=hours)
+    starts = [window.now - span * (windows - i) for i in range(windows)]
+    jobs = _connections_of_jobs(hub)
+    found: list[dict[str, HealthWindow]] = []
+    runs: list[dict[str, tuple[int, int]]] = []
+    with hub.engine.connect() as connection:
+        for start in starts:
+            found.append(_window(connection, start, start + span))
+            runs.append(_runs(connection, start, start + span, jobs))
+    names = sorted(set(hub.config.hub.connections).union(*found))
+    return {name: [_with_runs(calls.get(name) or _empty(start), ran, name)
+                   for start, calls, ran in zip(starts, found, runs, strict=True)]
+            for name in names}
+
+
+_RECENT_HISTORY: RecentAnswers[dict[str, list[HealthWindow]]] = RecentAnswers()
+
+
+def recent_health_history(hub: Hub, *, hours: float = 24.0, windows: int = 7,
+                          max_age_s: float = 30.0) -> dict[str, list[HealthWindow]]:
+    """`health_history` ending now, reused for `max_age_s` as the dashboard is (recent.py):
+    what the console's dashboard and connections page draw."""
+    key = (hub.settings.database_url, hours, windows)
+    return _RECENT_HISTORY.get(key, lambda: health_history(
+        hub, ReportWindow.ending_now(), hours=hours, windows=windows), max_age_s=max_age_s)

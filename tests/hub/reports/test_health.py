@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hub.reports import ReportWindow, connection_health, health_score
+from hub.reports import ReportWindow, connection_health, health_history, health_score
 from hub.runtime import Hub
 from hub.store.models import Run
 
@@ -99,3 +99,24 @@ def test_connection_health__failed_runs_of_its_jobs_warn(report_hub: Hub) -> Non
     assert "1 of 2 runs of its jobs failed" in kingdee.reasons
     assert (yonyou.status, yonyou.score, yonyou.recent.failed_runs) == ("warning", None, 1)
     assert (crm.status, crm.recent.runs, crm.recent.failed_runs) == ("idle", 2, 0)
+
+
+def test_health_history__windows_oldest_first_with_the_last_two_the_figures(
+        report_hub: Hub) -> None:
+    """Seven windows of 4 hours: calls land in the window they fall in; the last two are the
+    windows connection_health compares."""
+    add(report_hub,
+        call(NOW - hours(27), "crm:customers.list", "transient"),  # window 0: [-28 h, -24 h)
+        call(NOW - hours(26), "crm:customers.list"),
+        call(NOW - hours(1), "crm:customers.list"),  # window 6: [-4 h, now)
+        call(NOW - hours(29), "crm:customers.list", "transient"))  # before the first window
+    window = ReportWindow(now=NOW)
+    history = health_history(report_hub, window, hours=4, windows=7)
+    assert set(history) >= {"crm", "kingdee"}
+    crm = history["crm"]
+    assert [w.start for w in crm] == [NOW - hours(28 - 4 * i) for i in range(7)]
+    assert [w.calls for w in crm] == [2, 0, 0, 0, 0, 0, 1]
+    assert (crm[0].failures, crm[0].score, crm[6].score) == (1, 40.0, 100.0)
+    assert all(w.score is None for w in history["kingdee"])
+    now = {h.connection: h for h in connection_health(report_hub, window, hours=4)}["crm"]
+    assert (now.previous, now.recent) == (crm[5], crm[6])
