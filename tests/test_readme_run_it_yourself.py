@@ -1,6 +1,7 @@
 """README, "Run it yourself": its commands, exactly as written, in an empty directory with a
 copy of configs/ and mappings/ and no connection variable set, end with an enriched ticket
-through `hub serve` and `hub doctor` reporting every connection reachable.
+through `hub serve` and `hub doctor` reporting every connection reachable; then the console
+the README points at is signed in to with the key it made, and lists that ticket.
 
 Only ports change, where the commands take a port: the sandboxes listen on free ports
 (`--free-ports`, their URLs read back from `--env-file`) and `hub serve` on a free one, so the
@@ -72,7 +73,7 @@ def test_readme_run_it_yourself__ends_with_an_enriched_ticket(tmp_path: Path) ->
             env[name] = value
         port = free_port()
         script = steps.replace("hub serve", f"hub serve --port {port}").replace(
-            "127.0.0.1:8000", f"127.0.0.1:{port}")
+            "127.0.0.1:8000", f"127.0.0.1:{port}") + _CONSOLE_CHECK.format(port=port)
         done = subprocess.run(  # noqa: S603 -- the README's own commands
             ["bash", "-c", "set -euo pipefail\ntrap 'kill $(jobs -p) 2>/dev/null' EXIT\n"
              + script], cwd=workdir, env=env, capture_output=True, text=True, timeout=300,
@@ -86,6 +87,20 @@ def test_readme_run_it_yourself__ends_with_an_enriched_ticket(tmp_path: Path) ->
     _check(done.stdout, done.stderr, port, workdir)
 
 
+# Appended to the README's commands while `hub serve` still runs: "open the console and sign
+# in with the key", as a browser would do it (the form's CSRF token, the session cookie).
+_CONSOLE_CHECK = """
+python - "$KEY" <<'CHECK'
+import re, sys, httpx
+with httpx.Client(base_url="http://127.0.0.1:{port}/console", follow_redirects=True) as c:
+    form = c.get("/signin").text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form).group(1)
+    page = c.post("/signin", data={{"csrf": csrf, "api_key": sys.argv[1], "next": "/tickets"}})
+    print("console:", page.status_code, page.url.path, "净水器漏水" in page.text)
+CHECK
+"""
+
+
 def _check(out: str, err: str, port: int, workdir: Path) -> None:
     flat = " ".join(out.split())
     for connection in ("crm", "kb", "kingdee", "yonyou", "dingtalk", "wecom"):
@@ -97,6 +112,8 @@ def _check(out: str, err: str, port: int, workdir: Path) -> None:
     assert created["customer"]["name"] == "李子涵" and created["customer"]["tier"] == "gold"
     assert "enriched" in out.split("发票抬头开错", 1)[1]  # `hub tickets create` shows it
     assert f"hub serve: listening on http://127.0.0.1:{port}" in err
+    assert f"the console at http://127.0.0.1:{port}/console" in err
+    assert "console: 200 /console/tickets True" in out, out
     access = [json.loads(line) for line in err.splitlines() if '"event": "access"' in line]
     post = next(line for line in access if line["method"] == "POST")
     assert post["path"] == "/tickets" and post["status"] == 201 and post["request_id"]
