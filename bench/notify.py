@@ -49,7 +49,7 @@ def _arguments() -> argparse.Namespace:
                         help="share of requests that meet a fault in the second phase")
     parser.add_argument("--users", type=int, default=1000,
                         help="distinct recipients (each gets messages/users of them)")
-    parser.add_argument("--concurrency", type=int, default=32, help="sends in flight")
+    parser.add_argument("--concurrency", type=int, default=64, help="sends in flight")
     parser.add_argument("--batch", type=int, default=32, help="deliveries claimed at once")
     parser.add_argument("--token-lifetime", type=int, default=30,
                         help="seconds a sandbox token lives (renewed during the run)")
