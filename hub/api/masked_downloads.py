@@ -1,39 +1,23 @@
 """Spreadsheet downloads for a caller without `pii`: a masked copy, made as it is sent.
 
 The masking middleware leaves streamed bodies alone, so a route that sends a file masks it
-here: every cell through hub.field_masking, the header naming each column's rule (a `手机号`
-column is masked as mobile numbers, whatever their format). A CSV is masked row by row as it
-streams; an .xlsx is rewritten cell by cell (openpyxl, read-only in and write-only out: memory
-does not grow with the rows) into an anonymous temporary file that is sent, then gone. Cell
-styles (the report's highlighted bad cells, Excel's quote prefix) are kept, and no text
-becomes a formula.
+here, through hub.access.masked_files (what the console's downloads use too).
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import re
-import tempfile
-from collections.abc import Iterator
-from copy import copy
 from pathlib import Path
-from typing import IO, Annotated, Any, Literal
-from urllib.parse import quote
+from typing import Annotated, Literal
 
 from fastapi import Depends, Request
 from starlette.responses import StreamingResponse
 
-from hub.access.masking import FieldMasker, mask_personal_text
+from hub.access.masked_files import attachment, masked_file
+from hub.access.masking import FieldMasker
 
 from .masking import MaskingRules, sees_personal_data
 
 __all__ = ["DownloadMaskerDep", "masked_download"]
-
-_CHUNK = 1 << 16
-_RISKY_START = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet would run as a formula
-# What XML 1.0 cannot carry, written the way Excel (and the report writer) writes it.
-_UNWRITABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def _download_masker(request: Request) -> FieldMasker | None:
@@ -51,106 +35,8 @@ def masked_download(path: Path, *, kind: Literal["xlsx", "csv"], media_type: str
                     filename: str, masker: FieldMasker) -> StreamingResponse:
     """The file at `path` (a CSV or a workbook with a header row), masked, as an attachment
     named `filename`."""
-    headers = {"Content-Disposition": _attachment(filename)}
-    if kind == "csv":
-        return StreamingResponse(_masked_csv(path, masker), media_type=media_type,
-                                 headers=headers)
-    spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by _chunks once sent
-    try:
-        _write_masked_xlsx(path, masker, spool)
-        headers["Content-Length"] = str(spool.tell())
-        spool.seek(0)
-    except BaseException:
-        spool.close()
-        raise
-    return StreamingResponse(_chunks(spool), media_type=media_type, headers=headers)
-
-
-def _attachment(filename: str) -> str:
-    quoted = quote(filename)  # as Starlette's FileResponse writes it
-    if quoted != filename:
-        return f"attachment; filename*=utf-8''{quoted}"
-    return f'attachment; filename="{filename}"'
-
-
-def _chunks(spool: IO[bytes]) -> Iterator[bytes]:
-    with spool:
-        while chunk := spool.read(_CHUNK):
-            yield chunk
-
-
-def _neutral(masked: Any, original: Any) -> Any:
-    """`masked` never starts like a formula where `original` did not."""
-    if (isinstance(masked, str) and masked.startswith(_RISKY_START)
-            and not (isinstance(original, str) and original.startswith(_RISKY_START))):
-        return "'" + masked
-    return masked
-
-
-def _masked_csv(path: Path, masker: FieldMasker) -> Iterator[bytes]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    buffer.write("\ufeff")  # the report's UTF-8 BOM, for Excel
-    with path.open(encoding="utf-8-sig", newline="") as source:
-        reader = csv.reader(source)
-        header = next(reader, None)
-        if header is not None:
-            writer.writerow([mask_personal_text(name) for name in header])
-        rules = [masker.rule_for(name) for name in header or ()]
-        no_rule = masker.rule_for("")
-        for row in reader:
-            writer.writerow([
-                _neutral(masker.mask_value(rules[i] if i < len(rules) else no_rule, cell),
-                         cell)
-                for i, cell in enumerate(row)])
-            if buffer.tell() >= _CHUNK:
-                yield buffer.getvalue().encode()
-                buffer.seek(0)
-                buffer.truncate()
-    yield buffer.getvalue().encode()
-
-
-def _write_masked_xlsx(path: Path, masker: FieldMasker, out: IO[bytes]) -> None:
-    from openpyxl import Workbook, load_workbook  # heavy: only when a report is asked for
-
-    source = load_workbook(path, read_only=True)
-    try:
-        target = Workbook(write_only=True)
-        for sheet in source.worksheets:
-            copied = target.create_sheet(sheet.title)
-            copied.freeze_panes = "A2"  # the header row stays in view, as in the report
-            rules: list[Any] | None = None
-            no_rule = masker.rule_for("")
-            for row in sheet.iter_rows():
-                if rules is None:  # the header row
-                    rules = [masker.rule_for(str(cell.value or "")) for cell in row]
-                    copied.append([_cell(copied, cell, _header(cell.value)) for cell in row])
-                    continue
-                copied.append([_cell(copied, cell, masker.mask_value(
-                    rules[i] if i < len(rules) else no_rule, cell.value))
-                    for i, cell in enumerate(row)])
-        target.save(out)
-    finally:
-        source.close()
-
-
-def _header(value: Any) -> Any:
-    return mask_personal_text(value) if isinstance(value, str) else value
-
-
-def _cell(sheet: Any, cell: Any, value: Any) -> Any:
-    from openpyxl.cell import WriteOnlyCell
-
-    if isinstance(value, str) and _UNWRITABLE.search(value):
-        value = _UNWRITABLE.sub(lambda m: f"_x{ord(m.group()):04X}_", value)
-    written = WriteOnlyCell(sheet, value=value)
-    if getattr(cell, "has_style", False):
-        written.font = copy(cell.font)
-        written.fill = copy(cell.fill)
-        written.number_format = cell.number_format
-        written.quotePrefix = bool(cell.style_array.quotePrefix)
-    if isinstance(value, str):
-        written.data_type = "s"  # never a formula, whatever the text starts with
-        if value.startswith(_RISKY_START):
-            written.quotePrefix = True
-    return written
+    copy = masked_file(path, kind=kind, masker=masker)
+    headers = {"Content-Disposition": attachment(filename)}
+    if copy.length is not None:
+        headers["Content-Length"] = str(copy.length)
+    return StreamingResponse(copy.chunks, media_type=media_type, headers=headers)

@@ -241,6 +241,36 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "dead.replay_all_confirm": ("重放全部死信？", "Replay every dead letter?"),
     "dead.replay_one": ("重放", "Replay"),
     "dead.replayed": ("已重放：{ids}", "Replayed: {ids}"),
+    # imports
+    "nav.imports": ("导入", "Imports"),
+    "run.queued": ("排队中", "queued"),
+    "imports.title": ("导入", "Imports"),
+    "imports.upload": ("上传表格导入", "Upload a spreadsheet"),
+    "imports.file": ("文件", "File"),
+    "imports.sheet": ("工作表", "Sheet"),
+    "imports.header_row": ("表头行", "Header row"),
+    "imports.force": ("已导入过也重新导入", "Import again if imported before"),
+    "imports.submit": ("上传并导入", "Upload and import"),
+    "imports.hint": ("CSV 或 Excel（.xlsx）；工作表和表头行可留空，由导入程序识别。"
+                     "同一文件经同一映射版本只导入一次。",
+                     "CSV or Excel (.xlsx); leave sheet and header row empty to have them "
+                     "found. The same file through the same mapping version is imported "
+                     "once."),
+    "imports.report": ("错误报告", "Error report"),
+    "imports.none": ("还没有导入。", "No imports yet."),
+    "import.title": ("导入 #{id}", "Import #{id}"),
+    "import.live": ("导入中，数字实时更新。", "Importing: the counts update live."),
+    "import.estimated": ("（约 {n} 行）", "(about {n} rows)"),
+    "import.duplicate_of": ("与之相同", "Same as"),
+    "import.duplicate": ("此文件已导入过，未再导入（勾选“重新导入”可强制）。",
+                         "This file was imported before and was not imported again (tick "
+                         "“Import again” to force it)."),
+    "import.report_hint": ("{n} 行被拒收：报告列出每行及原因，修正后可再次导入。",
+                           "{n} rows were refused: the report lists each with its reasons; "
+                           "fix them and import it again."),
+    "import.download": ("下载 {kind}", "Download {kind}"),
+    "import.report_later": ("导入结束后提供。", "Ready when the import ends."),
+    "import.no_report": ("没有被拒收的行。", "No row was refused."),
     # jobs and runs
     "jobs.title": ("作业", "Jobs"),
     "jobs.actions": ("操作", "Actions"),

@@ -51,6 +51,7 @@ NAVIGATION = (  # (path under /console, message, the permission that shows it)
     ("/dead-letters", "nav.dead_letters", "outbox:read"),
     ("/jobs", "nav.jobs", "jobs:read"),
     ("/runs", "nav.runs", "runs:read"),
+    ("/imports", "nav.imports", "imports:read"),
 )
 
 _templates = Environment(loader=PackageLoader("hub.console", "templates"),

@@ -89,15 +89,15 @@ class ConsoleServer:
         return f"{self.url}/console{path}"
 
 
-def _environment(tmp: Path, crm_url: str, kingdee_url: str, issuer_url: str
-                 ) -> dict[str, str]:
+def _environment(tmp: Path, crm_url: str, kingdee_url: str, issuer_url: str, *,
+                 mappings: Path) -> dict[str, str]:
     return {
         "HUB_JWT_ISSUER": issuer_url, "HUB_JWT_JWKS_URL": f"{issuer_url}/jwks.json",
         "HUB_JWT_AUDIENCE": AUDIENCE, "HUB_OIDC_CLIENT_ID": CLIENT_ID,
         "HUB_OIDC_CLIENT_SECRET": CLIENT_SECRET,
         "HUB_DATABASE_URL": f"sqlite:///{tmp / 'hub.db'}",
         "HUB_CONFIG": str(ROOT / "configs/hub.yaml"),
-        "HUB_MAPPINGS_DIR": str(ROOT / "mappings"),
+        "HUB_MAPPINGS_DIR": str(mappings),
         "HUB_IMPORTS_DIR": str(tmp / "imports"),
         "HUB_AUDIT_KEY": AUDIT_KEY,
         "HUB_AUDIT_CHECKPOINTS": str(tmp / "audit.checkpoints"),
@@ -152,7 +152,14 @@ def _wait_until_serving(url: str, process: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.fixture(scope="module")
-def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleServer]:
+def mappings_dir() -> Path:
+    """The mappings the server reads; a module that edits them gives a copy of its own."""
+    return ROOT / "mappings"
+
+
+@pytest.fixture(scope="module")
+def console_server(tmp_path_factory: pytest.TempPathFactory,
+                   mappings_dir: Path) -> Iterator[ConsoleServer]:
     chromium_or_skip()
     tmp = tmp_path_factory.mktemp("console")
     crm_app = create_crm_sandbox(api_key=CRM_KEY, customers=120)
@@ -162,7 +169,7 @@ def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console
         kingdee_url = stack.enter_context(serve(kingdee_app))
         issuer = Issuer()
         issuer.url = stack.enter_context(serve(issuer.app))
-        env = _environment(tmp, crm_url, kingdee_url, issuer.url)
+        env = _environment(tmp, crm_url, kingdee_url, issuer.url, mappings=mappings_dir)
         for name, value in env.items():
             patch.setenv(name, value)
         hub = Hub(Settings())

@@ -1,0 +1,100 @@
+"""The console's imports and mappings pages in a real Chromium against a real `hub serve`
+(reading a copy of mappings/): an upload with a bad row, its progress and summary, its error
+report downloaded (masked for a role without personal data); roles and CSRF refused."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hub.importer.pipeline import list_imports
+
+from .conftest import ROOT, ConsoleServer, shoot, sign_in
+
+pytestmark = pytest.mark.slow
+
+CUSTOMERS_CSV = ("客户编号,客户名称,手机号,客户等级\n"
+                 "c-901,王芳,13800138000,金卡\n"
+                 "c-902,赵强,13911112222,铂金\n"
+                 "c-903,孙丽,13700001111,普通\n")
+
+
+@pytest.fixture(scope="module")
+def mappings_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of mappings/: the tests save mappings, never into the repository's."""
+    copy = tmp_path_factory.mktemp("mappings") / "mappings"
+    shutil.copytree(ROOT / "mappings", copy)
+    return copy
+
+
+def _upload(page: Any, server: ConsoleServer, tmp_path: Path, name: str) -> int:
+    sample = tmp_path / name
+    sample.write_text(CUSTOMERS_CSV, encoding="utf-8")
+    form = page.locator("#upload-form")
+    form.locator("input[type=file]").set_input_files(str(sample))
+    form.locator("select[name=mapping]").select_option("import_customers")
+    form.locator("#upload").click()
+    page.wait_for_url(re.compile(re.escape(server.page_url("/imports/")) + r"\d+$"))
+    return int(page.url.rsplit("/", 1)[1])
+
+
+def test_import__upload_with_a_bad_row_shows_progress_summary_and_its_report(
+        console_server: ConsoleServer, new_page: Any, tmp_path: Path) -> None:
+    page = new_page("zh-CN")
+    sign_in(page, console_server, console_server.keys.admin, path="/imports")
+    shoot(page, "imports")
+    import_id = _upload(page, console_server, tmp_path, "客户名单.csv")
+    # the page follows the import (polling) until it ends, then shows its summary
+    page.locator("#import-status .run-partial").wait_for()
+    shoot(page, "import-summary")
+    counts = {name: page.locator(f"#import-counts [data-count={name}]").inner_text()
+              for name in ("read", "created", "rejected")}
+    assert counts == {"read": "3", "created": "2", "rejected": "1"}
+    progress = page.request.get(console_server.page_url(f"/imports/{import_id}/progress.json"))
+    assert progress.json() == {"status": "partial", "finished": True, "estimated_rows": 3,
+                               "counts": {"read": 3, "created": 2, "updated": 0,
+                                          "unchanged": 0, "rejected": 1, "skipped": 0}}
+
+    with page.expect_download() as download:
+        page.click("#report-csv")
+    report = Path(download.value.path()).read_text(encoding="utf-8-sig")
+    assert download.value.suggested_filename == "客户名单.errors.csv"
+    [bad] = [line for line in report.splitlines() if "c-902" in line]
+    assert "铂金" in bad and "客户等级" in bad  # the row, the field and its reason
+    assert "13911112222" in bad  # an admin sees personal data
+    assert "c-901" not in report and "c-903" not in report
+
+    page.goto(console_server.page_url("/imports"))
+    row = page.locator("#imports tbody tr", has_text="客户名单.csv").first
+    assert row.locator("a").first.inner_text() == str(import_id)
+
+
+def test_import__report_masked_for_an_integrator_agent_refused_csrf_refused(
+        console_server: ConsoleServer, new_page: Any) -> None:
+    [done] = [s for s in list_imports(console_server.hub).items
+              if s.file_name == "客户名单.csv"] or [None]
+    assert done is not None, "runs after the upload test"
+    page = new_page("en")
+    sign_in(page, console_server, console_server.keys.integrator, path=f"/imports/{done.id}")
+    shoot(page, "import-integrator")
+    report = page.request.get(console_server.page_url(f"/imports/{done.id}/report.csv"))
+    assert report.status == 200 and "c-902" in report.text()
+    assert "13911112222" not in report.text() and "139****2222" in report.text()
+
+    before = len(list_imports(console_server.hub).items)
+    refused = page.request.post(console_server.page_url("/imports"), multipart={
+        "mapping": "import_customers",
+        "file": {"name": "x.csv", "mimeType": "text/csv", "buffer": CUSTOMERS_CSV.encode()}},
+        max_redirects=0)
+    assert refused.status == 403  # no CSRF token
+    assert len(list_imports(console_server.hub).items) == before
+
+    agent = new_page("en")
+    sign_in(agent, console_server, console_server.keys.agent)
+    answer = agent.goto(console_server.page_url("/imports"))
+    assert answer is not None and answer.status == 403
+    assert "Imports" not in agent.locator("header nav").inner_text()
