@@ -46,11 +46,13 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
 }
 NAVIGATION = (  # (path under /console, message, the permission that shows it)
+    ("/dashboard", "nav.dashboard", "runs:read"),
     ("/tickets", "nav.tickets", "tickets:read"),
     ("/outbox", "nav.outbox", "outbox:read"),
     ("/dead-letters", "nav.dead_letters", "outbox:read"),
     ("/jobs", "nav.jobs", "jobs:read"),
     ("/runs", "nav.runs", "runs:read"),
+    ("/connections", "nav.connections", "connections:read"),
     ("/imports", "nav.imports", "imports:read"),
 )
 

@@ -13,6 +13,7 @@ from hub.errors import AuthenticationError, NotFoundError, PermissionDeniedError
 from ..auth import session_actor
 from ..messages import LANGUAGE_COOKIE, LANGUAGES
 from ..web import (
+    SignInRequired,
     blocking,
     check_csrf,
     clear_session,
@@ -32,12 +33,22 @@ def _next_page(value: object) -> str:
     """Where to go after signing in: a console page, never another site."""
     text = value if isinstance(value, str) else ""
     if not text.startswith("/") or text.startswith("//") or "\\" in text or "\n" in text:
-        return "/tickets"
+        return "/"  # the landing page of the person's role
     return text
 
 
 async def home(request: Request) -> Response:
-    return redirect(request, "/tickets")
+    """The landing page by role: the dashboard for those who may see it (runs:read, as
+    GET /reports/dashboard), else the tickets (agents)."""
+    session = session_of(request)
+    if session is None or not session.signed_in:
+        raise SignInRequired
+    try:
+        principal = await blocking(console_of(request).auth.recheck, session)
+    except AuthenticationError as error:
+        await deny(request, error, actor=session_actor(session))
+        raise SignInRequired(ended=True) from None
+    return redirect(request, "/dashboard" if principal.may("runs:read") else "/tickets")
 
 
 async def signin_page(request: Request) -> Response:
@@ -46,7 +57,7 @@ async def signin_page(request: Request) -> Response:
     if session is None:  # an anonymous session: the sign-in form's CSRF token is bound to it
         session = fresh = console_of(request).auth.signer.new()
     elif session.signed_in:
-        return redirect(request, "/tickets")
+        return redirect(request, "/")
     return render(request, "signin.html", session=fresh or session,
                   next=_next_page(request.query_params.get("next")),
                   ended=request.query_params.get("ended") == "1",
@@ -159,7 +170,7 @@ async def oidc_callback(request: Request) -> Response:
                        reason=str(error), client=client_of(request))
         fresh = console.auth.signer.new()
         return render(request, "signin.html", status=error.http_status, session=fresh,
-                      next=str(kept.get("next") or "/tickets"), error=str(error),
+                      next=str(kept.get("next") or "/"), error=str(error),
                       ended=False, oidc=True)
     session = await blocking(console.auth.sign_in_token, principal, token_expires=ends,
                              client=client_of(request))
