@@ -380,6 +380,35 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "check.failed": ("未通过", "failed"),
     "yes": ("是", "yes"),
     "no": ("否", "no"),
+    # audit
+    "nav.audit": ("审计", "Audit"),
+    "audit.title": ("审计日志", "Audit log"),
+    "audit.chain": ("哈希链", "The hash chain"),
+    "audit.chain_ok": ("完整", "intact"),
+    "audit.chain_broken": ("已损坏", "broken"),
+    "audit.chain_summary": ("{checked} 行已校验，签名链头一致，{checkpoints} 个检查点吻合。",
+                            "{checked} rows checked, the signed head matches, "
+                            "{checkpoints} checkpoints matched."),
+    "audit.chain_problem": ("前 {checked} 行正常，之后：", "After {checked} good rows:"),
+    "audit.unkeyed": ("第 1–{n} 行在启用密钥前写入（仅 SHA-256）：能写数据库的人可能改写过它们。",
+                      "Rows 1-{n} were written before the chain was keyed (plain SHA-256): "
+                      "anyone who could write the database could have rewritten them."),
+    "audit.verified_at": ("校验于 {at}（{age}；同一进程最多复用 1 分钟，"
+                          "与 `hub audit verify` 相同）",
+                          "Verified at {at} ({age}; reused for at most a minute, as "
+                          "`hub audit verify` checks)"),
+    "audit.verify_now": ("立即校验", "Verify now"),
+    "audit.actor": ("操作者", "Actor"),
+    "audit.target": ("对象", "Target"),
+    "audit.since": ("起（UTC，含）", "Since (UTC, inclusive)"),
+    "audit.until": ("止（UTC，不含）", "Until (UTC, exclusive)"),
+    "audit.limit": ("每页", "Per page"),
+    "audit.hint": ("精确匹配；以 * 结尾为前缀匹配（如 console:*、ticket.*）。最新的在前。",
+                   "Exact, or a prefix when it ends in * (console:*, ticket.*). Newest first."),
+    "audit.at": ("时间", "At"),
+    "audit.outcome": ("结果", "Outcome"),
+    "audit.detail": ("详情", "Detail"),
+    "audit.none": ("没有符合条件的审计记录。", "No audit row matches."),
 }
 
 

@@ -53,6 +53,7 @@ NAVIGATION = (  # (path under /console, message, the permission that shows it)
     ("/jobs", "nav.jobs", "jobs:read"),
     ("/runs", "nav.runs", "runs:read"),
     ("/connections", "nav.connections", "connections:read"),
+    ("/audit", "nav.audit", "audit:read"),
     ("/imports", "nav.imports", "imports:read"),
 )
 

@@ -125,3 +125,63 @@ def test_connections__csrf_and_roles_refused(console_server: ConsoleServer,
     posted = agent.request.post(console_server.page_url("/connections/crm/check"),
                                 form={"csrf": csrf or ""}, max_redirects=0)
     assert posted.status == 403 and len(_checks(console_server)) == before
+
+
+def test_audit__filters_pages_and_the_chains_status_for_admins_only(
+        console_server: ConsoleServer, new_page: Any) -> None:
+    integrator = new_page("en")
+    sign_in(integrator, console_server, console_server.keys.integrator)
+    refused = integrator.goto(console_server.page_url("/audit"))
+    assert refused is not None and refused.status == 403
+    assert "Audit" not in integrator.locator("header nav").inner_text()
+
+    page = new_page("zh-CN")
+    sign_in(page, console_server, console_server.keys.admin, path="/audit")
+    shoot(page, "audit")
+    assert page.locator("#chain").get_attribute("data-ok") == "true"
+    assert "行已校验" in page.locator("#chain-summary").inner_text()
+    # the API's filters: a prefix, newest first
+    page.fill("input[name=actor]", "console:*")
+    page.fill("input[name=action]", "console.signin")
+    page.click("#audit-filters button[type=submit]")
+    page.wait_for_url(re.compile(r"action=console.signin"))
+    rows = page.locator("#audit-rows tbody tr")
+    expected = query_audit(console_server.hub.sessions, actor="console:*",
+                           action="console.signin", limit=50).items
+    assert rows.count() == len(expected) >= 3  # every sign-in of this module so far
+    assert set(rows.locator("td.action").all_inner_texts()) == {"console.signin"}
+    seqs = [int(s) for s in rows.evaluate_all("trs => trs.map(tr => tr.dataset.seq)")]
+    assert seqs == [row.seq for row in expected]
+    # paging: two a page, the next page older
+    page.goto(console_server.page_url("/audit?action=console.signin&limit=2"))
+    first = page.locator("#audit-rows tbody tr").evaluate_all(
+        "trs => trs.map(tr => Number(tr.dataset.seq))")
+    page.click("nav.pager a[rel=next]")
+    page.wait_for_url(re.compile(r"cursor="))
+    second = page.locator("#audit-rows tbody tr").evaluate_all(
+        "trs => trs.map(tr => Number(tr.dataset.seq))")
+    assert first == seqs[:2] and second == seqs[2:4]
+    page.goto(console_server.page_url("/audit?since=2999-01-01T00:00"))
+    assert page.locator("#audit-rows").count() == 0 and page.locator(".empty").count() == 1
+    bad = page.goto(console_server.page_url("/audit?since=yesterday"))
+    assert bad is not None and bad.status == 422  # as the API answers a bad filter
+
+
+def test_audit__a_row_altered_in_the_store_shows_the_chain_broken(
+        console_server: ConsoleServer, new_page: Any) -> None:
+    """Last in the module: it breaks the chain of the module's store."""
+    from sqlalchemy import update
+
+    from hub.store.models import AuditRecord
+
+    [signin] = query_audit(console_server.hub.sessions, action="console.signin", limit=1).items
+    with console_server.hub.sessions() as session, session.begin():
+        session.execute(update(AuditRecord).where(AuditRecord.seq == signin.seq)
+                        .values(outcome="forged"))
+    page = new_page("en")
+    sign_in(page, console_server, console_server.keys.admin, path="/audit")
+    page.click("#verify-now")
+    page.wait_for_url(re.compile(r"verify=now"))
+    shoot(page, "audit-chain-broken")
+    assert page.locator("#chain").get_attribute("data-ok") == "false"
+    assert f"#{signin.seq}" in page.locator("#chain-problem").inner_text()
