@@ -33,9 +33,8 @@ def mappings_validate(
     ctx: typer.Context, names: Annotated[list[str] | None, typer.Argument()] = None
 ) -> None:
     """Compile mappings (all of them by default); errors name file, line and field."""
+    from hub.admin.mapping_edits import dropped_fields
     from hub.errors import ConfigFileError
-    from hub.importer.pipeline import import_conflicts
-    from hub.ingest.targets import field_problems
 
     cli = cli_context(ctx)
     problems: list[Any] = []
@@ -46,9 +45,7 @@ def mappings_validate(
             problems.extend(exc.problems)
             continue
         dropped = [cli.hub.mappings.problem(name, ("fields", field), message)
-                   for field, message in [*import_conflicts(mapping),
-                                          *field_problems(mapping.spec.target,
-                                                          list(mapping.fields))]]
+                   for field, message in dropped_fields(mapping)]
         if dropped:  # an import would lose these fields' values
             problems.extend(dropped)
             continue

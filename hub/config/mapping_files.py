@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from hub.core.yamlfile import YamlDocument, find_env_refs, load_yaml
+from hub.core.yamlfile import YamlDocument, find_env_refs, load_yaml, load_yaml_text
 from hub.errors import ConfigFileError, ConfigProblem, NotFoundError
 
 if TYPE_CHECKING:
@@ -86,22 +86,35 @@ class MappingLibrary:
     def get(self, name: str) -> CompiledMapping:
         """The compiled mapping; a bad spec raises ConfigFileError with file, line and field."""
         if name not in self._compiled:
-            from hub.mapping import compile_mapping, parse_spec
-            from hub.mapping.spec import allowed_keys
-
-            doc = load_yaml(self.path(name))
-            _refuse_env_refs(doc)
-            key = (name, "\n".join(doc.text_lines))
-            compiled = _compiled_before(key, self.transforms)
-            if compiled is None:
-                try:
-                    spec = parse_spec(doc.data, transforms=self.transforms)
-                except ValidationError as exc:
-                    raise doc.validation_error(exc, allowed=allowed_keys) from None
-                compiled = compile_mapping(spec, name=name, transforms=self.transforms)
-                _remember(key, self.transforms, compiled)
-            self._compiled[name] = compiled
+            self._compiled[name] = self._compile(name, load_yaml(self.path(name)))
         return self._compiled[name]
+
+    def compile_text(self, name: str, text: str) -> CompiledMapping:
+        """Mapping `name` as `text` would make it (an edit not saved): the same compiler and
+        errors as `get`, problems named as in the file `<name>.yaml` of this folder."""
+        if NAME_RULE.fullmatch(name) is None:
+            raise NotFoundError(f"no mapping {_shown(name)}")
+        return self._compile(name, load_yaml_text(text, path=self.folder / f"{name}.yaml"))
+
+    def _compile(self, name: str, doc: YamlDocument) -> CompiledMapping:
+        from hub.mapping import compile_mapping, parse_spec
+        from hub.mapping.spec import allowed_keys
+
+        _refuse_env_refs(doc)
+        key = (name, "\n".join(doc.text_lines))
+        compiled = _compiled_before(key, self.transforms)
+        if compiled is None:
+            try:
+                spec = parse_spec(doc.data, transforms=self.transforms)
+            except ValidationError as exc:
+                raise doc.validation_error(exc, allowed=allowed_keys) from None
+            compiled = compile_mapping(spec, name=name, transforms=self.transforms)
+            _remember(key, self.transforms, compiled)
+        return compiled
+
+    def forget(self, name: str) -> None:
+        """Drop what was compiled of `name`: its file changed (a saved edit)."""
+        self._compiled.pop(name, None)
 
     def problem(self, name: str, loc: tuple[str | int, ...], message: str) -> ConfigProblem:
         """A problem found in mapping `name` after it compiled, at the line of `loc`."""

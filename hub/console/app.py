@@ -18,7 +18,7 @@ from hub.runtime import Hub
 
 from .auth import ConsoleAuth
 from .messages import Translator, language_of
-from .routes import audit, connections, dashboard, imports, jobs, outbox, signin, tickets
+from .routes import audit, connections, dashboard, imports, jobs, mappings, outbox, signin, tickets
 from .web import Console, SignInRequired, clear_session, redirect, render
 
 __all__ = ["PREFIX", "create_console"]
@@ -59,7 +59,7 @@ def create_console(hub: Hub, *, auth: ConsoleAuth | None = None) -> Starlette:
     """The console on `hub` (its API keys, its services, its masking rules)."""
     app = Starlette(routes=[*signin.routes, *dashboard.routes, *tickets.routes, *outbox.routes,
                             *jobs.routes, *connections.routes, *audit.routes,
-                            *imports.routes,
+                            *imports.routes, *mappings.routes,
                             STATIC],
                     exception_handlers={SignInRequired: _sign_in_first, HubError: _hub_error,
                                         HTTPException: _http_error})

@@ -55,6 +55,7 @@ NAVIGATION = (  # (path under /console, message, the permission that shows it)
     ("/connections", "nav.connections", "connections:read"),
     ("/audit", "nav.audit", "audit:read"),
     ("/imports", "nav.imports", "imports:read"),
+    ("/mappings", "nav.mappings", "connections:read"),
 )
 
 _templates = Environment(loader=PackageLoader("hub.console", "templates"),

@@ -38,7 +38,7 @@ from ruamel.yaml.tokens import ScalarToken
 from hub.errors import ConfigFileError, ConfigProblem
 
 __all__ = ["MAX_ALIASED_NODES", "MAX_BYTES", "MAX_DEPTH", "YamlDocument", "find_env_refs",
-           "load_yaml"]
+           "load_yaml", "load_yaml_text"]
 
 MAX_BYTES = 1 << 20  # 1 MiB: the shipped hub.yaml is 10 KiB, the largest mapping 4 KiB
 MAX_DEPTH = 64  # lists and mappings inside each other
@@ -143,7 +143,18 @@ def load_yaml(path: Path, *, interpolate: bool = False) -> YamlDocument:
 
     Raises ConfigFileError (one problem, naming the file and line) for a file that is not
     small, plain YAML: see the module docstring."""
-    text = _read_text(path)
+    return load_yaml_text(_read_text(path), path=path, interpolate=interpolate)
+
+
+def load_yaml_text(text: str, *, path: Path, interpolate: bool = False) -> YamlDocument:
+    """`load_yaml` of text not (yet) in a file — an edit about to be saved as `path`: held to
+    the same limits as a file (MAX_BYTES of UTF-8, no NUL)."""
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
+        raise _refused(path, None, f"is larger than {MAX_BYTES >> 20} MiB; a config or "
+                                   "mapping file is a small text file")
+    if (nul := text.find("\0")) >= 0:
+        raise _refused(path, text.count("\n", 0, nul) + 1, "contains a NUL character")
+    text = text.removeprefix("\ufeff")
     raw = _parsed(path, text)
     doc = YamlDocument(path=path, data=None)
     doc.text_lines = text.splitlines()
@@ -283,7 +294,8 @@ def _syntax_problem(path: Path, text: str, exc: MarkedYAMLError) -> ConfigProble
     if opened is not None:
         return ConfigProblem(str(path), opened, "", f"the quote opened on this line is not "
                              f"closed on it; YAML then fails at line {line}: {reason}")
-    return ConfigProblem(str(path), line, "", f"not valid YAML: {reason}")
+    return ConfigProblem(str(path), line, "", f"not valid YAML: {reason}",
+                         column=mark.column + 1 if mark is not None else None)
 
 
 def _first_multiline_quote(text: str, *, before: int | None) -> int | None:

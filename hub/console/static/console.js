@@ -53,9 +53,95 @@ function waitForRun() {
   });
 }
 
+// The mapping editor: each edit (and sample) checked by the server's compiler, debounced;
+// problems with their line and column, each sample record beside what the mapping makes.
+function mappingEditor() {
+  const editor = document.querySelector("[data-check]");
+  if (!editor) return;
+  const form = document.getElementById("mapping-form");
+  const state = document.getElementById("check-state");
+  const problems = document.getElementById("problems");
+  const body = document.querySelector("#preview tbody");
+  const pretty = (value) => JSON.stringify(value, null, 2);
+  const cell = (row, text, className) => {
+    const td = row.insertCell();
+    const pre = document.createElement("pre");
+    pre.textContent = text;
+    if (className) td.className = className;
+    td.appendChild(pre);
+    return td;
+  };
+  const show = (answer) => {
+    problems.replaceChildren();
+    if (answer.problems.length) {
+      const list = document.createElement("ul");
+      list.className = "notice error problems";
+      for (const p of answer.problems) {
+        const item = document.createElement("li");
+        item.dataset.line = p.line || "";
+        item.textContent = state.dataset.at.replace("{file}", p.file).replace("{line}", p.line || "?")
+          .replace("{column}", p.column || "?") + (p.field ? ` ${p.field}` : "") + ": " + p.message;
+        list.appendChild(item);
+      }
+      problems.appendChild(list);
+    }
+    state.textContent = answer.ok ? `${state.dataset.ok} (v${answer.version})` : state.dataset.bad;
+    const sampleError = document.getElementById("sample-error");
+    sampleError.hidden = !answer.sample_error;
+    sampleError.textContent = answer.sample_error || "";
+    const note = document.getElementById("sample-note");
+    note.hidden = !answer.note;
+    note.textContent = answer.note || "";
+    body.replaceChildren();
+    for (const r of answer.rows) {
+      const row = body.insertRow();
+      row.insertCell().textContent = r.row;
+      cell(row, pretty(r.input));
+      if (r.errors.length) {
+        cell(row, r.errors.map((e) => `${e.field}: ${e.message}`).join("\n"), "error-text");
+      } else {
+        cell(row, r.skipped ? document.getElementById("preview-hint").dataset.skipped : pretty(r.output));
+      }
+    }
+  };
+  let timer = null;
+  let asked = 0;
+  const check = () => {
+    window.clearTimeout(timer);
+    state.textContent = state.dataset.checking;
+    timer = window.setTimeout(async () => {
+      const mine = ++asked;
+      const data = new FormData(form);
+      data.append("records", document.getElementById("sample-records").value);
+      const file = document.getElementById("sample-file").files[0];
+      if (file) data.append("sample", file);
+      try {
+        const answer = await fetch(editor.dataset.check, {method: "POST", body: data,
+          credentials: "same-origin", cache: "no-store"});
+        if (answer.redirected) { window.location.reload(); return; }
+        if (mine === asked && answer.ok) show(await answer.json());
+      } catch (error) { /* the server restarting: the next edit asks again */ }
+    }, 400);
+  };
+  const text = document.getElementById("mapping-text");
+  problems.addEventListener("click", (event) => {  // a problem's line, selected in the YAML
+    const line = Number(event.target.closest("li")?.dataset.line);
+    if (!line) return;
+    const lines = text.value.split("\n");
+    const start = lines.slice(0, line - 1).join("\n").length + (line > 1 ? 1 : 0);
+    text.focus();
+    text.setSelectionRange(start, start + (lines[line - 1] || "").length);
+  });
+  ["mapping-text", "sample-records"].forEach((id) =>
+    document.getElementById(id).addEventListener("input", check));
+  document.getElementById("sample-file").addEventListener("change", check);
+  check();
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   confirmations();
   selectAll();
   runProgress();
   waitForRun();
+  mappingEditor();
 });

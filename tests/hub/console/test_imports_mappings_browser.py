@@ -98,3 +98,105 @@ def test_import__report_masked_for_an_integrator_agent_refused_csrf_refused(
     answer = agent.goto(console_server.page_url("/imports"))
     assert answer is not None and answer.status == 403
     assert "Imports" not in agent.locator("header nav").inner_text()
+
+
+def _edit(page: Any, text: str) -> None:
+    """Replace the editor's text as typing would (an input event)."""
+    page.fill("#mapping-text", text)
+
+
+def test_mapping_editor__errors_with_line_and_column_preview_and_save_a_version(
+        console_server: ConsoleServer, new_page: Any, mappings_dir: Path,
+        tmp_path: Path) -> None:
+    file = mappings_dir / "import_customers.yaml"
+    original = file.read_text(encoding="utf-8")
+    page = new_page("en")
+    sign_in(page, console_server, console_server.keys.admin, path="/mappings")
+    shoot(page, "mappings")
+    assert page.locator("#mappings tr[data-mapping=import_customers] .version").inner_text() \
+        == "v1"
+    page.click("#mappings a:text-is('import_customers')")
+    page.wait_for_url(re.compile(r"/mappings/import_customers$"))
+
+    # a syntax error: its line and column, as typed (the compiler's check, debounced)
+    _edit(page, original.replace("  company: {path: 公司}", "  company: {path: 公司]"))
+    problem = page.locator("#problems li").first
+    problem.wait_for()
+    assert problem.inner_text().startswith("import_customers.yaml, line 10, column 21")
+    assert "expected ',' or '}'" in problem.inner_text()
+    shoot(page, "mapping-syntax-error")
+
+    # a valid edit: sample records beside what the mapping makes of them
+    edited = original.replace("钻石: vip,", "钻石: vip, 铂金: vip,")
+    _edit(page, edited)
+    page.fill("#sample-records", '[{"客户编号": "c-7", "客户名称": "王芳", "客户等级": "铂金"},'
+                                 ' {"客户编号": "c-8", "客户名称": "李四", "客户等级": "黑卡"}]')
+    page.locator("#preview tbody tr").nth(1).wait_for()
+    assert page.locator("#problems li").count() == 0
+    good, bad = page.locator("#preview tbody tr").all()
+    assert '"客户等级": "铂金"' in good.locator("td").nth(1).inner_text()
+    assert '"tier": "vip"' in good.locator("td").nth(2).inner_text()
+    assert '"external_id": "C-7"' in good.locator("td").nth(2).inner_text()
+    assert bad.locator("td.error-text").inner_text().startswith("tier:")  # on the field
+    shoot(page, "mapping-preview")
+    # a sample file: read as an import reads it, rows numbered as its error report numbers
+    sample = tmp_path / "样例.csv"
+    sample.write_text(CUSTOMERS_CSV, encoding="utf-8")
+    page.set_input_files("#sample-file", str(sample))
+    page.locator("#preview tbody tr").nth(2).wait_for()  # two rows before: pasted records
+    numbers = page.locator("#preview tbody tr td:first-child").all_inner_texts()
+    assert numbers == ["2", "3", "4"]
+    assert '"tier": "vip"' in page.locator("#preview tbody tr").nth(1).inner_text()
+
+    page.click("#save")
+    page.wait_for_url(re.compile(r"/mappings/import_customers\?saved=2$"))
+    shoot(page, "mapping-saved")
+    assert page.locator("#saved").inner_text() == "Saved as v2."
+    assert page.locator("#versions tbody tr").first.inner_text().startswith("v1")
+    saved = file.read_text(encoding="utf-8")
+    assert "version: 2" in saved and "铂金: vip" in saved
+    [kept] = (mappings_dir / ".versions").glob("import_customers.v1.*.yaml")
+    assert kept.read_text(encoding="utf-8") == original
+    page.goto(console_server.page_url("/mappings"))
+    assert page.locator("#mappings tr[data-mapping=import_customers] .version").inner_text() \
+        == "v2"
+    [row] = [r for r in console_server.hub.audit.tail(50) if r.action == "mapping.save"]
+    assert row.actor.startswith("console:apikey:") and row.target == "mapping:import_customers"
+    assert row.detail["from_version"] == 1 and row.detail["version"] == 2
+    assert "-version: 1" in row.detail["diff"] and "+version: 2" in row.detail["diff"]
+    assert "铂金: vip" in row.detail["diff"]
+
+    # a mapping that does not compile is shown back with its problem, never saved
+    csrf = page.locator("input[name=csrf]").first.get_attribute("value") or ""
+    refused = page.request.post(console_server.page_url("/mappings/import_customers"),
+                                form={"csrf": csrf, "text": saved.replace("key:", "ky:")},
+                                max_redirects=0)
+    assert refused.status == 422 and "unknown key" in refused.text()
+    assert file.read_text(encoding="utf-8") == saved
+
+
+def test_mapping_editor__agent_refused_csrf_refused(
+        console_server: ConsoleServer, new_page: Any, mappings_dir: Path) -> None:
+    file = mappings_dir / "crm_customer.yaml"
+    before = file.read_text(encoding="utf-8")
+    page = new_page("en")
+    sign_in(page, console_server, console_server.keys.integrator, path="/mappings")
+    no_token = page.request.post(console_server.page_url("/mappings/crm_customer"),
+                                 form={"text": before + "\n# changed\n"}, max_redirects=0)
+    assert no_token.status == 403
+    check = page.request.post(console_server.page_url("/mappings/crm_customer/check.json"),
+                              form={"text": before}, max_redirects=0)
+    assert check.status == 403
+    assert file.read_text(encoding="utf-8") == before
+
+    agent = new_page("zh-CN")
+    sign_in(agent, console_server, console_server.keys.agent)
+    answer = agent.goto(console_server.page_url("/mappings/crm_customer"))
+    shoot(agent, "refused-agent-mappings")
+    assert answer is not None and answer.status == 403
+    csrf = agent.locator("input[name=csrf]").first.get_attribute("value") or ""
+    refused = agent.request.post(console_server.page_url("/mappings/crm_customer"),
+                                 form={"csrf": csrf, "text": before + "\n# changed\n"},
+                                 max_redirects=0)
+    assert refused.status == 403
+    assert file.read_text(encoding="utf-8") == before

@@ -1,0 +1,81 @@
+"""Checking and saving mapping edits: problems with file, line and column; a save writes the
+next version atomically, keeps the previous file, audits the diff, refuses what does not
+compile."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hub.admin.mapping_edits import (
+    HISTORY,
+    check_mapping_text,
+    mapping_text,
+    mapping_versions,
+    save_mapping,
+)
+from hub.errors import ConfigFileError
+from hub.runtime import Hub
+from tests.conftest import ROOT
+
+
+@pytest.fixture
+def hub(make_hub: Any, sqlite_url: str, tmp_path: Path) -> Any:
+    folder = tmp_path / "mappings"
+    shutil.copytree(ROOT / "mappings", folder)
+    runtime = make_hub(sqlite_url, mappings_dir=folder)
+    yield runtime
+    runtime.close()
+
+
+@pytest.mark.parametrize(("old", "new", "line", "column", "field", "message"), [
+    ("  company: {path: 公司}", "  company: {path: 公司]", 10, 21, "", "expected ',' or '}'"),
+    ("  city: {path: 城市}", "  city: {pth: 城市}", 19, 10, "fields.city.pth",
+     "did you mean 'path'?"),
+    ("  mobile: {path: 手机号, type: mobile}", "  mobil: {path: 手机号, type: mobile}", 11, 3,
+     "fields.mobil", "did you mean 'mobile'?"),
+], ids=["syntax", "unknown-key", "dropped-field"])
+def test_check__names_line_column_and_field(hub: Hub, old: str, new: str, line: int,
+                                            column: int, field: str, message: str) -> None:
+    text = mapping_text(hub, "import_customers")
+    _, problems = check_mapping_text(hub, "import_customers", text.replace(old, new))
+    [problem] = problems
+    assert (problem.line, problem.column, problem.field) == (line, column, field)
+    assert message in problem.message
+    assert Path(problem.file) == hub.mappings.folder / "import_customers.yaml"
+
+
+def test_save__next_version_previous_kept_diff_audited(hub: Hub) -> None:
+    file = hub.mappings.folder / "import_customers.yaml"
+    before = file.read_text(encoding="utf-8")
+    assert hub.mappings.get("import_customers").version == 1
+    saved = save_mapping(hub, "import_customers",
+                         before.replace("钻石: vip,", "钻石: vip, 铂金: vip,"), actor="tester")
+    assert (saved.previous_version, saved.version) == (1, 2)
+    assert "version: 2" in file.read_text(encoding="utf-8")
+    assert hub.mappings.get("import_customers").version == 2  # the compiled one forgotten
+    [kept] = mapping_versions(hub, "import_customers")
+    assert kept.version == 1
+    assert (hub.mappings.folder / HISTORY / kept.file).read_text(encoding="utf-8") == before
+    assert sorted(p.name for p in hub.mappings.folder.iterdir()
+                  if p.name.startswith(".") and p.name != HISTORY) == []  # no temporary left
+    [row] = [r for r in hub.audit.tail(10) if r.action == "mapping.save"]
+    assert (row.actor, row.target) == ("tester", "mapping:import_customers")
+    assert "+version: 2" in row.detail["diff"] and "铂金" in row.detail["diff"]
+
+    raised = file.read_text(encoding="utf-8").replace("version: 2", "version: 7")
+    assert save_mapping(hub, "import_customers", raised, actor="tester").version == 7
+
+
+def test_save__refuses_what_does_not_compile_nothing_written(hub: Hub) -> None:
+    file = hub.mappings.folder / "import_tickets.yaml"
+    before = file.read_text(encoding="utf-8")
+    with pytest.raises(ConfigFileError) as refused:
+        save_mapping(hub, "import_tickets", before.replace("key:", "ky:"), actor="tester")
+    assert "ky" in str(refused.value)
+    assert file.read_text(encoding="utf-8") == before
+    assert mapping_versions(hub, "import_tickets") == []
+    assert not any(r.action == "mapping.save" for r in hub.audit.tail(10))
