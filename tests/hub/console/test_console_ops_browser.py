@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from hub.audit import AuditEntry
 from hub.audit.query import query_audit
 from hub.reports import recent_dashboard
 
@@ -29,6 +30,11 @@ def _sign_in_home(page: Any, server: ConsoleServer, key: str) -> None:
 
 def test_dashboard__the_integrators_landing_page_with_the_reports_figures(
         console_server: ConsoleServer, new_page: Any) -> None:
+    # yonyou's token refused once, its calls otherwise fine: a warning before any failure
+    console_server.hub.audit.record([AuditEntry(
+        "job:yonyou_customers", "http.call", f"yonyou:{operation}", outcome=outcome,
+        detail={"duration_ms": 40.0}) for operation, outcome in (
+            ("token", "auth"), *(("customers.list", "ok") for _ in range(9)))])
     page = new_page("zh-CN")
     _sign_in_home(page, console_server, console_server.keys.integrator)
     page.wait_for_url(re.compile(r"/console/dashboard$"))
@@ -51,6 +57,12 @@ def test_dashboard__the_integrators_landing_page_with_the_reports_figures(
     assert crm.locator("svg.gauge .gauge-value").get_attribute("data-value") == "100"
     assert crm.locator("svg.sparkline polyline").count() == 1
     assert page.locator("#sync-crm_customers").count() == 1
+    yonyou = page.locator("#health-yonyou")
+    assert yonyou.get_attribute("data-status") == "warning"
+    assert yonyou.locator("svg.gauge .gauge-value").get_attribute("data-value") == "95"
+    assert "1 token/credential refusals" in yonyou.locator("ul.reasons").inner_text()
+    # what needs a look comes first
+    assert page.locator(".health-card").first.get_attribute("id") == "health-yonyou"
     # the window and the zone
     page.select_option("select[name=days]", "7")
     page.select_option("select[name=tz]", "UTC")
