@@ -4,6 +4,7 @@ The console's landing page for the roles that may see it (runs:read, as the API'
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -29,7 +30,7 @@ from ..charts import PALETTE, StackSeries, gauge, line_chart, sparkline, stacked
 from ..messages import Translator, language_of
 from ..web import admitted, blocking, console_of, render
 
-__all__ = ["health_cards", "routes"]
+__all__ = ["health_cards", "reason_text", "routes"]
 
 DAY_CHOICES = (7, 14, 30, 90)
 ZONES = ("Asia/Shanghai", "Asia/Hong_Kong", "Asia/Singapore", "Asia/Tokyo", "UTC",
@@ -97,6 +98,29 @@ def _charts(t: Translator, board: Dashboard) -> dict[str, Markup]:
     return {name: Markup(svg) for name, svg in {**volume, "sla": breaches, **lines}.items()}
 
 
+# The reasons hub.reports.health gives (its _judge), in the person's language; another
+# sentence is shown as the report wrote it.
+_REASONS = (
+    (re.compile(r"(?P<failed>\d+) of (?P<runs>\d+) runs of its jobs failed"),
+     "health.reason.failed_runs"),
+    (re.compile(r"score (?P<score>[\d.]+) < (?P<limit>[\d.]+)"), "health.reason.low_score"),
+    (re.compile(r"score fell (?P<points>[\d.]+) points since the window before"),
+     "health.reason.fell"),
+    (re.compile(r"p95 latency (?P<before>[\d.]+) → (?P<now>[\d.]+) ms"),
+     "health.reason.slower"),
+    (re.compile(r"(?P<n>\d+) token/credential refusals"), "health.reason.tokens"),
+)
+
+
+def reason_text(t: Translator, reason: str) -> str:
+    """One of a connection's health reasons in the person's language."""
+    for pattern, key in _REASONS:
+        found = pattern.fullmatch(reason)
+        if found:
+            return t(key, **found.groupdict())
+    return reason
+
+
 def health_cards(t: Translator, health: list[ConnectionHealth],
                  history: dict[str, list[HealthWindow]], *, size: int = 96,
                  spark_width: int = 160) -> list[dict[str, Any]]:
@@ -107,6 +131,7 @@ def health_cards(t: Translator, health: list[ConnectionHealth],
         scores = [w.score for w in history.get(item.connection, [])]
         cards.append({
             "health": item, "status": t(f"health.{item.status}"),
+            "reasons": [reason_text(t, reason) for reason in item.reasons],
             "history": history.get(item.connection, []),
             "gauge": Markup(gauge(item.score, title=t("health.gauge", name=item.connection),
                                   chart_id=f"gauge-{item.connection}", status=item.status,

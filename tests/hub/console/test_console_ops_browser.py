@@ -60,7 +60,7 @@ def test_dashboard__the_integrators_landing_page_with_the_reports_figures(
     yonyou = page.locator("#health-yonyou")
     assert yonyou.get_attribute("data-status") == "warning"
     assert yonyou.locator("svg.gauge .gauge-value").get_attribute("data-value") == "95"
-    assert "1 token/credential refusals" in yonyou.locator("ul.reasons").inner_text()
+    assert "凭证被拒 1 次" in yonyou.locator("ul.reasons").inner_text()  # the reason, in Chinese
     # what needs a look comes first
     assert page.locator(".health-card").first.get_attribute("id") == "health-yonyou"
     # the window and the zone
