@@ -10,27 +10,30 @@ current version). Saving raises it past the saved file's when the edit did not.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import os
 import re
 import tempfile
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from hub.audit import AuditEntry
 from hub.core.yamlfile import load_yaml_text
-from hub.errors import ConfigFileError, ConfigProblem
+from hub.errors import ConfigFileError, ConfigProblem, ConflictError
 from hub.importer.pipeline import import_conflicts
 from hub.ingest.targets import field_problems
 from hub.mapping import CompiledMapping
 from hub.runtime import Hub
 
 __all__ = ["HISTORY", "MappingVersion", "SavedMapping", "check_mapping_text", "dropped_fields",
-           "mapping_text", "mapping_versions", "save_mapping"]
+           "mapping_text", "mapping_versions", "save_mapping", "text_digest"]
 
 HISTORY = ".versions"  # beside the mappings: every saved file's previous text
 MAX_DIFF = 60_000  # characters of diff kept in the audit row (a mapping is a few KiB)
 _VERSION_LINE = re.compile(r"^version:[ \t]*(\d+)[ \t]*(#.*)?$", re.MULTILINE)
+_SAVING = threading.Lock()  # one save at a time in a process: read, compare, write, audit
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,11 @@ def dropped_fields(mapping: CompiledMapping) -> list[tuple[str, str]]:
     what `hub mappings validate` refuses besides a mapping that does not compile."""
     return [*import_conflicts(mapping),
             *field_problems(mapping.spec.target, list(mapping.fields))]
+
+
+def text_digest(text: str) -> str:
+    """What an editor sends back to say which saved text its edit started from."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def mapping_text(hub: Hub, name: str) -> str:
@@ -90,11 +98,22 @@ def mapping_versions(hub: Hub, name: str) -> list[MappingVersion]:
     return sorted(found, key=lambda v: (v.saved_at, v.version), reverse=True)
 
 
-def save_mapping(hub: Hub, name: str, text: str, *, actor: str) -> SavedMapping:
-    """Save `text` as mapping `name`'s next version. Refused (ConfigFileError, nothing
-    written) when it does not compile or its target would drop a field."""
+def save_mapping(hub: Hub, name: str, text: str, *, actor: str,
+                 base: str | None = None) -> SavedMapping:
+    """Save `text` as mapping `name`'s next version. Refused, nothing written, when it does
+    not compile or its target would drop a field (ConfigFileError), or when `base` (the
+    `text_digest` of the text the edit started from) is no longer the saved text: someone
+    saved in between (ConflictError)."""
+    with _SAVING:
+        return _save(hub, name, text, actor=actor, base=base)
+
+
+def _save(hub: Hub, name: str, text: str, *, actor: str, base: str | None) -> SavedMapping:
     path = hub.mappings.path(name)
     before = path.read_text(encoding="utf-8")
+    if base is not None and base != text_digest(before):
+        raise ConflictError(f"mapping {name} was saved by someone else since this edit "
+                            "began: reload it, then make the edit again")
     previous = _saved_version(hub, name, before)
     mapping, problems = check_mapping_text(hub, name, text)
     if problems or mapping is None:

@@ -295,6 +295,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "mapping.not_saved": ("有问题：无法保存。", "Has problems: it cannot be saved."),
     "mapping.save": ("保存为新版本", "Save as a new version"),
     "mapping.saved": ("已保存为 v{version}。", "Saved as v{version}."),
+    "mapping.conflict": ("未保存：此映射在你编辑期间已被他人保存。你的修改仍在下方，"
+                         "请复制后重新载入页面再修改。",
+                         "Not saved: someone else saved this mapping while you edited it. Your "
+                         "edit is still below: copy it, reload the page and edit again."),
     "mapping.preview": ("预览", "Preview"),
     "mapping.sample_file": ("样例文件", "Sample file"),
     "mapping.sample_records": ("或粘贴样例记录（JSON）", "Or paste sample records (JSON)"),

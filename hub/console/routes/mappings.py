@@ -9,6 +9,7 @@ The API has no mappings area: the console admits the roles that configure connec
 
 from __future__ import annotations
 
+import asyncio
 import json
 import tempfile
 from pathlib import Path
@@ -25,10 +26,18 @@ from hub.admin.mapping_edits import (
     mapping_text,
     mapping_versions,
     save_mapping,
+    text_digest,
 )
 from hub.admin.preview import is_spreadsheet, load_sample, load_table_sample, preview
 from hub.config.mapping_files import NAME_RULE
-from hub.errors import ConfigFileError, ConfigProblem, HubError, InvalidRequestError, NotFoundError
+from hub.errors import (
+    ConfigFileError,
+    ConfigProblem,
+    ConflictError,
+    HubError,
+    InvalidRequestError,
+    NotFoundError,
+)
 from hub.mapping import CompiledMapping
 from hub.runtime import Hub
 
@@ -77,12 +86,17 @@ async def editor(request: Request, user: User) -> Response:
 
 
 async def _editor(request: Request, user: User, name: str, text: str, *,
-                  problems: list[ConfigProblem], status: int, saved: str = "") -> Response:
+                  problems: list[ConfigProblem], status: int, saved: str = "",
+                  base: str | None = None, conflict: str = "") -> Response:
+    """The editor on `text`; `base`: the digest of the saved text the edit started from (by
+    default the file's now)."""
     hub = console_of(request).hub
     versions = await blocking(mapping_versions, hub, name)
-    return render(request, "mapping.html", status=status, name=name, text=text,
+    if base is None:
+        base = text_digest(await blocking(mapping_text, hub, name))
+    return render(request, "mapping.html", status=status, name=name, text=text, base=base,
                   problems=[_problem(p) for p in problems], versions=versions, saved=saved,
-                  may_edit=user.may(EDIT))
+                  conflict=conflict, may_edit=user.may(EDIT))
 
 
 def _problem(problem: ConfigProblem) -> dict[str, Any]:
@@ -141,7 +155,8 @@ async def check(request: Request, user: User) -> Response:
     if mapping is not None:
         try:
             records, numbers, answer["note"] = await _sample(form, mapping)
-            rows = await preview(hub, mapping, records, actor=user.actor, numbers=numbers)
+            rows = await blocking(asyncio.run, preview(hub, mapping, records,
+                                                       actor=user.actor, numbers=numbers))
         except HubError as exc:
             answer["sample_error"] = str(exc)
             rows = []
@@ -158,11 +173,18 @@ async def save(request: Request, user: User) -> Response:
     problems, nothing written."""
     hub = console_of(request).hub
     name = _name(request)
-    text = _text(await request.form())
+    form = await request.form()
+    text = _text(form)
+    posted = form.get("base")
+    base = posted if isinstance(posted, str) and posted else None
     try:
-        saved = await blocking(save_mapping, hub, name, text, actor=user.actor)
+        saved = await blocking(save_mapping, hub, name, text, actor=user.actor, base=base)
     except ConfigFileError as exc:
-        return await _editor(request, user, name, text, problems=exc.problems, status=422)
+        return await _editor(request, user, name, text, problems=exc.problems, status=422,
+                             base=base)
+    except ConflictError as exc:  # the edit is shown back, not lost
+        return await _editor(request, user, name, text, problems=[], status=409, base=base,
+                             conflict=str(exc))
     return redirect(request, f"/mappings/{quote(name)}?saved={saved.version}")
 
 

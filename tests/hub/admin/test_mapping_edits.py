@@ -16,8 +16,9 @@ from hub.admin.mapping_edits import (
     mapping_text,
     mapping_versions,
     save_mapping,
+    text_digest,
 )
-from hub.errors import ConfigFileError
+from hub.errors import ConfigFileError, ConflictError
 from hub.runtime import Hub
 from tests.conftest import ROOT
 
@@ -31,16 +32,18 @@ def hub(make_hub: Any, sqlite_url: str, tmp_path: Path) -> Any:
     runtime.close()
 
 
-@pytest.mark.parametrize(("old", "new", "line", "column", "field", "message"), [
-    ("  company: {path: 公司}", "  company: {path: 公司]", 10, 21, "", "expected ',' or '}'"),
-    ("  city: {path: 城市}", "  city: {pth: 城市}", 19, 10, "fields.city.pth",
-     "did you mean 'path'?"),
-    ("  mobile: {path: 手机号, type: mobile}", "  mobil: {path: 手机号, type: mobile}", 11, 3,
+@pytest.mark.parametrize(("old", "new", "column", "field", "message"), [
+    ("  company: {path: 公司}", "  company: {path: 公司]", 21, "", "expected ',' or '}'"),
+    ("  name: {path: 客户名称, required: true}", "  name: {path: 客户名称, requird: true}", 22,
+     "fields.name.requird", "did you mean 'required'?"),
+    ("  mobile: {path: 手机号, type: mobile}", "  mobil: {path: 手机号, type: mobile}", 3,
      "fields.mobil", "did you mean 'mobile'?"),
 ], ids=["syntax", "unknown-key", "dropped-field"])
-def test_check__names_line_column_and_field(hub: Hub, old: str, new: str, line: int,
-                                            column: int, field: str, message: str) -> None:
+def test_check__names_line_column_and_field(hub: Hub, old: str, new: str, column: int,
+                                            field: str, message: str) -> None:
     text = mapping_text(hub, "import_customers")
+    assert old in text.splitlines()
+    line = text.splitlines().index(old) + 1
     _, problems = check_mapping_text(hub, "import_customers", text.replace(old, new))
     [problem] = problems
     assert (problem.line, problem.column, problem.field) == (line, column, field)
@@ -79,3 +82,13 @@ def test_save__refuses_what_does_not_compile_nothing_written(hub: Hub) -> None:
     assert file.read_text(encoding="utf-8") == before
     assert mapping_versions(hub, "import_tickets") == []
     assert not any(r.action == "mapping.save" for r in hub.audit.tail(10))
+
+
+def test_save__refuses_an_edit_begun_before_another_save(hub: Hub) -> None:
+    file = hub.mappings.folder / "crm_customer.yaml"
+    began = text_digest(file.read_text(encoding="utf-8"))
+    first = file.read_text(encoding="utf-8") + "# first\n"
+    assert save_mapping(hub, "crm_customer", first, actor="a", base=began).version == 2
+    with pytest.raises(ConflictError):
+        save_mapping(hub, "crm_customer", first + "# second\n", actor="b", base=began)
+    assert "# second" not in file.read_text(encoding="utf-8")

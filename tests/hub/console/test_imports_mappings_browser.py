@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import re
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from hub.importer.background import finish_upload_import, start_upload_import, upload_options
 from hub.importer.pipeline import list_imports
+from hub.importer.uploads import new_upload_path
 
 from .conftest import ROOT, ConsoleServer, shoot, sign_in
 
@@ -73,6 +76,31 @@ def test_import__upload_with_a_bad_row_shows_progress_summary_and_its_report(
     assert row.locator("a").first.inner_text() == str(import_id)
 
 
+def test_import__page_follows_an_import_under_way_until_it_ends(
+        console_server: ConsoleServer, new_page: Any) -> None:
+    hub = console_server.hub
+    path = new_upload_path(hub.settings.imports_dir, "进行中.csv")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(CUSTOMERS_CSV.replace("铂金", "钻石").replace("c-90", "c-80"),
+                    encoding="utf-8")  # customers of their own: all three created
+    queued = start_upload_import(hub, path, mapping="import_customers", force=True,
+                                 options=upload_options(sheet=None, header_row=None,
+                                                        encoding=None, delimiter=None,
+                                                        source="import"),
+                                 actor="test", file_name="进行中.csv")
+    page = new_page("en")
+    sign_in(page, console_server, console_server.keys.admin, path=f"/imports/{queued.id}")
+    assert page.locator("#import-live[data-progress] .spinner").count() == 1
+    assert page.locator("#import-status .run-queued").inner_text() == "queued"
+    shoot(page, "import-under-way")
+    with ThreadPoolExecutor(1) as worker:  # as the server would: in a thread of its own
+        worker.submit(finish_upload_import, hub, queued.id, actor="test").result()
+    page.locator("#import-status .run-succeeded").wait_for()  # polled, then reloaded
+    assert page.locator("#import-live[data-progress]").count() == 0
+    assert page.locator("#import-counts [data-count=created]").inner_text() == "3"
+    assert page.locator("#import-report .empty").inner_text() == "No row was refused."
+
+
 def test_import__report_masked_for_an_integrator_agent_refused_csrf_refused(
         console_server: ConsoleServer, new_page: Any) -> None:
     [done] = [s for s in list_imports(console_server.hub).items
@@ -119,10 +147,12 @@ def test_mapping_editor__errors_with_line_and_column_preview_and_save_a_version(
     page.wait_for_url(re.compile(r"/mappings/import_customers$"))
 
     # a syntax error: its line and column, as typed (the compiler's check, debounced)
-    _edit(page, original.replace("  company: {path: 公司}", "  company: {path: 公司]"))
+    company = "  company: {path: 公司}"
+    line = original.splitlines().index(company) + 1
+    _edit(page, original.replace(company, "  company: {path: 公司]"))
     problem = page.locator("#problems li").first
     problem.wait_for()
-    assert problem.inner_text().startswith("import_customers.yaml, line 10, column 21")
+    assert problem.inner_text().startswith(f"import_customers.yaml, line {line}, column 21")
     assert "expected ',' or '}'" in problem.inner_text()
     shoot(page, "mapping-syntax-error")
 
