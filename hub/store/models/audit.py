@@ -17,7 +17,10 @@ class AuditRecord(Base):
     """One append-only audit row, chained to the one before it by `prev_hash`."""
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_action_at", "action", "at"),)
+    # (action, at): the health figures' time ranges; (action, seq): the newest rows of one
+    # action, a page at a time (GET /audit, the console's audit page).
+    __table_args__ = (Index("ix_audit_log_action_at", "action", "at"),
+                      Index("ix_audit_log_action_seq", "action", "seq"))
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     at: Mapped[datetime]
