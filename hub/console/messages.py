@@ -426,6 +426,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "connections.token_failures": ("凭证被拒", "Token refusals"),
     "connections.failed_runs": ("失败运行", "Failed runs"),
     "connections.score": ("健康分", "Score"),
+    "connections.health_at": ("健康度读取于 {at}（{age}；最多缓存 30 秒）。",
+                              "Health read at {at} ({age}; reused for at most 30 s)."),
     "check.ok": ("通过", "passed"),
     "check.failed": ("未通过", "failed"),
     "yes": ("是", "yes"),

@@ -11,6 +11,7 @@ from .health import (
     connection_health,
     health_history,
     health_score,
+    judged,
     recent_health_history,
 )
 from .tickets import (
@@ -50,6 +51,7 @@ __all__ = [
     "enrichment_coverage",
     "health_history",
     "health_score",
+    "judged",
     "recent_dashboard",
     "recent_health_history",
     "response_times",

@@ -39,7 +39,7 @@ from .recent import RecentAnswers
 from .window import ReportWindow
 
 __all__ = ["ConnectionHealth", "HealthStatus", "HealthWindow", "connection_health",
-           "health_history", "health_score", "recent_health_history"]
+           "health_history", "health_score", "judged", "recent_health_history"]
 
 CALL_ACTION = "http.call"
 ANSWERED = ("ok", "not_found", "rejected")
@@ -229,13 +229,25 @@ def health_history(hub: Hub, window: ReportWindow, *, hours: float = 24.0, windo
             for name in names}
 
 
-_RECENT_HISTORY: RecentAnswers[dict[str, list[HealthWindow]]] = RecentAnswers()
+def judged(history: dict[str, list[HealthWindow]]) -> list[ConnectionHealth]:
+    """Each connection's health as `connection_health` judges it, from the last two windows
+    of its history (at least two windows)."""
+    return [_judge(name, windows[-1], windows[-2]) for name, windows in history.items()]
+
+
+_RECENT_HISTORY: RecentAnswers[tuple[datetime, dict[str, list[HealthWindow]]]] = \
+    RecentAnswers()
 
 
 def recent_health_history(hub: Hub, *, hours: float = 24.0, windows: int = 7,
-                          max_age_s: float = 30.0) -> dict[str, list[HealthWindow]]:
-    """`health_history` ending now, reused for `max_age_s` as the dashboard is (recent.py):
-    what the console's dashboard and connections page draw."""
+                          max_age_s: float = 30.0
+                          ) -> tuple[datetime, dict[str, list[HealthWindow]]]:
+    """When, and `health_history` ending then, reused for `max_age_s` as the dashboard is
+    (recent.py): what the console's dashboard and connections page draw."""
     key = (hub.settings.database_url, hours, windows)
-    return _RECENT_HISTORY.get(key, lambda: health_history(
-        hub, ReportWindow.ending_now(), hours=hours, windows=windows), max_age_s=max_age_s)
+
+    def compute() -> tuple[datetime, dict[str, list[HealthWindow]]]:
+        window = ReportWindow.ending_now()
+        return window.now, health_history(hub, window, hours=hours, windows=windows)
+
+    return _RECENT_HISTORY.get(key, compute, max_age_s=max_age_s)

@@ -14,7 +14,7 @@ from hub.admin.connections import check_connection, list_connections
 from hub.audit.query import AuditRow, query_audit
 from hub.core.pages import MAX_LIMIT
 from hub.errors import NotFoundError
-from hub.reports import ReportWindow, connection_health, health_history
+from hub.reports import judged, recent_health_history
 from hub.runtime import Hub
 
 from ..auth import User
@@ -42,19 +42,18 @@ def _last_checks(hub: Hub) -> dict[str, AuditRow]:
 async def connections_page(request: Request, user: User) -> Response:
     hub = console_of(request).hub
     listed = await blocking(list_connections, hub, limit=MAX_LIMIT)
-    window = ReportWindow.ending_now()  # read now, not reused: a check just made shows
-    health = await blocking(connection_health, hub, window, hours=HEALTH_HOURS)
-    history = await blocking(health_history, hub, window, hours=HEALTH_HOURS,
-                             windows=HEALTH_WINDOWS)
+    # the dashboard's history (30 s reuse); the health now is judged from its last two windows
+    health_at, history = await blocking(recent_health_history, hub, hours=HEALTH_HOURS,
+                                        windows=HEALTH_WINDOWS)
     checks = await blocking(_last_checks, hub)
     t = Translator(language_of(request))
     cards = {card["health"].connection: card for card in health_cards(
-        t, health, history, size=80, spark_width=200)}
+        t, judged(history), history, size=80, spark_width=200)}
     return render(request, "connections.html",
                   connections=masked(user, listed, request)["items"], cards=cards,
                   checks={name: masked(user, row, request) for name, row in checks.items()},
                   may_check=user.may("connections:write"), hours=HEALTH_HOURS,
-                  health_windows=HEALTH_WINDOWS,
+                  health_windows=HEALTH_WINDOWS, health_at=health_at,
                   checked=request.query_params.get("checked", "")[:100])
 
 

@@ -150,8 +150,8 @@ async def dashboard_page(request: Request, user: User) -> Response:  # noqa: ARG
     days, zone = _days(request), _zone(request)
     hub = console_of(request).hub
     board = await blocking(recent_dashboard, hub, days=days, timezone=zone)
-    history = await blocking(recent_health_history, hub, hours=board.health_hours,
-                             windows=HEALTH_WINDOWS)
+    _at, history = await blocking(recent_health_history, hub, hours=board.health_hours,
+                                  windows=HEALTH_WINDOWS)
     t = Translator(language_of(request))
     return render(request, "dashboard.html", board=board, charts=_charts(t, board),
                   cards=health_cards(t, board.connections, history), days=days, zone=zone,

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from hub.reports import ReportWindow, connection_health, health_history, health_score
+from hub.reports import (
+    ReportWindow,
+    connection_health,
+    health_history,
+    health_score,
+    judged,
+)
 from hub.runtime import Hub
 from hub.store.models import Run
 
@@ -118,5 +124,7 @@ def test_health_history__windows_oldest_first_with_the_last_two_the_figures(
     assert [w.calls for w in crm] == [2, 0, 0, 0, 0, 0, 1]
     assert (crm[0].failures, crm[0].score, crm[6].score) == (1, 40.0, 100.0)
     assert all(w.score is None for w in history["kingdee"])
-    now = {h.connection: h for h in connection_health(report_hub, window, hours=4)}["crm"]
+    health = connection_health(report_hub, window, hours=4)
+    now = {h.connection: h for h in health}["crm"]
     assert (now.previous, now.recent) == (crm[5], crm[6])
+    assert judged(history) == health  # judged from the history's last two windows
