@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import Table, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from connectors.sdk.messaging import Message
@@ -197,7 +197,7 @@ def settle_many(session: Session, *, owner: str,
     params = [{"row_id": row_id, **values, **LEASE.cleared()}
               for row_id, values in settled if row_id in held]
     if params:
-        table = NotifyDelivery.__table__
+        table = cast(Table, NotifyDelivery.__table__)
         columns = [name for name in params[0] if name != "row_id"]
         session.connection().execute(
             table.update().where(table.c.id == bindparam("row_id"))
