@@ -445,11 +445,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "audit.unkeyed": ("第 1–{n} 行在启用密钥前写入（仅 SHA-256）：能写数据库的人可能改写过它们。",
                       "Rows 1-{n} were written before the chain was keyed (plain SHA-256): "
                       "anyone who could write the database could have rewritten them."),
-    "audit.verified_at": ("校验于 {at}（{age}；同一进程最多复用 1 分钟，"
+    "audit.verified_at": ("校验于 {at}（{age}；超过 1 分钟则重新校验，"
                           "与 `hub audit verify` 相同）",
-                          "Verified at {at} ({age}; reused for at most a minute, as "
-                          "`hub audit verify` checks)"),
+                          "Verified at {at} ({age}; verified again when over a minute old, "
+                          "as `hub audit verify` checks)"),
     "audit.verify_now": ("立即校验", "Verify now"),
+    "audit.chain_unknown": ("校验中", "being verified"),
+    "audit.verifying": ("正在后台校验整条链（每行都要核对，日志越大越久）。",
+                        "The whole chain is being verified in the background (every row is "
+                        "checked: the longer the log, the longer it takes)."),
+    "audit.reload": ("刷新查看", "Reload to see it"),
     "audit.actor": ("操作者", "Actor"),
     "audit.target": ("对象", "Target"),
     "audit.since": ("起（UTC，含）", "Since (UTC, inclusive)"),

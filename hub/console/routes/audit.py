@@ -1,32 +1,29 @@
 """The audit log: rows by actor, target, action and time (the filters of GET /audit, the
 service `query_audit`), a page at a time, and the chain's status (`AuditLog.verify`, what
-`hub audit verify` runs), masked for the person as the API masks its answers."""
+`hub audit verify` runs, in the background: hub/console/chain_check.py), masked for the
+person as the API masks its answers."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from hub.audit.chain import VerifyResult
 from hub.audit.query import query_audit
 from hub.core.pages import DEFAULT_LIMIT, MAX_LIMIT
 from hub.errors import InvalidRequestError
-from hub.reports.recent import RecentAnswers
-from hub.runtime import Hub
 
 from ..auth import User
+from ..chain_check import chain_status
 from ..web import admitted, blocking, console_of, masked, render
 
 __all__ = ["routes"]
 
 FILTERS = ("actor", "target", "action")
 LIMITS = (25, 50, 100, 200)
-VERIFY_REUSE_S = 60.0  # verifying walks the whole chain: one answer a minute per process
-
-_VERIFIED: RecentAnswers[tuple[datetime, VerifyResult]] = RecentAnswers(size=4)
 
 
 def _instant(request: Request, name: str) -> datetime | None:
@@ -49,14 +46,6 @@ def _limit(request: Request) -> int:
     return int(text)
 
 
-def chain_status(hub: Hub, *, fresh: bool = False) -> tuple[datetime, VerifyResult]:
-    """The chain verified (keys, links, signed head, checkpoints), with when: reused for a
-    minute per process unless `fresh`."""
-    return _VERIFIED.get(hub.settings.database_url,
-                         lambda: (datetime.now(UTC), hub.audit.verify()),
-                         max_age_s=0.0 if fresh else VERIFY_REUSE_S)
-
-
 @admitted("audit:read")
 async def audit_page(request: Request, user: User) -> Response:
     hub = console_of(request).hub
@@ -66,14 +55,15 @@ async def audit_page(request: Request, user: User) -> Response:
     page = await blocking(query_audit, hub.sessions, actor=filters["actor"] or None,
                           target=filters["target"] or None, action=filters["action"] or None,
                           since=since, until=until, cursor=cursor, limit=limit)
-    verified_at, chain = await blocking(
-        chain_status, hub, fresh=request.query_params.get("verify") == "now")
+    chain = await blocking(chain_status, hub, fresh=request.query_params.get("verify") == "now")
     return render(request, "audit.html", rows=masked(user, page, request)["items"],
                   next_cursor=page.next_cursor, first_page=cursor is None,
                   filters={**filters, "since": request.query_params.get("since", "")[:40],
                            "until": request.query_params.get("until", "")[:40]},
                   limit=limit, limits=LIMITS if limit in LIMITS else (*LIMITS, limit),
-                  chain=chain, verified_at=verified_at)
+                  chain=chain, without_verify=urlencode(
+                      [(name, value) for name, value in request.query_params.multi_items()
+                       if name not in ("verify", "cursor")]))
 
 
 routes = [
