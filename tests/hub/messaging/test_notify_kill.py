@@ -14,6 +14,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from hub.runtime import Hub
@@ -21,6 +22,8 @@ from hub.store.models import NotifyDelivery, NotifyFiring
 
 from .conftest import MessagingHub, Sandboxes, rows
 from .test_notify_queue import FAST_RETRY, burst, rule, tickets_in
+
+pytestmark = pytest.mark.slow  # dispatchers in processes of their own, killed and started
 
 ROOT = Path(__file__).resolve().parents[3]
 TICKETS = 40
