@@ -112,22 +112,27 @@ def _ids(client: httpx.Client, key: str) -> dict[str, str]:
 
     found = {"ticket_id": first("/tickets"), "run_id": first("/runs"),
              "row_id": first("/outbox"), "import_id": first("/imports"),
-             "name": first("/jobs", "name")}
+             "/jobs/name": first("/jobs", "name"), "/mappings/name": "kingdee_refund_bill"}
     return {name: value for name, value in found.items() if value is not None}
 
 
 def _fill(path: str, ids: dict[str, str]) -> str | None:
+    """`path` with its parameters filled (a `name` is the first segment's: a job's, a
+    mapping's); None when there is no row to show."""
+    def value(name: str) -> str | None:
+        return ids.get(name) or ids.get(f"/{path.split('/')[1]}/{name}")
+
     names = re.findall(r"\{(\w+)(?::\w+)?\}", path)
-    if any(name not in ids for name in names):
+    if any(value(name) is None for name in names):
         return None
-    return re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: ids[m.group(1)], path)
+    return re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: value(m.group(1)) or "", path)
 
 
 def _variants(path: str) -> list[str]:
     """The page, and for lists the filters people use most."""
     if path == "/tickets":
         return ["/tickets", "/tickets?status=open", "/tickets?channel=wecom&status=resolved",
-                "/tickets?q=退款"]
+                "/tickets?q=退款", "/tickets?q=无此词"]  # a word no ticket has: every row read
     if path == "/outbox":
         return ["/outbox", "/outbox?status=dead"]
     return [path]
