@@ -16,14 +16,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
-__all__ = ["PALETTE", "StackSeries", "gauge", "line_chart", "nice_ceiling", "sparkline",
-           "stacked_bars"]
+__all__ = ["PALETTE", "StackSeries", "TimelineBar", "gauge", "line_chart", "nice_ceiling",
+           "sparkline", "stacked_bars", "timeline"]
 
 # Colour-blind-safe (Okabe–Ito), then greys for the tail.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#F0E442",
            "#000000", "#7F7F7F", "#BFBFBF")
 _STATUS_COLOURS = {"ok": "#009E73", "warning": "#E69F00", "failing": "#D55E00",
                    "idle": "#7F7F7F"}
+_PART_COLOURS = {"done": "#009E73", "failed": "#D55E00", "running": "#0072B2",
+                 "pending": "#BFBFBF"}
 _FONT = 'font-family="system-ui, sans-serif"'
 _ID = re.compile(r"[^A-Za-z0-9_-]")
 
@@ -34,6 +36,19 @@ class StackSeries:
 
     label: str
     values: Sequence[float]
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineBar:
+    """One bar of a timeline: its label, status (its colour), and when it started and ended
+    in seconds from the timeline's start (`end` None: not yet started, or under way —
+    drawn to `now`); `note` is read in its tooltip."""
+
+    label: str
+    status: str
+    start: float | None
+    end: float | None
+    note: str = ""
 
 
 def _text(value: object) -> str:
@@ -258,5 +273,57 @@ def gauge(score: float | None, *, title: str, chart_id: str, status: str = "ok",
     if label:
         out.append(f'<text x="{_num(cx)}" y="{_num(height - 4)}" text-anchor="middle">'
                    f"{_text(label)}</text>")
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+def timeline(bars: Sequence[TimelineBar], *, title: str, chart_id: str, now: float,
+             desc: str | None = None, width: int = 640, row_height: int = 18,
+             status_labels: dict[str, str] | None = None) -> str:
+    """A Gantt chart: one row per bar, from its start to its end (an unfinished bar to
+    `now`, seconds from the start), coloured by status, the rows' labels on the left and a
+    time axis in seconds below; a bar not yet started is an empty outline at the left."""
+    labels = status_labels or {}
+    label_w = min(160.0, 12 + 7 * max((_width(b.label) for b in bars), default=4))
+    left, right, top, bottom = label_w, 10, 6, 22
+    plot_w = width - left - right
+    height = top + bottom + row_height * max(1, len(bars))
+    span = max([now] + [b.end for b in bars if b.end is not None] + [1e-9])
+    span = nice_ceiling(span)
+    scale = plot_w / span
+    counts: dict[str, int] = {}
+    for bar in bars:
+        counts[bar.status] = counts.get(bar.status, 0) + 1
+    summary = ", ".join(f"{labels.get(k, k)} {v}" for k, v in sorted(counts.items()))
+    out = _open(chart_id, width, height, title,
+                desc or f"{len(bars)} parts over {_label(round(span, 2))} s; "
+                        f"{summary or 'none'}", "timeline")
+    for tick in range(5):
+        x = left + plot_w * tick / 4
+        out.append(f'<line x1="{_num(x)}" y1="{top}" x2="{_num(x)}" '
+                   f'y2="{_num(height - bottom)}" stroke="#EEEEEE"/>')
+        out.append(f'<text x="{_num(x)}" y="{_num(height - bottom + 14)}" '
+                   f'text-anchor="middle" class="x-label">'
+                   f'{_label(round(span * tick / 4, 2))} s</text>')
+    for i, bar in enumerate(bars):
+        y = top + i * row_height
+        out.append(f'<text x="{_num(left - 6)}" y="{_num(y + row_height * 0.7)}" '
+                   f'text-anchor="end">{_text(bar.label)}</text>')
+        colour = _PART_COLOURS.get(bar.status, PALETTE[-2])
+        status = labels.get(bar.status, bar.status)
+        tip = f"{bar.label} · {status}" + (f" · {bar.note}" if bar.note else "")
+        if bar.start is None:
+            out.append(f'<rect x="{_num(left)}" y="{_num(y + 3)}" width="8" '
+                       f'height="{_num(row_height - 6)}" fill="none" stroke="{colour}" '
+                       f'data-status="{_text(bar.status)}"><title>{_text(tip)}</title></rect>')
+            continue
+        start = max(0.0, bar.start)
+        end = max(start, bar.end if bar.end is not None else now)
+        x, w = left + start * scale, max(2.0, (end - start) * scale)
+        tip += f" · {_label(round(start, 2))}–{_label(round(end, 2))} s"
+        out.append(f'<rect x="{_num(x)}" y="{_num(y + 3)}" width="{_num(w)}" '
+                   f'height="{_num(row_height - 6)}" fill="{colour}" '
+                   f'data-status="{_text(bar.status)}" data-start="{_num(start)}" '
+                   f'data-end="{_num(end)}"><title>{_text(tip)}</title></rect>')
     out.append("</svg>")
     return "\n".join(out)

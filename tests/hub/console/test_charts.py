@@ -10,11 +10,13 @@ import pytest
 
 from hub.console.charts import (
     StackSeries,
+    TimelineBar,
     gauge,
     line_chart,
     nice_ceiling,
     sparkline,
     stacked_bars,
+    timeline,
 )
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -118,7 +120,9 @@ def test_charts__are_deterministic() -> None:
                              chart_id="s"),
                 line_chart(["d1", "d2"], [1 / 3, 2 / 3], title="t", chart_id="l"),
                 sparkline([1 / 7, 2 / 7], title="t", chart_id="k"),
-                gauge(2 / 3 * 100, title="t", chart_id="g")]
+                gauge(2 / 3 * 100, title="t", chart_id="g"),
+                timeline([TimelineBar("p", "done", 1 / 3, 2 / 3)], title="t", chart_id="tl",
+                         now=1 / 7)]
 
     assert draw() == draw()
     # numbers are written to two decimals at most (no float noise such as 16.666666666667)
@@ -129,3 +133,40 @@ def test_charts__are_deterministic() -> None:
                                                  (180, 200), (2100, 2500), (0.03, 0.05)])
 def test_nice_ceiling(value: float, ceiling: float) -> None:
     assert nice_ceiling(value) == pytest.approx(ceiling)
+
+
+def test_timeline__bars_from_start_to_end_coloured_by_status() -> None:
+    bars = [TimelineBar("2026-01", "done", 0, 4, note="read 120"),
+            TimelineBar("2026-02", "failed", 2, 6),
+            TimelineBar("2026-03", "running", 5, None),
+            TimelineBar("2026-04", "pending", None, None)]
+    root = parse(timeline(bars, title="分片", chart_id="run-7", now=8, width=400,
+                          status_labels={"done": "完成", "failed": "失败"}))
+    title, desc = accessible(root)
+    assert title == "分片" and "4 parts" in desc and "完成 1" in desc and "失败 1" in desc
+    rects = {r.get("data-status"): r for r in root.iter(f"{SVG}rect")}
+    assert rects["done"].get("fill") != rects["failed"].get("fill")
+    drawn = [(r.get("data-status"), float(r.get("x") or 0), float(r.get("width") or 0))
+             for r in root.iter(f"{SVG}rect") if r.get("data-start") is not None]
+    (_d, x0, w0), (_f, x1, w1), (_r, x2, w2) = drawn
+    scale = w0 / 4  # one scale: seconds to pixels, the axis up to nice_ceiling(8) = 10 s
+    assert w1 == pytest.approx(4 * scale, abs=0.02)
+    assert x1 - x0 == pytest.approx(2 * scale, abs=0.02)
+    assert w2 == pytest.approx(3 * scale, abs=0.02)  # under way: drawn to now
+    assert scale * 10 == pytest.approx(400 - 10 - x0, abs=0.05)
+    assert rects["pending"].get("fill") == "none"  # not started: an outline
+    tips = [t.text for r in root.iter(f"{SVG}rect") for t in r.iter(f"{SVG}title")]
+    assert tips[0] == "2026-01 · 完成 · read 120 · 0–4 s"
+    texts = [t.text for t in root.iter(f"{SVG}text")]
+    assert {"2026-01", "2026-04", "0 s", "10 s"} <= set(texts)
+
+
+def test_timeline__hostile_labels_are_text_and_nothing_still_draws() -> None:
+    svg = timeline([TimelineBar(HOSTILE, HOSTILE, 0, 1, note=HOSTILE)], title=HOSTILE,
+                   chart_id='x" onload="alert(1)', now=1)
+    assert "<script>" not in svg and 'onload="' not in svg
+    root = parse(svg)
+    assert accessible(root)[0] == HOSTILE
+    assert HOSTILE in [t.text for t in root.iter(f"{SVG}text")]
+    empty = parse(timeline([], title="t", chart_id="e", now=0))
+    assert "0 parts" in accessible(empty)[1] and not list(empty.iter(f"{SVG}rect"))
