@@ -32,6 +32,11 @@ def config_validate(ctx: typer.Context) -> None:
     for job in config.hub.jobs.values():
         if (mapping := getattr(job, "mapping", None)) is not None:
             hub.mappings.get(mapping)
+    from hub.admin.mapping_fields import config_field_problems
+    from hub.errors import ConfigFileError
+
+    if problems := config_field_problems(hub):  # fields their target has no place for
+        raise ConfigFileError(problems)
     cli.out.print(Text.assemble(
         ("ok", "green"), f": {config.path} — {len(config.hub.connections)} connections, "
         f"{len(config.hub.jobs)} jobs, {len(config.hub.webhooks)} webhooks, "

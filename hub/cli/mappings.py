@@ -87,6 +87,11 @@ def mappings_preview(
         raise InvalidRequestError("give one of --sample FILE or --from CONNECTION:STREAM")
     cli = cli_context(ctx)
     mapping = _mapping(cli.hub, name)
+    from hub.admin.mapping_fields import unplaced_fields
+    from hub.errors import ConfigFileError
+
+    if unplaced := unplaced_fields(cli.hub, name, mapping):  # as `hub mappings validate`
+        raise ConfigFileError(unplaced)
     hub = cli.ready_hub()  # live reads and lookups are audited and read the store
     numbers: list[int] | None = None
     if sample is not None and is_spreadsheet(sample):

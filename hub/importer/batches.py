@@ -134,9 +134,10 @@ def _map_by_columns(batch: list[tuple[int, list[Any]]], made: MappedColumns,
             rejects.append(_reject(row_number, values, exc, headers))
             dropped.append(position)
             continue
-        if entity is None or tuple(entity) != made.names:
+        flat = None if entity is None else made.values_of(entity)
+        if flat is None:
             return None
-        for column, value in zip(columns, entity.values(), strict=True):
+        for column, value in zip(columns, flat, strict=True):
             column[position] = value
     if dropped:
         gone = set(dropped)

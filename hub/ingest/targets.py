@@ -29,8 +29,8 @@ from hub.kb.store import ARTICLE_FIELDS, upsert_articles
 from .pulled_tickets import upsert_tickets
 from .writers import BulkWriter, CustomerWriter, TicketWriter
 
-__all__ = ["TARGETS", "Target", "Upsert", "field_problems", "import_writer", "importable",
-           "pull_target"]
+__all__ = ["ATTRIBUTES", "TARGETS", "Target", "Upsert", "field_problems", "import_writer",
+           "importable", "pull_target"]
 
 
 class Upsert(Protocol):
@@ -43,8 +43,10 @@ class Upsert(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """`fields`: what it stores by name; with `keeps_others`, a mapped field of any other
-    name is kept in the entity's attributes, else it is dropped."""
+    """`fields`: what it stores by name. Another field is kept only when written
+    `attributes.<name>` (in `kept_in`: the record's attributes, or the history item's
+    `attributes` object) and `keeps_others` says it has such a place; any other name is an error
+    (`mobil:` for `mobile:` would otherwise lose every mobile)."""
 
     name: str
     table: str
@@ -52,7 +54,7 @@ class Target:
     writer: type[BulkWriter] | None = None  # how an import writes it (None: imports cannot)
     fields: frozenset[str] = frozenset()
     keeps_others: bool = True
-    kept_in: str = "attributes"  # where a field of another name is kept
+    kept_in: str = "attributes"  # where an `attributes.<name>` field is kept
 
 
 TARGETS: dict[str, Target] = {target.name: target for target in (
@@ -63,34 +65,47 @@ TARGETS: dict[str, Target] = {target.name: target for target in (
     Target("article", "articles", upsert=upsert_articles, fields=ARTICLE_FIELDS,
            keeps_others=False),
     # a customer's history from separate pull jobs (hub/customers/history.py)
-    Target("order", "orders", upsert=upsert_orders, fields=ORDER_FIELDS, kept_in="item"),
+    Target("order", "orders", upsert=upsert_orders, fields=ORDER_FIELDS,
+           kept_in="item, under attributes"),
     Target("interaction", "interactions", upsert=upsert_interactions,
-           fields=INTERACTION_FIELDS, kept_in="item"),
+           fields=INTERACTION_FIELDS, kept_in="item, under attributes"),
 )}
 
+ATTRIBUTES = "attributes."  # an output field written `attributes.<name>`: kept, not a column
 
-def field_problems(target: str | None, fields: Sequence[str]) -> list[tuple[str, str]]:
-    """(field, message) for each mapped field that looks like a slip of the target's own
-    fields (`mobil` for `mobile`: kept in attributes, every mobile lost), or that the
-    target would drop; `hub mappings validate` reports them with file and line."""
+
+def field_problems(target: str | None, fields: Sequence[str], *,
+                   known: frozenset[str] | None = None) -> list[tuple[str, str]]:
+    """(field, message) for each mapped field its target has no place for: not one of its
+    fields (`known`, else the target's) nor written `attributes.<name>` where it keeps
+    them. A target that is not an entity of the hub (`kingdee.AR_REFUNDBILL`: a vendor's
+    document) maps freely. `hub mappings validate`, `hub config validate` and the mapping
+    preview report them with file, line and a did-you-mean."""
     found = TARGETS.get(target or "")
     if found is None or not found.fields:
         return []
-    known = sorted(found.fields)
+    fields_known = found.fields if known is None else known
+    keeps = found.keeps_others and known is None
     problems = []
     for name in fields:
-        if name in found.fields:
+        if name in fields_known:
             continue
-        close = get_close_matches(name, known, n=1, cutoff=0.8)
-        if close:
-            kept = f"kept in its {found.kept_in}" if found.keeps_others else "dropped"
-            article = "an" if found.name[0] in "aeiou" else "a"
-            problems.append((name, f"'{name}' is not {article} {found.name} field (it would "
-                                   f"be {kept}); did you mean '{close[0]}'?"))
-        elif not found.keeps_others:
-            problems.append((name, f"'{name}' is not a {found.name} field and would be "
-                                   f"dropped; {found.name} fields: {', '.join(known)}"))
+        if keeps and name.startswith(ATTRIBUTES) and len(name) > len(ATTRIBUTES):
+            continue
+        problems.append((name, _not_a_field(found, name, sorted(fields_known), keeps=keeps)))
     return problems
+
+
+def _not_a_field(target: Target, name: str, known: list[str], *, keeps: bool) -> str:
+    article = "an" if target.name[0] in "aeiou" else "a"
+    said = f"'{name}' is not {article} {target.name} field"
+    close = get_close_matches(name, known, n=1, cutoff=0.6)
+    hint = f"did you mean '{close[0]}'? " if close else f"its fields: {', '.join(known)}; "
+    if not keeps:
+        return f"{said}: {hint}it has no attributes, so this field would be lost"
+    kept = name.removeprefix(ATTRIBUTES)
+    return (f"{said}: {hint}to keep it in the {target.name}'s {target.kept_in}, write "
+            f"'attributes.{kept}' (such a field used to go there unasked)")
 
 
 def pull_target(table: str) -> Target:

@@ -23,8 +23,10 @@ from typing import Any, ClassVar
 
 from sqlalchemy import Connection, Table, bindparam, insert, select, update
 
+from hub.core.attributes import ATTRIBUTES_KEY, kept_attributes
 from hub.core.jsonable import canonical_json, compact_encoder, to_jsonable
 from hub.core.time import as_utc
+from hub.mapping.columnar import MappedColumns, nested_entity
 
 from ..store.models import Customer, Ticket
 from ._documents import column_documents, documents_of
@@ -140,8 +142,7 @@ class BulkWriter(ABC):
                         source: str, mapping: str, now: datetime) -> Prepared:
         """`prepare` of the entities these columns hold (one list per field, in `names`
         order, a row per position): what a batch mapped by columns gives."""
-        count = len(columns[0]) if columns else 0
-        entities = list(map(dict, map(zip, [names] * count, zip(*columns, strict=True))))
+        entities = MappedColumns(tuple(names), list(map(list, columns)), []).entities()
         return self.prepare(entities, source=source, mapping=mapping, now=now)
 
     def _collect(self, rows: Iterable[tuple[tuple[Any, ...], str]],
@@ -281,12 +282,13 @@ class CustomerWriter(BulkWriter):
         # JSON text written once: it is both the stored document and what the digest reads.
         document = _ENCODER({
             key: value if type(value) in _JSON_NATIVE else _jsonable(value)
-            for key, value in entity.items() if key not in _CUSTOMER_SKIP})
+            for key, value in kept_attributes(entity, _CUSTOMER_SKIP).items()})
         return self._values(entity, document, source, mapping, now)
 
     def batch_values(self, entities: Sequence[dict[str, Any]], *, source: str, mapping: str,
                      now: datetime) -> Iterable[tuple[tuple[Any, ...], str]]:
-        documents = column_documents(entities, _CUSTOMER_SKIP)  # the same text, made faster
+        documents = None if entities and ATTRIBUTES_KEY in entities[0] \
+            else column_documents(entities, _CUSTOMER_SKIP)  # the same text, made faster
         if documents is None:
             return super().batch_values(entities, source=source, mapping=mapping, now=now)
         values_of = self._values
@@ -296,10 +298,12 @@ class CustomerWriter(BulkWriter):
     def prepare_columns(self, names: Sequence[str], columns: Sequence[Sequence[Any]], *,
                         source: str, mapping: str, now: datetime) -> Prepared:
         by_name = dict(zip(names, columns, strict=True))
-        keys = [name for name in names if name not in _CUSTOMER_SKIP]
+        # the document's keys as kept_attributes orders them: `attributes.city` as `city`
+        kept = kept_attributes(nested_entity([(name, name) for name in names]),
+                               _CUSTOMER_SKIP)
         count = len(columns[0]) if columns else 0
-        documents = documents_of(keys, [by_name[key] for key in keys], count)
-        if documents is None or "external_id" not in by_name:
+        documents = documents_of(list(kept), [by_name[name] for name in kept.values()], count)
+        if documents is None or "external_id" not in by_name or ATTRIBUTES_KEY in by_name:
             return super().prepare_columns(names, columns, source=source, mapping=mapping,
                                            now=now)
         absent = [None] * count
@@ -406,7 +410,7 @@ class TicketWriter(BulkWriter):
         row["enrichment_status"] = "skipped"  # history: nobody is waiting on it
         written = self._WRITTEN
         extra = {key: value if type(value) in _JSON_NATIVE else _jsonable(value)
-                 for key, value in entity.items() if key not in written}
+                 for key, value in kept_attributes(entity, written).items()}
         row["attributes"] = _CANONICAL(extra) if extra else None
         created = entity.get("created_at")
         # Stored in UTC, as every timestamp of the hub (SQLite keeps no zone); no time given

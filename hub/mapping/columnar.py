@@ -16,7 +16,9 @@ then raises its error exactly as ever. So a decided row is exactly the row engin
 (same values, types and key order), and every error is the row engine's.
 
 Only mappings whose fields each read one column by name and have no expression, template,
-condition, constant, lookup or nested fields are done this way (no filter either).
+condition, constant, lookup or nested fields are done this way (no filter either). A dotted
+output name (`attributes.city`) is a column of that name here; each row's dict nests it as
+the row engine does (`{"attributes": {"city": …}}`).
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from hub.mapping.paths import Key, parse_path
 from hub.mapping.spec import FieldSpec, expression_functions, transform_parts
 from hub.mapping.transforms import TransformRegistry
 
-__all__ = ["ColumnarMapping", "MappedColumns", "columnar_mapping"]
+__all__ = ["ColumnarMapping", "MappedColumns", "columnar_mapping", "nested_entity"]
 
 U = UNDECIDED
 MEMO_SIZE = 8192  # distinct texts remembered per field, then forgotten at once
@@ -174,8 +176,8 @@ class ColumnarMapping:
         names, outputs = made.names, made.columns
         if self._omit_nulls:
             entities: list[dict[str, Any] | None] = [
-                {name: value for name, value in zip(names, values, strict=True)
-                 if value is not None} for values in zip(*outputs, strict=True)]
+                nested_entity([(name, value) for name, value in zip(names, values, strict=True)
+                               if value is not None]) for values in zip(*outputs, strict=True)]
         else:
             entities = list(made.entities())
         for position in made.undecided:
@@ -195,8 +197,43 @@ class MappedColumns:
     def entities(self) -> list[dict[str, Any]]:
         """A dict per row (the fields in order), as the row engine gives its output."""
         count = len(self.columns[0]) if self.columns else 0
+        if any("." in name for name in self.names):
+            return [nested_entity(list(zip(self.names, values, strict=True)))
+                    for values in zip(*self.columns, strict=True)]
         # map() chains run in C: about half the time of a comprehension
         return list(map(dict, map(zip, [self.names] * count, zip(*self.columns, strict=True))))
+
+    def values_of(self, entity: dict[str, Any]) -> list[Any] | None:
+        """The row engine's output `entity` as one value per column (in `names` order), or
+        None when it has other fields than these columns."""
+        flat: list[Any] = []
+        for name in self.names:
+            value: Any = entity
+            for part in name.split("."):
+                if not isinstance(value, dict) or part not in value:
+                    return None
+                value = value[part]
+            flat.append(value)
+        return flat if nested_entity(list(zip(self.names, flat, strict=True))) == entity \
+            else None
+
+
+def nested_entity(items: Sequence[tuple[str, Any]]) -> dict[str, Any]:
+    """A row's (output name, value) pairs as the row engine's dict: a dotted name nests."""
+    out: dict[str, Any] = {}
+    for name, value in items:
+        if "." not in name:
+            out[name] = value
+            continue
+        *parents, last = name.split(".")
+        target = out
+        for part in parents:
+            child = target.get(part)
+            if not isinstance(child, dict):
+                child = target[part] = {}
+            target = child
+        target[last] = value
+    return out
 
 
 def columnar_mapping(mapping: CompiledMapping, headers: Sequence[str]) -> ColumnarMapping | None:
@@ -208,7 +245,7 @@ def columnar_mapping(mapping: CompiledMapping, headers: Sequence[str]) -> Column
     where = {header: position for position, header in enumerate(headers)}  # the last wins,
     fields = []                                                           # as in a dict
     for output, field in spec.fields.items():
-        key = _column_key(output, field)
+        key = _column_key(field)
         if key is None:
             return None
         reference = _reference(mapping, output, field, key)
@@ -216,9 +253,9 @@ def columnar_mapping(mapping: CompiledMapping, headers: Sequence[str]) -> Column
     return ColumnarMapping(fields, width=len(headers), omit_nulls=spec.omit_nulls)
 
 
-def _column_key(output: str, field: FieldSpec) -> str | None:
+def _column_key(field: FieldSpec) -> str | None:
     """The column a plain field reads, or None for a field the row engine must run."""
-    if "." in output or field.path is None or field.fields is not None:
+    if field.path is None or field.fields is not None:
         return None
     if any(part is not None for part in (field.template, field.expr, field.const,
                                          field.lookup, field.when)):
@@ -233,7 +270,8 @@ def _reference(mapping: CompiledMapping, output: str, field: FieldSpec,
                key: str) -> Callable[[Any], Any]:
     """The row engine's own code for this one field: cell → value, or UNDECIDED if refused."""
     registry = mapping.registry
-    source, namespace = generate({output: field}, filter_source=None, registry=registry,
+    local = output.replace(".", "__")  # the value alone: a dotted name would nest it
+    source, namespace = generate({local: field}, filter_source=None, registry=registry,
                                  functions=expression_functions(registry),
                                  runtime=mapping.runtime(), lookups={}, name="_one_field")
     function = define(source, namespace, "_one_field")
@@ -242,5 +280,5 @@ def _reference(mapping: CompiledMapping, output: str, field: FieldSpec,
         record = {key: cell}
         errors: list[Any] = []
         out = function(record, record, errors, "", None)
-        return U if errors else out[output]
+        return U if errors else out[local]
     return reference

@@ -59,5 +59,5 @@ async def test_customer_mapping__every_sandbox_customer_maps_landlines_kept(
         rows = [row async for batch in erp.read("customers") for row in batch.records]
     customers = [mapping(row) for row in rows]  # a row error would raise here
     landlines = [c for c in customers if c is not None and c["mobile"] is None]
-    assert landlines and all(c["phone"].startswith("0755-") for c in landlines)
-    assert all(c is not None and c["phone"] for c in customers)
+    assert landlines and all(c["attributes"]["phone"].startswith("0755-") for c in landlines)
+    assert all(c is not None and c["attributes"]["phone"] for c in customers)

@@ -173,27 +173,32 @@ def test_mappings_validate__a_field_the_import_would_drop_with_its_line(
 
 
 @pytest.mark.parametrize(("target", "field", "message"), [
-    ("customer", "mobil", "'mobil' is not a customer field (it would be kept in its "
-                          "attributes); did you mean 'mobile'?"),
+    ("customer", "mobil", "'mobil' is not a customer field: did you mean 'mobile'? to keep "
+                          "it in the customer's attributes, write 'attributes.mobil'"),
     ("customer", "emial", "did you mean 'email'?"),
+    ("customer", "province", "'province' is not a customer field: its fields: company, email, "
+                             "external_id, mobile, name, tier; to keep it in the customer's "
+                             "attributes, write 'attributes.province'"),
     ("ticket", "contact_mobil", "did you mean 'contact_mobile'?"),
-    ("order", "item", "'item' is not an order field (it would be kept in its item); did "
-                      "you mean 'items'?"),
+    ("order", "item", "'item' is not an order field: did you mean 'items'? to keep it in the "
+                      "order's item, under attributes, write 'attributes.item'"),
     ("interaction", "sumary", "did you mean 'summary'?"),
-    ("article", "titel", "'titel' is not an article field (it would be dropped); did you "
-                         "mean 'title'?"),
-    ("article", "summary", "'summary' is not a article field and would be dropped; article "
-                           "fields: body, body_text, external_id, labels, source_updated_at"),
+    ("article", "titel", "'titel' is not an article field: did you mean 'title'? it has no "
+                         "attributes, so this field would be lost"),
+    ("article", "attributes.x", "'attributes.x' is not an article field: its fields: body, "
+                                "body_text, external_id, labels, source_updated_at, title, "
+                                "updated_at, url; it has no attributes"),
 ])
 def test_mappings_validate__a_misspelled_output_field_with_its_line_and_a_did_you_mean(
         crm_env: CliEnv, tmp_path: Path, run: Run, monkeypatch: pytest.MonkeyPatch,
         target: str, field: str, message: str) -> None:
-    """`mobil:` for `mobile:` once passed validation and every mobile went to attributes."""
+    """`mobil:` for `mobile:` once passed validation and every mobile went to attributes:
+    a field its target does not store is an error unless written `attributes.<name>`."""
     key = {"ticket": "external_ref"}.get(target, "external_id")
     extra = "  title: {path: t}\n" if target == "article" else ""
     (tmp_path / "slip.yaml").write_text(
         f"target: {target}\nfields:\n  {key}: {{path: id, required: true}}\n{extra}"
-        f"  city: {{path: c}}\n  {field}: {{path: m}}\n", encoding="utf-8")
+        f"  attributes.city: {{path: c}}\n  {field}: {{path: m}}\n", encoding="utf-8")
     monkeypatch.setenv("HUB_MAPPINGS_DIR", str(tmp_path))
 
     code, _, err = run("mappings", "validate", "slip")
@@ -202,5 +207,21 @@ def test_mappings_validate__a_misspelled_output_field_with_its_line_and_a_did_yo
     assert code == 2, err
     assert f"slip.yaml, line {line}, column 3, field 'fields.{field}'" in err
     assert message in " ".join(err.split())
-    if target != "article":
-        assert "'city'" not in err  # any other name is an attribute, as before
+    if target != "article":  # kept in the attributes, as written
+        assert "'attributes.city'" not in err
+
+
+def test_mappings_preview__refuses_a_field_its_target_has_no_place_for(
+        crm_env: CliEnv, tmp_path: Path, run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "slip.yaml").write_text(
+        "target: customer\nfields:\n  external_id: {path: id}\n  mobil: {path: m}\n",
+        encoding="utf-8")
+    monkeypatch.setenv("HUB_MAPPINGS_DIR", str(tmp_path))
+    sample = tmp_path / "sample.json"
+    sample.write_text(json.dumps([{"id": "C1", "m": "13812345678"}]), encoding="utf-8")
+
+    code, out, err = run("mappings", "preview", "slip", "--sample", str(sample))
+
+    assert code == 2, out
+    assert "slip.yaml, line 4, column 3, field 'fields.mobil'" in err
+    assert "did you mean 'mobile'?" in " ".join(err.split())

@@ -47,8 +47,9 @@ def test_yonyou_customer_mapping__plain_or_object_names() -> None:
            "email": "Buyer@Example.cn", "pubts": "2026-01-05 10:00:00"}
     customer = mapping(row)
     assert customer is not None
-    assert (customer["external_id"], customer["erp_number"], customer["name"]) == (
+    kept = customer["attributes"]
+    assert (customer["external_id"], kept["erp_number"], customer["name"]) == (
         "C001", "C001", "华东电子1号")
-    assert customer["phone"] == "0755-88886666" and customer["mobile"] is None
+    assert kept["phone"] == "0755-88886666" and customer["mobile"] is None
     plain = mapping({**row, "name": "北方机械", "mobile": "13800000002"})
     assert plain is not None and plain["name"] == "北方机械" and plain["mobile"] == "13800000002"

@@ -64,14 +64,17 @@ def test_crm_customer_yaml__maps_the_example_record(crm: CompiledMapping) -> Non
         "mobile": "13812345678",
         "email": "a@example.cn",
         "tier": "gold",
-        "province": "浙江省",
-        "city": "杭州市",
-        "active": True,
-        "tags": ["老客户"],
-        "source_updated_at": datetime(2024, 5, 2, 2, tzinfo=UTC),
+        "attributes": {  # written attributes.<name>: kept in the customer's attributes
+            "province": "浙江省",
+            "city": "杭州市",
+            "active": True,
+            "tags": ["老客户"],
+            "source_updated_at": datetime(2024, 5, 2, 2, tzinfo=UTC),
+        },
     }
-    assert customer["source_updated_at"].utcoffset() == timedelta(hours=8)
-    assert crm.fields == tuple(customer)
+    assert customer["attributes"]["source_updated_at"].utcoffset() == timedelta(hours=8)
+    assert crm.fields == (*tuple(customer)[:-1],
+                          *(f"attributes.{name}" for name in customer["attributes"]))
     assert crm.spec.target == "customer"
     assert crm.name == "crm_customer"
 
@@ -90,7 +93,7 @@ def test_compiled_mapping__tier_is_mapped_or_defaulted(
 def test_compiled_mapping__unmapped_value_passes_through_and_is_coerced(
     crm: CompiledMapping, status: str, active: bool
 ) -> None:
-    assert crm(_record(status=status))["active"] is active
+    assert crm(_record(status=status))["attributes"]["active"] is active
 
 
 def test_compiled_mapping__unmapped_value_without_default_fails_coercion(
@@ -98,7 +101,7 @@ def test_compiled_mapping__unmapped_value_without_default_fails_coercion(
 ) -> None:
     [error] = _errors(crm, _record(status="冻结"), row=3)
 
-    assert (error.field, error.path, error.row) == ("active", "status", 3)
+    assert (error.field, error.path, error.row) == ("attributes.active", "status", 3)
     assert error.message == "'冻结' is not a yes/no value"
 
 
@@ -159,9 +162,11 @@ def test_compiled_mapping__missing_optional_fields_are_none(crm: CompiledMapping
 
     customer = crm(record)
 
-    missing = ("mobile", "email", "province", "city", "active")
+    missing = ("mobile", "email")
     assert [customer[key] for key in missing] == [None] * len(missing)
-    assert (customer["tags"], customer["company"]) == (None, None)
+    kept = customer["attributes"]
+    assert [kept[key] for key in ("province", "city", "active")] == [None] * 3
+    assert (kept["tags"], customer["company"]) == (None, None)
 
 
 def test_compiled_mapping__defaults_and_consts() -> None:
@@ -210,14 +215,14 @@ def test_compiled_mapping__reports_every_error_at_once(crm: CompiledMapping) -> 
     error = caught.value
     assert [(e.field, e.path) for e in error.errors] == [
         ("name", "name"), ("mobile", "contact.mobile"), ("email", "contact.email"),
-        ("source_updated_at", "updated_at"),
+        ("attributes.source_updated_at", "updated_at"),
     ]
     assert {(e.mapping, e.row) for e in error.errors} == {("crm_customer", 17)}
     assert str(error) == (
         "mapping 'crm_customer', row 17 (C000123): field 'name' (name): is required; "
         "field 'mobile' (contact.mobile): '1***' is not an 11-digit mobile number; "
         "field 'email' (contact.email): 'a***' is not an email address; "
-        "field 'source_updated_at' (updated_at): '昨天' is not a date and time"
+        "field 'attributes.source_updated_at' (updated_at): '昨天' is not a date and time"
     )
     assert isinstance(error, MappingError)
 

@@ -248,18 +248,19 @@ def test_engine__positional_rows_are_read_by_column_name() -> None:
     row = ["C001", "华东电子有限公司", "华东电子", "138 0013 8000", "2024-05-02T10:00:00", "A"]
     assert mapping(row) == {
         "external_id": "C001", "name": "华东电子有限公司", "company": "华东电子有限公司",
-        "short_name": "华东电子", "phone": "13800138000", "mobile": "13800138000",
-        "active": True, "source_updated_at": mapping(row)["source_updated_at"],
+        "mobile": "13800138000",
+        "attributes": {"short_name": "华东电子", "phone": "13800138000", "active": True,
+                       "source_updated_at": mapping(row)["attributes"]["source_updated_at"]},
     }
-    assert str(mapping(row)["source_updated_at"]) == "2024-05-02 10:00:00+08:00"
-    assert mapping(["C002", "x", None, None, "2024-05-02", "B"])["active"] is False
+    assert str(mapping(row)["attributes"]["source_updated_at"]) == "2024-05-02 10:00:00+08:00"
+    assert mapping(["C002", "x", None, None, "2024-05-02", "B"])["attributes"]["active"] is False
 
 
 def test_kingdee_customer__a_landline_is_kept_as_phone_and_no_mobile() -> None:
     mapping = _shipped("kingdee_customer")
 
     customer = mapping(["C005", "南山科技有限公司", None, "0755-8888 0005", "2024-05-02", "A"])
-    assert customer["phone"] == "0755-88880005" and customer["mobile"] is None
+    assert customer["attributes"]["phone"] == "0755-88880005" and customer["mobile"] is None
 
 
 # ---------------------------------------------------------------- reverse direction
