@@ -18,8 +18,8 @@ from hub.core.jsonable import json_text, to_jsonable
 from hub.store.models import Customer, ExternalRecord
 from hub.store.rows import RowStatement, stamp
 
-__all__ = ["Created", "PreparedCustomers", "UpsertResult", "customer_profile", "find_by_contact",
-           "prepare_customers", "raw_texts", "upsert_customers", "upsert_external_records"]
+__all__ = ["Created", "UpsertResult", "customer_profile", "find_by_contact", "upsert_customers",
+           "upsert_external_records"]
 
 COLUMNS = ("name", "company", "mobile", "email", "tier")
 
@@ -76,9 +76,6 @@ def _decimal(value: Any) -> str:
     raise TypeError
 
 
-PreparedCustomers = dict[str, _Row]  # external_id → its row, made before the transaction
-
-
 def _prepare(entity: dict[str, Any]) -> _Row:
     get = entity.get
     columns = (get("name"), get("company"), get("mobile"), get("email"), get("tier"))
@@ -110,16 +107,8 @@ def _stored(connection: Connection, table: Table, keys: list[str], *where: Any
     return found
 
 
-def prepare_customers(entities: Sequence[dict[str, Any]]) -> PreparedCustomers:
-    """external_id → the row to store (columns, attributes document, content hash) of each
-    mapped customer, the last of a key that repeats: `upsert_customers`'s work that needs no
-    store, done before its transaction by a caller that has the time then."""
-    return {str(e["external_id"]): _prepare(e) for e in entities}
-
-
 def upsert_customers(session: Session, source: str, entities: Sequence[dict[str, Any]], *,
-                     mapping: str | None = None,
-                     prepared: PreparedCustomers | None = None) -> UpsertResult:
+                     mapping: str | None = None) -> UpsertResult:
     """Insert new customers, update changed ones, skip identical ones (by content hash).
 
     `mapping` (`name@version`) is recorded on every row written. One SELECT of the page's
@@ -128,8 +117,7 @@ def upsert_customers(session: Session, source: str, entities: Sequence[dict[str,
     by field: equal, it only gets the new hash and counts as unchanged.
     """
     result = UpsertResult()
-    # a page may repeat one; `prepared`: prepare_customers(entities) made already
-    latest = prepared if prepared is not None else prepare_customers(entities)
+    latest = {str(e["external_id"]): _prepare(e) for e in entities}  # a page may repeat one
     session.flush()  # the session's own pending rows first
     connection = session.connection()
     stored = _stored(connection, _TABLE, list(latest), _TABLE.c.source == source)
@@ -203,35 +191,22 @@ def _update_changed(session: Session, connection: Connection, source: str,
             session.expire(loaded)
 
 
-def raw_texts(records: Sequence[dict[str, Any]], *, key: str
-              ) -> dict[str, tuple[str, str]]:
-    """external_id → (JSON text, its hash) of each record with a key; the last one of a key
-    that repeats. What `upsert_external_records` stores, made before its transaction."""
+def upsert_external_records(session: Session, *, source: str, stream: str, key: str,
+                            records: Sequence[dict[str, Any]]) -> None:
+    """Keep the latest raw payload of each record, as the source sent it."""
     latest: dict[str, str] = {}
     for record in records:
         external_id = record.get(key)
         if external_id is not None:
             latest[str(external_id)] = json_text(record)
-    return {external_id: (text, hashlib.sha256(text.encode()).hexdigest())
-            for external_id, text in latest.items()}
-
-
-def upsert_external_records(session: Session, *, source: str, stream: str,
-                            key: str | None = None, records: Sequence[dict[str, Any]] = (),
-                            texts: dict[str, tuple[str, str]] | None = None) -> None:
-    """Keep the latest raw payload of each record, as the source sent it: `records` with
-    their `key`, or their `raw_texts` made already."""
-    if texts is None:
-        if key is None:
-            raise TypeError("upsert_external_records needs the records' key or their texts")
-        texts = raw_texts(records, key=key)
     session.flush()
     connection = session.connection()
-    stored = _stored(connection, _RAW, list(texts), _RAW.c.source == source,
+    stored = _stored(connection, _RAW, list(latest), _RAW.c.source == source,
                      _RAW.c.stream == stream)
     at = stamp(connection, _RAW, "fetched_at", datetime.now(UTC))
     inserts, updates = [], []
-    for external_id, (text, digest) in texts.items():
+    for external_id, text in latest.items():
+        digest = hashlib.sha256(text.encode()).hexdigest()
         found = stored.get(external_id)
         if found is None:
             inserts.append((source, stream, external_id, text, digest, at))
