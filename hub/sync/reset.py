@@ -9,10 +9,12 @@ refresh reads everything again and the upserts count what did not change as unch
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connectors.sdk.streams import IncrementalState
@@ -25,7 +27,7 @@ from hub.store.models import SyncState
 
 from .job import JobBusyError, busy_message, pull_job
 
-__all__ = ["StateReset", "replace_state", "reset_state"]
+__all__ = ["StateReset", "job_cursors", "replace_state", "reset_state"]
 
 _SHOWN = 200  # characters of a cursor value the audit and the answer show
 
@@ -86,3 +88,14 @@ def _cursor(state: str | None) -> Any:
     if isinstance(cursor, str) and len(cursor) > _SHOWN:
         return cursor[:_SHOWN] + "…"
     return cursor
+
+
+def job_cursors(hub: Hub, names: Sequence[str]) -> dict[str, Any]:
+    """The cursor each of pull jobs `names` holds now, as a reset shows it (a job without a
+    state is absent: its next run reads the whole stream)."""
+    if not names:
+        return {}
+    with hub.sessions() as session:
+        rows = session.execute(select(SyncState.job, SyncState.state)
+                               .where(SyncState.job.in_(list(names))))
+        return {job: _cursor(state) for job, state in rows}

@@ -39,6 +39,8 @@ function runProgress() {
       const cell = live.querySelector(`[data-count="${name}"]`);
       if (cell) cell.textContent = value;
     }
+    const drawn = live.querySelector("#run-timeline");  // the server's SVG, escaped there
+    if (drawn && progress.timeline) drawn.innerHTML = progress.timeline;
     if (progress.finished) { window.location.reload(); return true; }
     return false;
   });
