@@ -133,11 +133,14 @@ def outbox_depth(hub: Hub) -> dict[str, int]:
         return store.depth(session, datetime.now(UTC))
 
 
-def replay_dead_letters(hub: Hub, ids: Sequence[int] | None, *, actor: str) -> list[int]:
+def replay_dead_letters(hub: Hub, ids: Sequence[int] | None, *, actor: str,
+                        current_mapping: bool = True) -> list[int]:
     """Put dead letters back in the outbox (all with `ids` None); returns the ids replayed.
 
-    A row whose job now uses another version of its mapping is mapped again from the
-    ticket's write-back document, so fixing a mapping and replaying sends the fixed document.
+    With `current_mapping` (the default), a row whose job now uses another version of its
+    mapping is mapped again from the ticket's write-back document, so fixing a mapping and
+    replaying sends the fixed document; without it the document is sent as it was made. The
+    audit row says which (`remapped_from`: the version the row had; `current_mapping`).
     """
     now = datetime.now(UTC)
     with hub.sessions.begin() as session:
@@ -148,23 +151,26 @@ def replay_dead_letters(hub: Hub, ids: Sequence[int] | None, *, actor: str) -> l
             if missing:
                 raise NotFoundError(f"no dead letter {', '.join(map(str, missing))}")
         rows = store.replay(session, ids=ids, now=now)
-        for row in rows:
-            _remap(hub, row)
+        remapped = {row.id: _remap(hub, row) for row in rows} if current_mapping else {}
         hub.audit.append(session, [AuditEntry(
             actor, "outbox.replay", f"ticket:{row.ticket_id}" if row.ticket_id
             else f"outbox:{row.id}", detail={"outbox_id": row.id, "key": row.idempotency_key,
-                                             "replays": row.replays, "mapping": row.mapping})
+                                             "replays": row.replays, "mapping": row.mapping,
+                                             "current_mapping": current_mapping,
+                                             "remapped_from": remapped.get(row.id)})
             for row in rows])
         return [row.id for row in rows]
 
 
-def _remap(hub: Hub, row: OutboxMessage) -> None:
+def _remap(hub: Hub, row: OutboxMessage) -> str | None:
+    """Map the row's document again when its job's mapping is now another version; the
+    version it had (None: nothing to do)."""
     job = hub.config.hub.jobs.get(row.job)
     if not isinstance(job, WritebackJob):
-        return
+        return None
     mapping = hub.mappings.get(job.mapping)
     if mapping.label == row.mapping:
-        return
+        return None
     try:
         document = mapping(row.payload, row=f"outbox {row.id}")
     except RecordMappingError as exc:
@@ -173,5 +179,7 @@ def _remap(hub: Hub, row: OutboxMessage) -> None:
     if document is None:
         raise InvalidRequestError(f"outbox row {row.id}: mapping {mapping.label} filters "
                                   "its document out")
+    before = row.mapping
     row.document = json_document(document)
     row.mapping = mapping.label
+    return before

@@ -23,6 +23,11 @@ router = admitted_router("outbox", tags=["outbox"])
 _CURSOR = "`next_cursor` of the previous page"
 
 
+_CURRENT_MAPPING = ("true (the default): a row whose job now uses another version of its "
+                    "mapping is mapped again from its write-back document before it is sent; "
+                    "false: the document is sent as it was made. Since 1.4.0.")
+
+
 class ReplayRequest(BaseModel):
     """Which dead letters to put back in the outbox."""
 
@@ -31,6 +36,7 @@ class ReplayRequest(BaseModel):
     ids: list[ItemId] | None = Field(
         default=None, description="Dead letters to replay; "
                                   "omitted or null: every dead letter.", examples=[[12, 13]])
+    current_mapping: bool = Field(default=True, description=_CURRENT_MAPPING)
 
 
 class ReplayResult(BaseModel):
@@ -67,11 +73,15 @@ def dead_letters(hub: HubDep,
 
 
 @router.post("/dead-letters/{row_id}/replay")
-def replay_one(row_id: RowId, hub: HubDep, actor: ActorDep) -> ReplayResult:
-    return ReplayResult(replayed=replay_dead_letters(hub, [row_id], actor=actor))
+def replay_one(row_id: RowId, hub: HubDep, actor: ActorDep,
+               current_mapping: Annotated[bool, Query(description=_CURRENT_MAPPING)] = True,
+               ) -> ReplayResult:
+    return ReplayResult(replayed=replay_dead_letters(hub, [row_id], actor=actor,
+                                                     current_mapping=current_mapping))
 
 
 @router.post("/dead-letters/replay",
              responses={404: {"description": "One of `ids` is no dead letter."}})
 def replay_many(body: ReplayRequest, hub: HubDep, actor: ActorDep) -> ReplayResult:
-    return ReplayResult(replayed=replay_dead_letters(hub, body.ids, actor=actor))
+    return ReplayResult(replayed=replay_dead_letters(hub, body.ids, actor=actor,
+                                                     current_mapping=body.current_mapping))
