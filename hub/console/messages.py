@@ -241,6 +241,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "dead.replay_all_confirm": ("重放全部死信？", "Replay every dead letter?"),
     "dead.replay_one": ("重放", "Replay"),
     "dead.replayed": ("已重放：{ids}", "Replayed: {ids}"),
+    "dead.current_mapping": ("按当前映射版本重新生成", "On the current mapping version"),
+    "dead.current_mapping_hint": ("勾选：映射已更新的行按当前版本从回写文档重新生成后发送；"
+                                  "不勾选：按原样发送当初生成的文档。",
+                                  "Ticked: a row whose mapping has changed since is made again "
+                                  "from its write-back document by the current version; "
+                                  "unticked: the document is sent as it was made."),
     # imports
     "nav.imports": ("导入", "Imports"),
     "run.queued": ("排队中", "queued"),

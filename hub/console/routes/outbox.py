@@ -3,6 +3,7 @@ replay one or many (the services behind the API's /outbox and /dead-letters)."""
 
 from __future__ import annotations
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -65,6 +66,13 @@ async def dead_letters(request: Request, user: User) -> Response:
                   replayed=[part for part in replayed.split(",") if part.isdigit()])
 
 
+def _current_mapping(form: FormData) -> bool:
+    """The form's "on the current mapping version": a hidden 0, then the box's 1 when
+    ticked; a form without either replays on the current version (the API's default)."""
+    values = form.getlist("current_mapping")
+    return not values or "1" in values
+
+
 @admitted("outbox:write")
 async def replay_many(request: Request, user: User) -> Response:
     """Replay the dead letters ticked (`ids`), or every one (`all`)."""
@@ -76,7 +84,7 @@ async def replay_many(request: Request, user: User) -> Response:
         if not ids:
             raise InvalidRequestError("tick the dead letters to replay")
     replayed = await blocking(replay_dead_letters, console_of(request).hub, ids,
-                              actor=user.actor)
+                              actor=user.actor, current_mapping=_current_mapping(form))
     return redirect(request, "/dead-letters?replayed=" + ",".join(map(str, replayed)))
 
 
@@ -85,8 +93,9 @@ async def replay_one(request: Request, user: User) -> Response:
     row_id: int = request.path_params["row_id"]
     if not 1 <= row_id <= MAX_ID:
         raise NotFoundError(f"no dead letter {row_id}")
+    form = await request.form()
     replayed = await blocking(replay_dead_letters, console_of(request).hub, [row_id],
-                              actor=user.actor)
+                              actor=user.actor, current_mapping=_current_mapping(form))
     return redirect(request, "/dead-letters?replayed=" + ",".join(map(str, replayed)))
 
 
