@@ -1,6 +1,8 @@
 """Editing a mapping file: check an edit as `hub mappings validate` checks a file, and save it
 as the mapping's next version — written atomically, the previous file kept, the change
 audited as the person with a unified diff. A mapping that does not compile is never saved.
+A kept version is restored as a new save (its text, the next version number); a new mapping
+starts as a copy of another (its template) at version 1.
 
 A mapping's version is the `version:` of its YAML (every row it writes records
 `name@version`; an import is "the same" only through the same version; a replay may use the
@@ -20,15 +22,23 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from hub.audit import AuditEntry
+from hub.config.mapping_files import NAME_RULE
 from hub.core.yamlfile import load_yaml_text
-from hub.errors import ConfigFileError, ConfigProblem, ConflictError
+from hub.errors import (
+    ConfigFileError,
+    ConfigProblem,
+    ConflictError,
+    InvalidRequestError,
+    NotFoundError,
+)
 from hub.importer.pipeline import import_conflicts
 from hub.ingest.targets import field_problems
 from hub.mapping import CompiledMapping
 from hub.runtime import Hub
 
-__all__ = ["HISTORY", "MappingVersion", "SavedMapping", "check_mapping_text", "dropped_fields",
-           "mapping_text", "mapping_versions", "save_mapping", "text_digest"]
+__all__ = ["HISTORY", "MappingVersion", "SavedMapping", "check_mapping_text", "create_mapping",
+           "dropped_fields", "mapping_text", "mapping_versions", "restore_mapping",
+           "save_mapping", "text_digest"]
 
 HISTORY = ".versions"  # beside the mappings: every saved file's previous text
 MAX_DIFF = 60_000  # characters of diff kept in the audit row (a mapping is a few KiB)
@@ -98,6 +108,44 @@ def mapping_versions(hub: Hub, name: str) -> list[MappingVersion]:
     return sorted(found, key=lambda v: (v.saved_at, v.version), reverse=True)
 
 
+def restore_mapping(hub: Hub, name: str, file: str, *, actor: str,
+                    base: str | None = None) -> SavedMapping:
+    """Save the kept version `file` (a name `mapping_versions` lists) as `name`'s next
+    version: the audit row's diff is from the file now to the restored text, and it names
+    the file restored. Refused as `save_mapping` refuses."""
+    kept = {version.file for version in mapping_versions(hub, name)}
+    if file not in kept:
+        raise NotFoundError(f"mapping {name} has no kept version {file[:120]!r}")
+    text = (hub.mappings.folder / HISTORY / file).read_text(encoding="utf-8")
+    with _SAVING:
+        return _save(hub, name, text, actor=actor, base=base, restored_from=file)
+
+
+def create_mapping(hub: Hub, name: str, template: str, *, actor: str) -> SavedMapping:
+    """A new mapping `name`, a copy of mapping `template` at version 1, written atomically
+    and audited (`mapping.create`: the template and the text as a diff from nothing).
+    Refused when `name` is not a mapping name or is taken (ConflictError), or when the copy
+    does not compile under its new name (ConfigFileError)."""
+    if NAME_RULE.fullmatch(name) is None:
+        raise InvalidRequestError("name: letters, digits, _ and -, at most 64, not starting "
+                                  "with -", field="name")
+    text = _with_version(mapping_text(hub, template), 1)
+    with _SAVING:
+        path = hub.mappings.folder / f"{name}.yaml"
+        if path.exists() or (hub.mappings.folder / f"{name}.yml").exists():
+            raise ConflictError(f"mapping {name} exists already")
+        mapping, problems = check_mapping_text(hub, name, text)
+        if problems or mapping is None:
+            raise ConfigFileError(problems)
+        _write_atomically(path, text)
+        diff = "".join(difflib.unified_diff([], text.splitlines(keepends=True),
+                                            fromfile="/dev/null",
+                                            tofile=f"{name}.yaml (v{mapping.version})"))
+        hub.audit.record([AuditEntry(actor, "mapping.create", f"mapping:{name}", detail={
+            "template": template, "version": mapping.version, "diff": diff[:MAX_DIFF]})])
+        return SavedMapping(name, mapping.version, 0, diff)
+
+
 def save_mapping(hub: Hub, name: str, text: str, *, actor: str,
                  base: str | None = None) -> SavedMapping:
     """Save `text` as mapping `name`'s next version. Refused, nothing written, when it does
@@ -108,7 +156,8 @@ def save_mapping(hub: Hub, name: str, text: str, *, actor: str,
         return _save(hub, name, text, actor=actor, base=base)
 
 
-def _save(hub: Hub, name: str, text: str, *, actor: str, base: str | None) -> SavedMapping:
+def _save(hub: Hub, name: str, text: str, *, actor: str, base: str | None,
+          restored_from: str | None = None) -> SavedMapping:
     path = hub.mappings.path(name)
     before = path.read_text(encoding="utf-8")
     if base is not None and base != text_digest(before):
@@ -132,8 +181,11 @@ def _save(hub: Hub, name: str, text: str, *, actor: str, base: str | None) -> Sa
     _write_atomically(history / f"{name}.v{previous}.{stamp}.yaml", before)
     _write_atomically(path, text)
     hub.mappings.forget(name)
-    hub.audit.record([AuditEntry(actor, "mapping.save", f"mapping:{name}", detail={
-        "from_version": previous, "version": mapping.version, "diff": diff[:MAX_DIFF]})])
+    detail: dict[str, object] = {"from_version": previous, "version": mapping.version,
+                                 "diff": diff[:MAX_DIFF]}
+    if restored_from is not None:
+        detail["restored_from"] = restored_from
+    hub.audit.record([AuditEntry(actor, "mapping.save", f"mapping:{name}", detail=detail)])
     return SavedMapping(name, mapping.version, previous, diff)
 
 

@@ -13,12 +13,14 @@ import pytest
 from hub.admin.mapping_edits import (
     HISTORY,
     check_mapping_text,
+    create_mapping,
     mapping_text,
     mapping_versions,
+    restore_mapping,
     save_mapping,
     text_digest,
 )
-from hub.errors import ConfigFileError, ConflictError
+from hub.errors import ConfigFileError, ConflictError, InvalidRequestError, NotFoundError
 from hub.runtime import Hub
 from tests.conftest import ROOT
 
@@ -92,3 +94,46 @@ def test_save__refuses_an_edit_begun_before_another_save(hub: Hub) -> None:
     with pytest.raises(ConflictError):
         save_mapping(hub, "crm_customer", first + "# second\n", actor="b", base=began)
     assert "# second" not in file.read_text(encoding="utf-8")
+
+
+def test_restore__a_kept_version_saved_as_the_next_with_its_diff(hub: Hub) -> None:
+    file = hub.mappings.folder / "import_customers.yaml"
+    original = file.read_text(encoding="utf-8")
+    save_mapping(hub, "import_customers", original.replace("钻石: vip,", "钻石: vip, 铂金: vip,"),
+                 actor="tester")
+    [kept] = mapping_versions(hub, "import_customers")
+    with pytest.raises(NotFoundError):
+        restore_mapping(hub, "import_customers", "../import_tickets.yaml", actor="tester")
+    with pytest.raises(ConflictError):  # the editor began before the save above
+        restore_mapping(hub, "import_customers", kept.file, actor="tester",
+                        base=text_digest(original))
+    restored = restore_mapping(hub, "import_customers", kept.file, actor="tester",
+                               base=text_digest(file.read_text(encoding="utf-8")))
+    assert (restored.previous_version, restored.version) == (2, 3)
+    assert file.read_text(encoding="utf-8") == original.replace("version: 1", "version: 3", 1)
+    assert hub.mappings.get("import_customers").version == 3
+    assert [v.version for v in mapping_versions(hub, "import_customers")] == [2, 1]
+    [row, *_] = [r for r in reversed(hub.audit.tail(10)) if r.action == "mapping.save"]
+    assert row.actor == "tester" and row.detail["restored_from"] == kept.file
+    removed = [line for line in row.detail["diff"].splitlines() if line.startswith("-")]
+    assert any("铂金" in line for line in removed)  # the diff from v2 back to v1's text
+
+
+def test_create__a_copy_of_a_template_at_version_one(hub: Hub) -> None:
+    text = mapping_text(hub, "import_customers")
+    save_mapping(hub, "import_customers", text.replace("钻石: vip,", "钻石: vip, 铂金: vip,"),
+                 actor="tester")  # the template at v2: the copy starts at v1
+    created = create_mapping(hub, "import_members", "import_customers", actor="tester")
+    assert (created.name, created.version) == ("import_members", 1)
+    assert hub.mappings.get("import_members").version == 1
+    assert "import_members" in hub.mappings.names()
+    [row] = [r for r in hub.audit.tail(10) if r.action == "mapping.create"]
+    assert (row.actor, row.target, row.detail["template"]) == (
+        "tester", "mapping:import_members", "import_customers")
+    assert "+version: 1" in row.detail["diff"]
+    with pytest.raises(ConflictError):
+        create_mapping(hub, "import_members", "import_customers", actor="tester")
+    with pytest.raises(InvalidRequestError):
+        create_mapping(hub, "../evil", "import_customers", actor="tester")
+    with pytest.raises(NotFoundError):
+        create_mapping(hub, "fresh", "no_such_template", actor="tester")
