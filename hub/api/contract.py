@@ -26,7 +26,7 @@ from .middleware import KEY_PATTERN
 
 __all__ = ["CONTRACT_VERSION", "OPERATIONS", "SECURITY_SCHEMES", "complete_openapi"]
 
-CONTRACT_VERSION = "1.4.0"
+CONTRACT_VERSION = "1.5.0"
 PROBLEM_MEDIA = "application/problem+json"
 
 # (method, path) -> operation id; the part before the dot is the operation's tag.

@@ -1,4 +1,5 @@
-"""`hub enrich drain`: one pass over the enrichment queue."""
+"""`hub enrich drain`: one pass over the enrichment queue; `hub enrich retry`: one ticket
+again now (a failed one too)."""
 
 from __future__ import annotations
 
@@ -34,3 +35,17 @@ def enrich_drain(
     cli.out.print(f"claimed {result.claimed}: enriched {result.enriched}, not found "
                   f"{result.not_found}, partial {result.partial} (retried {result.retried}, "
                   f"failed {result.failed}), lost {result.lost}")
+
+
+@app.command("retry")
+def enrich_retry(ctx: typer.Context, ticket_id: int) -> None:
+    """Enrich TICKET again now, waiting for it: a ticket whose enrichment failed for good
+    (not retried) once its cause is fixed, or any other. Its queue row is re-armed with a
+    fresh retry budget."""
+    from hub.cli.render.tickets import ticket_panel
+    from hub.tickets import enrich_ticket, get_ticket
+
+    cli = cli_context(ctx)
+    hub = cli.ready_hub()
+    cli.run(enrich_ticket(hub, ticket_id, actor=cli.actor))
+    cli.out.print(ticket_panel(get_ticket(hub, ticket_id)))

@@ -130,6 +130,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "enrichment.partial": ("部分补全", "partial"),
     "enrichment.not_found": ("未找到客户", "no customer"),
     "enrichment.skipped": ("已跳过", "skipped"),
+    "enrichment.failed": ("补全失败", "failed"),
     "source.ok": ("正常", "ok"),
     "source.failed": ("失败", "failed"),
     "source.not_found": ("未找到", "not found"),
@@ -176,6 +177,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ticket.contact": ("联系人", "Contact"),
     "ticket.profile": ("客户画像", "Customer profile"),
     "ticket.no_customer": ("尚未匹配到客户。", "No customer found (yet)."),
+    "ticket.enrichment_failed": ("画像补全失败，不再自动重试（{at}）。修复后执行 hub enrich retry "
+                                 "重新补全。原因：", "Enrichment failed for good and is not "
+                                 "retried ({at}); once fixed, hub enrich retry tries again. "
+                                 "Reason:"),
     "ticket.summary": ("订单 {orders} 笔，累计消费 {total}，互动 {interactions} 次",
                        "{orders} orders, {total} spent, {interactions} interactions"),
     "ticket.sources": ("各系统的应答", "How each system answered"),

@@ -36,6 +36,7 @@ from .merge import merge_histories
 from .sources import from_primary, from_source, from_store, permanent, skipped, timed_out
 from .stored import stored_enrichment
 from .summary import history_summary
+from .view import FAILED
 
 __all__ = ["AfterEnrichment", "DrainResult", "Outcome", "drain_enrichment", "enrich_job",
            "enrich_new_ticket", "enrich_now"]
@@ -337,7 +338,9 @@ def _settle(hub: Hub, claimed: queue.Claimed, outcome: Outcome,
             return "skipped"
         customer = session.get(Customer, outcome.customer_id) if outcome.customer_id else None
         ticket.customer_id = customer.id if customer else None
-        ticket.enrichment_status = outcome.status
+        # a failure no retry mends ends here: the ticket says so (hub enrich retry re-arms it)
+        failed_for_good = outcome.status == "partial" and outcome.permanent
+        ticket.enrichment_status = FAILED if failed_for_good else outcome.status
         ticket.enrichment_error = outcome.error
         ticket.enrichment = stored_enrichment({
             "customer": _profile(customer, found) if customer else None,
@@ -347,7 +350,8 @@ def _settle(hub: Hub, claimed: queue.Claimed, outcome: Outcome,
         })
         ticket.enriched_at = ticket.updated_at = datetime.now(UTC)
         hub.audit.append(session, [AuditEntry(
-            actor, "ticket.enrich", f"ticket:{claimed.ticket_id}", outcome=outcome.status,
+            actor, "ticket.enrich", f"ticket:{claimed.ticket_id}",
+            outcome=FAILED if failed_for_good else outcome.status,
             detail={"customer_id": ticket.customer_id, "error": outcome.error,
                     "reason": claimed.reason, "attempt": claimed.attempts})])
     if outcome.status != "partial":

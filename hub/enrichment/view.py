@@ -15,7 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hub.core.time import UtcDatetime
 
-__all__ = ["EXAMPLES", "EnrichmentSource", "EnrichmentStatus", "HistoryDelivery",
+__all__ = ["EXAMPLES", "FAILED", "EnrichmentFailure", "EnrichmentSource", "EnrichmentStatus",
+           "HistoryDelivery",
            "HistoryInteraction", "HistoryOrder", "HistorySummary", "SourceStatus",
            "TicketCustomer", "TicketHistory", "ViewPart"]
 
@@ -51,6 +52,25 @@ EXAMPLES: dict[str, dict[str, Any]] = {
 
 
 EnrichmentStatus = Literal["pending", "enriched", "partial", "not_found", "skipped"]
+# A ticket's stored state when its enrichment failed for good (a failure no retry mends): not
+# a value of the v1 answer's enum (a new one would be a major change), where it reads as
+# `partial` with `enrichment_failure` (docs/api.md 1.5.0).
+FAILED = "failed"
+
+
+class EnrichmentFailure(BaseModel):
+    """Why the ticket's enrichment failed for good, and when: a failure no retry mends (the
+    connection's config or capability, the system refusing the request itself — a 4xx other
+    than 401, 403, 408, 409, 423, 425 and 429 —, or a record the mapping refuses; outages,
+    throttling, timeouts and refused credentials are retried instead). The ticket is not
+    retried; `hub enrich retry TICKET` tries it again once the cause is fixed."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "reason": "crm refused the request (HTTP 400): bad mobile (not retried: …)",
+        "at": "2026-05-01T08:00:02Z"}]})
+
+    reason: str
+    at: UtcDatetime | None
 SourceStatus = Literal["ok", "failed", "not_found", "skipped"]
 
 

@@ -23,10 +23,13 @@ class EnrichmentCoverage(BaseModel):
 
     total: int
     by_status: dict[str, int] = Field(description=(
-        "A ticket's enrichment_status: enriched, partial (a source failed or timed out), "
+        "A ticket's enrichment state: enriched, partial (a source failed or timed out), "
+        "failed (a failure no retry mends: the API's ticket reads partial with "
+        "enrichment_failure), "
         "not_found (no customer matched), skipped, pending."))
-    failed: int = Field(description="Tickets whose enrichment gave up after its retry budget "
-                                    "(they stay partial or pending).")
+    failed: int = Field(description="Tickets whose enrichment gave up: after its retry budget "
+                                    "(they stay partial or pending), or at once for a failure "
+                                    "no retry mends (by_status' failed).")
     queued: int = Field(description="Tickets waiting in the enrichment queue.")
     coverage: float = Field(description="enriched / total (0 with no tickets).")
 

@@ -11,6 +11,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 from hub.core.time import UtcDatetime
 from hub.enrichment.stored import enrichment_view
+from hub.enrichment.view import FAILED, EnrichmentFailure
 from hub.kb import ArticleMatch
 from hub.mapping import normalize_mobile
 from hub.tickets.stored import resolution_view
@@ -88,7 +89,7 @@ _TICKET_EXAMPLE: dict[str, Any] = {
     "id": 42, "subject": "洗碗机不出水", "description": "开机后不进水", "channel": "web",
     "status": "open", "contact_name": "王芳", "contact_mobile": "13812345678",
     "contact_email": None, "customer_id": 7, "enrichment_status": "enriched",
-    "enrichment_error": None, "enriched_at": "2026-05-01T08:00:02Z",
+    "enrichment_error": None, "enriched_at": "2026-05-01T08:00:02Z", "enrichment_failure": None,
     "created_at": "2026-05-01T08:00:00Z", "category": "维修", "priority": "high",
     "external_ref": None, "customer": EXAMPLES["customer"], "history": EXAMPLES["history"],
     "summary": EXAMPLES["summary"], "sources": [EXAMPLES["source"]],
@@ -115,6 +116,9 @@ class TicketPublic(BaseModel):
     enrichment_status: EnrichmentStatus
     enrichment_error: str | None
     enriched_at: UtcDatetime | None
+    enrichment_failure: EnrichmentFailure | None = Field(
+        default=None, description="Set when the enrichment failed for good (no retry mends "
+        "it): why and when; `enrichment_status` is then `partial`. Null otherwise.")
     created_at: UtcDatetime
     category: str | None = None
     priority: Priority = "normal"
@@ -161,14 +165,17 @@ def public_fields(ticket: Ticket) -> dict[str, Any]:
     unknown priority as `normal`, an unknown channel as `other`."""
     customer, history, summary, sources = enrichment_view(ticket.enrichment)
     status, priority, channel = ticket.status, ticket.priority, ticket.channel
+    failed = ticket.enrichment_status == FAILED  # v1 reads it as partial, with the failure
     return {
         "id": ticket.id, "subject": ticket.subject, "description": ticket.description,
         "channel": channel if channel in _CHANNELS else "other",
         "status": status if status in _STATUSES else "open",
         "contact_name": ticket.contact_name, "contact_mobile": ticket.contact_mobile,
         "contact_email": ticket.contact_email, "customer_id": ticket.customer_id,
-        "enrichment_status": ticket.enrichment_status,
+        "enrichment_status": "partial" if failed else ticket.enrichment_status,
         "enrichment_error": ticket.enrichment_error, "enriched_at": ticket.enriched_at,
+        "enrichment_failure": {"reason": ticket.enrichment_error or "",
+                               "at": ticket.enriched_at} if failed else None,
         # an imported ticket whose source gave no time: when the hub stored it
         "created_at": ticket.created_at or ticket.updated_at, "category": ticket.category,
         "priority": priority if priority in _PRIORITIES else "normal",

@@ -38,9 +38,14 @@ def ticket_panel(ticket: TicketPublic) -> Panel:
     contact = " / ".join(x for x in (ticket.contact_name, ticket.contact_mobile,
                                      ticket.contact_email) if x)
     head.add_row("Contact", contact or "—")
-    status = Text(ticket.enrichment_status, style=_STATUS_STYLE.get(ticket.enrichment_status,
-                                                                      ""))
-    if ticket.enrichment_error:
+    failure = ticket.enrichment_failure
+    shown = _enrichment_state(ticket)
+    status = Text(shown, style=_STATUS_STYLE.get(shown, ""))
+    if failure is not None:  # for good: not retried (hub enrich retry TICKET tries again)
+        at = f" at {failure.at:%Y-%m-%d %H:%M:%S} UTC" if failure.at else ""
+        status.append(f"{at}: {failure.reason}  — hub enrich retry {ticket.id} once fixed",
+                      style="red")
+    elif ticket.enrichment_error:
         status.append(f"  ({ticket.enrichment_error})", style="yellow")
     head.add_row("Enrichment", status)
     parts: list[RenderableType] = [head]
@@ -146,5 +151,12 @@ def tickets_table(tickets: Sequence[TicketPublic]) -> Table:
         customer = t.customer
         table.add_row(str(t.id), t.subject, (customer.name if customer else None) or "—",
                       (customer.tier if customer else None) or "—",
-                      Text(t.enrichment_status, style=_STATUS_STYLE.get(t.enrichment_status, "")))
+                      Text(_enrichment_state(t), style=_STATUS_STYLE.get(_enrichment_state(t),
+                                                                         "")))
     return table
+
+
+def _enrichment_state(ticket: TicketPublic) -> str:
+    """The state an agent reads: `failed` for a failure no retry mends (the API's v1 says
+    `partial` with `enrichment_failure`)."""
+    return "failed" if ticket.enrichment_failure is not None else ticket.enrichment_status

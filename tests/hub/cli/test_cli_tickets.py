@@ -36,3 +36,27 @@ def test_tickets_create__bad_mobile_names_the_option(crm_env: CliEnv,
                                                      run: Run) -> None:
     code, _, err = run("tickets", "create", "--subject", "x", "--mobile", "123")
     assert code == 2 and "--mobile" in err
+
+
+def test_a_ticket_failed_for_good__shown_failed_with_its_reason_then_retried(
+        crm_env: CliEnv, run: Run, crm_sandbox: Any) -> None:
+    import httpx
+
+    assert run("sync", "run", "crm_customers")[0] == 0
+    vendor = crm_sandbox.state.customers[3]
+    faults = f"{crm_sandbox.url}/_sandbox/faults"
+    httpx.post(faults, json={"status": 400, "count": 200}).raise_for_status()
+    code, out, _ = run("tickets", "create", "--subject", "净水器漏水",
+                       "--mobile", vendor["contact"]["mobile"])
+    assert code == 0, out
+    code, out, _ = run("tickets", "show", "1")
+    shown = " ".join(out.replace("│", " ").split())  # the panel wraps long lines
+    assert code == 0 and "Enrichment failed at " in shown, out
+    assert "HTTP 400" in shown and "hub enrich retry 1 once fixed" in shown
+    code, out, _ = run("tickets", "list")
+    assert code == 0 and "failed" in out
+
+    httpx.delete(faults).raise_for_status()
+    code, out, _ = run("enrich", "retry", "1")
+    assert code == 0, out
+    assert "Enrichment enriched" in " ".join(out.split()) and vendor["name"] in out

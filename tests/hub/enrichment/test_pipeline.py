@@ -231,3 +231,53 @@ async def test_enrich_ticket__by_hand_enriches_again_now(
                                                                                "done")
     with pytest.raises(NotFoundError, match="no ticket 999"):
         await enrich_ticket(hub, 999, actor="agent:li")
+
+
+async def test_refusing_source__the_ticket_is_failed_with_the_reason_until_retried(
+    enrich_hub: Any, crm_sandbox: Any
+) -> None:
+    """A failure no retry mends marks the ticket failed — stored so, with the reason and the
+    time; the v1 answer keeps `partial` (its enum) and adds `enrichment_failure`; the
+    dashboard counts it — and `enrich_ticket` (hub enrich retry) clears it once fixed. A
+    failure that retries mend (the 503 above) never sets it."""
+    from hub.reports import ReportWindow, enrichment_coverage
+    from hub.tickets.reader import public_json
+
+    hub = enrich_hub(retry={"attempts": 5, "backoff_initial": 1})
+    await run_pull(hub, "crm_customers")
+    vendor = crm_sandbox.state.customers[4]
+    set_faults(crm_sandbox, status=400, count=200)
+    before = datetime.now(UTC)
+    created = await create_ticket(hub, _ticket(vendor), actor="test")
+
+    assert created.enrichment_status == "partial"
+    failure = created.enrichment_failure
+    assert failure is not None and failure.reason == created.enrichment_error
+    assert "HTTP 400" in failure.reason and "(not retried" in failure.reason
+    assert failure.at is not None and failure.at >= before
+    with hub.sessions() as session:
+        stored = session.get_one(Ticket, created.id)
+        assert stored.enrichment_status == "failed"
+        answer = public_json(stored)
+    assert answer is not None and b'"enrichment_status":"partial"' in answer
+    assert b'"enrichment_failure":{"reason":' in answer  # the read path says the same
+    coverage = enrichment_coverage(hub, ReportWindow.ending_now(days=1))
+    assert coverage.by_status.get("failed") == 1 and coverage.failed == 1
+    assert _task(hub, created.id).status == "failed"
+
+    clear_faults(crm_sandbox)
+    await enrich_ticket(hub, created.id, actor="test")
+    ticket = get_ticket(hub, created.id)
+    assert ticket.enrichment_status == "enriched" and ticket.enrichment_failure is None
+    assert _task(hub, created.id).status == "done"
+
+
+async def test_failing_source__a_spent_retry_budget_is_not_a_failure_for_good(
+    enrich_hub: Any, crm_sandbox: Any
+) -> None:
+    hub = enrich_hub(retry={"attempts": 1, "backoff_initial": 1})
+    await run_pull(hub, "crm_customers")
+    set_faults(crm_sandbox, status=503, count=200)
+    created = await create_ticket(hub, _ticket(crm_sandbox.state.customers[5]), actor="test")
+    assert _task(hub, created.id).status == "failed"  # the budget (one attempt) is spent
+    assert created.enrichment_status == "partial" and created.enrichment_failure is None
