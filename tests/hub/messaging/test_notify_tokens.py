@@ -72,6 +72,7 @@ async def fetches_left(hub: Hub, vendor: str, cap: int) -> int:
     return left
 
 
+@pytest.mark.slow  # senders in processes of their own
 async def test_tokens__a_burst_of_processes_fetches_once_and_counts_one_fetch(
     messaging_hub: MessagingHub, sandboxes: Sandboxes
 ) -> None:
