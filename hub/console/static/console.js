@@ -137,7 +137,42 @@ function mappingEditor() {
   ["mapping-text", "sample-records"].forEach((id) =>
     document.getElementById(id).addEventListener("input", check));
   document.getElementById("sample-file").addEventListener("change", check);
+  liveRecords(form, check);
   check();
+}
+
+// Live records read from a connection (the server reads them as `hub mappings preview
+// --from` does, audited as the person) go into the records box as the preview's sample.
+function liveRecords(form, check) {
+  const live = document.getElementById("live-form");
+  const button = document.getElementById("live-read");
+  if (!live || !button) return;
+  const state = document.getElementById("live-state");
+  button.addEventListener("click", async () => {
+    const data = new FormData();
+    data.append("csrf", form.elements.csrf.value);
+    data.append("source", document.getElementById("live-source").value);
+    state.textContent = button.dataset.reading;
+    button.disabled = true;
+    try {
+      const answer = await fetch(live.dataset.sample, {method: "POST", body: data,
+        credentials: "same-origin", cache: "no-store"});
+      if (answer.redirected) { window.location.reload(); return; }
+      const body = await answer.json();
+      const sampleError = document.getElementById("sample-error");
+      sampleError.hidden = !body.error;
+      sampleError.textContent = body.error || "";
+      state.textContent = body.error ? "" : button.dataset.read.replace("{n}", body.records.length);
+      if (!body.error) {
+        document.getElementById("sample-records").value = JSON.stringify(body.records, null, 2);
+        check();
+      }
+    } catch (error) {
+      state.textContent = "";
+    } finally {
+      button.disabled = false;
+    }
+  });
 }
 
 document.addEventListener("DOMContentLoaded", () => {
