@@ -412,9 +412,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "dashboard.resolution": ("解决用时（按解决日）", "Time to resolution (by day resolved)"),
     "dashboard.resolution_median": ("中位数（小时）", "Median (hours)"),
     "dashboard.resolution_p90": ("P90（小时）", "90th percentile (hours)"),
-    "dashboard.first_response_note": ("首次响应时间：中枢尚未记录首次回复，暂无此项。",
-                                      "Time to first response: the hub records no first "
-                                      "replies yet, so it is not shown."),
+    "dashboard.first_response": ("首次响应用时（按新建日）",
+                                 "Time to first response (by day opened)"),
+    "dashboard.first_response_hint": ("首次响应：第一条发给客户的回复、坐席第一次改状态或"
+                                      "解决，取最早者；尚未响应的工单不计入。",
+                                      "The first reply sent to the customer, status change by "
+                                      "an agent, or resolution, whichever came first; tickets "
+                                      "not answered yet are not counted."),
     "dashboard.enrichment": ("画像补全", "Enrichment"),
     "dashboard.enrichment_failed": ("重试用尽", "Gave up after retries"),
     "dashboard.enrichment_queued": ("排队中", "Queued"),

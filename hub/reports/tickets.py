@@ -1,13 +1,13 @@
 """Ticket figures: volume per day (by channel, category, status), SLA breaches, and the time
-tickets take to be enriched and resolved.
+tickets take to be first answered, enriched and resolved.
 
 What the store records of a ticket's clock: `created_at` (empty for an imported ticket whose
-source gave no time: such tickets are left out of every figure here), `enriched_at`,
-`resolved_at` (the last resolution) and `updated_at`. A first response by an agent is not
-recorded anywhere, so no figure claims one: the nearest honest measure is the time to
-enrichment, when the agent first had the ticket's 360° view. `enriched_at` and `resolved_at`
-are the last enrichment and resolution: a ticket enriched again (its customer changed) or
-reopened and resolved again counts with its later time.
+source gave no time: such tickets are left out of every figure here), `first_response_at`
+(when a person first answered it: the first reply sent to the customer, status change by an
+agent, or resolution — set once; tickets answered before the hub recorded it have none),
+`enriched_at`, `resolved_at` (the last resolution) and `updated_at`. `enriched_at` and
+`resolved_at` are the last enrichment and resolution: a ticket enriched again (its customer
+changed) or reopened and resolved again counts with its later time.
 """
 
 from __future__ import annotations
@@ -38,8 +38,6 @@ _PAST_DAYS: RecentAnswers[Percentiles] = RecentAnswers(size=64)
 # Hours from a ticket's arrival to its resolution, by priority (unknown priorities: normal).
 DEFAULT_SLA_HOURS: dict[str, float] = {"urgent": 4, "high": 8, "normal": 24, "low": 72}
 NO_CATEGORY = "(none)"
-FIRST_RESPONSE_NOTE = ("first responses are not recorded: time_to_enrichment is when the "
-                       "agent first had the ticket's 360° view")
 
 
 class Series(BaseModel):
@@ -101,19 +99,23 @@ class DurationDay(BaseModel):
 
 
 class ResponseTimes(BaseModel):
-    """Time to resolution per day resolved; time to enrichment per day opened."""
+    """Time to resolution per day resolved; time to first response and to enrichment per day
+    opened."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
+        "time_to_first_response": [{"day": "2026-12-01", "count": 27, "median_s": 540.0,
+                                    "p90_s": 3600.0}],
         "time_to_resolution": [{"day": "2026-12-01", "count": 28, "median_s": 36000.0,
                                 "p90_s": 151200.0}],
         "time_to_enrichment": [{"day": "2026-12-01", "count": 30, "median_s": 1.6,
-                                "p90_s": 4.2}],
-        "first_response": None, "note": FIRST_RESPONSE_NOTE}]})
+                                "p90_s": 4.2}]}]})
 
+    time_to_first_response: list[DurationDay] = Field(description=(
+        "From arrival to the first answer by a person (the first reply sent to the customer, "
+        "status change by an agent, or resolution), by the day opened; tickets not answered "
+        "yet are not counted."))
     time_to_resolution: list[DurationDay]
     time_to_enrichment: list[DurationDay]
-    first_response: None = Field(default=None, description=FIRST_RESPONSE_NOTE)
-    note: str = FIRST_RESPONSE_NOTE
 
 
 def _in_window(window: ReportWindow,
@@ -237,7 +239,7 @@ def response_times(hub: Hub, window: ReportWindow, *,
     today = window.end - timedelta(days=1)
     found: dict[str, Percentiles] = {}
     with hub.engine.connect() as connection:
-        for kind in ("resolution", "enrichment"):
+        for kind in ("first_response", "resolution", "enrichment"):
             past = _PAST_DAYS.get(
                 (hub.settings.database_url, kind, window.offset_minutes, window.start, today),
                 partial(_durations, connection, kind, window.offset_minutes, window.start,
@@ -245,25 +247,27 @@ def response_times(hub: Hub, window: ReportWindow, *,
                 max_age_s=past_max_age_s)
             found[kind] = {**past, **_durations(connection, kind, window.offset_minutes, today,
                                                 window.end)}
-    return ResponseTimes(time_to_resolution=_duration_days(found["resolution"]),
+    return ResponseTimes(time_to_first_response=_duration_days(found["first_response"]),
+                         time_to_resolution=_duration_days(found["resolution"]),
                          time_to_enrichment=_duration_days(found["enrichment"]))
 
 
 def _durations(connection: Connection, kind: str, offset_minutes: int, start: datetime,
                end: datetime) -> Percentiles:
     """Median and p90 per day of [start, end): time to resolution by the day resolved, or
-    time to enrichment by the day opened."""
+    time to first response or to enrichment by the day opened."""
     if kind == "resolution":
         return percentiles_by(
             connection, day_of(Ticket.resolved_at, offset_minutes),
             seconds_between(Ticket.resolved_at, Ticket.created_at),
             [Ticket.resolved_at >= at(start), Ticket.resolved_at < at(end),
              Ticket.created_at.is_not(None)], (50, 90), day_key=True)
+    moment = Ticket.first_response_at if kind == "first_response" else Ticket.enriched_at
     return percentiles_by(
         connection, day_of(Ticket.created_at, offset_minutes),
-        seconds_between(Ticket.enriched_at, Ticket.created_at),
-        [Ticket.created_at >= at(start), Ticket.created_at < at(end),
-         Ticket.enriched_at.is_not(None)], (50, 90), day_key=True)
+        seconds_between(moment, Ticket.created_at),
+        [Ticket.created_at >= at(start), Ticket.created_at < at(end), moment.is_not(None)],
+        (50, 90), day_key=True)
 
 
 def _duration_days(found: Percentiles) -> list[DurationDay]:

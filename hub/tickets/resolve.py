@@ -76,6 +76,7 @@ def _resolve(hub: Hub, ticket_id: int, resolution: Resolution, *,
             rows.append(_enqueue(hub, session, name, job, ticket, customer, resolution, now))
         ticket.status = "resolved"
         ticket.resolved_at = ticket.updated_at = now
+        ticket.mark_answered(now)
         ticket.resolution = recorded
         hub.audit.append(session, [AuditEntry(
             actor, "ticket.resolve", f"ticket:{ticket_id}",

@@ -141,6 +141,8 @@ def _apply_update(hub: Hub, ticket_id: int, changes: TicketUpdate, *,
                     detail[name] = {"from": getattr(ticket, name), "to": fields[name]}
                 setattr(ticket, name, fields[name])
             ticket.updated_at = datetime.now(UTC)
+            if "status" in changed:
+                ticket.mark_answered(ticket.updated_at)
             hub.audit.append(session, [AuditEntry(actor, "ticket.update", f"ticket:{ticket_id}",
                                                   detail=detail)])
     return changed

@@ -87,13 +87,14 @@ def _charts(t: Translator, board: Dashboard) -> dict[str, Markup]:
         [StackSeries(t("sla.breached"), sla.breached), StackSeries(t("sla.running"), sla.running),
          StackSeries(t("sla.met"), sla.met)],
         title=t("dashboard.sla"), chart_id="sla", colours=(PALETTE[3], PALETTE[1], PALETTE[2]))
-    resolution = board.response_times.time_to_resolution
-    labels = [_day(d.day) for d in resolution]
+    times = board.response_times
     lines = {
-        f"resolution_{name}": line_chart(
-            labels, [_hours(getattr(d, f"{name}_s")) for d in resolution],
-            title=t(f"dashboard.resolution_{name}"), chart_id=f"resolution-{name}",
+        f"{kind}_{name}": line_chart(
+            [_day(d.day) for d in durations], [_hours(getattr(d, f"{name}_s")) for d in durations],
+            title=t(f"dashboard.resolution_{name}"), chart_id=f"{kind}-{name}",
             unit=" h", width=420, height=180, colour=colour)
+        for kind, durations in (("resolution", times.time_to_resolution),
+                                ("first_response", times.time_to_first_response))
         for name, colour in (("median", PALETTE[0]), ("p90", PALETTE[3]))}
     return {name: Markup(svg) for name, svg in {**volume, "sla": breaches, **lines}.items()}
 

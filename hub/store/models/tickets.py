@@ -25,7 +25,8 @@ class Ticket(Base):
     # so they never read the rows (whose enrichment documents run to kilobytes).
     __table_args__ = (
         Index("ix_tickets_opened", "created_at", "channel", "category", "status", "priority",
-              "enrichment_status", "resolved_at", "enriched_at", "updated_at"),
+              "enrichment_status", "resolved_at", "enriched_at", "updated_at",
+              "first_response_at"),
         Index("ix_tickets_resolved", "resolved_at", "created_at"),
     )
 
@@ -48,6 +49,9 @@ class Ticket(Base):
     # of it update the open ticket instead of opening another.
     external_ref: Mapped[str | None] = mapped_column(String(200), index=True)
     resolved_at: Mapped[datetime | None]
+    # When a person first answered it: the first reply sent to the customer, status change
+    # by an agent, or resolution, whichever came first (mark_answered); set once.
+    first_response_at: Mapped[datetime | None]
     resolution: Mapped[dict[str, Any] | None]  # the last resolution as the agent gave it
     resolutions: Mapped[int] = mapped_column(Integer, server_default="0")
     # An imported ticket's mapped fields that have no column of their own (as customers').
@@ -56,6 +60,11 @@ class Ticket(Base):
     # API then shows `updated_at`, when the hub stored it: its contract has no empty time).
     created_at: Mapped[datetime | None]
     updated_at: Mapped[datetime]
+
+    def mark_answered(self, at: datetime) -> None:
+        """A person answered the ticket at `at`: the first such time is kept."""
+        if self.first_response_at is None:
+            self.first_response_at = at
 
 
 class EnrichmentTask(Base):

@@ -210,6 +210,7 @@ def _record(hub: Hub, reply_id: int, actor: str, status: str, *,
         row.updated_at = now
         if status == "sent":
             row.sent_at = now
+            session.get_one(Ticket, row.ticket_id).mark_answered(now)
         if final:
             hub.audit.append(session, [AuditEntry(
                 actor, f"kf.reply.{status}", f"ticket:{row.ticket_id}",

@@ -148,9 +148,13 @@ async def test_reply__five_per_customer_message_then_refused_without_a_call(
 ) -> None:
     hub = kf_hub(messaging_hub)
     ticket_id = await synced_ticket(hub, sandboxes, "wmDave")
+    assert next(t for t in by_id(hub, Ticket) if t.id == ticket_id).first_response_at is None
     for n in range(5):
         sent = await reply_to_ticket(hub, ticket_id, f"回复{n}", actor="agent:li")
         assert sent.status == "sent" and sent.attempts == 1
+    replies = by_id(hub, KfReply)
+    answered = next(t for t in by_id(hub, Ticket) if t.id == ticket_id).first_response_at
+    assert answered is not None and answered == replies[0].sent_at  # the first reply sent
     with pytest.raises(ConflictError, match="reply window full.*at most 5"):
         await reply_to_ticket(hub, ticket_id, "第六条", actor="agent:li")
     assert send_msg_calls(sandboxes) == 5

@@ -25,11 +25,12 @@ def report_hub(make_hub: Any, database_url: str) -> Iterator[Hub]:
 def ticket(*, created: datetime | None, channel: str = "web", status: str = "open",
            category: str | None = "退款", priority: str = "normal",
            enrichment_status: str = "enriched", resolved: datetime | None = None,
-           enriched: datetime | None = None, updated: datetime | None = None) -> Ticket:
+           enriched: datetime | None = None, updated: datetime | None = None,
+           answered: datetime | None = None) -> Ticket:
     return Ticket(subject="s", description="", channel=channel, status=status,
                   category=category, priority=priority, enrichment_status=enrichment_status,
                   created_at=created, resolved_at=resolved, enriched_at=enriched,
-                  updated_at=updated or resolved or created or NOW)
+                  first_response_at=answered, updated_at=updated or resolved or created or NOW)
 
 
 def add(hub: Hub, *rows: Any) -> list[Any]:

@@ -90,7 +90,19 @@ def test_response_times__nearest_rank_median_and_p90_per_day(report_hub: Hub) ->
     # only tickets opened in the window count: one enriched 3.6 s after it came in
     assert [(d.day, d.count, d.median_s) for d in times.time_to_enrichment] == [
         (date(2026, 12, 2), 1, 3.6)]
-    assert times.first_response is None and "not recorded" in times.note
+    assert times.time_to_first_response == []  # nobody answered these: none counted
+
+
+def test_response_times__first_response_by_the_day_opened_unanswered_left_out(
+    report_hub: Hub
+) -> None:
+    opened = MIDNIGHT_DEC_1 + hours(2)
+    add(report_hub, *(ticket(created=opened, answered=opened + hours(h)) for h in (0.25, 1, 6)),
+        ticket(created=opened),  # not answered yet
+        ticket(created=MIDNIGHT_DEC_1 + hours(26), answered=MIDNIGHT_DEC_1 + hours(27)))
+    times = response_times(report_hub, WINDOW)
+    assert [(d.day, d.count, d.median_s, d.p90_s) for d in times.time_to_first_response] == [
+        (date(2026, 12, 1), 3, 3600.0, 6 * 3600.0), (date(2026, 12, 2), 1, 3600.0, 3600.0)]
 
 
 def test_response_times__days_before_today_are_reread_after_their_age(report_hub: Hub) -> None:
