@@ -110,9 +110,11 @@ def _ids(client: httpx.Client, key: str) -> dict[str, str]:
         items = answer.get("items", answer) if isinstance(answer, dict) else answer
         return str(items[0][field]) if items else None
 
+    jobs = client.get("/jobs", headers=headers, params={"limit": 200}).json()["items"]
+    pull = next((job["name"] for job in jobs if job["kind"] == "pull"), None)  # a cursor
     found = {"ticket_id": first("/tickets"), "run_id": first("/runs"),
              "row_id": first("/outbox"), "import_id": first("/imports"),
-             "/jobs/name": first("/jobs", "name"), "/mappings/name": "kingdee_refund_bill"}
+             "/jobs/name": pull, "/mappings/name": "kingdee_refund_bill"}
     return {name: value for name, value in found.items() if value is not None}
 
 

@@ -34,6 +34,7 @@ from hub.store.models import (
     JobSchedule,
     OutboxMessage,
     Run,
+    RunSlice,
     SyncState,
     Ticket,
 )
@@ -256,7 +257,29 @@ def _runs(connection: Connection, rng: random.Random, count: int, days: int,
                      sum(o != "ok" for o in outcomes), 0, 0, 1,
                      None if status == "succeeded" else "transient: 502 Bad Gateway"))
     out.write(rows)
+    _parts(connection, count, started, moment)
     return count, _calls(connection, calls)
+
+
+def _parts(connection: Connection, run_id: int, started: datetime, finished: datetime,
+           count: int = 200) -> None:
+    """The newest run read in `count` parts (the most its page draws on the timeline), a
+    few failed, spread over its time."""
+    columns = ("run_id", "seq", "key", "params", "status", "attempts", "due_at", "pages",
+               "read", "created", "updated", "unchanged", "rejected", "skipped", "retries",
+               "budget_wait_ms", "worker", "started_at", "finished_at")
+    out = _Writer(connection, _table(RunSlice), columns)
+    span = max((finished - started).total_seconds(), 1.0)
+    rows = []
+    for seq in range(count):
+        begin = started + timedelta(seconds=span * seq / count / 2)
+        end = begin + timedelta(seconds=span / 2)
+        rows.append((run_id, seq, f"2026-{seq // 28 % 12 + 1:02d}-{seq % 28 + 1:02d}",
+                     json.dumps({"day": seq}), "failed" if seq % 37 == 5 else "done", 1,
+                     out.stamp("due_at", begin), 1, 100, 5, 10, 85 - seq % 3, seq % 3, 0, 0,
+                     0, f"worker-{seq % 4}",
+                     out.stamp("started_at", begin), out.stamp("finished_at", end)))
+    out.write(rows)
 
 
 def _calls(connection: Connection, calls: list[tuple[datetime, str, str, str, float]]) -> int:
