@@ -338,7 +338,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "mappings.new_name": ("名称", "Name"),
     "mappings.template": ("模板", "Template"),
     "mappings.create": ("新建", "Create"),
-    "mappings.new_hint": ("新映射是所选模板的副本（版本 1），创建后在编辑器中修改并保存；作业引用它之前不会被使用。",
+    "mappings.new_hint": ("新映射是所选模板的副本（版本 1），创建后在编辑器中修改并保存；"
+                          "作业引用它之前不会被使用。",
                           "A new mapping is a copy of the chosen template (version 1): edit and "
                           "save it in the editor; no job uses it until one names it."),
     # jobs and runs
@@ -380,7 +381,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "jobs.was_reset": ("作业 {job} 的游标已重置。", "The cursor of job {job} was reset."),
     "reset.title": ("重置 {job} 的游标", "Reset the cursor of {job}"),
     "reset.now": ("当前游标", "Cursor now"),
-    "reset.explain": ("重置只改变下次运行从哪里开始读取；已保存的记录保持不变。运行中的作业不能重置。",
+    "reset.explain": ("重置只改变下次运行从哪里开始读取；已保存的记录保持不变。"
+                      "运行中的作业不能重置。",
                       "A reset only changes where the next run starts reading; stored records "
                       "stay. A job that is running cannot be reset."),
     "reset.from_start": ("从头读取（全量刷新）", "From the start (a full refresh)"),
