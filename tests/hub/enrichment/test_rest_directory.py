@@ -179,7 +179,7 @@ async def test_homecrm__history_from_pulled_data_alone(
     mappings = tmp_path / "mappings"
     shutil.copytree(ROOT / "mappings", mappings)
     (mappings / "homecrm_customer_with_orders.yaml").write_text(
-        MAPPING + "  orders: {path: orders, type: list}\n", encoding="utf-8")
+        MAPPING + "  attributes.orders: {path: orders, type: list}\n", encoding="utf-8")
     config_text = CONFIG.format(url=json_server.url)
     # the same connection without `customers:` (no lookup endpoints), and these jobs
     config_text = config_text[:config_text.index("      customers:\n        find:")] + \
