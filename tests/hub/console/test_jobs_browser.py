@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from sqlalchemy import select
 
 from hub.audit.query import query_audit
 from hub.jobs.run_parts import run_parts
 from hub.jobs.run_queries import list_runs
+from hub.store.models import Run, RunSlice
 from hub.sync.reset import job_cursors
 
 from .conftest import ConsoleServer, shoot, sign_in
@@ -108,3 +112,43 @@ def test_run__parts_on_a_timeline(console_server: ConsoleServer, new_page: Any) 
     answer = progress.json()
     assert answer["finished"] is True
     assert answer["timeline"].count("data-status=") == len(parts)
+
+
+def test_run__its_timeline_redrawn_live_while_it_runs(console_server: ConsoleServer,
+                                                      new_page: Any) -> None:
+    """A run under way (its row and parts written as a worker writes them): the page draws
+    its parts, redraws them from progress.json as a part ends, and reloads when it ends."""
+    hub = console_server.hub
+    now = datetime.now(UTC)
+    with hub.sessions.begin() as session:
+        run = Run(job=JOB, kind="pull", trigger="test", status="running",
+                  started_at=now - timedelta(seconds=30), slices=3)
+        session.add(run)
+        session.flush()
+        for seq, (status, started, finished) in enumerate([
+                ("done", 30, 20), ("pending", 15, None), ("pending", None, None)]):
+            session.add(RunSlice(
+                run_id=run.id, seq=seq, key=f"part-{seq}", params={}, status=status,
+                attempts=1 if started else 0, due_at=now, read=10 * (seq + 1),
+                started_at=now - timedelta(seconds=started) if started else None,
+                finished_at=now - timedelta(seconds=finished) if finished else None))
+        run_id = run.id
+    page = new_page("en")
+    sign_in(page, console_server, console_server.keys.integrator, path=f"/runs/{run_id}")
+    bars = page.locator("#run-timeline svg rect[data-status]")
+    assert [b.get_attribute("data-status") for b in bars.all()] == [
+        "done", "running", "pending"]
+    assert page.locator("[data-count=read]").inner_text() == "60"  # the parts' sums
+    shoot(page, "run-live-timeline")
+    with hub.sessions.begin() as session:  # the second part ends
+        part = session.scalars(select(RunSlice).where(RunSlice.run_id == run_id,
+                                                      RunSlice.seq == 1)).one()
+        part.status, part.finished_at, part.read = "done", datetime.now(UTC), 25
+    page.locator("#run-timeline svg rect[data-status=done]").nth(1).wait_for()  # polled
+    assert page.locator("[data-count=read]").inner_text() == "65"
+    with hub.sessions.begin() as session:  # the run ends: the page reloads itself
+        row = session.get(Run, run_id)
+        assert row is not None
+        row.status, row.finished_at, row.read = "succeeded", datetime.now(UTC), 65
+    page.locator("#run-status[data-status=succeeded]").wait_for()
+    assert page.locator("#run-timeline svg rect[data-status]").count() == 3
