@@ -35,8 +35,13 @@ def _opened_ticket_fields() -> frozenset[str]:
 def unplaced_fields(hub: Hub, name: str, mapping: CompiledMapping, *,
                     target: str | None = None, webhook: bool = False) -> list[ConfigProblem]:
     """Mapping `name`'s fields its target (its `target:`, else `target`) has no place for."""
-    known = _opened_ticket_fields() if webhook else None
-    found = field_problems(mapping.spec.target or target, list(mapping.fields), known=known)
+    if webhook:
+        found = field_problems(
+            mapping.spec.target or target, list(mapping.fields), known=_opened_ticket_fields(),
+            other="a ticket an inbound event opens takes no other field (it keeps no "
+                  "attributes): every event would be refused")
+    else:
+        found = field_problems(mapping.spec.target or target, list(mapping.fields))
     return [hub.mappings.problem(name, ("fields", field), message)
             for field, message in found]
 

@@ -75,11 +75,14 @@ ATTRIBUTES = "attributes."  # an output field written `attributes.<name>`: kept,
 
 
 def field_problems(target: str | None, fields: Sequence[str], *,
-                   known: frozenset[str] | None = None) -> list[tuple[str, str]]:
+                   known: frozenset[str] | None = None,
+                   other: str = "it has no attributes, so this field would be lost"
+                   ) -> list[tuple[str, str]]:
     """(field, message) for each mapped field its target has no place for: not one of its
     fields (`known`, else the target's) nor written `attributes.<name>` where it keeps
-    them. A target that is not an entity of the hub (`kingdee.AR_REFUNDBILL`: a vendor's
-    document) maps freely. `hub mappings validate`, `hub config validate` and the mapping
+    them (with `known`, none: `other` says what then happens to such a field). A target
+    that is not an entity of the hub (`kingdee.AR_REFUNDBILL`: a vendor's document) maps
+    freely. `hub mappings validate`, `hub config validate` and the mapping
     preview report them with file, line and a did-you-mean."""
     found = TARGETS.get(target or "")
     if found is None or not found.fields:
@@ -92,17 +95,19 @@ def field_problems(target: str | None, fields: Sequence[str], *,
             continue
         if keeps and name.startswith(ATTRIBUTES) and len(name) > len(ATTRIBUTES):
             continue
-        problems.append((name, _not_a_field(found, name, sorted(fields_known), keeps=keeps)))
+        problems.append((name, _not_a_field(found, name, sorted(fields_known), keeps=keeps,
+                                            other=other)))
     return problems
 
 
-def _not_a_field(target: Target, name: str, known: list[str], *, keeps: bool) -> str:
+def _not_a_field(target: Target, name: str, known: list[str], *, keeps: bool,
+                 other: str) -> str:
     article = "an" if target.name[0] in "aeiou" else "a"
     said = f"'{name}' is not {article} {target.name} field"
     close = get_close_matches(name, known, n=1, cutoff=0.6)
     hint = f"did you mean '{close[0]}'? " if close else f"its fields: {', '.join(known)}; "
     if not keeps:
-        return f"{said}: {hint}it has no attributes, so this field would be lost"
+        return f"{said}: {hint}{other}"
     kept = name.removeprefix(ATTRIBUTES)
     return (f"{said}: {hint}to keep it in the {target.name}'s {target.kept_in}, write "
             f"'attributes.{kept}' (such a field used to go there unasked)")

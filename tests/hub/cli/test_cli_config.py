@@ -48,7 +48,10 @@ def _mappings_copy(tmp_path: Path, name: str, old: str, new: str) -> Path:
      "to keep it in the customer's attributes, write 'attributes.city'"),
     # a webhook's ticket is a TicketCreate: no status, and no attributes
     ("wecom_inbound_ticket", "  channel: {const: wecom}", "  status: {const: open}",
-     "'status' is not a ticket field"),
+     "'status' is not a ticket field: its fields: category, channel, contact_email, "
+     "contact_mobile, contact_name, description, email, external_ref, mobile, priority, "
+     "subject; a ticket an inbound event opens takes no other field (it keeps no "
+     "attributes): every event would be refused"),
 ])
 def test_config_validate__a_mapped_field_with_no_place_in_its_target(
         crm_env: CliEnv, tmp_path: Path, run: Run, monkeypatch: pytest.MonkeyPatch,
