@@ -277,6 +277,19 @@ def gauge(score: float | None, *, title: str, chart_id: str, status: str = "ok",
     return "\n".join(out)
 
 
+def _fitted(label: str, room: float) -> str:
+    """`label` cut with an ellipsis to about `room` pixels of 11 px text (the whole label is
+    in the bar's tooltip)."""
+    if _width(label) * 11 <= room:
+        return label
+    kept = ""
+    for ch in label:
+        if _width(kept + ch + "…") * 11 > room:
+            break
+        kept += ch
+    return kept + "…"
+
+
 def timeline(bars: Sequence[TimelineBar], *, title: str, chart_id: str, now: float,
              desc: str | None = None, width: int = 640, row_height: int = 18,
              status_labels: dict[str, str] | None = None) -> str:
@@ -284,7 +297,7 @@ def timeline(bars: Sequence[TimelineBar], *, title: str, chart_id: str, now: flo
     `now`, seconds from the start), coloured by status, the rows' labels on the left and a
     time axis in seconds below; a bar not yet started is an empty outline at the left."""
     labels = status_labels or {}
-    label_w = min(160.0, 12 + 7 * max((_width(b.label) for b in bars), default=4))
+    label_w = min(200.0, 16 + 11 * max((_width(b.label) for b in bars), default=2))  # 11 px font
     left, right, top, bottom = label_w, 10, 6, 22
     plot_w = width - left - right
     height = top + bottom + row_height * max(1, len(bars))
@@ -302,13 +315,14 @@ def timeline(bars: Sequence[TimelineBar], *, title: str, chart_id: str, now: flo
         x = left + plot_w * tick / 4
         out.append(f'<line x1="{_num(x)}" y1="{top}" x2="{_num(x)}" '
                    f'y2="{_num(height - bottom)}" stroke="#EEEEEE"/>')
+        anchor = "end" if tick == 4 else "middle"  # the last inside the chart
         out.append(f'<text x="{_num(x)}" y="{_num(height - bottom + 14)}" '
-                   f'text-anchor="middle" class="x-label">'
+                   f'text-anchor="{anchor}" class="x-label">'
                    f'{_label(round(span * tick / 4, 2))} s</text>')
     for i, bar in enumerate(bars):
         y = top + i * row_height
         out.append(f'<text x="{_num(left - 6)}" y="{_num(y + row_height * 0.7)}" '
-                   f'text-anchor="end">{_text(bar.label)}</text>')
+                   f'text-anchor="end">{_text(_fitted(bar.label, label_w - 16))}</text>')
         colour = _PART_COLOURS.get(bar.status, PALETTE[-2])
         status = labels.get(bar.status, bar.status)
         tip = f"{bar.label} · {status}" + (f" · {bar.note}" if bar.note else "")

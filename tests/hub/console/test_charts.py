@@ -161,12 +161,23 @@ def test_timeline__bars_from_start_to_end_coloured_by_status() -> None:
     assert {"2026-01", "2026-04", "0 s", "10 s"} <= set(texts)
 
 
+def test_timeline__a_long_label_cut_whole_in_its_tooltip() -> None:
+    key = "2025-06-27T13:31:45+00:00..2025-09-11T01:43:02+00:00"
+    root = parse(timeline([TimelineBar(key, "done", 0, 1)], title="t", chart_id="l", now=1))
+    [label] = [t.text or "" for t in root.iter(f"{SVG}text") if "2025" in (t.text or "")]
+    assert label.endswith("…") and key.startswith(label[:-1]) and len(label) < 36
+    [tip] = [t.text or "" for r in root.iter(f"{SVG}rect") for t in r.iter(f"{SVG}title")]
+    assert tip.startswith(key)
+
+
 def test_timeline__hostile_labels_are_text_and_nothing_still_draws() -> None:
     svg = timeline([TimelineBar(HOSTILE, HOSTILE, 0, 1, note=HOSTILE)], title=HOSTILE,
                    chart_id='x" onload="alert(1)', now=1)
     assert "<script>" not in svg and 'onload="' not in svg
     root = parse(svg)
     assert accessible(root)[0] == HOSTILE
-    assert HOSTILE in [t.text for t in root.iter(f"{SVG}text")]
+    assert any((t.text or "").startswith('<script>alert("x")') for t in root.iter(f"{SVG}text"))
+    [tip] = [t.text or "" for r in root.iter(f"{SVG}rect") for t in r.iter(f"{SVG}title")]
+    assert tip.startswith(f"{HOSTILE} · {HOSTILE} · {HOSTILE}")  # label, status, note
     empty = parse(timeline([], title="t", chart_id="e", now=0))
     assert "0 parts" in accessible(empty)[1] and not list(empty.iter(f"{SVG}rect"))
