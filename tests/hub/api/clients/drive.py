@@ -54,21 +54,25 @@ from hub_client.api.jobs import jobs_list, jobs_pause, jobs_resume, jobs_trigger
 from hub_client.api.kb import kb_search  # noqa: E402
 from hub_client.api.metrics import metrics_get  # noqa: E402
 from hub_client.api.outbox import outbox_get, outbox_list  # noqa: E402
+from hub_client.api.reports import reports_dashboard  # noqa: E402
 from hub_client.api.runs import runs_get, runs_list  # noqa: E402
 from hub_client.api.tickets import (  # noqa: E402
     tickets_create,
     tickets_get,
     tickets_list,
     tickets_reopen,
+    tickets_reply,
     tickets_resolve,
     tickets_update,
 )
 from hub_client.api.webhook_events import webhook_events_list  # noqa: E402
 from hub_client.api.webhooks import webhooks_receive, webhooks_verify  # noqa: E402
 from hub_client.models import (  # noqa: E402
+    Dashboard,
     ImportUpload,
     Problem,
     ReplayRequest,
+    ReplyCreate,
     Resolution,
     TicketCreate,
     TicketPublic,
@@ -169,6 +173,9 @@ def tickets(admin: AuthenticatedClient, agent: AuthenticatedClient, anonymous: C
           409, Problem)
     check("tickets.reopen", tickets_reopen.sync_detailed(ticket.id, client=agent), 200,
           TicketPublic)
+    check("tickets.reply", tickets_reply.sync_detailed(  # not a 微信客服 conversation
+        ticket.id, client=agent, body=ReplyCreate.from_dict({"text": "您好"})), 422,
+          ValidationProblem)
 
     http = agent.get_httpx_client()
     raw_problem("tickets.create", http.post(
@@ -202,6 +209,11 @@ def jobs_and_runs(admin: AuthenticatedClient) -> None:
         == runs[0].id
     check("runs.get", runs_get.sync_detailed(MISSING, client=admin), 404, Problem)
     check("metrics.get", metrics_get.sync_detailed(client=admin), 200)
+    board = check("reports.dashboard", reports_dashboard.sync_detailed(client=admin, days=7),
+                  200, Dashboard)
+    assert len(board.tickets.days) == 7
+    check("reports.dashboard", reports_dashboard.sync_detailed(client=admin, days=0), 422,
+          ValidationProblem)
     every_page("audit.list", audit_list.sync_detailed, client=admin)
     names = [c.name for c in every_page("connections.list", connections_list.sync_detailed,
                                         client=admin)]
