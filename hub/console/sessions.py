@@ -50,6 +50,13 @@ def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
+def _signature_ok(signature: str, expected: bytes) -> bool:
+    """The signature as this signer writes it, character for character: decoding first
+    would accept other spellings of the same bytes (a Base64 text's last character carries
+    bits the decoder drops)."""
+    return hmac.compare_digest(signature.encode("ascii", "replace"), _b64(expected).encode())
+
+
 def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
@@ -100,8 +107,7 @@ class SessionSigner:
             return None
         body, signature = cookie.split(".")
         try:
-            expected = self._mac("session", body.encode())
-            if not hmac.compare_digest(_unb64(signature), expected):
+            if not _signature_ok(signature, self._mac("session", body.encode())):
                 return None
             payload = json.loads(_unb64(body))
             session = Session(sid=str(payload["sid"]), expires=int(payload["exp"]),
@@ -126,7 +132,7 @@ class SessionSigner:
             return None
         body, signature = text.split(".")
         try:
-            if not hmac.compare_digest(_unb64(signature), self._mac(purpose, body.encode())):
+            if not _signature_ok(signature, self._mac(purpose, body.encode())):
                 return None
             value = json.loads(_unb64(body))
         except (ValueError, TypeError):

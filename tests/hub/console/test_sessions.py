@@ -51,5 +51,23 @@ def test_sealed_values_read_back_only_for_their_purpose() -> None:
     sealed = SIGNER.seal("oidc", {"state": "s1"}, seconds=60)
     assert SIGNER.unseal("oidc", sealed) == {"state": "s1"}
     assert SIGNER.unseal("session", sealed) is None
-    assert SIGNER.unseal("oidc", sealed[:-2] + "xx") is None
+    body, signature = sealed.split(".")
+    forged = signature[:-5] + ("A" if signature[-5] != "A" else "B") + signature[-4:]
+    assert SIGNER.unseal("oidc", f"{body}.{forged}") is None
+
+
+def test_a_signature_is_read_only_as_written() -> None:
+    # A 32-byte MAC is 43 Base64 characters; the last one's two low bits are dropped by a
+    # decoder, so four spellings decode alike: only the one the signer wrote is accepted.
+    sealed = SIGNER.seal("oidc", {"state": "s1"}, seconds=60)
+    body, signature = sealed.split(".")
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    last = alphabet.index(signature[-1])
+    twin = alphabet[last ^ 1]  # the same four data bits, another dropped bit
+    assert SIGNER.unseal("oidc", f"{body}.{signature[:-1]}{twin}") is None
+    cookie = SIGNER.dumps(SIGNER.new(key_prefix="hub_abcd", key_hash="h", now=1_000_000))
+    body, signature = cookie.split(".")
+    twin = alphabet[alphabet.index(signature[-1]) ^ 1]
+    assert SIGNER.loads(f"{body}.{signature[:-1]}{twin}", now=1_000_001) is None
+    assert SIGNER.loads(cookie, now=1_000_001) is not None
     assert SIGNER.unseal("oidc", SIGNER.seal("oidc", {"state": "s1"}, seconds=-1)) is None
