@@ -242,8 +242,11 @@ def test_two_workers_and_a_scheduler__a_killed_worker_s_part_is_finished_by_the_
     assert taken_over.attempts == 2, "the dead worker's part was not taken over"
     assert taken_over.pages >= pages_at_kill  # resumed at its checkpoint, counting on
     assert {p.lease_owner for p in parts} == {None}
-    workers_seen = {(p.worker or "::").split(":")[1] for p in parts}
-    assert len(workers_seen) == 2, "both workers should have read parts"
+    # Both workers read: the victim was killed halfway through its part (pages 2-7 read),
+    # and the other finished that part. (Whether the victim had finished a part before is
+    # up to the machine's load: not asked.)
+    survivor = next(p.pid for name, p in workers.items() if name != killed)
+    assert (taken_over.worker or "::").split(":")[1] == str(survivor)
 
     assert len(rows) == REFUNDS and {r.status for r in rows} == {"done"}
     bills = kingdee.bills("AR_REFUNDBILL")
