@@ -35,6 +35,7 @@ class Issuer:
                                            options={"kid": "console-test"})
         self.person: dict[str, Any] = {"sub": "alice", "roles": ["agent"]}
         self.codes: dict[str, dict[str, Any]] = {}
+        self.issued: list[dict[str, Any]] = []  # the claims of every token it gave
         self.app = Starlette(routes=[
             Route("/.well-known/openid-configuration", self.discovery),
             Route("/authorize", self.authorize), Route("/token", self.token, methods=["POST"]),
@@ -67,6 +68,7 @@ class Issuer:
         now = int(time.time())
         claims = {"iss": self.url, "aud": AUDIENCE, "iat": now, "exp": now + 3600,
                   **grant["person"]}
+        self.issued.append(claims)
         token = JsonWebToken(["RS256"]).encode({"alg": "RS256", "kid": "console-test"},
                                                claims, self.key)
         return JSONResponse({"access_token": token.decode(), "token_type": "Bearer",
