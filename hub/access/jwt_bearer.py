@@ -11,7 +11,6 @@ hammer the issuer). Tokens that passed are cached (by their sha256) until the ea
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
 import json
 import logging
@@ -23,6 +22,7 @@ from typing import Any
 import httpx
 
 from hub.access.principal import ROLES, Principal
+from hub.core.b64url import b64url_decode
 from hub.core.settings import Settings
 from hub.errors import AuthenticationError, PermissionDeniedError
 
@@ -53,7 +53,7 @@ def _header(token: str) -> dict[str, Any]:
     if len(parts) != 3:
         raise AuthenticationError("malformed bearer token")
     try:
-        raw = base64.urlsafe_b64decode(parts[0] + "=" * (-len(parts[0]) % 4))
+        raw = b64url_decode(parts[0])
         header = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise AuthenticationError("malformed bearer token") from None

@@ -11,7 +11,6 @@ token does (at the latest 8 hours after sign-in).
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import secrets
 import time
@@ -23,6 +22,7 @@ import httpx
 
 from hub.access.jwt_bearer import JwtVerifier
 from hub.access.principal import Principal
+from hub.core.b64url import b64url_encode
 from hub.core.settings import Settings
 from hub.errors import AuthenticationError
 
@@ -43,7 +43,7 @@ class OidcStart:
 
 def pkce_challenge(verifier: str) -> str:
     digest = hashlib.sha256(verifier.encode("ascii")).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+    return b64url_encode(digest)
 
 
 class OidcClient:

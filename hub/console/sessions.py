@@ -13,13 +13,14 @@ sign-in form carries a token as well (login CSRF).
 
 from __future__ import annotations
 
-import base64
 import hmac
 import json
 import secrets
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+from hub.core.b64url import b64url_decode, b64url_encode
 
 __all__ = ["COOKIE", "SESSION_SECONDS", "Session", "SessionSigner", "derive_secret"]
 
@@ -46,19 +47,12 @@ class Session:
         return self.key_prefix is not None or self.subject is not None
 
 
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
-
-
 def _signature_ok(signature: str, expected: bytes) -> bool:
     """The signature as this signer writes it, character for character: decoding first
     would accept other spellings of the same bytes (a Base64 text's last character carries
     bits the decoder drops)."""
-    return hmac.compare_digest(signature.encode("ascii", "replace"), _b64(expected).encode())
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    return hmac.compare_digest(signature.encode("ascii", "replace"),
+                               b64url_encode(expected).encode())
 
 
 class SessionSigner:
@@ -89,7 +83,7 @@ class SessionSigner:
                        roles=tuple(sorted(roles)), scopes=tuple(sorted(scopes)))
 
     def fingerprint(self, key_hash: str) -> str:
-        return _b64(self._mac("key", key_hash.encode()))[:22]
+        return b64url_encode(self._mac("key", key_hash.encode()))[:22]
 
     def dumps(self, session: Session) -> str:
         payload = {"sid": session.sid, "exp": session.expires}
@@ -98,8 +92,8 @@ class SessionSigner:
         if session.subject is not None:
             payload |= {"sub": session.subject, "roles": list(session.roles),
                         "scopes": list(session.scopes)}
-        body = _b64(json.dumps(payload, separators=(",", ":")).encode())
-        return f"{body}.{_b64(self._mac('session', body.encode()))}"
+        body = b64url_encode(json.dumps(payload, separators=(",", ":")).encode())
+        return f"{body}.{b64url_encode(self._mac('session', body.encode()))}"
 
     def loads(self, cookie: str | None, *, now: float | None = None) -> Session | None:
         """The session in `cookie`; None when it is missing, forged, malformed or expired."""
@@ -109,7 +103,7 @@ class SessionSigner:
         try:
             if not _signature_ok(signature, self._mac("session", body.encode())):
                 return None
-            payload = json.loads(_unb64(body))
+            payload = json.loads(b64url_decode(body))
             session = Session(sid=str(payload["sid"]), expires=int(payload["exp"]),
                               key_prefix=payload.get("key"), key_fingerprint=payload.get("fp"),
                               subject=payload.get("sub"),
@@ -123,9 +117,9 @@ class SessionSigner:
 
     def seal(self, purpose: str, value: dict[str, object], *, seconds: int) -> str:
         """`value` signed for `purpose`, readable by `unseal` for `seconds`."""
-        body = _b64(json.dumps({**value, "_exp": int(time.time()) + seconds},
+        body = b64url_encode(json.dumps({**value, "_exp": int(time.time()) + seconds},
                                separators=(",", ":")).encode())
-        return f"{body}.{_b64(self._mac(purpose, body.encode()))}"
+        return f"{body}.{b64url_encode(self._mac(purpose, body.encode()))}"
 
     def unseal(self, purpose: str, text: str | None) -> dict[str, object] | None:
         if not text or text.count(".") != 1 or len(text) > 3072:
@@ -134,7 +128,7 @@ class SessionSigner:
         try:
             if not _signature_ok(signature, self._mac(purpose, body.encode())):
                 return None
-            value = json.loads(_unb64(body))
+            value = json.loads(b64url_decode(body))
         except (ValueError, TypeError):
             return None
         if not isinstance(value, dict) or int(value.pop("_exp", 0)) <= time.time():
@@ -142,7 +136,7 @@ class SessionSigner:
         return value
 
     def csrf_token(self, session: Session) -> str:
-        return _b64(self._mac("csrf", session.sid.encode()))
+        return b64url_encode(self._mac("csrf", session.sid.encode()))
 
     def csrf_ok(self, session: Session, token: str | None) -> bool:
         return bool(token) and hmac.compare_digest(

@@ -9,13 +9,13 @@ neither gaps nor repeats. A cursor of another listing, or a forged one, is a 422
 
 from __future__ import annotations
 
-import base64
 import binascii
 from collections.abc import Callable, Iterator, Sequence
 from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from hub.core.b64url import b64url_decode, b64url_encode
 from hub.errors import InvalidRequestError
 
 __all__ = ["DEFAULT_LIMIT", "MAX_ID", "MAX_LIMIT", "Page", "decode_cursor", "decode_name_cursor",
@@ -40,7 +40,7 @@ class Page(BaseModel, Generic[T]):
 
 
 def encode_cursor(kind: str, key: int | str) -> str:
-    return base64.urlsafe_b64encode(f"{kind}:{key}".encode()).decode().rstrip("=")
+    return b64url_encode(f"{kind}:{key}".encode())
 
 
 def decode_cursor(kind: str, cursor: str | None) -> int | None:
@@ -71,7 +71,7 @@ def decode_name_cursor(kind: str, cursor: str | None) -> str | None:
 
 def _key(kind: str, cursor: str) -> str:
     try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        text = b64url_decode(cursor).decode()
     except (binascii.Error, UnicodeDecodeError):
         raise ValueError(kind) from None
     found, _, key = text.partition(":")
