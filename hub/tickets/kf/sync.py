@@ -8,6 +8,8 @@ runs in this process only ask it for one more pass (with the newest Token).
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -71,12 +73,14 @@ async def sync_account(hub: Hub, connection: str, open_kfid: str, *, actor: str,
     empty = 0
     try:
         while True:
-            cursor, version = read_cursor(hub, connection, open_kfid)
+            # The store's work in a thread: a push's sync runs in the API's event loop.
+            cursor, version = await asyncio.to_thread(read_cursor, hub, connection, open_kfid)
             page = await connector.kf_sync(open_kfid, cursor=cursor, token=token)
             result.pages += 1
             names = await _names(connector, page)
-            stored = store_page(hub, connection, open_kfid, version=version, page=page,
-                                names=names, actor=actor)
+            stored = await asyncio.to_thread(
+                functools.partial(store_page, hub, connection, open_kfid, version=version,
+                                  page=page, names=names, actor=actor))
             if stored is None:  # another sync stored this page: go on from its cursor
                 result.races += 1
                 continue
